@@ -1,0 +1,169 @@
+# egressaudit - one non-recursive Makefile.
+# make            build build/egressaudit
+# make check      install what is missing, build, run every test (gcc, clang,
+#                 ASan+UBSan, integration, fuzz smoke)
+# make demo       read the bundled demo capture and print its sessions
+# make fuzz       run each libFuzzer target for FUZZ_SECONDS
+# V=1 shows the commands.
+
+CC       ?= gcc
+PKGS     := libpcap libuv libcares sqlite3 libpsl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
+            -Wno-format-nonliteral
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=c11 $(WARN) $(HARDEN) $(CFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  ?=
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC  := common/util.c common/session.c \
+            capture/decode.c capture/smtp.c capture/flow.c capture/capture.c \
+            store/schema.c store/store.c
+CLI_SRC  := cli/main.c cli/read.c cli/sessions.c
+TESTS    := test_util test_decode test_smtp test_flow test_store
+FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow
+
+B        := build
+OBJ      := $(B)/obj
+AOBJ     := $(B)/asan
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
+ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
+ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
+
+.PHONY: all check unit unit-asan integration check-clang check-deps lint \
+        fuzz fuzz-smoke demo deps clean install asan bench
+
+all: $(B)/egressaudit
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(AOBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-SAN  $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
+
+$(B)/libea.a: $(LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/libea-asan.a: $(ALIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/egressaudit: $(CLI_OBJ) $(B)/libea.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libea.a $(PKG_LIBS)
+
+$(B)/egressaudit-asan: $(ACLI_OBJ) $(B)/libea-asan.a
+	@$(if $(Q),echo "  LD-SAN  $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $(SAN_FLAGS) -o $@ $(ACLI_OBJ) $(B)/libea-asan.a $(PKG_LIBS)
+
+asan: $(B)/egressaudit-asan
+
+# Unit tests: one cmocka program per module.
+$(B)/tests/%: $(OBJ)/tests/%.o $(B)/libea.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/libea.a $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(B)/tests-asan/%: $(AOBJ)/tests/%.o $(B)/libea-asan.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $(SAN_FLAGS) -o $@ $< $(B)/libea-asan.a $(PKG_LIBS) $(CMOCKA_LIBS)
+
+unit: $(TESTS:%=$(B)/tests/%)
+	@for t in $^; do echo "== $$t"; ./$$t || exit 1; done
+
+unit-asan: $(TESTS:%=$(B)/tests-asan/%)
+	@for t in $^; do echo "== $$t (ASan+UBSan)"; \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t || exit 1; done
+
+integration: $(B)/egressaudit-asan
+	$(Q)EA_BIN=$(B)/egressaudit-asan tests/integration.sh
+
+# Fuzzing (clang's libFuzzer).
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c11 -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+fuzz: $(FUZZERS:%=$(B)/fuzz/%)
+	@for f in $(FUZZERS); do mkdir -p $(B)/corpus/$$f; \
+	  echo "== $$f for $(FUZZ_SECONDS)s"; \
+	  $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=$(B)/ $(B)/corpus/$$f tests/fuzz/corpus/$$f || exit 1; done
+
+# In make check: replay the committed corpus and regressions, then a short run.
+fuzz-smoke: $(FUZZERS:%=$(B)/fuzz/%)
+	@for f in $(FUZZERS); do mkdir -p $(B)/corpus/$$f; \
+	  echo "== $$f: corpus replay + 10s"; \
+	  $(B)/fuzz/$$f -runs=0 tests/fuzz/corpus/$$f 2>&1 | tail -1 || exit 1; \
+	  $(B)/fuzz/$$f -max_total_time=10 -max_len=4096 -artifact_prefix=$(B)/ \
+	    $(B)/corpus/$$f tests/fuzz/corpus/$$f 2>&1 | tail -1 || exit 1; done
+
+# The whole tree must also build warning-free with clang.
+check-clang:
+	$(Q)$(MAKE) --no-print-directory CC=clang B=$(B)/clang $(B)/clang/egressaudit \
+	  $(TESTS:%=$(B)/clang/tests/%)
+
+# Only capture/ includes pcap.h, only the resolver ares.h, only store/ sqlite3.h.
+check-deps:
+	$(Q)bad=$$(grep -l '#include <pcap' $$(git ls-files '*.c' '*.h' | grep -v '^capture/\|^tests/')); \
+	bad="$$bad $$(grep -l '#include <ares' $$(git ls-files '*.c' '*.h' | grep -v '^analyzer/resolver\|^tests/'))"; \
+	bad="$$bad $$(grep -l '#include <sqlite3' $$(git ls-files '*.c' '*.h' | grep -v '^store/\|^tests/'))"; \
+	bad="$$bad $$(grep -l '#include "\(store\|analyzer\)/' $$(git ls-files 'capture/*'))"; \
+	bad="$$bad $$(grep -l '#include "\(capture\|analyzer\)/' $$(git ls-files 'store/*'))"; \
+	if [ -n "$$(echo $$bad | tr -d ' ')" ]; then echo "check-deps: layering broken in: $$bad"; exit 1; fi; \
+	echo "check-deps: ok"
+
+# curl's banned functions.
+lint:
+	$(Q)if grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets|vsprintf)\s*\(' \
+	    $$(git ls-files '*.c' '*.h'); then echo "lint: banned function"; exit 1; fi; \
+	echo "lint: ok"
+
+deps:
+	$(Q)scripts/deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory lint check-deps
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory unit-asan
+	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory check-clang
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
+	@echo "make check: all passed"
+
+DEMO_DB := $(B)/demo.db
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(Q)$(B)/egressaudit read --db $(DEMO_DB) tests/data/demo.pcapng
+	$(Q)$(B)/egressaudit sessions --db $(DEMO_DB)
+
+PREFIX ?= /usr/local
+install: all
+	install -D -m 0755 $(B)/egressaudit $(DESTDIR)$(PREFIX)/bin/egressaudit
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,253 @@
+/* egressaudit - capture/capture.c: pcap/pcapng files through libpcap.
+ * libpcap reads both formats, both byte orders, and scales nanosecond
+ * timestamps to the microseconds we ask for. Packet data is valid only in
+ * the callback (pcap_loop(3PCAP)): the decoder borrows it, the flow table
+ * copies the few bytes it keeps.
+ * SPDX-License-Identifier: MIT
+ */
+#define _DEFAULT_SOURCE
+#include "capture/capture.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/util.h"
+
+#define DISPATCH_BATCH 4096
+
+struct capture {
+  struct capture_cfg cfg;
+  struct flow_table *flows;
+  pcap_t *p;
+  const char *path;
+  int dlt;
+  uint64_t file_size;
+  int64_t point;
+  char filter[4096];
+  struct capture_counters n;
+};
+
+int capture_new(struct capture **out, const struct capture_cfg *cfg,
+                flow_emit_fn emit, void *ctx) {
+  struct capture *c;
+  struct flow_cfg fc;
+  int rc;
+
+  *out = NULL;
+  c = calloc(1, sizeof(*c));
+  if (c == NULL) return -ENOMEM;
+  c->cfg = *cfg;
+  memset(&fc, 0, sizeof(fc));
+  fc.max_flows = cfg->max_flows;
+  fc.ports = cfg->ports;
+  fc.seed[0] = cfg->seed[0];
+  fc.seed[1] = cfg->seed[1];
+  rc = flow_table_new(&c->flows, &fc, emit, ctx);
+  if (rc < 0) {
+    free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+void capture_free(struct capture *c) {
+  if (c == NULL) return;
+  capture_close_file(c);
+  flow_table_free(c->flows);
+  free(c);
+}
+
+/* "tcp and (port 25 or port 587)", and the same behind one or two VLAN tags
+ * where the link has them. */
+static int filter_build(const struct capture *c, char *out, size_t cap,
+                        bool vlan) {
+  char ports[600];
+  size_t o = 0;
+  unsigned p;
+
+  ports[0] = '\0';
+  for (p = 1; p < 65536 && o + 16 < sizeof(ports); p++) {
+    if (!(c->cfg.ports[p >> 3] >> (p & 7) & 1)) continue;
+    o += (size_t)snprintf(ports + o, sizeof(ports) - o, "%sport %u",
+                          o ? " or " : "", p);
+  }
+  for (; p < 65536; p++)
+    if (c->cfg.ports[p >> 3] >> (p & 7) & 1) return -1; /* too many ports */
+  /* libpcap's "tcp" does not walk IPv6 extension headers: let IPv6 frames
+   * that start with one through, the decoder walks the chain. */
+#define IP6EXT "(ip6 and (ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or " \
+               "ip6[6] == 51 or ip6[6] == 60))"
+  if (vlan)
+    snprintf(out, cap,
+             "(tcp and (%s)) or " IP6EXT " or (vlan and ((tcp and (%s)) or "
+             IP6EXT " or (vlan and ((tcp and (%s)) or " IP6EXT "))))",
+             ports, ports, ports);
+  else
+    snprintf(out, cap, "(tcp and (%s)) or " IP6EXT, ports);
+#undef IP6EXT
+  return 0;
+}
+
+static int filter_set(struct capture *c) {
+  struct bpf_program prog;
+  int vlan;
+
+  c->filter[0] = '\0';
+  if (c->cfg.no_filter) return 0;
+  for (vlan = 1; vlan >= 0; vlan--) {
+    if (filter_build(c, c->filter, sizeof(c->filter), vlan) < 0) break;
+    if (pcap_compile(c->p, &prog, c->filter, 1, PCAP_NETMASK_UNKNOWN) == 0) {
+      int rc = pcap_setfilter(c->p, &prog);
+      pcap_freecode(&prog);
+      if (rc == 0) return 0;
+    }
+  }
+  /* No filter for this link type: our own decoder checks every frame. */
+  c->filter[0] = '\0';
+  return 0;
+}
+
+int capture_open_file(struct capture *c, const char *path, char *err,
+                      size_t errlen) {
+  char eb[PCAP_ERRBUF_SIZE];
+  struct stat st;
+  FILE *f;
+
+  capture_close_file(c);
+  eb[0] = '\0';
+  c->path = path;
+  c->file_size = 0;
+  if (strcmp(path, "-") == 0) {
+    c->p = pcap_fopen_offline_with_tstamp_precision(
+        stdin, PCAP_TSTAMP_PRECISION_MICRO, eb);
+  } else {
+    f = fopen(path, "rb");
+    if (f == NULL) {
+      snprintf(err, errlen, "%s: %s", path, strerror(errno));
+      return errno == ENOENT ? -ENOENT : -EACCES;
+    }
+    if (fstat(fileno(f), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        fclose(f);
+        snprintf(err, errlen, "%s: is a directory", path);
+        return -EISDIR;
+      }
+      c->file_size = (uint64_t)st.st_size;
+    }
+    c->p = pcap_fopen_offline_with_tstamp_precision(
+        f, PCAP_TSTAMP_PRECISION_MICRO, eb);
+    if (c->p == NULL) {
+      uint8_t m[4] = {0};
+      size_t got;
+      rewind(f);
+      got = fread(m, 1, 4, f);
+      fclose(f);
+      if (got == 4 && strstr(eb, "unknown file format") != NULL)
+        snprintf(err, errlen,
+                 "%s: not a pcap or pcapng file (magic 0x%02x%02x%02x%02x at "
+                 "offset 0)",
+                 path, m[0], m[1], m[2], m[3]);
+      else
+        snprintf(err, errlen, "%s: %s", path, eb);
+      return -EINVAL;
+    }
+  }
+  if (c->p == NULL) {
+    snprintf(err, errlen, "%s: %s", path, eb);
+    return -EINVAL;
+  }
+  c->dlt = pcap_datalink(c->p);
+  if (!decode_linktype_ok(c->dlt)) {
+    const char *name = pcap_datalink_val_to_name(c->dlt);
+    snprintf(err, errlen,
+             "%s: link type %d (%s) is not supported (Ethernet, Linux cooked "
+             "v1/v2, raw IP, BSD loopback are)",
+             path, c->dlt, name ? name : "unknown");
+    capture_close_file(c);
+    return -ENOTSUP;
+  }
+  filter_set(c);
+  return 0;
+}
+
+const char *capture_linktype(const struct capture *c) {
+  const char *n = c->p ? pcap_datalink_val_to_name(c->dlt) : NULL;
+  return n ? n : "unknown";
+}
+
+const char *capture_filter(const struct capture *c) { return c->filter; }
+
+int capture_snaplen(const struct capture *c) {
+  return c->p ? pcap_snapshot(c->p) : 0;
+}
+
+static void on_frame(u_char *user, const struct pcap_pkthdr *h,
+                     const u_char *bytes) {
+  struct capture *c = (struct capture *)user;
+  struct pkt pk;
+  enum dec_result r;
+
+  c->n.frames++;
+  if (h->caplen < h->len) c->n.snap_cut++;
+  r = decode_frame(c->dlt, bytes, h->caplen, &pk);
+  c->n.decode[r]++;
+  if (r != DEC_OK) return;
+  flow_input(c->flows,
+             (int64_t)h->ts.tv_sec * 1000000 + (int64_t)h->ts.tv_usec,
+             c->point, &pk);
+}
+
+int capture_run(struct capture *c, int64_t point, capture_progress_fn progress,
+                void *pctx, char *err, size_t errlen) {
+  struct capture_progress pr;
+  int64_t next = mono_us() + PROGRESS_EVERY_US, t;
+  FILE *f = pcap_file(c->p);
+  int rc;
+
+  c->point = point;
+  memset(&pr, 0, sizeof(pr));
+  pr.path = c->path;
+  pr.bytes_total = c->file_size;
+  for (;;) {
+    rc = pcap_dispatch(c->p, DISPATCH_BATCH, on_frame, (u_char *)c);
+    if (rc == 0) break; /* end of file */
+    if (rc < 0) {
+      long off = f != NULL ? ftell(f) : -1;
+      if (off >= 0)
+        snprintf(err, errlen, "%s: damaged at byte offset %ld, after frame %llu: %s",
+                 c->path, off, (unsigned long long)c->n.frames,
+                 pcap_geterr(c->p));
+      else
+        snprintf(err, errlen, "%s: damaged after frame %llu: %s", c->path,
+                 (unsigned long long)c->n.frames, pcap_geterr(c->p));
+      return -EIO;
+    }
+    if (progress != NULL && (t = mono_us()) >= next) {
+      long off = f != NULL ? ftell(f) : -1;
+      next = t + PROGRESS_EVERY_US;
+      pr.bytes_done = off > 0 ? (uint64_t)off : 0;
+      pr.frames = c->n.frames;
+      flow_get_stats(c->flows, &c->n.flow);
+      pr.sessions = c->n.flow.sessions;
+      progress(&pr, pctx);
+    }
+  }
+  return 0;
+}
+
+void capture_close_file(struct capture *c) {
+  if (c->p != NULL) pcap_close(c->p);
+  c->p = NULL;
+}
+
+void capture_finish(struct capture *c) { flow_flush(c->flows, END_EOF); }
+
+void capture_get_counters(const struct capture *c, struct capture_counters *o) {
+  *o = c->n;
+  flow_get_stats(c->flows, &o->flow);
+}

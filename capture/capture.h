@@ -1,0 +1,70 @@
+/* egressaudit - capture/capture.h: reading pcap and pcapng captures.
+ * The only module that includes pcap.h. Decodes each frame, feeds the flow
+ * table and counts what it could not use, by reason.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EA_CAPTURE_H
+#define EA_CAPTURE_H
+
+#include <stdbool.h>
+
+#include "capture/decode.h"
+#include "capture/flow.h"
+
+struct capture;
+
+struct capture_cfg {
+  const uint8_t *ports;     /* port bitmap, borrowed for the capture's life */
+  uint32_t max_flows;       /* 0: default                                  */
+  bool no_filter;           /* decode every frame, no BPF                  */
+  uint64_t seed[2];         /* flow hash key; zero: random                 */
+};
+
+struct capture_counters {
+  uint64_t frames;          /* frames handed to us (after the BPF filter)  */
+  uint64_t snap_cut;        /* frames shorter than on the wire (snaplen)   */
+  uint64_t decode[DEC_COUNT_]; /* by enum dec_result                       */
+  struct flow_stats flow;
+};
+
+struct capture_progress {
+  const char *path;
+  uint64_t bytes_done, bytes_total; /* total 0 when unknown (stdin)        */
+  uint64_t frames;
+  uint64_t sessions;
+};
+
+typedef void (*capture_progress_fn)(const struct capture_progress *p,
+                                    void *ctx);
+
+int capture_new(struct capture **out, const struct capture_cfg *cfg,
+                flow_emit_fn emit, void *ctx);
+void capture_free(struct capture *c); /* NULL-safe; emits nothing */
+
+/* Open a pcap or pcapng file, or "-" for stdin. On failure returns a
+ * negative errno and writes a one-line reason naming the file into err. */
+int capture_open_file(struct capture *c, const char *path, char *err,
+                      size_t errlen);
+
+/* Link type of the open file, as libpcap names it ("EN10MB"). */
+const char *capture_linktype(const struct capture *c);
+/* The BPF filter in use, or "" when none. */
+const char *capture_filter(const struct capture *c);
+/* Snapshot length of the open file. */
+int capture_snaplen(const struct capture *c);
+
+/* Read the open file to its end. Sessions are tagged with point. progress
+ * (may be NULL) is called about every PROGRESS_EVERY_US. Returns 0 at the
+ * end of the file, or a negative errno and a message in err when the file
+ * is damaged; every packet before the damage has been processed. */
+int capture_run(struct capture *c, int64_t point, capture_progress_fn progress,
+                void *pctx, char *err, size_t errlen);
+
+void capture_close_file(struct capture *c);
+
+/* The capture is over: end every open flow (END_EOF) and emit it. */
+void capture_finish(struct capture *c);
+
+void capture_get_counters(const struct capture *c, struct capture_counters *o);
+
+#endif

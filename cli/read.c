@@ -1,0 +1,300 @@
+/* egressaudit - cli/read.c: `egressaudit read FILE...`.
+ * Capture files in, sessions into the store. Sessions that span consecutive
+ * files of one run (a rotated capture) are followed across them.
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "cli/cli.h"
+#include "common/util.h"
+#include "store/store.h"
+
+struct read_ctx {
+  struct store *st;
+  uint64_t stored, dups;
+  int store_rc; /* first store error, then nothing more is written */
+  bool tty;
+};
+
+static void on_session(const struct session *s, void *ctx) {
+  struct read_ctx *r = ctx;
+  int rc;
+
+  if (r->store_rc < 0) return;
+  rc = store_put_session(r->st, s);
+  if (rc < 0) r->store_rc = rc;
+  else if (rc == 1) r->stored++;
+  else r->dups++;
+}
+
+static void human(double v, char *out, size_t cap) {
+  const char *u[] = {"", "k", "M", "G", "T"};
+  int i = 0;
+
+  while (v >= 1000 && i < 4) v /= 1000, i++;
+  snprintf(out, cap, i ? "%.1f %s" : "%.0f%s", v, u[i]);
+}
+
+static void on_progress(const struct capture_progress *p, void *ctx) {
+  static int64_t start;
+  static uint64_t last_frames;
+  static int64_t last_t;
+  char a[32], b[32], rate[32];
+  int64_t t = mono_us();
+  (void)ctx;
+
+  if (start == 0 || p->frames < last_frames) {
+    start = last_t = t;
+    last_frames = 0;
+  }
+  human((double)(p->frames - last_frames) * 1e6 / (double)MAX(t - last_t, 1),
+        rate, sizeof(rate));
+  last_frames = p->frames;
+  last_t = t;
+  human((double)p->bytes_done, a, sizeof(a));
+  if (p->bytes_total > 0) {
+    human((double)p->bytes_total, b, sizeof(b));
+    fprintf(stderr, "\r\033[K%s: %3.0f%% %sB of %sB, %s frames/s, %llu sessions",
+            p->path, 100.0 * (double)p->bytes_done / (double)p->bytes_total, a,
+            b, rate, (unsigned long long)p->sessions);
+  } else {
+    fprintf(stderr, "\r\033[K%s: %sB, %s frames/s, %llu sessions", p->path, a,
+            rate, (unsigned long long)p->sessions);
+  }
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: %s read [OPTIONS] FILE...\n"
+          "\n"
+          "Read pcap or pcapng captures ('-' reads standard input), follow\n"
+          "every TCP connection to the SMTP ports and store one session per\n"
+          "connection: addresses, banner, EHLO/HELO, replies, the address\n"
+          "the receiver echoed, STARTTLS. Reading a file again adds nothing.\n"
+          "\n"
+          "Options:\n"
+          "  --db PATH          database (see '%s --help')\n"
+          "  --ports LIST       SMTP ports to follow (default 25), e.g. 25,587\n"
+          "  --point NAME       capture point name (default: the file's base\n"
+          "                     name, 'stdin' for -)\n"
+          "  --max-flows N      connections tracked at once (default %u); the\n"
+          "                     oldest is ended and counted when full\n"
+          "  --no-filter        decode every frame instead of using BPF\n"
+          "  -q, --quiet        no progress, no summary\n"
+          "  -h, --help         this help\n"
+          "\n"
+          "Capture with: tcpdump -n -s 0 -w out.pcap 'tcp port 25 or (vlan and "
+          "tcp port 25)'\n",
+          progname, progname, FLOW_MAX_DEFAULT);
+}
+
+static void summary(const char *path, const struct capture_counters *n,
+                    const struct read_ctx *r, int snaplen) {
+  unsigned i;
+  uint64_t errs = 0;
+
+  fprintf(stderr,
+          "%s: %llu frames, %llu SMTP segments, %llu sessions stored"
+          " (%llu already known), %llu flows evicted\n",
+          path, (unsigned long long)n->frames,
+          (unsigned long long)n->flow.smtp_packets,
+          (unsigned long long)r->stored, (unsigned long long)r->dups,
+          (unsigned long long)(n->flow.evicted + n->flow.dialog_evicted));
+  for (i = 1; i < DEC_ERRORS_; i++) errs += n->decode[i];
+  if (errs > 0) {
+    fprintf(stderr, "  decode errors:");
+    for (i = 1; i < DEC_ERRORS_; i++)
+      if (n->decode[i])
+        fprintf(stderr, " %s=%llu", dec_result_name(i),
+                (unsigned long long)n->decode[i]);
+    fputc('\n', stderr);
+  }
+  if (n->decode[DEC_FRAGMENT])
+    fprintf(stderr, "  IP fragments skipped: %llu\n",
+            (unsigned long long)n->decode[DEC_FRAGMENT]);
+  if (n->snap_cut > 0)
+    fprintf(stderr,
+            "  warning: %llu frames were cut by the capture's snaplen (%d):"
+            " SMTP text is incomplete; capture with -s 0\n",
+            (unsigned long long)n->snap_cut, snaplen);
+}
+
+/* Counters of one file: the difference of two snapshots. */
+static void counters_sub(struct capture_counters *a,
+                         const struct capture_counters *b) {
+  unsigned i;
+
+  a->frames -= b->frames;
+  a->snap_cut -= b->snap_cut;
+  for (i = 0; i < DEC_COUNT_; i++) a->decode[i] -= b->decode[i];
+  a->flow.smtp_packets -= b->flow.smtp_packets;
+  a->flow.other_ports -= b->flow.other_ports;
+  a->flow.orphans -= b->flow.orphans;
+  a->flow.flows -= b->flow.flows;
+  a->flow.evicted -= b->flow.evicted;
+  a->flow.dialog_evicted -= b->flow.dialog_evicted;
+  a->flow.sessions -= b->flow.sessions;
+}
+
+static int put_stats(struct store *st, int64_t point,
+                     const struct capture_counters *n) {
+  int64_t at = now_us();
+  unsigned i;
+  int rc = 0;
+
+  rc |= store_put_stat(st, point, at, "frames", (int64_t)n->frames);
+  rc |= store_put_stat(st, point, at, "smtp_segments",
+                       (int64_t)n->flow.smtp_packets);
+  rc |= store_put_stat(st, point, at, "snaplen_cut", (int64_t)n->snap_cut);
+  rc |= store_put_stat(st, point, at, "flows", (int64_t)n->flow.flows);
+  rc |= store_put_stat(st, point, at, "flows_evicted",
+                       (int64_t)(n->flow.evicted + n->flow.dialog_evicted));
+  for (i = 1; i < DEC_COUNT_; i++)
+    if (n->decode[i]) {
+      char name[48];
+      snprintf(name, sizeof(name), "decode_%s", dec_result_name(i));
+      rc |= store_put_stat(st, point, at, name, (int64_t)n->decode[i]);
+    }
+  return rc;
+}
+
+int cmd_read(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"db", required_argument, NULL, 'd'},
+      {"ports", required_argument, NULL, 'p'},
+      {"point", required_argument, NULL, 'P'},
+      {"max-flows", required_argument, NULL, 'm'},
+      {"no-filter", no_argument, NULL, 'F'},
+      {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  static uint8_t ports[8192];
+  const char *db = NULL, *point_opt = NULL;
+  struct capture_cfg cfg;
+  struct capture *cap = NULL;
+  struct read_ctx r;
+  struct capture_counters before, after;
+  char err[1024];
+  int c, i, rc, ex = 0, quiet = 0;
+  long long mf;
+  int64_t point = 0;
+  char *end;
+
+  memset(&cfg, 0, sizeof(cfg));
+  memset(&r, 0, sizeof(r));
+  ports_parse("25", ports);
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd': db = optarg; break;
+    case 'p':
+      if (ports_parse(optarg, ports) < 0) {
+        cli_err("read: --ports: '%s' is not a list of ports (e.g. 25,587)",
+                optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'P': point_opt = optarg; break;
+    case 'm':
+      mf = strtoll(optarg, &end, 10);
+      if (*end != '\0' || mf < 16 || mf > (1 << 26)) {
+        cli_err("read: --max-flows: '%s' is not a number from 16 to %d",
+                optarg, 1 << 26);
+        return EXIT_USAGE;
+      }
+      cfg.max_flows = (uint32_t)mf;
+      break;
+    case 'F': cfg.no_filter = true; break;
+    case 'q': quiet = 1; break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return EXIT_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    cli_err("read: no capture file given (try 'read --help')");
+    return EXIT_USAGE;
+  }
+  cfg.ports = ports;
+  r.tty = !quiet && isatty(STDERR_FILENO);
+
+  rc = store_open(&r.st, cli_db_path(db), STORE_RW, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("%s", err);
+    return cli_exit_for(rc);
+  }
+  rc = capture_new(&cap, &cfg, on_session, &r);
+  if (rc < 0) {
+    cli_err("read: %s", strerror(-rc));
+    store_close(r.st);
+    return EXIT_SOFTWARE;
+  }
+  for (i = optind; i < argc && r.store_rc == 0; i++) {
+    const char *path = argv[i];
+    char namebuf[4096], *base;
+    uint64_t stored0 = r.stored, dups0 = r.dups;
+    struct read_ctx per;
+
+    rc = capture_open_file(cap, path, err, sizeof(err));
+    if (rc < 0) {
+      cli_err("%s", err);
+      if (ex == 0) ex = cli_exit_for(rc);
+      continue;
+    }
+    if (point_opt != NULL) {
+      snprintf(namebuf, sizeof(namebuf), "%s", point_opt);
+      base = namebuf;
+    } else if (strcmp(path, "-") == 0) {
+      base = "stdin";
+    } else {
+      snprintf(namebuf, sizeof(namebuf), "%s", path);
+      base = basename(namebuf);
+    }
+    rc = store_point(r.st, base, NULL, NULL, path, capture_linktype(cap),
+                     &point);
+    if (rc < 0) {
+      cli_err("%s", store_errmsg(r.st));
+      r.store_rc = rc;
+      break;
+    }
+    capture_get_counters(cap, &before);
+    rc = capture_run(cap, point, r.tty ? on_progress : NULL, NULL, err,
+                     sizeof(err));
+    if (r.tty) fputs("\r\033[K", stderr);
+    if (rc < 0) {
+      cli_err("%s", err);
+      if (ex == 0) ex = EXIT_DATAERR;
+    }
+    if (i == argc - 1) capture_finish(cap); /* the last file ends the capture */
+    capture_get_counters(cap, &after);
+    counters_sub(&after, &before);
+    if (r.store_rc == 0 && put_stats(r.st, point, &after) != 0)
+      r.store_rc = -EIO;
+    per = r;
+    per.stored = r.stored - stored0;
+    per.dups = r.dups - dups0;
+    if (!quiet) summary(path, &after, &per, capture_snaplen(cap));
+    capture_close_file(cap);
+  }
+  if (r.store_rc == 0 && i >= argc) {
+    /* The loop ended early only on a store error; make sure open flows of a
+     * last file that failed to open are still written. */
+    capture_finish(cap);
+  }
+  if (r.store_rc == 0) r.store_rc = store_flush(r.st);
+  if (r.store_rc < 0) {
+    cli_err("cannot write the database: %s", store_errmsg(r.st));
+    ex = cli_exit_for(r.store_rc);
+  }
+  capture_free(cap);
+  rc = store_close(r.st);
+  if (rc < 0 && ex == 0) ex = cli_exit_for(rc);
+  return ex;
+}

@@ -1,0 +1,244 @@
+/* egressaudit - cli/sessions.c: `egressaudit sessions`, the raw history.
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/util.h"
+#include "store/store.h"
+
+enum fmt { FMT_TEXT, FMT_JSONL, FMT_CSV };
+
+struct out_ctx {
+  enum fmt fmt;
+  FILE *f;
+};
+
+/* RFC 4180: quote every field that holds a comma, quote, CR or LF. */
+static void csv_field(FILE *f, const char *s, int last) {
+  if (s != NULL) {
+    if (strpbrk(s, ",\"\r\n") != NULL) {
+      fputc('"', f);
+      for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+      }
+      fputc('"', f);
+    } else {
+      fputs(s, f);
+    }
+  }
+  fputs(last ? "\r\n" : ",", f);
+}
+
+static void csv_int(FILE *f, int64_t v, int null) {
+  if (!null) fprintf(f, "%lld", (long long)v);
+  fputc(',', f);
+}
+
+static void text_col(FILE *f, const char *s, int width) {
+  char buf[256];
+  size_t n;
+
+  if (s == NULL) s = "-";
+  n = strlen(s);
+  if (width > 0 && n > (size_t)width) {
+    snprintf(buf, sizeof(buf), "%.*s~", width - 1, s);
+    s = buf;
+  }
+  esc_fputs(f, s);
+  if (width > 0) {
+    for (; n < (size_t)width; n++) fputc(' ', f);
+    fputc(' ', f);
+  }
+}
+
+static int on_row(const struct sess_row *r, void *ctx) {
+  struct out_ctx *o = ctx;
+  char t1[TIME_STRLEN], t2[TIME_STRLEN], src[80], dst[80];
+
+  switch (o->fmt) {
+  case FMT_JSONL:
+    fputs(r->json, o->f);
+    fputc('\n', o->f);
+    break;
+  case FMT_CSV:
+    csv_field(o->f, time_str(r->first_us, t1), 0);
+    csv_field(o->f, time_str(r->last_us, t2), 0);
+    csv_field(o->f, r->point, 0);
+    csv_field(o->f, r->src_ip, 0);
+    csv_int(o->f, r->src_port, 0);
+    csv_field(o->f, r->dst_ip, 0);
+    csv_int(o->f, r->dst_port, 0);
+    csv_field(o->f, r->state, 0);
+    csv_field(o->f, r->end, 0);
+    csv_field(o->f, r->banner, 0);
+    csv_field(o->f, r->helo, 0);
+    csv_field(o->f, r->ehlo_reply, 0);
+    csv_field(o->f, r->echoed_ip, 0);
+    csv_field(o->f, r->starttls ? "true" : "false", 0);
+    csv_int(o->f, r->last_code, r->last_reply == NULL);
+    csv_field(o->f, r->last_reply, 1);
+    break;
+  case FMT_TEXT:
+    time_str(r->first_us, t1);
+    t1[19] = '\0'; /* to the second */
+    snprintf(src, sizeof(src), "%s", r->src_ip);
+    snprintf(dst, sizeof(dst), "%s:%lld", r->dst_ip, (long long)r->dst_port);
+    fprintf(o->f, "%s ", t1);
+    text_col(o->f, src, 15);
+    text_col(o->f, dst, 21);
+    text_col(o->f, r->state, 9);
+    text_col(o->f, r->helo, 24);
+    text_col(o->f, r->echoed_ip, 15);
+    fputs(r->starttls ? "tls " : "    ", o->f);
+    text_col(o->f, r->last_reply, 0);
+    fputc('\n', o->f);
+    break;
+  }
+  return ferror(o->f) ? 1 : 0;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: %s sessions [OPTIONS]\n"
+          "\n"
+          "Print the recorded SMTP sessions, oldest first.\n"
+          "\n"
+          "Options:\n"
+          "  --db PATH            database (see '%s --help')\n"
+          "  --ip IP              our source address, or the address a\n"
+          "                       receiver echoed back\n"
+          "  --helo NAME          sessions that used this EHLO/HELO name\n"
+          "  --dst IP|NAME        receiver address or banner host name\n"
+          "  --state STATE        syn-only refused connected banner helo mail\n"
+          "                       tls closed\n"
+          "  --point NAME         capture point\n"
+          "  --since T, --until T RFC 3339 time or a span back from now\n"
+          "                       (90m, 24h, 7d)\n"
+          "  --limit N            at most N sessions\n"
+          "  --format FMT         text (default), jsonl, csv\n"
+          "  -h, --help           this help\n"
+          "\n"
+          "Text output escapes every byte that came from the wire; jsonl\n"
+          "prints one JSON object per session (keys in egressaudit(8)).\n",
+          progname, progname);
+}
+
+int cmd_sessions(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"db", required_argument, NULL, 'd'},
+      {"ip", required_argument, NULL, 'i'},
+      {"helo", required_argument, NULL, 'H'},
+      {"dst", required_argument, NULL, 'D'},
+      {"state", required_argument, NULL, 's'},
+      {"point", required_argument, NULL, 'P'},
+      {"since", required_argument, NULL, 'S'},
+      {"until", required_argument, NULL, 'U'},
+      {"limit", required_argument, NULL, 'l'},
+      {"format", required_argument, NULL, 'f'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  static const char *const states[] = {"syn-only", "refused", "connected",
+                                       "banner",   "helo",    "mail",
+                                       "tls",      "closed"};
+  struct sess_filter flt;
+  struct out_ctx o = {FMT_TEXT, stdout};
+  struct store *st = NULL;
+  struct ea_addr a;
+  char err[1024], ipbuf[ADDR_STRLEN], dstbuf[ADDR_STRLEN], *end;
+  const char *db = NULL;
+  int64_t n, now = now_us();
+  int c;
+  size_t k;
+
+  memset(&flt, 0, sizeof(flt));
+  flt.since = INT64_MIN;
+  flt.until = INT64_MAX;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd': db = optarg; break;
+    case 'i':
+      if (addr_parse(&a, optarg, strlen(optarg)) < 0) {
+        cli_err("sessions: --ip: '%s' is not an IPv4 or IPv6 address", optarg);
+        return EXIT_USAGE;
+      }
+      flt.ip = addr_str(&a, ipbuf);
+      break;
+    case 'H': flt.helo = optarg; break;
+    case 'D':
+      flt.dst = addr_parse(&a, optarg, strlen(optarg)) == 0
+                    ? addr_str(&a, dstbuf)
+                    : optarg;
+      break;
+    case 's':
+      for (k = 0; k < ARRAY_SIZE(states); k++)
+        if (strcmp(optarg, states[k]) == 0) break;
+      if (k == ARRAY_SIZE(states)) {
+        cli_err("sessions: --state: '%s' is not one of syn-only, refused,"
+                " connected, banner, helo, mail, tls, closed", optarg);
+        return EXIT_USAGE;
+      }
+      flt.state = optarg;
+      break;
+    case 'P': flt.point = optarg; break;
+    case 'S':
+    case 'U':
+      if (time_parse(optarg, now, c == 'S' ? &flt.since : &flt.until) < 0) {
+        cli_err("sessions: --%s: '%s' is neither an RFC 3339 time nor a span"
+                " like 90m, 24h, 7d", c == 'S' ? "since" : "until", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'l':
+      flt.limit = strtoll(optarg, &end, 10);
+      if (*end != '\0' || flt.limit <= 0) {
+        cli_err("sessions: --limit: '%s' is not a positive number", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'f':
+      if (strcmp(optarg, "text") == 0) o.fmt = FMT_TEXT;
+      else if (strcmp(optarg, "jsonl") == 0 || strcmp(optarg, "json") == 0)
+        o.fmt = FMT_JSONL;
+      else if (strcmp(optarg, "csv") == 0) o.fmt = FMT_CSV;
+      else {
+        cli_err("sessions: --format: '%s' is not text, jsonl or csv", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    cli_err("sessions: unexpected argument '%s'", argv[optind]);
+    return EXIT_USAGE;
+  }
+  n = store_open(&st, cli_db_path(db), STORE_RO, err, sizeof(err));
+  if (n < 0) {
+    cli_err("%s", err);
+    return cli_exit_for((int)n);
+  }
+  if (o.fmt == FMT_CSV)
+    fputs("first_seen,last_seen,point,src_ip,src_port,dst_ip,dst_port,state,"
+          "end,banner,helo,ehlo_reply,echoed_ip,starttls,last_code,"
+          "last_reply\r\n", o.f);
+  else if (o.fmt == FMT_TEXT)
+    fputs("FIRST SEEN (UTC)    SOURCE          DESTINATION           STATE     "
+          "HELO                     ECHOED          TLS LAST REPLY\n", o.f);
+  n = store_sessions(st, &flt, o.fmt == FMT_JSONL, on_row, &o);
+  if (n < 0) cli_err("%s", store_errmsg(st));
+  store_close(st);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    cli_err("sessions: writing output: %s", strerror(errno));
+    return EXIT_IOERR;
+  }
+  return n < 0 ? cli_exit_for((int)n) : 0;
+}

@@ -1,0 +1,74 @@
+/* egressaudit - common/limits.h: every tunable cap, with the reason for it.
+ * Each can be overridden with -D at build time.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EA_LIMITS_H
+#define EA_LIMITS_H
+
+/* Flow table: default number of flows tracked at once (--max-flows). */
+#ifndef FLOW_MAX_DEFAULT
+#define FLOW_MAX_DEFAULT 65536
+#endif
+
+/* Flows that carry SMTP payload hold a dialogue slot; the pool is this many
+ * times smaller than the flow table, with a floor. Slots are reused LIFO so
+ * only the pages of slots in use are touched. */
+#ifndef DIALOG_DIVISOR
+#define DIALOG_DIVISOR 16
+#endif
+#define DIALOG_MIN 64
+
+/* One SMTP line buffer. RFC 5321 4.5.3.1.4 (command line 512 octets) and
+ * 4.5.3.1.5 (reply line 512 octets); 4.5.3.1.6 allows text lines of 1000.
+ * Anything longer is counted as over-long and discarded up to the next LF. */
+#ifndef SMTP_LINE_MAX
+#define SMTP_LINE_MAX 1024
+#endif
+
+/* Replies kept per session, in order. Past the cap only 4xx/5xx replies are
+ * still kept (up to SMTP_REPLIES_HARD), because they carry the reason. */
+#ifndef SMTP_REPLIES_MAX
+#define SMTP_REPLIES_MAX 32
+#endif
+#define SMTP_REPLIES_HARD 48
+
+/* Text kept per reply: 2xx/3xx are truncated, 4xx/5xx are kept whole up to
+ * the joined multi-line limit. */
+#define REPLY_TEXT_OK_MAX 200
+#define REPLY_TEXT_ERR_MAX 1024
+
+/* EHLO/HELO arguments kept per session; a domain is at most 255 octets
+ * (RFC 5321 4.5.3.1.2). */
+#define SMTP_HELO_MAX 4
+#define SMTP_DOMAIN_MAX 255
+
+/* Commands awaiting a reply (pipelining, RFC 2920). */
+#define SMTP_PENDING_MAX 64
+
+/* Bytes of session text (banner, HELOs, replies) per dialogue. */
+#ifndef SESSION_ARENA
+#define SESSION_ARENA 8192
+#endif
+
+/* Out-of-order segments held per direction before a gap is declared. */
+#define TCP_OOO_SEGS 4
+#define TCP_OOO_BYTES 2048
+
+/* Idle timeouts, in packet time. SMTP servers wait 5 minutes for a command
+ * (RFC 5321 4.5.3.2.7); Linux gives up on a SYN after about 127 s, with gaps
+ * of at most 64 s between retries. */
+#define FLOW_IDLE_US (300LL * 1000000)
+#define FLOW_SYN_IDLE_US (75LL * 1000000)
+/* After both FINs, how long to wait for the last ACK. */
+#define FLOW_CLOSE_US (2LL * 1000000)
+/* How often expiry runs, in packet time. */
+#define FLOW_SWEEP_US (1LL * 1000000)
+
+/* Store: rows per transaction and the longest a batch may wait. */
+#define STORE_BATCH_ROWS 2000
+#define STORE_BUSY_MS 5000
+
+/* Progress line refresh on a terminal. */
+#define PROGRESS_EVERY_US 250000
+
+#endif

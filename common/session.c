@@ -1,0 +1,29 @@
+/* egressaudit - common/session.c: names for the session enums.
+ * SPDX-License-Identifier: MIT
+ */
+#include "common/session.h"
+
+const char *sess_state_name(unsigned st) {
+  static const char *const names[] = {"syn-only", "refused", "connected",
+                                      "banner",   "helo",    "mail",
+                                      "tls",      "closed"};
+  return st < ARRAY_SIZE(names) ? names[st] : "?";
+}
+
+const char *sess_end_name(unsigned e) {
+  static const char *const names[] = {"fin", "rst", "timeout", "eof",
+                                      "evicted"};
+  return e < ARRAY_SIZE(names) ? names[e] : "?";
+}
+
+const char *sess_dirby_name(unsigned d) {
+  static const char *const names[] = {"syn", "synack", "port"};
+  return d < ARRAY_SIZE(names) ? names[d] : "?";
+}
+
+const char *smtp_cmd_name(unsigned c) {
+  static const char *const names[] = {
+      NULL,   "CONNECT", "EHLO",     "HELO", "MAIL", "RCPT",  "DATA",
+      "BDAT", "RSET",    "STARTTLS", "AUTH", "QUIT", "OTHER"};
+  return c < ARRAY_SIZE(names) ? names[c] : NULL;
+}

@@ -1,0 +1,236 @@
+/* egressaudit - common/util.c: escaping, addresses, times, small parsers.
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+#include "common/util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when p does not start
+ * one. Rejects overlong forms, surrogates, code points past U+10FFFF and C1
+ * controls (U+0080..U+009F), which some terminals obey. RFC 3629 section 4. */
+static size_t utf8_len(const uint8_t *p, size_t left) {
+  uint32_t cp;
+  size_t n, i;
+
+  if (p[0] < 0xC2 || p[0] > 0xF4) return 0;
+  if (p[0] < 0xE0) n = 2, cp = p[0] & 0x1F;
+  else if (p[0] < 0xF0) n = 3, cp = p[0] & 0x0F;
+  else n = 4, cp = p[0] & 0x07;
+  if (left < n) return 0;
+  for (i = 1; i < n; i++) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (p[i] & 0x3F);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return 0;
+  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
+  if (cp > 0x10FFFF || (cp >= 0x80 && cp <= 0x9F)) return 0;
+  return n;
+}
+
+static size_t esc_core(char *out, size_t cap, const uint8_t *in, size_t len,
+                       bool esc_backslash) {
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0, i = 0, n;
+
+  if (cap == 0) return 0;
+  while (i < len) {
+    uint8_t c = in[i];
+    if (c >= 0x20 && c < 0x7F && !(c == '\\' && esc_backslash)) {
+      if (o + 1 >= cap) break;
+      out[o++] = (char)c;
+      i++;
+    } else if (c == '\\') {
+      if (o + 2 >= cap) break;
+      out[o++] = '\\';
+      out[o++] = '\\';
+      i++;
+    } else if (c >= 0x80 && (n = utf8_len(in + i, len - i)) > 0) {
+      if (o + n >= cap) break;
+      memcpy(out + o, in + i, n);
+      o += n;
+      i += n;
+    } else {
+      if (o + 4 >= cap) break;
+      out[o++] = '\\';
+      out[o++] = 'x';
+      out[o++] = hex[c >> 4];
+      out[o++] = hex[c & 15];
+      i++;
+    }
+  }
+  out[o] = '\0';
+  return o;
+}
+
+size_t esc_bytes(char *out, size_t cap, const void *in, size_t len) {
+  return esc_core(out, cap, in, len, true);
+}
+
+void esc_fputs(FILE *f, const char *s) {
+  char buf[1024];
+  size_t len = strlen(s), chunk;
+
+  /* Escape in pieces that never end inside a UTF-8 sequence. */
+  while (len > 0) {
+    chunk = MIN(len, (sizeof(buf) - 1) / 4);
+    while (chunk < len && chunk > 0 && ((uint8_t)s[chunk] & 0xC0) == 0x80)
+      chunk--;
+    if (chunk == 0) chunk = MIN(len, (sizeof(buf) - 1) / 4);
+    esc_core(buf, sizeof(buf), (const uint8_t *)s, chunk, false);
+    fputs(buf, f);
+    s += chunk;
+    len -= chunk;
+  }
+}
+
+const char *addr_str(const struct ea_addr *a, char *out) {
+  if (a->family == 4)
+    inet_ntop(AF_INET, a->a, out, ADDR_STRLEN);
+  else if (a->family == 6)
+    inet_ntop(AF_INET6, a->a, out, ADDR_STRLEN);
+  else
+    out[0] = '\0';
+  return out;
+}
+
+int addr_parse(struct ea_addr *a, const char *s, size_t len) {
+  char buf[ADDR_STRLEN];
+
+  memset(a, 0, sizeof(*a));
+  if (len == 0 || len >= sizeof(buf)) return -1;
+  memcpy(buf, s, len);
+  buf[len] = '\0';
+  if (inet_pton(AF_INET, buf, a->a) == 1) {
+    a->family = 4;
+    return 0;
+  }
+  if (inet_pton(AF_INET6, buf, a->a) == 1) {
+    a->family = 6;
+    return 0;
+  }
+  return -1;
+}
+
+int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *time_str(int64_t us, char *out) {
+  struct tm tm;
+  time_t sec = (time_t)(us / 1000000);
+  long frac = (long)(us % 1000000);
+
+  if (frac < 0) frac += 1000000, sec--;
+  gmtime_r(&sec, &tm);
+  snprintf(out, TIME_STRLEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+           tm.tm_min, tm.tm_sec, frac);
+  return out;
+}
+
+int dur_parse(const char *s, int64_t *us) {
+  char *end;
+  long long v;
+  int64_t unit;
+
+  if (s == NULL || !isdigit((unsigned char)s[0])) return -1;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (errno != 0 || v < 0) return -1;
+  switch (*end) {
+  case 's': unit = 1000000LL; break;
+  case 'm': unit = 60LL * 1000000; break;
+  case 'h': unit = 3600LL * 1000000; break;
+  case 'd': unit = 86400LL * 1000000; break;
+  case 'w': unit = 7 * 86400LL * 1000000; break;
+  default: return -1;
+  }
+  if (end[1] != '\0') return -1;
+  if (v > INT64_MAX / unit) return -1;
+  *us = v * unit;
+  return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  int64_t era, yoe, doy, doe;
+
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+int time_parse(const char *s, int64_t now, int64_t *us) {
+  int y, mo, d, h = 0, mi = 0, se = 0, n = 0, oh, om;
+  int64_t frac = 0, scale = 100000, t, dur;
+  const char *p;
+
+  if (dur_parse(s, &dur) == 0) {
+    *us = now - dur;
+    return 0;
+  }
+  if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return -1;
+  p = s + n;
+  if (*p == 'T' || *p == 't' || *p == ' ') {
+    if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &se, &n) != 3 || n != 8)
+      return -1;
+    p += 1 + n;
+    if (*p == '.') {
+      for (p++; isdigit((unsigned char)*p); p++) {
+        frac += (*p - '0') * scale;
+        scale /= 10;
+      }
+    }
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    return -1;
+  t = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + se;
+  if (*p == 'Z' || *p == 'z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || strlen(p) != 6) return -1;
+    t += (*p == '+' ? -1 : 1) * (oh * 3600 + om * 60);
+    p += 6;
+  }
+  if (*p != '\0') return -1;
+  *us = t * 1000000 + frac;
+  return 0;
+}
+
+int ports_parse(const char *s, uint8_t bitmap[8192]) {
+  const char *p = s;
+  char *end;
+  long v;
+  int any = 0;
+
+  memset(bitmap, 0, 8192);
+  while (*p != '\0') {
+    errno = 0;
+    v = strtol(p, &end, 10);
+    if (end == p || errno != 0 || v < 1 || v > 65535) return -1;
+    bitmap[v >> 3] |= (uint8_t)(1u << (v & 7));
+    any = 1;
+    p = end;
+    if (*p == ',') p++;
+    else if (*p != '\0') return -1;
+  }
+  return any ? 0 : -1;
+}

@@ -1,0 +1,53 @@
+/* egressaudit - common/util.h: escaping, addresses, times, small parsers.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EA_UTIL_H
+#define EA_UTIL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/types.h"
+
+/* Escape bytes that came from the wire so that they are safe to store and to
+ * print: printable ASCII and valid UTF-8 sequences (no C1 controls, no
+ * surrogates, no overlongs) pass; every other byte becomes \xHH, and a
+ * backslash becomes \\ so the result can be undone. Writes at most cap-1
+ * bytes plus a NUL into out, never splitting an escape; returns the length
+ * written. */
+size_t esc_bytes(char *out, size_t cap, const void *in, size_t len);
+
+/* Worst-case size of esc_bytes' output for len input bytes, NUL included. */
+#define ESC_CAP(len) ((len) * 4 + 1)
+
+/* Print s to f with control bytes and invalid UTF-8 escaped (as esc_bytes,
+ * but a backslash is left alone: the text is assumed escaped once already). */
+void esc_fputs(FILE *f, const char *s);
+
+/* Canonical text of an address (inet_ntop); out needs 46 bytes. */
+#define ADDR_STRLEN 46
+const char *addr_str(const struct ea_addr *a, char *out);
+/* Parse text into an address; 0 on success, -1 when not an address. */
+int addr_parse(struct ea_addr *a, const char *s, size_t len);
+
+/* Current time in microseconds since the epoch (CLOCK_REALTIME). */
+int64_t now_us(void);
+/* Monotonic time in microseconds. */
+int64_t mono_us(void);
+
+/* RFC 3339 UTC with microseconds: "2026-11-26T11:39:38.123456Z";
+ * out needs TIME_STRLEN bytes. */
+#define TIME_STRLEN 80
+const char *time_str(int64_t us, char *out);
+
+/* Parse RFC 3339 ("2026-11-26T11:39:38Z", fraction and offsets allowed, a
+ * date alone means midnight UTC) or a duration back from now ("90m", "24h",
+ * "7d", "30s", "2w"). Returns 0 and sets *us, or -1. */
+int time_parse(const char *s, int64_t now, int64_t *us);
+/* Parse a duration ("90m", "24h", "7d"); -1 when invalid. */
+int dur_parse(const char *s, int64_t *us);
+
+/* Parse "25,587" into a port bitmap of 65536 bits; -1 on a bad list. */
+int ports_parse(const char *s, uint8_t bitmap[8192]);
+
+#endif

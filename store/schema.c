@@ -1,0 +1,97 @@
+/* egressaudit - store/schema.c: DDL and migrations keyed on user_version.
+ * Times are integer microseconds since the epoch (UTC); addresses are the
+ * canonical text of inet_ntop; wire text is stored escaped (common/util.h).
+ * SPDX-License-Identifier: MIT
+ */
+#include "store/schema.h"
+
+#include <stdio.h>
+
+static const char *const migrations[] = {
+    /* 0 -> 1: the egress history. */
+    "CREATE TABLE points("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  host TEXT, iface TEXT, file TEXT, linktype TEXT,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE sessions("
+    "  id INTEGER PRIMARY KEY,"
+    "  point_id INTEGER NOT NULL REFERENCES points(id),"
+    "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  ipver INTEGER NOT NULL,"
+    "  src_ip TEXT NOT NULL, src_port INTEGER NOT NULL,"
+    "  dst_ip TEXT NOT NULL, dst_port INTEGER NOT NULL,"
+    "  vlan INTEGER,"
+    "  state TEXT NOT NULL, end_reason TEXT NOT NULL, client_by TEXT NOT NULL,"
+    "  banner TEXT, banner_host TEXT,"
+    "  helo TEXT, ehlo_reply TEXT,"
+    "  echoed_ip TEXT, echoed_from TEXT,"
+    "  mail_from_domain TEXT,"
+    "  starttls_offered INTEGER NOT NULL, starttls_requested INTEGER NOT NULL,"
+    "  starttls INTEGER NOT NULL,"
+    "  last_code INTEGER, last_reply TEXT,"
+    "  pkts_c2s INTEGER NOT NULL, pkts_s2c INTEGER NOT NULL,"
+    "  bytes_c2s INTEGER NOT NULL, bytes_s2c INTEGER NOT NULL,"
+    "  n_overlong INTEGER NOT NULL, n_bare_lf INTEGER NOT NULL,"
+    "  n_bare_cr INTEGER NOT NULL, n_gaps INTEGER NOT NULL,"
+    "  n_pipelined INTEGER NOT NULL, n_retrans INTEGER NOT NULL,"
+    "  n_ooo INTEGER NOT NULL, n_bad_reply INTEGER NOT NULL,"
+    "  n_replies_dropped INTEGER NOT NULL, n_truncated INTEGER NOT NULL,"
+    "  UNIQUE(point_id, first_seen, src_ip, src_port, dst_ip, dst_port));"
+    "CREATE INDEX sessions_time ON sessions(first_seen);"
+    "CREATE INDEX sessions_src ON sessions(src_ip, first_seen);"
+    "CREATE INDEX sessions_dst ON sessions(dst_ip, first_seen);"
+    "CREATE INDEX sessions_helo ON sessions(helo, first_seen);"
+    "CREATE INDEX sessions_echoed ON sessions(echoed_ip)"
+    "  WHERE echoed_ip IS NOT NULL;"
+    "CREATE TABLE helos("
+    "  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL, verb TEXT NOT NULL, name TEXT NOT NULL,"
+    "  PRIMARY KEY(session_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX helos_name ON helos(name COLLATE NOCASE);"
+    "CREATE TABLE replies("
+    "  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL, cmd TEXT, code INTEGER NOT NULL,"
+    "  enhanced TEXT, text TEXT NOT NULL,"
+    "  PRIMARY KEY(session_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE capture_stats("
+    "  point_id INTEGER NOT NULL REFERENCES points(id),"
+    "  at INTEGER NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL);"
+    "CREATE INDEX capture_stats_point ON capture_stats(point_id, at);",
+};
+
+int store__migrate(sqlite3 *db, char *err, size_t errlen) {
+  sqlite3_stmt *st = NULL;
+  int version = 0, rc, target = (int)(sizeof(migrations) / sizeof(*migrations));
+  char *msg = NULL, sql[64];
+
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+    goto fail;
+  rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+  if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) goto fail;
+  version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  st = NULL;
+  if (version > target) {
+    snprintf(err, errlen,
+             "database schema version %d is newer than this egressaudit (%d)",
+             version, target);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+  }
+  for (; version < target; version++) {
+    if (sqlite3_exec(db, migrations[version], NULL, NULL, &msg) != SQLITE_OK)
+      goto fail;
+  }
+  snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", target);
+  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  return 0;
+fail:
+  snprintf(err, errlen, "schema migration to version %d failed: %s",
+           version + 1, msg ? msg : sqlite3_errmsg(db));
+  sqlite3_free(msg);
+  sqlite3_finalize(st);
+  sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return -1;
+}

@@ -1,0 +1,513 @@
+/* egressaudit - store/store.c: SQLite behind a narrow API.
+ * WAL with synchronous=NORMAL (consistent after a crash; only the last
+ * commits can be lost on power failure), a busy timeout on every connection,
+ * statements prepared once, rows written in batched transactions.
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "store/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/util.h"
+#include "store/schema.h"
+
+enum {
+  ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SESSION, ST_HELO, ST_REPLY, ST_STAT,
+  ST_POINT, ST_COUNT_
+};
+
+static const char *const stmt_sql[ST_COUNT_] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SESSION] =
+        "INSERT INTO sessions(point_id, first_seen, last_seen, ipver, src_ip,"
+        " src_port, dst_ip, dst_port, vlan, state, end_reason, client_by,"
+        " banner, banner_host, helo, ehlo_reply, echoed_ip, echoed_from,"
+        " mail_from_domain, starttls_offered, starttls_requested, starttls,"
+        " last_code, last_reply, pkts_c2s, pkts_s2c, bytes_c2s, bytes_s2c,"
+        " n_overlong, n_bare_lf, n_bare_cr, n_gaps, n_pipelined, n_retrans,"
+        " n_ooo, n_bad_reply, n_replies_dropped, n_truncated)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+        "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,"
+        "?35,?36,?37,?38)"
+        " ON CONFLICT DO NOTHING",
+    [ST_HELO] = "INSERT INTO helos(session_id, seq, verb, name)"
+                " VALUES(?1,?2,?3,?4)",
+    [ST_REPLY] = "INSERT INTO replies(session_id, seq, cmd, code, enhanced, text)"
+                 " VALUES(?1,?2,?3,?4,?5,?6)",
+    [ST_STAT] = "INSERT INTO capture_stats(point_id, at, name, value)"
+                " VALUES(?1,?2,?3,?4)",
+    [ST_POINT] =
+        "INSERT INTO points(name, host, iface, file, linktype, created)"
+        " VALUES(?1,?2,?3,?4,?5,?6)"
+        " ON CONFLICT(name) DO UPDATE SET"
+        "  host=coalesce(excluded.host, host), iface=coalesce(excluded.iface,"
+        "  iface), file=coalesce(excluded.file, file),"
+        "  linktype=coalesce(excluded.linktype, linktype)"
+        " RETURNING id",
+};
+
+struct store {
+  sqlite3 *db;
+  sqlite3_stmt *st[ST_COUNT_];
+  int in_tx;
+  unsigned pending;
+  char err[512];
+  char esc[ESC_CAP(REPLY_TEXT_ERR_MAX) + 64];
+};
+
+static int fail(struct store *s, const char *what) {
+  snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
+  switch (sqlite3_errcode(s->db) & 0xff) {
+  case SQLITE_FULL: return -ENOSPC;
+  case SQLITE_READONLY: return -EROFS;
+  case SQLITE_PERM:
+  case SQLITE_AUTH: return -EACCES;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED: return -EBUSY;
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB: return -EINVAL;
+  default: return -EIO;
+  }
+}
+
+/* SQL function rfc3339(us): the time as "2026-11-26T11:39:38.123456Z". */
+static void fn_rfc3339(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  char buf[TIME_STRLEN];
+
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  time_str(sqlite3_value_int64(argv[0]), buf);
+  sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
+/* mkdir -p for the database's directory. */
+static int make_parent(const char *path) {
+  char buf[4096];
+  char *p;
+  size_t len = strlen(path);
+
+  if (len >= sizeof(buf)) return -ENAMETOOLONG;
+  memcpy(buf, path, len + 1);
+  for (p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(buf, 0750) < 0 && errno != EEXIST) return -errno;
+    *p = '/';
+  }
+  return 0;
+}
+
+int store_open(struct store **out, const char *path, enum store_mode mode,
+               char *err, size_t errlen) {
+  struct store *s;
+  int flags, rc = 0, i;
+  struct stat sb;
+
+  *out = NULL;
+  s = calloc(1, sizeof(*s));
+  if (s == NULL) return -ENOMEM;
+  if (mode == STORE_RO) {
+    if (stat(path, &sb) < 0) {
+      snprintf(err, errlen, "%s: no database here (%s); run 'egressaudit read' first",
+               path, strerror(errno));
+      free(s);
+      return -ENOENT;
+    }
+    flags = SQLITE_OPEN_READONLY;
+  } else {
+    rc = make_parent(path);
+    if (rc < 0) {
+      snprintf(err, errlen, "%s: cannot create its directory: %s", path,
+               strerror(-rc));
+      free(s);
+      return rc;
+    }
+    flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  }
+  if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+    rc = fail(s, path);
+    goto out;
+  }
+  sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+  sqlite3_extended_result_codes(s->db, 1);
+  if (sqlite3_exec(s->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) !=
+      SQLITE_OK) {
+    rc = fail(s, path);
+    goto out;
+  }
+  if (mode == STORE_RW) {
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+      rc = fail(s, path);
+      goto out;
+    }
+    if (store__migrate(s->db, s->err, sizeof(s->err)) < 0) {
+      rc = -EINVAL;
+      goto out;
+    }
+    for (i = 0; i < ST_COUNT_; i++) {
+      if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                             &s->st[i], NULL) != SQLITE_OK) {
+        rc = fail(s, path);
+        goto out;
+      }
+    }
+  } else {
+    sqlite3_stmt *v = NULL;
+    int ver = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &v, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(v) == SQLITE_ROW)
+      ver = sqlite3_column_int(v, 0);
+    else
+      rc = fail(s, path);
+    sqlite3_finalize(v);
+    if (rc == 0 && ver != STORE_SCHEMA_VERSION) {
+      snprintf(s->err, sizeof(s->err),
+               "%s: database schema version %d, this egressaudit reads %d%s",
+               path, ver, STORE_SCHEMA_VERSION,
+               ver < STORE_SCHEMA_VERSION ? " (run 'egressaudit read' on it once to upgrade)" : "");
+      rc = -EINVAL;
+    }
+    if (rc < 0) goto out;
+  }
+  sqlite3_create_function(s->db, "rfc3339", 1,
+                          SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fn_rfc3339,
+                          NULL, NULL);
+out:
+  if (rc < 0) {
+    snprintf(err, errlen, "%s", s->err);
+    if (strstr(err, path) == NULL) snprintf(err, errlen, "%s: %s", path, s->err);
+    store_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+static int run(struct store *s, int which) {
+  int rc = sqlite3_step(s->st[which]);
+  sqlite3_reset(s->st[which]);
+  return rc == SQLITE_DONE ? 0 : fail(s, stmt_sql[which]);
+}
+
+int store_flush(struct store *s) {
+  int rc;
+
+  if (!s->in_tx) return 0;
+  rc = run(s, ST_COMMIT);
+  if (rc < 0) {
+    run(s, ST_ROLLBACK);
+    s->in_tx = 0;
+    return rc;
+  }
+  s->in_tx = 0;
+  s->pending = 0;
+  return 0;
+}
+
+int store_close(struct store *s) {
+  int rc = 0, i;
+
+  if (s == NULL) return 0;
+  if (s->db != NULL && s->in_tx) rc = store_flush(s);
+  for (i = 0; i < ST_COUNT_; i++) sqlite3_finalize(s->st[i]);
+  if (s->db != NULL) sqlite3_close(s->db);
+  free(s);
+  return rc;
+}
+
+const char *store_errmsg(const struct store *s) { return s->err; }
+
+static int tx_begin(struct store *s) {
+  int rc;
+
+  if (s->in_tx) return 0;
+  rc = run(s, ST_BEGIN);
+  if (rc == 0) s->in_tx = 1;
+  return rc;
+}
+
+/* Bind wire bytes as escaped text, or NULL when absent. */
+static void bind_wire(struct store *s, sqlite3_stmt *st, int i,
+                      const struct slice *v) {
+  size_t n;
+
+  if (v->p == NULL) {
+    sqlite3_bind_null(st, i);
+    return;
+  }
+  n = esc_bytes(s->esc, sizeof(s->esc), v->p, v->len);
+  sqlite3_bind_text(st, i, s->esc, (int)n, SQLITE_TRANSIENT);
+}
+
+static void bind_str(sqlite3_stmt *st, int i, const char *v) {
+  if (v == NULL) sqlite3_bind_null(st, i);
+  else sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+int store_point(struct store *s, const char *name, const char *host,
+                const char *iface, const char *file, const char *linktype,
+                int64_t *id) {
+  sqlite3_stmt *st = s->st[ST_POINT];
+  int rc;
+
+  bind_str(st, 1, name);
+  bind_str(st, 2, host);
+  bind_str(st, 3, iface);
+  bind_str(st, 4, file);
+  bind_str(st, 5, linktype);
+  sqlite3_bind_int64(st, 6, now_us());
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
+  rc = rc == SQLITE_ROW ? 0 : fail(s, "points");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
+}
+
+int store_put_session(struct store *s, const struct session *ss) {
+  sqlite3_stmt *st = s->st[ST_SESSION];
+  char src[ADDR_STRLEN], dst[ADDR_STRLEN], echoed[ADDR_STRLEN];
+  char last[ESC_CAP(REPLY_TEXT_ERR_MAX) + 32];
+  int64_t sid;
+  unsigned i;
+  int rc;
+
+  rc = tx_begin(s);
+  if (rc < 0) return rc;
+  sqlite3_bind_int64(st, 1, ss->point);
+  sqlite3_bind_int64(st, 2, ss->first_us);
+  sqlite3_bind_int64(st, 3, ss->last_us);
+  sqlite3_bind_int(st, 4, ss->src.family);
+  sqlite3_bind_text(st, 5, addr_str(&ss->src, src), -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 6, ss->sport);
+  sqlite3_bind_text(st, 7, addr_str(&ss->dst, dst), -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 8, ss->dport);
+  if (ss->vlan >= 0) sqlite3_bind_int(st, 9, ss->vlan);
+  else sqlite3_bind_null(st, 9);
+  sqlite3_bind_text(st, 10, sess_state_name(ss->state), -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 11, sess_end_name(ss->end), -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 12, sess_dirby_name(ss->dirby), -1, SQLITE_STATIC);
+  bind_wire(s, st, 13, &ss->banner);
+  bind_wire(s, st, 14, &ss->banner_host);
+  if (ss->n_helo > 0) bind_wire(s, st, 15, &ss->helo[0]);
+  else sqlite3_bind_null(st, 15);
+  bind_wire(s, st, 16, &ss->ehlo_reply);
+  if (ss->echoed.family != 0) {
+    sqlite3_bind_text(st, 17, addr_str(&ss->echoed, echoed), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 18,
+                      ss->echoed_from == CMD_NONE ? "reject"
+                                                  : smtp_cmd_name(ss->echoed_from),
+                      -1, SQLITE_STATIC);
+  } else {
+    sqlite3_bind_null(st, 17);
+    sqlite3_bind_null(st, 18);
+  }
+  if (ss->has_mail) bind_wire(s, st, 19, &ss->mail_domain);
+  else sqlite3_bind_null(st, 19);
+  sqlite3_bind_int(st, 20, ss->starttls_offered);
+  sqlite3_bind_int(st, 21, ss->starttls_requested);
+  sqlite3_bind_int(st, 22, ss->starttls_accepted);
+  if (ss->last_reply != NULL) {
+    const struct sess_reply *r = ss->last_reply;
+    size_t n = (size_t)snprintf(last, sizeof(last), "%u ", r->code);
+    if (r->enhanced.len > 0) {
+      n += esc_bytes(last + n, sizeof(last) - n, r->enhanced.p, r->enhanced.len);
+      if (n + 1 < sizeof(last)) last[n++] = ' ';
+    }
+    n += esc_bytes(last + n, sizeof(last) - n, r->text.p, r->text.len);
+    while (n > 0 && last[n - 1] == ' ') n--;
+    sqlite3_bind_int(st, 23, r->code);
+    sqlite3_bind_text(st, 24, last, (int)n, SQLITE_STATIC);
+  } else {
+    sqlite3_bind_null(st, 23);
+    sqlite3_bind_null(st, 24);
+  }
+  sqlite3_bind_int64(st, 25, ss->pkts_c2s);
+  sqlite3_bind_int64(st, 26, ss->pkts_s2c);
+  sqlite3_bind_int64(st, 27, (sqlite3_int64)ss->bytes_c2s);
+  sqlite3_bind_int64(st, 28, (sqlite3_int64)ss->bytes_s2c);
+  sqlite3_bind_int64(st, 29, ss->anom.overlong);
+  sqlite3_bind_int64(st, 30, ss->anom.bare_lf);
+  sqlite3_bind_int64(st, 31, ss->anom.bare_cr);
+  sqlite3_bind_int64(st, 32, ss->anom.gaps);
+  sqlite3_bind_int64(st, 33, ss->anom.pipelined);
+  sqlite3_bind_int64(st, 34, ss->anom.retrans);
+  sqlite3_bind_int64(st, 35, ss->anom.ooo);
+  sqlite3_bind_int64(st, 36, ss->anom.bad_reply);
+  sqlite3_bind_int64(st, 37, ss->anom.replies_dropped);
+  sqlite3_bind_int64(st, 38, ss->anom.truncated);
+  rc = run(s, ST_SESSION);
+  sqlite3_clear_bindings(st);
+  if (rc < 0) return rc;
+  if (sqlite3_changes(s->db) == 0) return 0; /* already stored */
+  sid = sqlite3_last_insert_rowid(s->db);
+
+  st = s->st[ST_HELO];
+  for (i = 0; i < ss->n_helo; i++) {
+    sqlite3_bind_int64(st, 1, sid);
+    sqlite3_bind_int(st, 2, (int)i);
+    sqlite3_bind_text(st, 3, smtp_cmd_name(ss->helo_cmd[i]), -1, SQLITE_STATIC);
+    bind_wire(s, st, 4, &ss->helo[i]);
+    if ((rc = run(s, ST_HELO)) < 0) return rc;
+  }
+  st = s->st[ST_REPLY];
+  for (i = 0; i < ss->n_replies; i++) {
+    const struct sess_reply *r = &ss->replies[i];
+    const char *cmd = smtp_cmd_name(r->cmd);
+    sqlite3_bind_int64(st, 1, sid);
+    sqlite3_bind_int(st, 2, (int)i);
+    bind_str(st, 3, cmd);
+    sqlite3_bind_int(st, 4, r->code);
+    if (r->enhanced.len > 0) bind_wire(s, st, 5, &r->enhanced);
+    else sqlite3_bind_null(st, 5);
+    {
+      struct slice t = r->text;
+      if (t.p == NULL) t.p = "";
+      bind_wire(s, st, 6, &t);
+    }
+    if ((rc = run(s, ST_REPLY)) < 0) return rc;
+  }
+  if (++s->pending >= STORE_BATCH_ROWS && (rc = store_flush(s)) < 0) return rc;
+  return 1;
+}
+
+int store_put_stat(struct store *s, int64_t point, int64_t at,
+                   const char *name, int64_t value) {
+  sqlite3_stmt *st = s->st[ST_STAT];
+  int rc = tx_begin(s);
+
+  if (rc < 0) return rc;
+  sqlite3_bind_int64(st, 1, point);
+  sqlite3_bind_int64(st, 2, at);
+  sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, value);
+  return run(s, ST_STAT);
+}
+
+/* The session query: one SELECT, with the JSON built by SQLite's JSON
+ * functions so every string is quoted by the same code. */
+#define SESS_COLS                                                            \
+  "s.first_seen, s.last_seen, p.name, s.src_ip, s.src_port, s.dst_ip,"       \
+  " s.dst_port, s.state, s.end_reason, s.banner, s.helo, s.ehlo_reply,"      \
+  " s.echoed_ip, s.starttls, s.last_code, s.last_reply, s.vlan,"             \
+  " (SELECT count(*) FROM replies r WHERE r.session_id = s.id)"
+#define SESS_JSON                                                            \
+  ", json_object('first_seen', rfc3339(s.first_seen),"                       \
+  " 'last_seen', rfc3339(s.last_seen), 'point', p.name,"                     \
+  " 'src_ip', s.src_ip, 'src_port', s.src_port, 'dst_ip', s.dst_ip,"         \
+  " 'dst_port', s.dst_port, 'ipver', s.ipver, 'vlan', s.vlan,"               \
+  " 'state', s.state, 'end', s.end_reason, 'client_by', s.client_by,"        \
+  " 'banner', s.banner, 'banner_host', s.banner_host, 'helo', s.helo,"       \
+  " 'helos', json((SELECT json_group_array(name) FROM (SELECT name FROM"     \
+  " helos h WHERE h.session_id = s.id ORDER BY seq))),"                      \
+  " 'ehlo_reply', s.ehlo_reply, 'echoed_ip', s.echoed_ip,"                   \
+  " 'echoed_from', s.echoed_from, 'mail_from_domain', s.mail_from_domain,"   \
+  " 'starttls', json(CASE WHEN s.starttls THEN 'true' ELSE 'false' END),"    \
+  " 'starttls_offered', json(CASE WHEN s.starttls_offered THEN 'true'"       \
+  " ELSE 'false' END),"                                                      \
+  " 'starttls_requested', json(CASE WHEN s.starttls_requested THEN 'true'"   \
+  " ELSE 'false' END),"                                                      \
+  " 'last_reply', s.last_reply,"                                             \
+  " 'replies', json((SELECT json_group_array(json_object('code', code,"      \
+  " 'enhanced', enhanced, 'text', text, 'cmd', cmd)) FROM (SELECT * FROM"    \
+  " replies r WHERE r.session_id = s.id ORDER BY seq))),"                    \
+  " 'packets', json_array(s.pkts_c2s, s.pkts_s2c),"                          \
+  " 'bytes', json_array(s.bytes_c2s, s.bytes_s2c),"                          \
+  " 'anomalies', json_object('overlong', s.n_overlong, 'bare_lf',"           \
+  " s.n_bare_lf, 'bare_cr', s.n_bare_cr, 'gaps', s.n_gaps, 'pipelined',"     \
+  " s.n_pipelined, 'retransmissions', s.n_retrans, 'out_of_order', s.n_ooo," \
+  " 'bad_replies', s.n_bad_reply, 'replies_dropped', s.n_replies_dropped,"   \
+  " 'truncated', s.n_truncated))"
+
+static const char *col_text(sqlite3_stmt *st, int i) {
+  return (const char *)sqlite3_column_text(st, i);
+}
+
+int64_t store_sessions(struct store *s, const struct sess_filter *f,
+                       bool want_json, sess_row_fn fn, void *ctx) {
+  char sql[4096];
+  size_t n;
+  sqlite3_stmt *st = NULL;
+  struct sess_row row;
+  int64_t count = 0;
+  int rc, i = 1;
+
+  n = (size_t)snprintf(sql, sizeof(sql),
+                       "SELECT " SESS_COLS "%s FROM sessions s JOIN points p"
+                       " ON p.id = s.point_id WHERE 1",
+                       want_json ? SESS_JSON : "");
+#define ADD(cond) n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND %s", cond)
+  if (f->ip) ADD("(s.src_ip = ?1 OR s.echoed_ip = ?1)");
+  if (f->helo)
+    ADD("EXISTS(SELECT 1 FROM helos h WHERE h.session_id = s.id AND"
+        " h.name = ?2 COLLATE NOCASE)");
+  if (f->dst) ADD("(s.dst_ip = ?3 OR s.banner_host = ?3 COLLATE NOCASE)");
+  if (f->state) ADD("s.state = ?4");
+  if (f->point) ADD("p.name = ?5");
+  if (f->since != INT64_MIN) ADD("s.first_seen >= ?6");
+  if (f->until != INT64_MAX) ADD("s.first_seen <= ?7");
+#undef ADD
+  n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+                        " ORDER BY s.first_seen, s.id%s",
+                        f->limit > 0 ? " LIMIT ?8" : "");
+  if (n >= sizeof(sql)) return -E2BIG;
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "sessions query");
+  if (f->ip) sqlite3_bind_text(st, 1, f->ip, -1, SQLITE_STATIC);
+  if (f->helo) sqlite3_bind_text(st, 2, f->helo, -1, SQLITE_STATIC);
+  if (f->dst) sqlite3_bind_text(st, 3, f->dst, -1, SQLITE_STATIC);
+  if (f->state) sqlite3_bind_text(st, 4, f->state, -1, SQLITE_STATIC);
+  if (f->point) sqlite3_bind_text(st, 5, f->point, -1, SQLITE_STATIC);
+  if (f->since != INT64_MIN) sqlite3_bind_int64(st, 6, f->since);
+  if (f->until != INT64_MAX) sqlite3_bind_int64(st, 7, f->until);
+  if (f->limit > 0) sqlite3_bind_int64(st, 8, f->limit);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    memset(&row, 0, sizeof(row));
+    i = 0;
+    row.first_us = sqlite3_column_int64(st, i++);
+    row.last_us = sqlite3_column_int64(st, i++);
+    row.point = col_text(st, i++);
+    row.src_ip = col_text(st, i++);
+    row.src_port = sqlite3_column_int64(st, i++);
+    row.dst_ip = col_text(st, i++);
+    row.dst_port = sqlite3_column_int64(st, i++);
+    row.state = col_text(st, i++);
+    row.end = col_text(st, i++);
+    row.banner = col_text(st, i++);
+    row.helo = col_text(st, i++);
+    row.ehlo_reply = col_text(st, i++);
+    row.echoed_ip = col_text(st, i++);
+    row.starttls = sqlite3_column_int64(st, i++);
+    row.last_code = sqlite3_column_int64(st, i++);
+    row.last_reply = col_text(st, i++);
+    row.vlan = sqlite3_column_type(st, i) == SQLITE_NULL
+                   ? -1
+                   : sqlite3_column_int64(st, i);
+    i++;
+    row.n_replies = sqlite3_column_int64(st, i++);
+    if (want_json) row.json = col_text(st, i++);
+    count++;
+    if (fn(&row, ctx) != 0) break;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    int e = fail(s, "sessions query");
+    sqlite3_finalize(st);
+    return e;
+  }
+  sqlite3_finalize(st);
+  return count;
+}

@@ -1,0 +1,74 @@
+/* egressaudit - store/store.h: the egress history in SQLite.
+ * The only module that includes sqlite3.h; all SQL text lives in store/.
+ * Writes are batched in transactions; reads go through iterators.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EA_STORE_H
+#define EA_STORE_H
+
+#include <stdbool.h>
+
+#include "common/session.h"
+
+struct store;
+
+enum store_mode { STORE_RW = 0, STORE_RO = 1 };
+
+/* Open (creating and migrating when writable) the database at path. On
+ * failure returns a negative errno and a one-line reason in err. */
+int store_open(struct store **out, const char *path, enum store_mode mode,
+               char *err, size_t errlen);
+
+/* Commit what is pending and close; NULL-safe. */
+int store_close(struct store *s);
+
+/* Last error text of the store. */
+const char *store_errmsg(const struct store *s);
+
+/* Find or create the capture point called name; file and linktype describe
+ * it (may be NULL). */
+int store_point(struct store *s, const char *name, const char *host,
+                const char *iface, const char *file, const char *linktype,
+                int64_t *id);
+
+/* Queue one session (borrowed) for writing. Returns 1 when it is new, 0
+ * when the database already holds it (same point, first packet time and
+ * 5-tuple), negative on error. */
+int store_put_session(struct store *s, const struct session *ss);
+
+/* Record a capture counter for a point at time at. */
+int store_put_stat(struct store *s, int64_t point, int64_t at,
+                   const char *name, int64_t value);
+
+/* Commit the open batch. */
+int store_flush(struct store *s);
+
+/* Filters for session queries; NULL / 0 means "any". */
+struct sess_filter {
+  const char *ip;     /* source address, or the address a receiver echoed */
+  const char *helo;   /* any EHLO/HELO name of the session                */
+  const char *dst;    /* destination address or banner host name          */
+  const char *state;
+  const char *point;
+  int64_t since, until; /* microseconds; INT64_MIN / INT64_MAX for open */
+  int64_t limit;        /* 0: no limit                                   */
+};
+
+/* One row of a session query. Strings are escaped text (store escapes every
+ * byte that came from the wire); NULL when absent. Valid during the call. */
+struct sess_row {
+  int64_t first_us, last_us;
+  const char *point, *src_ip, *dst_ip, *state, *end, *banner, *helo,
+      *ehlo_reply, *echoed_ip, *last_reply;
+  int64_t src_port, dst_port, vlan, starttls, last_code, n_replies;
+  const char *json; /* the row as one JSON object (DESIGN.md keys)      */
+};
+
+typedef int (*sess_row_fn)(const struct sess_row *r, void *ctx);
+
+/* Call fn for each session matching f, oldest first; stops early when fn
+ * returns non-zero. Returns the number of rows, or a negative errno. */
+int64_t store_sessions(struct store *s, const struct sess_filter *f,
+                       bool want_json, sess_row_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,131 @@
+/* egressaudit - tests/test_util.c: escaping, times, ports, addresses.
+ * SPDX-License-Identifier: MIT
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "common/util.h"
+
+static void test_esc_table(void **state) {
+  static const struct {
+    const char *in;
+    size_t len;
+    const char *out;
+  } v[] = {
+      {"plain text", 10, "plain text"},
+      {"a\\b", 3, "a\\\\b"},
+      {"\x1b]0;owned\x07", 10, "\\x1b]0;owned\\x07"},
+      {"nul\0x", 5, "nul\\x00x"},
+      {"\x7f", 1, "\\x7f"},
+      {"caf\xc3\xa9", 5, "caf\xc3\xa9"},                 /* U+00E9 */
+      {"\xe2\x82\xac", 3, "\xe2\x82\xac"},               /* U+20AC */
+      {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},       /* U+1F600 */
+      {"\xc0\x80", 2, "\\xc0\\x80"},                     /* overlong NUL */
+      {"\xe0\x80\xaf", 3, "\\xe0\\x80\\xaf"},            /* overlong / */
+      {"\xed\xa0\x80", 3, "\\xed\\xa0\\x80"},            /* surrogate */
+      {"\xc2\x9b", 2, "\\xc2\\x9b"},                     /* C1 CSI */
+      {"\xf4\x90\x80\x80", 4, "\\xf4\\x90\\x80\\x80"},   /* > U+10FFFF */
+      {"\xe2\x82", 2, "\\xe2\\x82"},                     /* cut sequence */
+      {"\xff\xfe", 2, "\\xff\\xfe"},
+      {"tab\there\r\n", 10, "tab\\x09here\\x0d\\x0a"},
+  };
+  char out[128];
+  size_t i, n;
+
+  (void)state;
+  for (i = 0; i < ARRAY_SIZE(v); i++) {
+    n = esc_bytes(out, sizeof(out), v[i].in, v[i].len);
+    assert_string_equal(out, v[i].out);
+    assert_int_equal(n, strlen(v[i].out));
+  }
+}
+
+static void test_esc_cap_never_splits(void **state) {
+  char out[64];
+  size_t cap, n;
+  const char *in = "ab\x01\xc3\xa9\\z";
+
+  (void)state;
+  for (cap = 1; cap < 20; cap++) {
+    memset(out, 'Q', sizeof(out));
+    n = esc_bytes(out, cap, in, strlen(in));
+    assert_true(n < cap);
+    assert_int_equal(out[n], '\0');
+    assert_int_equal(out[cap], 'Q'); /* nothing written past cap */
+    /* The output is a prefix of the full escape. */
+    assert_memory_equal(out, "ab\\x01\xc3\xa9\\\\z", n);
+    if (n > 0 && out[n - 1] == '\\') assert_int_equal(n >= 2 && out[n - 2] == '\\', 1);
+  }
+}
+
+static void test_time(void **state) {
+  char buf[TIME_STRLEN];
+  int64_t us, now = 1795687200LL * 1000000;
+
+  (void)state;
+  assert_string_equal(time_str(now + 123456, buf), "2026-11-26T10:00:00.123456Z");
+  assert_string_equal(time_str(0, buf), "1970-01-01T00:00:00.000000Z");
+  assert_int_equal(time_parse("2026-11-26T10:00:00Z", 0, &us), 0);
+  assert_true(us == now);
+  assert_int_equal(time_parse("2026-11-26T10:00:00.5Z", 0, &us), 0);
+  assert_true(us == now + 500000);
+  assert_int_equal(time_parse("2026-11-26T12:00:00+02:00", 0, &us), 0);
+  assert_true(us == now);
+  assert_int_equal(time_parse("2026-11-26", 0, &us), 0);
+  assert_true(us == now - 36000LL * 1000000);
+  assert_int_equal(time_parse("90m", now, &us), 0);
+  assert_true(us == now - 5400LL * 1000000);
+  assert_int_equal(time_parse("7d", now, &us), 0);
+  assert_true(us == now - 7 * 86400LL * 1000000);
+  assert_int_equal(time_parse("yesterday", now, &us), -1);
+  assert_int_equal(time_parse("2026-13-01", now, &us), -1);
+  assert_int_equal(time_parse("2026-11-26T10:00:00Zjunk", now, &us), -1);
+  assert_int_equal(time_parse("10x", now, &us), -1);
+  assert_int_equal(dur_parse("24h", &us), 0);
+  assert_true(us == 86400LL * 1000000);
+  assert_int_equal(dur_parse("-1h", &us), -1);
+  assert_int_equal(dur_parse("99999999999999999999d", &us), -1);
+}
+
+static void test_ports(void **state) {
+  uint8_t bm[8192];
+
+  (void)state;
+  assert_int_equal(ports_parse("25,587,465", bm), 0);
+  assert_true(bm[25 >> 3] & (1 << (25 & 7)));
+  assert_true(bm[587 >> 3] & (1 << (587 & 7)));
+  assert_false(bm[26 >> 3] & (1 << (26 & 7)));
+  assert_int_equal(ports_parse("", bm), -1);
+  assert_int_equal(ports_parse("0", bm), -1);
+  assert_int_equal(ports_parse("65536", bm), -1);
+  assert_int_equal(ports_parse("25;587", bm), -1);
+  assert_int_equal(ports_parse("smtp", bm), -1);
+}
+
+static void test_addr(void **state) {
+  struct ea_addr a;
+  char buf[ADDR_STRLEN];
+
+  (void)state;
+  assert_int_equal(addr_parse(&a, "203.0.113.10", 12), 0);
+  assert_int_equal(a.family, 4);
+  assert_string_equal(addr_str(&a, buf), "203.0.113.10");
+  assert_int_equal(addr_parse(&a, "2001:DB8:0::1", 13), 0);
+  assert_string_equal(addr_str(&a, buf), "2001:db8::1");
+  assert_int_equal(addr_parse(&a, "300.1.1.1", 9), -1);
+  assert_int_equal(addr_parse(&a, "", 0), -1);
+  assert_int_equal(addr_parse(&a, "1.2.3.4 ", 8), -1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_esc_table), cmocka_unit_test(test_esc_cap_never_splits),
+      cmocka_unit_test(test_time),      cmocka_unit_test(test_ports),
+      cmocka_unit_test(test_addr),
+  };
+  return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}

@@ -271,16 +271,17 @@ static void mail_from(struct smtp *s, const char *l, size_t len) {
   s->mail_domain = arena_put(s, l + at + 1, gt - at - 1, SMTP_DOMAIN_MAX);
 }
 
+static const struct {
+  const char *verb;
+  uint8_t cmd;
+} VERBS[] = {
+    {"EHLO", CMD_EHLO}, {"HELO", CMD_HELO},         {"MAIL", CMD_MAIL},
+    {"RCPT", CMD_RCPT}, {"DATA", CMD_DATA},         {"BDAT", CMD_BDAT},
+    {"RSET", CMD_RSET}, {"STARTTLS", CMD_STARTTLS}, {"AUTH", CMD_AUTH},
+    {"QUIT", CMD_QUIT},
+};
+
 static void client_line(struct smtp *s, const char *l, size_t len) {
-  static const struct {
-    const char *verb;
-    uint8_t cmd;
-  } verbs[] = {
-      {"EHLO", CMD_EHLO}, {"HELO", CMD_HELO},         {"MAIL", CMD_MAIL},
-      {"RCPT", CMD_RCPT}, {"DATA", CMD_DATA},         {"BDAT", CMD_BDAT},
-      {"RSET", CMD_RSET}, {"STARTTLS", CMD_STARTTLS}, {"AUTH", CMD_AUTH},
-      {"QUIT", CMD_QUIT},
-  };
   size_t v, i;
   uint8_t cmd = CMD_OTHER;
   struct slice a;
@@ -300,9 +301,9 @@ static void client_line(struct smtp *s, const char *l, size_t len) {
   for (v = 0; v < len && l[v] != ' '; v++)
     ;
   if (v == 0) return;
-  for (i = 0; i < ARRAY_SIZE(verbs); i++) {
-    if (strlen(verbs[i].verb) == v && strncasecmp(l, verbs[i].verb, v) == 0) {
-      cmd = verbs[i].cmd;
+  for (i = 0; i < ARRAY_SIZE(VERBS); i++) {
+    if (strlen(VERBS[i].verb) == v && strncasecmp(l, VERBS[i].verb, v) == 0) {
+      cmd = VERBS[i].cmd;
       break;
     }
   }
@@ -348,6 +349,24 @@ static void line_done(struct smtp *s, int dir, char *l, size_t len) {
   else server_line(s, l, len);
 }
 
+/* After a gap: do these bytes begin a line? */
+static bool line_start(const struct smtp *s, int dir, const uint8_t *p,
+                       size_t n) {
+  size_t i, v;
+
+  if (dir == SMTP_S2C)
+    return n >= 4 && p[0] >= '2' && p[0] <= '5' && is_digit((char)p[1]) &&
+           is_digit((char)p[2]) && (p[3] == ' ' || p[3] == '-' || p[3] == '\r');
+  if (s->data_mode) return false;
+  for (i = 0; i < ARRAY_SIZE(VERBS); i++) {
+    v = strlen(VERBS[i].verb);
+    if (n > v && strncasecmp((const char *)p, VERBS[i].verb, v) == 0 &&
+        (p[v] == ' ' || p[v] == '\r'))
+      return true;
+  }
+  return false;
+}
+
 void smtp_feed(struct smtp *s, int dir, const uint8_t *p, size_t n) {
   struct smtp_dir *d = &s->dir[dir];
   const uint8_t *nl;
@@ -360,6 +379,10 @@ void smtp_feed(struct smtp *s, int dir, const uint8_t *p, size_t n) {
       p += take;
       n -= take;
       continue;
+    }
+    if (d->resync) {
+      d->resync = 0;
+      if (line_start(s, dir, p, n)) d->discard = 0;
     }
     nl = memchr(p, '\n', n);
     take = nl != NULL ? (size_t)(nl - p) + 1 : n;
@@ -387,11 +410,21 @@ void smtp_feed(struct smtp *s, int dir, const uint8_t *p, size_t n) {
 void smtp_gap(struct smtp *s, int dir) {
   struct smtp_dir *d = &s->dir[dir];
 
-  /* We cannot tell where the next line starts: resume after the next LF. */
   s->anom.gaps++;
+  /* A reply cut by the hole still tells its code (and the start of its
+   * text): keep it, marked truncated, so that replies stay matched to their
+   * commands. A cut command is dropped: half a host name would mislead. */
+  if (dir == SMTP_S2C && !d->discard && !s->done && d->len >= 3 &&
+      d->buf[0] >= '2' && d->buf[0] <= '5' && is_digit(d->buf[1]) &&
+      is_digit(d->buf[2]) && (d->len == 3 || d->buf[3] == ' ' || d->buf[3] == '-')) {
+    s->anom.truncated++;
+    server_line(s, d->buf, d->len);
+  }
+  /* We cannot tell where the next line starts: resume after the next LF. */
   d->skip = 0;
   d->len = 0;
   d->discard = 1;
+  d->resync = 1;
 }
 
 void smtp_view(const struct smtp *s, struct session *out) {

@@ -20,6 +20,7 @@ struct smtp_dir {
   uint32_t len;         /* bytes in buf                                    */
   uint32_t skip;        /* BDAT chunk bytes still to pass over            */
   uint8_t discard;      /* dropping bytes up to the next LF                */
+  uint8_t resync;       /* after a gap: does the next byte start a line?  */
   char buf[SMTP_LINE_MAX];
 };
 
@@ -73,7 +74,8 @@ void smtp_init(struct smtp *s, const struct ea_addr *server, bool from_start);
 void smtp_feed(struct smtp *s, int dir, const uint8_t *p, size_t n);
 
 /* Bytes of one direction are missing: drop the partial line and resume at
- * the next one. */
+ * the next one, or right away when the bytes after the hole plainly start a
+ * reply ("ddd " / "ddd-") or a known command. */
 void smtp_gap(struct smtp *s, int dir);
 
 /* True once nothing after this point can be parsed (TLS or QUIT/221). */

@@ -3,7 +3,7 @@
 # those missing (dpkg -s first), never upgrading what is there.
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libuv1-dev
-libc-ares-dev libsqlite3-dev libcmocka-dev libpsl-dev python3 tcpdump git"
+libc-ares-dev libsqlite3-dev libcmocka-dev libpsl-dev python3 tcpdump tshark git"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -15,6 +15,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture: no.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends --no-upgrade $missing

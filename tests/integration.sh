@@ -132,6 +132,13 @@ for f in tests/data/*.pcap tests/data/*.pcapng; do
   db="$T/real-$(basename "$f").db"
   "$BIN" read -q --db "$db" "$f" && "$BIN" sessions --db "$db" --format jsonl >"$T/real.jsonl"
   if "$PY" tests/compare_jsonl.py "$exp" "$T/real.jsonl"; then ok "$(basename "$f"): matches expected"; else ko "$(basename "$f") differs from $exp"; fi
+  if command -v tshark >/dev/null; then
+    if "$PY" tests/tshark_oracle.py "$f" "$T/real.jsonl" >"$T/oracle" 2>&1; then
+      ok "$(basename "$f"): $(tail -1 "$T/oracle")"
+    else ko "$(basename "$f"): $(cat "$T/oracle")"; fi
+  else
+    ko "tshark missing: cannot cross-check $(basename "$f") (run scripts/deps.sh)"
+  fi
 done
 
 echo "integration: $pass passed, $fail failed"

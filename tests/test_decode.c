@@ -77,15 +77,15 @@ static void eth(struct fb *f, const uint16_t *tags, int ntags, uint16_t type) {
   put16(f, type);
 }
 
-/* Decode from an exact-size heap copy, so ASan catches any over-read. */
+/* Decode from an exact-size heap copy, so ASan catches any over-read. The
+ * copy lives until the next call: pk points into it. */
+static uint8_t *copy;
 static enum dec_result dec(int dlt, const struct fb *f, size_t len,
                            struct pkt *pk) {
-  uint8_t *copy = malloc(len ? len : 1);
-  enum dec_result r;
-  memcpy(copy, f->b, len);
-  r = decode_frame(dlt, copy, (uint32_t)len, pk);
   free(copy);
-  return r;
+  copy = malloc(len ? len : 1);
+  memcpy(copy, f->b, len);
+  return decode_frame(dlt, copy, (uint32_t)len, pk);
 }
 
 static void v4_frame(struct fb *f, const uint16_t *tags, int ntags) {
@@ -375,5 +375,7 @@ int main(void) {
       cmocka_unit_test(test_ipv6_ext),
       cmocka_unit_test(test_cooked_and_loopback),
   };
-  return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
+  int rc = cmocka_run_group_tests_name("decode", tests, NULL, NULL);
+  free(copy);
+  return rc;
 }

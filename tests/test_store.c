@@ -1,0 +1,220 @@
+/* egressaudit - tests/test_store.c: schema, batching, idempotency, queries.
+ * SPDX-License-Identifier: MIT
+ */
+#define _DEFAULT_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "store/store.h"
+
+static char dir[64], path[128];
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(dir, sizeof(dir), "/tmp/ea-store-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/sub/dir/t.db", dir);
+  return 0;
+}
+
+static int teardown(void **state) {
+  char cmd[128];
+  (void)state;
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  return system(cmd);
+}
+
+static struct slice sl(const char *s) {
+  struct slice x = {s, strlen(s)};
+  return x;
+}
+
+static void make_session(struct session *s, int i) {
+  static struct sess_reply r[2];
+
+  memset(s, 0, sizeof(*s));
+  s->first_us = 1795687200LL * 1000000 + i * 1000000LL;
+  s->last_us = s->first_us + 500;
+  s->point = 1;
+  addr_parse(&s->src, "203.0.113.10", 12);
+  addr_parse(&s->dst, "198.51.100.25", 13);
+  s->sport = (uint16_t)(40000 + i);
+  s->dport = 25;
+  s->vlan = -1;
+  s->state = SESS_CLOSED;
+  s->end = END_FIN;
+  s->banner = sl("mx.example.net \x1b]0;owned\x07 \xff");
+  s->banner_host = sl("mx.example.net");
+  s->n_helo = 1;
+  s->helo[0] = sl("Mail01.Example.com");
+  s->helo_cmd[0] = CMD_EHLO;
+  s->ehlo_reply = sl("mx Hello [203.0.113.10]");
+  addr_parse(&s->echoed, "203.0.113.10", 12);
+  s->echoed_from = CMD_EHLO;
+  r[0].code = 220;
+  r[0].cmd = CMD_CONNECT;
+  r[0].text = s->banner;
+  r[1].code = 550;
+  r[1].cmd = CMD_RCPT;
+  r[1].enhanced = sl("5.7.1");
+  r[1].text = sl("rejected \"quoted\", [203.0.113.10]");
+  s->replies = r;
+  s->n_replies = 2;
+  s->last_reply = &r[1];
+}
+
+static int count_row(const struct sess_row *r, void *ctx) {
+  (void)r;
+  (*(int *)ctx)++;
+  return 0;
+}
+
+static int grab_json(const struct sess_row *r, void *ctx) {
+  snprintf(ctx, 4096, "%s", r->json);
+  return 1;
+}
+
+static void test_roundtrip_idempotent(void **state) {
+  struct store *st;
+  struct session s;
+  struct sess_filter f;
+  char err[256], json[4096];
+  int64_t pt, n;
+  int i, rows = 0;
+
+  (void)state;
+  assert_int_equal(store_open(&st, path, STORE_RW, err, sizeof(err)), 0);
+  assert_int_equal(store_point(st, "cap.pcap", NULL, NULL, "/x/cap.pcap",
+                               "EN10MB", &pt), 0);
+  assert_int_equal(pt, 1);
+  for (i = 0; i < 3000; i++) { /* crosses a batch boundary */
+    make_session(&s, i);
+    assert_int_equal(store_put_session(st, &s), 1);
+  }
+  make_session(&s, 7);
+  assert_int_equal(store_put_session(st, &s), 0); /* already there */
+  assert_int_equal(store_close(st), 0);
+
+  assert_int_equal(store_open(&st, path, STORE_RW, err, sizeof(err)), 0);
+  assert_int_equal(store_point(st, "cap.pcap", NULL, NULL, NULL, NULL, &pt), 0);
+  assert_int_equal(pt, 1); /* same point, found again */
+  make_session(&s, 2999);
+  assert_int_equal(store_put_session(st, &s), 0);
+  assert_int_equal(store_close(st), 0);
+
+  assert_int_equal(store_open(&st, path, STORE_RO, err, sizeof(err)), 0);
+  memset(&f, 0, sizeof(f));
+  f.since = INT64_MIN;
+  f.until = INT64_MAX;
+  n = store_sessions(st, &f, false, count_row, &rows);
+  assert_int_equal(n, 3000);
+  f.helo = "mail01.example.COM";
+  f.limit = 1;
+  rows = 0;
+  assert_int_equal(store_sessions(st, &f, true, grab_json, json), 1);
+  /* Wire bytes are escaped; JSON quoting is SQLite's. */
+  assert_non_null(strstr(json, "\"banner\":\"mx.example.net \\\\x1b]0;owned\\\\x07 \\\\xff\""));
+  assert_non_null(strstr(json, "\"last_reply\":\"550 5.7.1 rejected \\\"quoted\\\", [203.0.113.10]\""));
+  assert_non_null(strstr(json, "\"starttls\":false"));
+  assert_non_null(strstr(json, "\"first_seen\":\"2026-11-26T10:00:00.000000Z\""));
+  assert_non_null(strstr(json, "\"replies\":[{\"code\":220,\"enhanced\":null"));
+  assert_non_null(strstr(json, "\"helos\":[\"Mail01.Example.com\"]"));
+  f.helo = NULL;
+  f.limit = 0;
+  f.since = 1795687200LL * 1000000 + 10 * 1000000LL;
+  f.until = 1795687200LL * 1000000 + 19 * 1000000LL;
+  rows = 0;
+  assert_int_equal(store_sessions(st, &f, false, count_row, &rows), 10);
+  store_close(st);
+}
+
+static void test_open_errors(void **state) {
+  struct store *st;
+  char err[512], p2[160];
+  sqlite3 *db;
+
+  (void)state;
+  snprintf(p2, sizeof(p2), "%s/missing.db", dir);
+  assert_int_equal(store_open(&st, p2, STORE_RO, err, sizeof(err)), -ENOENT);
+  assert_non_null(strstr(err, "missing.db"));
+  assert_null(st);
+  /* Not a database. */
+  snprintf(p2, sizeof(p2), "%s/junk.db", dir);
+  {
+    FILE *f = fopen(p2, "w");
+    fputs("this is not sqlite, just text that is long enough to matter......"
+          "................................................................",
+          f);
+    fclose(f);
+  }
+  assert_true(store_open(&st, p2, STORE_RW, err, sizeof(err)) < 0);
+  assert_non_null(strstr(err, "junk.db"));
+  /* A schema newer than this build is refused, and left alone. */
+  snprintf(p2, sizeof(p2), "%s/new.db", dir);
+  assert_int_equal(sqlite3_open(p2, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", 0, 0, 0), SQLITE_OK);
+  sqlite3_close(db);
+  assert_true(store_open(&st, p2, STORE_RW, err, sizeof(err)) < 0);
+  assert_non_null(strstr(err, "newer"));
+  assert_int_equal(sqlite3_open(p2, &db), SQLITE_OK);
+  {
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL);
+    sqlite3_step(q);
+    assert_int_equal(sqlite3_column_int(q, 0), 99);
+    sqlite3_finalize(q);
+  }
+  sqlite3_close(db);
+  /* A directory we cannot create. */
+  assert_true(store_open(&st, "/proc/nope/x.db", STORE_RW, err, sizeof(err)) < 0);
+  assert_non_null(strstr(err, "/proc/nope/x.db"));
+}
+
+static void test_schema_pragmas(void **state) {
+  sqlite3 *db;
+  sqlite3_stmt *q;
+  struct store *st;
+  char err[256];
+
+  (void)state;
+  assert_int_equal(store_open(&st, path, STORE_RW, err, sizeof(err)), 0);
+  store_close(st);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+  sqlite3_finalize(q);
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL);
+  sqlite3_step(q);
+  assert_int_equal(sqlite3_column_int(q, 0), 1);
+  sqlite3_finalize(q);
+  /* The indexes the queries rely on exist. */
+  sqlite3_prepare_v2(db,
+                     "SELECT count(*) FROM sqlite_master WHERE type='index' AND"
+                     " name IN ('sessions_time','sessions_src','sessions_dst',"
+                     "'sessions_helo','helos_name')",
+                     -1, &q, NULL);
+  sqlite3_step(q);
+  assert_int_equal(sqlite3_column_int(q, 0), 5);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_roundtrip_idempotent),
+      cmocka_unit_test(test_open_errors),
+      cmocka_unit_test(test_schema_pragmas),
+  };
+  return cmocka_run_group_tests_name("store", tests, setup, teardown);
+}

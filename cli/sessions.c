@@ -83,7 +83,8 @@ static int on_row(const struct sess_row *r, void *ctx) {
     csv_field(o->f, r->echoed_ip, 0);
     csv_field(o->f, r->starttls ? "true" : "false", 0);
     csv_int(o->f, r->last_code, r->last_reply == NULL);
-    csv_field(o->f, r->last_reply, 1);
+    csv_field(o->f, r->last_reply, 0);
+    csv_field(o->f, r->reject, 1);
     break;
   case FMT_TEXT:
     time_str(r->first_us, t1);
@@ -97,7 +98,8 @@ static int on_row(const struct sess_row *r, void *ctx) {
     text_col(o->f, r->helo, 24);
     text_col(o->f, r->echoed_ip, 15);
     fputs(r->starttls ? "tls " : "    ", o->f);
-    text_col(o->f, r->last_reply, 0);
+    /* The reply that matters: the first reject, else the last reply. */
+    text_col(o->f, r->reject ? r->reject : r->last_reply, 0);
     fputc('\n', o->f);
     break;
   }
@@ -229,10 +231,10 @@ int cmd_sessions(int argc, char **argv) {
   if (o.fmt == FMT_CSV)
     fputs("first_seen,last_seen,point,src_ip,src_port,dst_ip,dst_port,state,"
           "end,banner,helo,ehlo_reply,echoed_ip,starttls,last_code,"
-          "last_reply\r\n", o.f);
+          "last_reply,reject\r\n", o.f);
   else if (o.fmt == FMT_TEXT)
     fputs("FIRST SEEN (UTC)    SOURCE          DESTINATION           STATE     "
-          "HELO                     ECHOED          TLS LAST REPLY\n", o.f);
+          "HELO                     ECHOED          TLS REJECT, ELSE LAST REPLY\n", o.f);
   n = store_sessions(st, &flt, o.fmt == FMT_JSONL, on_row, &o);
   if (n < 0) cli_err("%s", store_errmsg(st));
   store_close(st);

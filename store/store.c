@@ -400,11 +400,16 @@ int store_put_stat(struct store *s, int64_t point, int64_t at,
 
 /* The session query: one SELECT, with the JSON built by SQLite's JSON
  * functions so every string is quoted by the same code. */
+#define REJECT_SQL                                                           \
+  "(SELECT code || ' ' || coalesce(enhanced || ' ', '') || text FROM"        \
+  " replies r WHERE r.session_id = s.id AND code >= 400 ORDER BY seq"        \
+  " LIMIT 1)"
 #define SESS_COLS                                                            \
   "s.first_seen, s.last_seen, p.name, s.src_ip, s.src_port, s.dst_ip,"       \
   " s.dst_port, s.state, s.end_reason, s.banner, s.helo, s.ehlo_reply,"      \
   " s.echoed_ip, s.starttls, s.last_code, s.last_reply, s.vlan,"             \
-  " (SELECT count(*) FROM replies r WHERE r.session_id = s.id)"
+  " (SELECT count(*) FROM replies r WHERE r.session_id = s.id),"             \
+  " " REJECT_SQL
 #define SESS_JSON                                                            \
   ", json_object('first_seen', rfc3339(s.first_seen),"                       \
   " 'last_seen', rfc3339(s.last_seen), 'point', p.name,"                     \
@@ -421,7 +426,7 @@ int store_put_stat(struct store *s, int64_t point, int64_t at,
   " ELSE 'false' END),"                                                      \
   " 'starttls_requested', json(CASE WHEN s.starttls_requested THEN 'true'"   \
   " ELSE 'false' END),"                                                      \
-  " 'last_reply', s.last_reply,"                                             \
+  " 'last_reply', s.last_reply, 'reject', " REJECT_SQL ","                           \
   " 'replies', json((SELECT json_group_array(json_object('code', code,"      \
   " 'enhanced', enhanced, 'text', text, 'cmd', cmd)) FROM (SELECT * FROM"    \
   " replies r WHERE r.session_id = s.id ORDER BY seq))),"                    \
@@ -499,6 +504,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
                    : sqlite3_column_int64(st, i);
     i++;
     row.n_replies = sqlite3_column_int64(st, i++);
+    row.reject = col_text(st, i++);
     if (want_json) row.json = col_text(st, i++);
     count++;
     if (fn(&row, ctx) != 0) break;

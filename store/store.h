@@ -60,6 +60,7 @@ struct sess_row {
   int64_t first_us, last_us;
   const char *point, *src_ip, *dst_ip, *state, *end, *banner, *helo,
       *ehlo_reply, *echoed_ip, *last_reply;
+  const char *reject; /* first 4xx/5xx reply, "550 5.7.1 text", or NULL  */
   int64_t src_port, dst_port, vlan, starttls, last_code, n_replies;
   const char *json; /* the row as one JSON object (DESIGN.md keys)      */
 };

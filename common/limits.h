@@ -66,6 +66,7 @@
 
 /* Store: rows per transaction and the longest a batch may wait. */
 #define STORE_BATCH_ROWS 2000
+#define STORE_BATCH_MS 1000
 #define STORE_BUSY_MS 5000
 
 /* Progress line refresh on a terminal. */

@@ -59,6 +59,7 @@ struct store {
   sqlite3_stmt *st[ST_COUNT_];
   int in_tx;
   unsigned pending;
+  int64_t tx_start;   /* monotonic time the open batch began             */
   char err[512];
   char esc[ESC_CAP(REPLY_TEXT_ERR_MAX) + 64];
 };
@@ -236,7 +237,10 @@ static int tx_begin(struct store *s) {
 
   if (s->in_tx) return 0;
   rc = run(s, ST_BEGIN);
-  if (rc == 0) s->in_tx = 1;
+  if (rc == 0) {
+    s->in_tx = 1;
+    s->tx_start = mono_us();
+  }
   return rc;
 }
 
@@ -381,7 +385,12 @@ int store_put_session(struct store *s, const struct session *ss) {
     }
     if ((rc = run(s, ST_REPLY)) < 0) return rc;
   }
-  if (++s->pending >= STORE_BATCH_ROWS && (rc = store_flush(s)) < 0) return rc;
+  /* Commit every STORE_BATCH_ROWS rows or STORE_BATCH_MS, whichever first:
+   * few transactions, and a reader never waits long for new rows. */
+  if ((++s->pending >= STORE_BATCH_ROWS ||
+       mono_us() - s->tx_start >= STORE_BATCH_MS * 1000LL) &&
+      (rc = store_flush(s)) < 0)
+    return rc;
   return 1;
 }
 

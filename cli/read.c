@@ -97,14 +97,15 @@ static void usage(FILE *f) {
 }
 
 static void summary(const char *path, const struct capture_counters *n,
-                    const struct read_ctx *r, int snaplen) {
+                    const struct read_ctx *r, int snaplen, bool filtered) {
   unsigned i;
   uint64_t errs = 0;
 
   fprintf(stderr,
-          "%s: %llu frames, %llu SMTP segments, %llu sessions stored"
+          "%s: %llu frames%s, %llu SMTP segments, %llu sessions stored"
           " (%llu already known), %llu flows evicted\n",
           path, (unsigned long long)n->frames,
+          filtered ? " passed the BPF filter" : "",
           (unsigned long long)n->flow.smtp_packets,
           (unsigned long long)r->stored, (unsigned long long)r->dups,
           (unsigned long long)(n->flow.evicted + n->flow.dialog_evicted));
@@ -280,7 +281,9 @@ int cmd_read(int argc, char **argv) {
     per = r;
     per.stored = r.stored - stored0;
     per.dups = r.dups - dups0;
-    if (!quiet) summary(path, &after, &per, capture_snaplen(cap));
+    if (!quiet)
+      summary(path, &after, &per, capture_snaplen(cap),
+              capture_filter(cap)[0] != '\0');
     capture_close_file(cap);
   }
   if (r.store_rc == 0 && i >= argc) {

@@ -222,6 +222,10 @@ static void deliver(struct flow_table *t, struct flow *f, int dir,
     smtp_feed(s, dir == 0 ? SMTP_C2S : SMTP_S2C, p, n);
 }
 
+static void gap(struct flow_table *t, struct flow *f, int dir) {
+  smtp_gap(&t->dlgs[f->dlg].smtp, dir == 0 ? SMTP_C2S : SMTP_S2C);
+}
+
 /* Deliver queued segments that have become in order. */
 static void ooo_drain(struct flow_table *t, struct flow *f, int dir) {
   struct ooo_q *q = &t->dlgs[f->dlg].q[dir];
@@ -258,13 +262,31 @@ static void ooo_force(struct flow_table *t, struct flow *f, int dir) {
     low = q->seg[0].seq;
     for (i = 1; i < q->n; i++)
       if ((int32_t)(q->seg[i].seq - low) < 0) low = q->seg[i].seq;
-    smtp_gap(&t->dlgs[f->dlg].smtp, dir == 0 ? SMTP_C2S : SMTP_S2C);
+    gap(t, f, dir);
     f->d[dir].next = low;
     ooo_drain(t, f, dir);
   }
 }
 
 static int dialog_get(struct flow_table *t, struct flow *f);
+
+/* The bytes before seq will never be seen: deliver what is queued, then
+ * jump the expected sequence number to seq. Returns the new offset of seq
+ * (0, or negative when queued data already covered it). */
+static int32_t accept_hole(struct flow_table *t, struct flow *f, int dir,
+                           uint32_t seq) {
+  struct tcpdir *d = &f->d[dir];
+  int32_t rel;
+
+  ooo_force(t, f, dir);
+  rel = (int32_t)(seq - d->next);
+  if (rel > 0) {
+    gap(t, f, dir);
+    d->next = seq;
+    rel = 0;
+  }
+  return rel;
+}
 
 /* In-order reassembly of one direction (RFC 9293 3.10.7.4, simplified: we
  * only watch, so whatever was captured first wins an overlap). */
@@ -286,13 +308,7 @@ static void tcp_data(struct flow_table *t, struct flow *f, int dir,
   if (rel > 0 && d->acked_known && (int32_t)(d->acked - seq) >= 0) {
     /* The peer acknowledged past this segment: what we miss was received
      * and will not be sent again. The capture lost it. */
-    ooo_force(t, f, dir);
-    rel = (int32_t)(seq - d->next);
-    if (rel > 0) {
-      smtp_gap(&t->dlgs[f->dlg].smtp, dir == 0 ? SMTP_C2S : SMTP_S2C);
-      d->next = seq;
-      rel = 0;
-    }
+    rel = accept_hole(t, f, dir, seq);
   }
   if (rel > 0) {
     f->ooo++;
@@ -307,13 +323,7 @@ static void tcp_data(struct flow_table *t, struct flow *f, int dir,
       return;
     }
     /* No room to wait: accept the hole. */
-    ooo_force(t, f, dir);
-    rel = (int32_t)(seq - d->next);
-    if (rel > 0) {
-      smtp_gap(&t->dlgs[f->dlg].smtp, dir == 0 ? SMTP_C2S : SMTP_S2C);
-      d->next = seq;
-      rel = 0;
-    }
+    rel = accept_hole(t, f, dir, seq);
   }
   if (rel < 0) {
     over = (uint32_t)-rel;
@@ -335,7 +345,7 @@ static void tcp_data(struct flow_table *t, struct flow *f, int dir,
   d->next = seq + caplen;
   if (caplen < wirelen) {
     /* Cut by the snaplen: the rest of the segment was never captured. */
-    smtp_gap(&t->dlgs[f->dlg].smtp, dir == 0 ? SMTP_C2S : SMTP_S2C);
+    gap(t, f, dir);
     d->next = seq + wirelen;
   }
   ooo_drain(t, f, dir);

@@ -15,9 +15,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "capture/pcapng_if.h"
 #include "common/util.h"
 
 #define DISPATCH_BATCH 4096
+#define PCAPNG_HEAD_MAX (64 * 1024) /* where interface blocks are looked for */
 
 struct capture {
   struct capture_cfg cfg;
@@ -27,6 +29,8 @@ struct capture {
   int dlt;
   uint64_t file_size;
   int64_t point;
+  int file_addrs;
+  struct netset local; /* --local plus the files' interface addresses   */
   char filter[4096];
   struct capture_counters n;
 };
@@ -41,7 +45,9 @@ int capture_new(struct capture **out, const struct capture_cfg *cfg,
   c = calloc(1, sizeof(*c));
   if (c == NULL) return -ENOMEM;
   c->cfg = *cfg;
+  if (cfg->local != NULL) c->local = *cfg->local;
   memset(&fc, 0, sizeof(fc));
+  fc.local = &c->local;
   fc.max_flows = cfg->max_flows;
   fc.ports = cfg->ports;
   fc.seed[0] = cfg->seed[0];
@@ -121,6 +127,7 @@ int capture_open_file(struct capture *c, const char *path, char *err,
   capture_close_file(c);
   eb[0] = '\0';
   c->path = path;
+  c->file_addrs = 0;
   c->file_size = 0;
   if (strcmp(path, "-") == 0) {
     c->p = pcap_fopen_offline_with_tstamp_precision(
@@ -131,13 +138,19 @@ int capture_open_file(struct capture *c, const char *path, char *err,
       snprintf(err, errlen, "%s: %s", path, strerror(errno));
       return errno == ENOENT ? -ENOENT : -EACCES;
     }
-    if (fstat(fileno(f), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) {
-        fclose(f);
-        snprintf(err, errlen, "%s: is a directory", path);
-        return -EISDIR;
-      }
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+      fclose(f);
+      snprintf(err, errlen, "%s: is a directory", path);
+      return -EISDIR;
+    }
+    if (S_ISREG(st.st_mode)) {
+      /* pcapng interface blocks come before the packets: peek at the head
+       * (only of a regular file: a pipe cannot be rewound). */
+      static uint8_t head[PCAPNG_HEAD_MAX];
+      size_t got = fread(head, 1, sizeof(head), f);
       c->file_size = (uint64_t)st.st_size;
+      c->file_addrs = pcapng_if_addrs(head, got, &c->local);
+      rewind(f);
     }
     c->p = pcap_fopen_offline_with_tstamp_precision(
         f, PCAP_TSTAMP_PRECISION_MICRO, eb);
@@ -181,6 +194,8 @@ const char *capture_linktype(const struct capture *c) {
 }
 
 const char *capture_filter(const struct capture *c) { return c->filter; }
+
+int capture_file_addrs(const struct capture *c) { return c->file_addrs; }
 
 int capture_snaplen(const struct capture *c) {
   return c->p ? pcap_snapshot(c->p) : 0;

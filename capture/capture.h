@@ -18,6 +18,7 @@ struct capture_cfg {
   uint32_t max_flows;       /* 0: default                                  */
   bool no_filter;           /* decode every frame, no BPF                  */
   uint64_t seed[2];         /* flow hash key; zero: random                 */
+  const struct netset *local; /* --local networks, copied at capture_new   */
 };
 
 struct capture_counters {
@@ -50,6 +51,10 @@ int capture_open_file(struct capture *c, const char *path, char *err,
 const char *capture_linktype(const struct capture *c);
 /* The BPF filter in use, or "" when none. */
 const char *capture_filter(const struct capture *c);
+/* Interface addresses the open file declares (pcapng if_IPv4addr and
+ * if_IPv6addr): added to our side. Returns how many. */
+int capture_file_addrs(const struct capture *c);
+
 /* Snapshot length of the open file. */
 int capture_snaplen(const struct capture *c);
 

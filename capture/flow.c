@@ -68,6 +68,7 @@ struct flow_table {
   struct dialog *dlgs;
   uint32_t n_dlgs, dlg_free;
   const uint8_t *ports;
+  const struct netset *local;
   uint64_t k0, k1;
   int64_t now, last_sweep;
   flow_emit_fn emit;
@@ -167,6 +168,7 @@ int flow_table_new(struct flow_table **out, const struct flow_cfg *cfg,
   t->dlg_free = 0;
   t->lru_head = t->lru_tail = NIL;
   t->ports = cfg->ports;
+  t->local = cfg->local;
   if (cfg->seed[0] == 0 && cfg->seed[1] == 0) {
     if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
       seed[0] = (uint64_t)(uintptr_t)t ^ 0x9e3779b97f4a7c15ULL, seed[1] = 1;
@@ -370,6 +372,12 @@ static void flow_end(struct flow_table *t, uint32_t i, int end) {
   s.vlan = f->vlan;
   s.end = (uint8_t)end;
   s.dirby = f->dirby;
+  if (netset_contains(t->local, s.src.family, s.src.a))
+    s.direction = DIR_EGRESS;
+  else if (netset_contains(t->local, s.dst.family, s.dst.a))
+    s.direction = DIR_INBOUND;
+  else
+    s.direction = DIR_UNKNOWN;
   s.pkts_c2s = f->d[0].pkts;
   s.pkts_s2c = f->d[1].pkts;
   s.bytes_c2s = f->d[0].bytes;

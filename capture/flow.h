@@ -9,6 +9,7 @@
 #define EA_FLOW_H
 
 #include "capture/decode.h"
+#include "common/netset.h"
 #include "common/session.h"
 
 struct flow_table;
@@ -20,6 +21,8 @@ struct flow_cfg {
   uint32_t max_flows;       /* 0: FLOW_MAX_DEFAULT                        */
   const uint8_t *ports;     /* bitmap of SMTP ports (65536 bits), borrowed */
   uint64_t seed[2];         /* hash key; all zero: random                 */
+  const struct netset *local; /* our side, borrowed; may change between   */
+                            /* packets (live mode), NULL: all unknown      */
 };
 
 struct flow_stats {

@@ -20,6 +20,7 @@
 struct read_ctx {
   struct store *st;
   uint64_t stored, dups;
+  uint64_t by_dir[3];  /* new sessions by enum sess_direction             */
   int store_rc; /* first store error, then nothing more is written */
   bool tty;
 };
@@ -31,7 +32,10 @@ static void on_session(const struct session *s, void *ctx) {
   if (r->store_rc < 0) return;
   rc = store_put_session(r->st, s);
   if (rc < 0) r->store_rc = rc;
-  else if (rc == 1) r->stored++;
+  else if (rc == 1) {
+    r->stored++;
+    r->by_dir[s->direction < 3 ? s->direction : 0]++;
+  }
   else r->dups++;
 }
 
@@ -85,6 +89,10 @@ static void usage(FILE *f) {
           "  --ports LIST       SMTP ports to follow (default 25), e.g. 25,587\n"
           "  --point NAME       capture point name (default: the file's base\n"
           "                     name, 'stdin' for -)\n"
+          "  --local CIDR       our addresses or networks (repeatable, IPv4 or\n"
+          "                     IPv6): a session whose client is ours is\n"
+          "                     egress, one whose server is ours is inbound;\n"
+          "                     pcapng interface addresses count too\n"
           "  --max-flows N      connections tracked at once (default %u); the\n"
           "                     oldest is ended and counted when full\n"
           "  --no-filter        decode every frame instead of using BPF\n"
@@ -97,7 +105,8 @@ static void usage(FILE *f) {
 }
 
 static void summary(const char *path, const struct capture_counters *n,
-                    const struct read_ctx *r, int snaplen, bool filtered) {
+                    const struct read_ctx *r, int snaplen, bool filtered,
+                    unsigned nlocal) {
   unsigned i;
   uint64_t errs = 0;
 
@@ -109,6 +118,15 @@ static void summary(const char *path, const struct capture_counters *n,
           (unsigned long long)n->flow.smtp_packets,
           (unsigned long long)r->stored, (unsigned long long)r->dups,
           (unsigned long long)(n->flow.evicted + n->flow.dialog_evicted));
+  if (r->stored > 0)
+    fprintf(stderr, "  direction: %llu egress, %llu inbound, %llu unknown%s\n",
+            (unsigned long long)r->by_dir[DIR_EGRESS],
+            (unsigned long long)r->by_dir[DIR_INBOUND],
+            (unsigned long long)r->by_dir[DIR_UNKNOWN],
+            r->by_dir[DIR_UNKNOWN] > 0 && nlocal == 0
+                ? " (pass --local CIDR with our addresses to tell our mail"
+                  " from mail sent to us)"
+                : "");
   for (i = 1; i < DEC_ERRORS_; i++) errs += n->decode[i];
   if (errs > 0) {
     fprintf(stderr, "  decode errors:");
@@ -173,11 +191,13 @@ int cmd_read(int argc, char **argv) {
       {"ports", required_argument, NULL, 'p'},
       {"point", required_argument, NULL, 'P'},
       {"max-flows", required_argument, NULL, 'm'},
+      {"local", required_argument, NULL, 'L'},
       {"no-filter", no_argument, NULL, 'F'},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   static uint8_t ports[8192];
+  static struct netset local;
   const char *db = NULL, *point_opt = NULL;
   struct capture_cfg cfg;
   struct capture *cap = NULL;
@@ -204,6 +224,17 @@ int cmd_read(int argc, char **argv) {
       }
       break;
     case 'P': point_opt = optarg; break;
+    case 'L':
+      rc = netset_add_text(&local, optarg);
+      if (rc < 0) {
+        if (rc == -2)
+          cli_err("read: --local: more than %d networks", NETSET_MAX);
+        else
+          cli_err("read: --local: '%s' is not an address or CIDR network"
+                  " (e.g. 203.0.113.0/24, 2001:db8::/32)", optarg);
+        return EXIT_USAGE;
+      }
+      break;
     case 'm':
       mf = strtoll(optarg, &end, 10);
       if (*end != '\0' || mf < 16 || mf > (1 << 26)) {
@@ -224,6 +255,7 @@ int cmd_read(int argc, char **argv) {
     return EXIT_USAGE;
   }
   cfg.ports = ports;
+  cfg.local = &local;
   r.tty = !quiet && isatty(STDERR_FILENO);
 
   rc = store_open(&r.st, cli_db_path(db), STORE_RW, err, sizeof(err));
@@ -240,7 +272,8 @@ int cmd_read(int argc, char **argv) {
   for (i = optind; i < argc && r.store_rc == 0; i++) {
     const char *path = argv[i];
     char namebuf[4096], *base;
-    uint64_t stored0 = r.stored, dups0 = r.dups;
+    uint64_t stored0 = r.stored, dups0 = r.dups, dir0[3];
+    int k;
     struct read_ctx per;
 
     rc = capture_open_file(cap, path, err, sizeof(err));
@@ -266,6 +299,7 @@ int cmd_read(int argc, char **argv) {
       break;
     }
     capture_get_counters(cap, &before);
+    memcpy(dir0, r.by_dir, sizeof(dir0));
     rc = capture_run(cap, point, r.tty ? on_progress : NULL, NULL, err,
                      sizeof(err));
     if (r.tty) fputs("\r\033[K", stderr);
@@ -281,9 +315,11 @@ int cmd_read(int argc, char **argv) {
     per = r;
     per.stored = r.stored - stored0;
     per.dups = r.dups - dups0;
+    for (k = 0; k < 3; k++) per.by_dir[k] = r.by_dir[k] - dir0[k];
     if (!quiet)
       summary(path, &after, &per, capture_snaplen(cap),
-              capture_filter(cap)[0] != '\0');
+              capture_filter(cap)[0] != '\0',
+              local.n + (unsigned)capture_file_addrs(cap));
     capture_close_file(cap);
   }
   if (r.store_rc == 0 && i >= argc) {

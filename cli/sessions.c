@@ -75,6 +75,7 @@ static int on_row(const struct sess_row *r, void *ctx) {
     csv_int(o->f, r->src_port, 0);
     csv_field(o->f, r->dst_ip, 0);
     csv_int(o->f, r->dst_port, 0);
+    csv_field(o->f, r->direction, 0);
     csv_field(o->f, r->state, 0);
     csv_field(o->f, r->end, 0);
     csv_field(o->f, r->banner, 0);
@@ -91,7 +92,11 @@ static int on_row(const struct sess_row *r, void *ctx) {
     t1[19] = '\0'; /* to the second */
     snprintf(src, sizeof(src), "%s", r->src_ip);
     snprintf(dst, sizeof(dst), "%s:%lld", r->dst_ip, (long long)r->dst_port);
-    fprintf(o->f, "%s ", t1);
+    fprintf(o->f, "%s %s ", t1,
+            r->direction == NULL ? "?  "
+            : strcmp(r->direction, "egress") == 0 ? "out"
+            : strcmp(r->direction, "inbound") == 0 ? "in "
+                                                    : "?  ");
     text_col(o->f, src, 15);
     text_col(o->f, dst, 21);
     text_col(o->f, r->state, 9);
@@ -120,6 +125,8 @@ static void usage(FILE *f) {
           "  --dst IP|NAME        receiver address or banner host name\n"
           "  --state STATE        syn-only refused connected banner helo mail\n"
           "                       tls closed\n"
+          "  --direction D        egress (our mail), inbound (mail to us) or\n"
+          "                       unknown (read without --local)\n"
           "  --point NAME         capture point\n"
           "  --since T, --until T RFC 3339 time or a span back from now\n"
           "                       (90m, 24h, 7d)\n"
@@ -139,6 +146,7 @@ int cmd_sessions(int argc, char **argv) {
       {"helo", required_argument, NULL, 'H'},
       {"dst", required_argument, NULL, 'D'},
       {"state", required_argument, NULL, 's'},
+      {"direction", required_argument, NULL, 'r'},
       {"point", required_argument, NULL, 'P'},
       {"since", required_argument, NULL, 'S'},
       {"until", required_argument, NULL, 'U'},
@@ -190,6 +198,15 @@ int cmd_sessions(int argc, char **argv) {
       flt.state = optarg;
       break;
     case 'P': flt.point = optarg; break;
+    case 'r':
+      if (strcmp(optarg, "egress") != 0 && strcmp(optarg, "inbound") != 0 &&
+          strcmp(optarg, "unknown") != 0) {
+        cli_err("sessions: --direction: '%s' is not egress, inbound or"
+                " unknown", optarg);
+        return EXIT_USAGE;
+      }
+      flt.direction = optarg;
+      break;
     case 'S':
     case 'U':
       if (time_parse(optarg, now, c == 'S' ? &flt.since : &flt.until) < 0) {
@@ -229,11 +246,11 @@ int cmd_sessions(int argc, char **argv) {
     return cli_exit_for((int)n);
   }
   if (o.fmt == FMT_CSV)
-    fputs("first_seen,last_seen,point,src_ip,src_port,dst_ip,dst_port,state,"
+    fputs("first_seen,last_seen,point,src_ip,src_port,dst_ip,dst_port,direction,state,"
           "end,banner,helo,ehlo_reply,echoed_ip,starttls,last_code,"
           "last_reply,reject\r\n", o.f);
   else if (o.fmt == FMT_TEXT)
-    fputs("FIRST SEEN (UTC)    SOURCE          DESTINATION           STATE     "
+    fputs("FIRST SEEN (UTC)    DIR SOURCE          DESTINATION           STATE     "
           "HELO                     ECHOED          TLS REJECT, ELSE LAST REPLY\n", o.f);
   n = store_sessions(st, &flt, o.fmt == FMT_JSONL, on_row, &o);
   if (n < 0) cli_err("%s", store_errmsg(st));

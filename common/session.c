@@ -21,6 +21,11 @@ const char *sess_dirby_name(unsigned d) {
   return d < ARRAY_SIZE(names) ? names[d] : "?";
 }
 
+const char *sess_direction_name(unsigned d) {
+  static const char *const names[] = {"unknown", "egress", "inbound"};
+  return d < ARRAY_SIZE(names) ? names[d] : "?";
+}
+
 const char *smtp_cmd_name(unsigned c) {
   static const char *const names[] = {
       NULL,   "CONNECT", "EHLO",     "HELO", "MAIL", "RCPT",  "DATA",

@@ -37,6 +37,14 @@ enum sess_dirby {
   DIRBY_PORT,    /* mid-stream: the side talking to the SMTP port        */
 };
 
+/* Whose connection this is, judged from "our side" (local networks and
+ * interface addresses). */
+enum sess_direction {
+  DIR_UNKNOWN = 0, /* neither end is known to be ours                   */
+  DIR_EGRESS,      /* the client is ours: mail we send                  */
+  DIR_INBOUND,     /* the server is ours: mail others send to us        */
+};
+
 /* Which command a reply answers. */
 enum smtp_cmd {
   CMD_NONE = 0, /* unknown: the capture started mid-dialogue             */
@@ -86,6 +94,7 @@ struct session {
   uint8_t state;             /* enum sess_state                            */
   uint8_t end;               /* enum sess_end                              */
   uint8_t dirby;             /* enum sess_dirby                            */
+  uint8_t direction;         /* enum sess_direction                        */
   uint8_t starttls_offered, starttls_requested, starttls_accepted;
   uint32_t pkts_c2s, pkts_s2c;
   uint64_t bytes_c2s, bytes_s2c; /* TCP payload bytes on the wire          */
@@ -110,6 +119,7 @@ struct session {
 const char *sess_state_name(unsigned st);
 const char *sess_end_name(unsigned e);
 const char *sess_dirby_name(unsigned d);
+const char *sess_direction_name(unsigned d);
 const char *smtp_cmd_name(unsigned c);
 
 #endif

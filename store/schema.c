@@ -58,6 +58,10 @@ static const char *const migrations[] = {
     "  point_id INTEGER NOT NULL REFERENCES points(id),"
     "  at INTEGER NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL);"
     "CREATE INDEX capture_stats_point ON capture_stats(point_id, at);",
+    /* 1 -> 2: whose session it is (egress, inbound, unknown). */
+    "ALTER TABLE sessions ADD COLUMN direction TEXT NOT NULL"
+    "  DEFAULT 'unknown';"
+    "CREATE INDEX sessions_direction ON sessions(direction, first_seen);",
 };
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {

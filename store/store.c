@@ -33,10 +33,10 @@ static const char *const stmt_sql[ST_COUNT_] = {
         " mail_from_domain, starttls_offered, starttls_requested, starttls,"
         " last_code, last_reply, pkts_c2s, pkts_s2c, bytes_c2s, bytes_s2c,"
         " n_overlong, n_bare_lf, n_bare_cr, n_gaps, n_pipelined, n_retrans,"
-        " n_ooo, n_bad_reply, n_replies_dropped, n_truncated)"
+        " n_ooo, n_bad_reply, n_replies_dropped, n_truncated, direction)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
         "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,"
-        "?35,?36,?37,?38)"
+        "?35,?36,?37,?38,?39)"
         " ON CONFLICT DO NOTHING",
     [ST_HELO] = "INSERT INTO helos(session_id, seq, verb, name)"
                 " VALUES(?1,?2,?3,?4)",
@@ -354,6 +354,8 @@ int store_put_session(struct store *s, const struct session *ss) {
   sqlite3_bind_int64(st, 36, ss->anom.bad_reply);
   sqlite3_bind_int64(st, 37, ss->anom.replies_dropped);
   sqlite3_bind_int64(st, 38, ss->anom.truncated);
+  sqlite3_bind_text(st, 39, sess_direction_name(ss->direction), -1,
+                    SQLITE_STATIC);
   rc = run(s, ST_SESSION);
   sqlite3_clear_bindings(st);
   if (rc < 0) return rc;
@@ -416,7 +418,7 @@ int store_put_stat(struct store *s, int64_t point, int64_t at,
 #define SESS_COLS                                                            \
   "s.first_seen, s.last_seen, p.name, s.src_ip, s.src_port, s.dst_ip,"       \
   " s.dst_port, s.state, s.end_reason, s.banner, s.helo, s.ehlo_reply,"      \
-  " s.echoed_ip, s.starttls, s.last_code, s.last_reply, s.vlan,"             \
+  " s.echoed_ip, s.starttls, s.last_code, s.last_reply, s.vlan, s.direction,"\
   " (SELECT count(*) FROM replies r WHERE r.session_id = s.id),"             \
   " " REJECT_SQL
 #define SESS_JSON                                                            \
@@ -424,6 +426,7 @@ int store_put_stat(struct store *s, int64_t point, int64_t at,
   " 'last_seen', rfc3339(s.last_seen), 'point', p.name,"                     \
   " 'src_ip', s.src_ip, 'src_port', s.src_port, 'dst_ip', s.dst_ip,"         \
   " 'dst_port', s.dst_port, 'ipver', s.ipver, 'vlan', s.vlan,"               \
+  " 'direction', s.direction,"                                               \
   " 'state', s.state, 'end', s.end_reason, 'client_by', s.client_by,"        \
   " 'banner', s.banner, 'banner_host', s.banner_host, 'helo', s.helo,"       \
   " 'helos', json((SELECT json_group_array(name) FROM (SELECT name FROM"     \
@@ -471,6 +474,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
         " h.name = ?2 COLLATE NOCASE)");
   if (f->dst) ADD("(s.dst_ip = ?3 OR s.banner_host = ?3 COLLATE NOCASE)");
   if (f->state) ADD("s.state = ?4");
+  if (f->direction) ADD("s.direction = ?9");
   if (f->point) ADD("p.name = ?5");
   if (f->since != INT64_MIN) ADD("s.first_seen >= ?6");
   if (f->until != INT64_MAX) ADD("s.first_seen <= ?7");
@@ -489,6 +493,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
   if (f->since != INT64_MIN) sqlite3_bind_int64(st, 6, f->since);
   if (f->until != INT64_MAX) sqlite3_bind_int64(st, 7, f->until);
   if (f->limit > 0) sqlite3_bind_int64(st, 8, f->limit);
+  if (f->direction) sqlite3_bind_text(st, 9, f->direction, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     memset(&row, 0, sizeof(row));
     i = 0;
@@ -512,6 +517,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
                    ? -1
                    : sqlite3_column_int64(st, i);
     i++;
+    row.direction = col_text(st, i++);
     row.n_replies = sqlite3_column_int64(st, i++);
     row.reject = col_text(st, i++);
     if (want_json) row.json = col_text(st, i++);

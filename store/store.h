@@ -49,6 +49,7 @@ struct sess_filter {
   const char *helo;   /* any EHLO/HELO name of the session                */
   const char *dst;    /* destination address or banner host name          */
   const char *state;
+  const char *direction; /* egress, inbound, unknown                     */
   const char *point;
   int64_t since, until; /* microseconds; INT64_MIN / INT64_MAX for open */
   int64_t limit;        /* 0: no limit                                   */
@@ -61,6 +62,7 @@ struct sess_row {
   const char *point, *src_ip, *dst_ip, *state, *end, *banner, *helo,
       *ehlo_reply, *echoed_ip, *last_reply;
   const char *reject; /* first 4xx/5xx reply, "550 5.7.1 text", or NULL  */
+  const char *direction;
   int64_t src_port, dst_port, vlan, starttls, last_code, n_replies;
   const char *json; /* the row as one JSON object (DESIGN.md keys)      */
 };

@@ -11,7 +11,7 @@ import sys
 KEYS = ["first_seen", "last_seen", "src_ip", "src_port", "dst_ip", "dst_port",
         "state", "end", "client_by", "banner", "helo", "helos", "ehlo_reply",
         "echoed_ip", "echoed_from", "mail_from_domain", "starttls",
-        "last_reply", "replies", "vlan"]
+        "last_reply", "replies", "vlan", "direction"]
 REQUIRED = ["first_seen", "last_seen", "point", "src_ip", "src_port", "dst_ip",
             "dst_port", "state", "banner", "helo", "ehlo_reply", "echoed_ip",
             "starttls", "last_reply", "replies"]

@@ -77,6 +77,16 @@ n=$("$BIN" sessions --db "$db" --ip 2001:DB8:10:0::26 --format jsonl | wc -l)
 n=$("$BIN" sessions --db "$db" --limit 4 --format jsonl | wc -l)
 [ "$n" = 4 ] && ok "--limit" || ko "--limit gave $n"
 
+n=$("$BIN" sessions --db "$T/both-local.db" --direction inbound --format jsonl | wc -l)
+m=$("$BIN" sessions --db "$T/both-local.db" --direction egress --format jsonl | wc -l)
+[ "$n" = 1 ] && [ "$m" = 1 ] && ok "--direction inbound/egress" || ko "--direction gave $n inbound, $m egress"
+"$BIN" read --db "$T/hint.db" "$T/gen/both.pcap" 2>"$T/err" >/dev/null
+grep -q "pass --local CIDR" "$T/err" && ok "read hints at --local when direction is unknown" || ko "no --local hint: $(cat "$T/err")"
+"$BIN" read --db "$T/hint2.db" "$T/gen/ifaddr.pcapng" 2>"$T/err" >/dev/null
+grep -q "pass --local" "$T/err" && ko "hint despite pcapng interface addresses" || ok "pcapng interface addresses: no hint"
+"$BIN" read -q --db "$T/badlocal.db" --local 203.0.113.0/40 "$T/gen/both.pcap" 2>/dev/null; rc=$?
+[ "$rc" = 64 ] && ok "bad --local: exit 64" || ko "bad --local: exit $rc"
+
 # 5. Damaged inputs: one clear line naming the file, the right exit code,
 # and what was read before the damage is stored.
 for name in $("$PY" -c "import json,sys; t=json.load(open(sys.argv[1]))

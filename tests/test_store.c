@@ -196,7 +196,7 @@ static void test_schema_pragmas(void **state) {
   sqlite3_finalize(q);
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL);
   sqlite3_step(q);
-  assert_int_equal(sqlite3_column_int(q, 0), 1);
+  assert_int_equal(sqlite3_column_int(q, 0), 2);
   sqlite3_finalize(q);
   /* The indexes the queries rely on exist. */
   sqlite3_prepare_v2(db,
@@ -210,11 +210,49 @@ static void test_schema_pragmas(void **state) {
   sqlite3_close(db);
 }
 
+/* A version 1 database (before `direction`) is migrated on open, rows kept. */
+static void test_migrate_v1(void **state) {
+  struct store *st;
+  struct session s;
+  struct sess_filter f;
+  char err[256], p1[160];
+  sqlite3 *db;
+  int64_t pt;
+  int rows = 0;
+
+  (void)state;
+  snprintf(p1, sizeof(p1), "%s/v1.db", dir);
+  assert_int_equal(store_open(&st, p1, STORE_RW, err, sizeof(err)), 0);
+  assert_int_equal(store_point(st, "p", NULL, NULL, NULL, NULL, &pt), 0);
+  make_session(&s, 1);
+  assert_int_equal(store_put_session(st, &s), 1);
+  store_close(st);
+  /* Turn it back into version 1. */
+  assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "DROP INDEX sessions_direction;"
+                                    "ALTER TABLE sessions DROP COLUMN direction;"
+                                    "PRAGMA user_version=1", 0, 0, 0),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(store_open(&st, p1, STORE_RO, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "version 1"));
+  assert_int_equal(store_open(&st, p1, STORE_RW, err, sizeof(err)), 0);
+  store_close(st);
+  assert_int_equal(store_open(&st, p1, STORE_RO, err, sizeof(err)), 0);
+  memset(&f, 0, sizeof(f));
+  f.since = INT64_MIN;
+  f.until = INT64_MAX;
+  f.direction = "unknown";
+  assert_int_equal(store_sessions(st, &f, false, count_row, &rows), 1);
+  store_close(st);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip_idempotent),
       cmocka_unit_test(test_open_errors),
       cmocka_unit_test(test_schema_pragmas),
+      cmocka_unit_test(test_migrate_v1),
   };
   return cmocka_run_group_tests_name("store", tests, setup, teardown);
 }

@@ -249,7 +249,7 @@ def expect(conn, bnr, steps, state=None, end="fin", starttls=False,
         "starttls": starttls, "last_reply": last,
         "replies": [{"code": r["code"], "enhanced": r["enhanced"],
                      "text": r["text"]} for r in replies],
-        "vlan": None,
+        "vlan": None, "direction": "unknown",
     }
     d.update(over)
     return d
@@ -744,6 +744,34 @@ def main():
         [e] + s25, key=lambda s: s["first_seen"]), "args": ["--ports",
                                                             "25,587"],
         "file": "ports.pcap"}
+
+    # Both directions on one wire: our host 203.0.113.10 sends, and also
+    # receives from 198.51.100.77; a third session is between strangers.
+    cap = Cap("EN10MB")
+    mixed = []
+    mixed += scen_small(cap, "203.0.113.10", "198.51.100.25", "out.example.com")
+    c = Conn(cap, "198.51.100.77", 51000, "203.0.113.10")
+    c.handshake()
+    ib = ["220 mail01.example.com ESMTP Postfix"]
+    steps = [("EHLO stranger.example.org", ["250-mail01.example.com",
+                                             "250 PIPELINING"]),
+             ("QUIT", ["221 2.0.0 Bye"])]
+    dialogue(c, ib, steps)
+    c.close()
+    mixed.append(expect(c, ib, steps))
+    mixed += scen_small(cap, "198.51.100.80", "198.51.100.25",
+                        "other.example.net")
+    write(os.path.join(outdir, "both.pcap"), cap)
+    write(os.path.join(outdir, "ifaddr.pcapng"), cap, fmt="pcapng",
+          if_addrs=[("203.0.113.10", 24), ("2001:db8:10::25", 64)])
+    truth["both.pcap"] = {"sessions": mixed}
+    dirs = [dict(s) for s in mixed]
+    for s, d in zip(dirs, ["egress", "inbound", "unknown"]):
+        s["direction"] = d
+    truth["both-local"] = {"sessions": dirs, "file": "both.pcap",
+                           "args": ["--local", "203.0.113.0/24",
+                                    "--local", "2001:db8::/32"]}
+    truth["ifaddr.pcapng"] = {"sessions": dirs}
 
     # Damaged and hostile files: one clear line, the right exit code, and
     # what came before the damage is kept.

@@ -127,7 +127,9 @@ class PcapWriter:
 
 class PcapngWriter:
     def __init__(self, path, linktype, nanos=True, big_endian=False,
-                 snaplen=262144):
+                 snaplen=262144, if_addrs=()):
+        """if_addrs: (address, prefix) pairs written as if_IPv4addr /
+        if_IPv6addr options of the interface description block."""
         self.f = open(path, "wb")
         self.e = ">" if big_endian else "<"
         self.nanos = nanos
@@ -138,7 +140,17 @@ class PcapngWriter:
         if nanos:  # if_tsresol = 9 (10^-9)
             opts += struct.pack(self.e + "HH", 9, 1) + b"\x09\0\0\0"
         name = b"eth0"
-        opts += struct.pack(self.e + "HH", 2, len(name)) + name
+        opts += struct.pack(self.e + "HH", 2, len(name)) + name + b"\0" * (
+            (4 - len(name) % 4) % 4)
+        for addr, prefix in if_addrs:
+            a = ipaddress.ip_address(addr)
+            if a.version == 4:
+                mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+                opts += struct.pack(self.e + "HH", 4, 8) + a.packed + \
+                    struct.pack("!I", mask)
+            else:
+                opts += struct.pack(self.e + "HH", 5, 17) + a.packed + \
+                    bytes([prefix]) + b"\0\0\0"
         opts += struct.pack(self.e + "HH", 0, 0)
         self._block(1, struct.pack(self.e + "HHI", LINKTYPES[linktype], 0,
                                    snaplen) + opts)

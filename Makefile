@@ -29,11 +29,12 @@ else
 Q := @
 endif
 
-LIB_SRC  := common/util.c common/session.c common/netset.c \
+LIB_SRC  := common/util.c common/session.c common/netset.c common/dns.c \
             capture/decode.c capture/smtp.c capture/flow.c capture/pcapng_if.c \
             capture/capture.c \
-            store/schema.c store/store.c
-CLI_SRC  := cli/main.c cli/read.c cli/sessions.c
+            store/schema.c store/store.c \
+            analyzer/resolver.c analyzer/rules.c analyzer/analyzer.c
+CLI_SRC  := cli/main.c cli/read.c cli/sessions.c cli/analyze.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store
 FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng
 

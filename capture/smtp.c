@@ -88,25 +88,7 @@ static size_t enhanced_len(const char *p, size_t len) {
 
 int smtp_find_echo(const char *text, size_t len, const struct ea_addr *skip,
                    struct ea_addr *out) {
-  size_t i, j, k;
-
-  for (i = 0; i < len; i++) {
-    if (text[i] != '[') continue;
-    j = i + 1;
-    if (len - j >= 5 && strncasecmp(text + j, "IPv6:", 5) == 0) j += 5;
-    for (k = j; k < len && k - j < ADDR_STRLEN; k++) {
-      char c = text[k];
-      if (!(is_digit(c) || c == ':' || c == '.' || (c >= 'a' && c <= 'f') ||
-            (c >= 'A' && c <= 'F')))
-        break;
-    }
-    if (addr_parse(out, text + j, k - j) == 0 &&
-        !(skip != NULL && skip->family == out->family &&
-          memcmp(skip->a, out->a, out->family == 4 ? 4 : 16) == 0))
-      return 0;
-  }
-  memset(out, 0, sizeof(*out));
-  return -1;
+  return addr_find_bracketed(text, len, skip, out);
 }
 
 /* Keep a finished reply: in the list while there is room, and always as the

@@ -21,5 +21,7 @@ int cli_exit_for(int rc);
 
 int cmd_read(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

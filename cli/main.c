@@ -69,6 +69,8 @@ static void usage(FILE *f) {
           "Commands:\n"
           "  read FILE...     ingest pcap/pcapng captures ('-' = stdin)\n"
           "  sessions         print the recorded sessions (filters, text/jsonl/csv)\n"
+          "  analyze          resolve the egress identities, store findings\n"
+          "  check IP...      check addresses now (PTR, FCrDNS, HELO), no database\n"
           "\n"
           "Every command takes --db PATH (default $EGRESSAUDIT_DB, else\n"
           "/var/lib/egressaudit/egress.db for root, else\n"
@@ -83,7 +85,10 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } cmds[] = {{"read", cmd_read}, {"sessions", cmd_sessions}};
+  } cmds[] = {{"read", cmd_read},
+               {"sessions", cmd_sessions},
+               {"analyze", cmd_analyze},
+               {"check", cmd_check}};
   size_t i;
 
   if (argc < 2) {

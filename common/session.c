@@ -3,6 +3,10 @@
  */
 #include "common/session.h"
 
+#include <string.h>
+
+#include "common/finding.h"
+
 const char *sess_state_name(unsigned st) {
   static const char *const names[] = {"syn-only", "refused", "connected",
                                       "banner",   "helo",    "mail",
@@ -31,4 +35,16 @@ const char *smtp_cmd_name(unsigned c) {
       NULL,   "CONNECT", "EHLO",     "HELO", "MAIL", "RCPT",  "DATA",
       "BDAT", "RSET",    "STARTTLS", "AUTH", "QUIT", "OTHER"};
   return c < ARRAY_SIZE(names) ? names[c] : NULL;
+}
+
+const char *severity_name(unsigned s) {
+  static const char *const names[] = {"info", "warn", "crit", "unknown"};
+  return s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+int severity_parse(const char *s) {
+  unsigned i;
+  for (i = 0; i <= SEV_UNKNOWN; i++)
+    if (strcmp(s, severity_name(i)) == 0) return (int)i;
+  return -1;
 }

@@ -8,8 +8,12 @@
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#ifndef MIN /* <sys/param.h> has the same */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 
 #if defined(__GNUC__)
 #define likely(x) __builtin_expect(!!(x), 1)

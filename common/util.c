@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when p does not start
@@ -90,6 +91,27 @@ void esc_fputs(FILE *f, const char *s) {
   }
 }
 
+void json_str(FILE *f, const char *s) {
+  char buf[1024];
+  size_t len = strlen(s), chunk, i;
+
+  fputc('"', f);
+  while (len > 0) {
+    chunk = MIN(len, (sizeof(buf) - 1) / 4);
+    while (chunk < len && chunk > 0 && ((uint8_t)s[chunk] & 0xC0) == 0x80)
+      chunk--;
+    if (chunk == 0) chunk = MIN(len, (sizeof(buf) - 1) / 4);
+    esc_core(buf, sizeof(buf), (const uint8_t *)s, chunk, false);
+    for (i = 0; buf[i]; i++) {
+      if (buf[i] == '"' || buf[i] == '\\') fputc('\\', f);
+      fputc(buf[i], f);
+    }
+    s += chunk;
+    len -= chunk;
+  }
+  fputc('"', f);
+}
+
 const char *addr_str(const struct ea_addr *a, char *out) {
   if (a->family == 4)
     inet_ntop(AF_INET, a->a, out, ADDR_STRLEN);
@@ -115,6 +137,29 @@ int addr_parse(struct ea_addr *a, const char *s, size_t len) {
     a->family = 6;
     return 0;
   }
+  return -1;
+}
+
+int addr_find_bracketed(const char *text, size_t len,
+                        const struct ea_addr *skip, struct ea_addr *out) {
+  size_t i, j, k;
+
+  for (i = 0; i < len; i++) {
+    if (text[i] != '[') continue;
+    j = i + 1;
+    if (len - j >= 5 && strncasecmp(text + j, "IPv6:", 5) == 0) j += 5;
+    for (k = j; k < len && k - j < ADDR_STRLEN; k++) {
+      char c = text[k];
+      if (!((c >= '0' && c <= '9') || c == ':' || c == '.' || (c >= 'a' && c <= 'f') ||
+            (c >= 'A' && c <= 'F')))
+        break;
+    }
+    if (addr_parse(out, text + j, k - j) == 0 &&
+        !(skip != NULL && skip->family == out->family &&
+          memcmp(skip->a, out->a, out->family == 4 ? 4 : 16) == 0))
+      return 0;
+  }
+  memset(out, 0, sizeof(*out));
   return -1;
 }
 

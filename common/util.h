@@ -24,11 +24,21 @@ size_t esc_bytes(char *out, size_t cap, const void *in, size_t len);
  * but a backslash is left alone: the text is assumed escaped once already). */
 void esc_fputs(FILE *f, const char *s);
 
+/* Print s as a JSON string (quotes included): bytes are first escaped as
+ * by esc_bytes (so the result is valid UTF-8), then '"' and '\' quoted. */
+void json_str(FILE *f, const char *s);
+
 /* Canonical text of an address (inet_ntop); out needs 46 bytes. */
 #define ADDR_STRLEN 46
 const char *addr_str(const struct ea_addr *a, char *out);
 /* Parse text into an address; 0 on success, -1 when not an address. */
 int addr_parse(struct ea_addr *a, const char *s, size_t len);
+
+/* Find the first bracketed address in text ("[1.2.3.4]", "[IPv6:...]",
+ * "[2001:db8::1]", extra tokens after the address tolerated) that differs
+ * from skip (may be NULL). Returns 0 and sets *out, or -1. */
+int addr_find_bracketed(const char *text, size_t len,
+                        const struct ea_addr *skip, struct ea_addr *out);
 
 /* Current time in microseconds since the epoch (CLOCK_REALTIME). */
 int64_t now_us(void);

@@ -3,7 +3,8 @@
 # those missing (dpkg -s first), never upgrading what is there.
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libuv1-dev
-libc-ares-dev libsqlite3-dev libcmocka-dev libpsl-dev python3 tcpdump tshark git"
+libc-ares-dev libsqlite3-dev libcmocka-dev libpsl-dev python3 tcpdump tshark nsd
+wireshark-common publicsuffix git"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -62,6 +62,33 @@ static const char *const migrations[] = {
     "ALTER TABLE sessions ADD COLUMN direction TEXT NOT NULL"
     "  DEFAULT 'unknown';"
     "CREATE INDEX sessions_direction ON sessions(direction, first_seen);",
+    /* 2 -> 3: DNS facts, findings, analysis runs. */
+    "CREATE TABLE dns("
+    "  name TEXT NOT NULL, type INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"          /* NOERROR NODATA NXDOMAIN SERVFAIL ... */
+    "  answers TEXT NOT NULL,"         /* newline-separated                 */
+    "  ttl INTEGER NOT NULL,"
+    "  soa_zone TEXT, soa_mname TEXT, soa_rname TEXT,"
+    "  fetched INTEGER NOT NULL, expires INTEGER NOT NULL, resolver TEXT,"
+    "  PRIMARY KEY(name, type)) WITHOUT ROWID;"
+    "CREATE TABLE findings("
+    "  id INTEGER PRIMARY KEY,"
+    "  rule TEXT NOT NULL, severity TEXT NOT NULL, subject TEXT NOT NULL,"
+    "  detail TEXT NOT NULL, fix TEXT NOT NULL,"
+    "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'open',"   /* open, closed            */
+    "  analyzed INTEGER NOT NULL, closed_at INTEGER,"
+    "  ident TEXT NOT NULL DEFAULT '',"          /* egress identity, or ''  */
+    "  UNIQUE(rule, subject, ident));"
+    "CREATE INDEX findings_ident ON findings(ident);"
+    "CREATE INDEX findings_status ON findings(status, severity);"
+    "CREATE TABLE analyses("
+    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    "  since INTEGER, until INTEGER, max_session_id INTEGER NOT NULL,"
+    "  identities INTEGER NOT NULL, queries INTEGER NOT NULL,"
+    "  cached INTEGER NOT NULL, temp_failures INTEGER NOT NULL,"
+    "  resolver TEXT);",
 };
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {

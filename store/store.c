@@ -57,6 +57,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
 struct store {
   sqlite3 *db;
   sqlite3_stmt *st[ST_COUNT_];
+  sqlite3_stmt *q_dns_get, *q_dns_put, *q_finding; /* prepared on first use */
   int in_tx;
   unsigned pending;
   int64_t tx_start;   /* monotonic time the open batch began             */
@@ -225,6 +226,9 @@ int store_close(struct store *s) {
   if (s == NULL) return 0;
   if (s->db != NULL && s->in_tx) rc = store_flush(s);
   for (i = 0; i < ST_COUNT_; i++) sqlite3_finalize(s->st[i]);
+  sqlite3_finalize(s->q_dns_get);
+  sqlite3_finalize(s->q_dns_put);
+  sqlite3_finalize(s->q_finding);
   if (s->db != NULL) sqlite3_close(s->db);
   free(s);
   return rc;
@@ -531,4 +535,285 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
   }
   sqlite3_finalize(st);
   return count;
+}
+
+/* --- analysis ------------------------------------------------------- */
+
+static int prep(struct store *s, sqlite3_stmt **st, const char *sql) {
+  if (*st != NULL) return 0;
+  if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
+      SQLITE_OK)
+    return fail(s, "prepare");
+  return 0;
+}
+
+int store_dns_get(struct store *s, const char *name, int type,
+                  struct dns_result *out, int64_t *fetched, int64_t *expires) {
+  sqlite3_stmt *st;
+  const char *a, *nl;
+  int rc;
+
+  rc = prep(s, &s->q_dns_get,
+            "SELECT status, answers, ttl, soa_zone, soa_mname, soa_rname,"
+            " fetched, expires FROM dns WHERE name = ?1 AND type = ?2");
+  if (rc < 0) return rc;
+  st = s->q_dns_get;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, type);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    memset(out, 0, offsetof(struct dns_result, answer));
+    out->type = (uint16_t)type;
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    rc = dns_status_parse((const char *)sqlite3_column_text(st, 0));
+    out->status = (uint8_t)(rc < 0 ? DNS_ERROR : rc);
+    a = (const char *)sqlite3_column_text(st, 1);
+    while (a != NULL && *a && out->n < DNS_ANSWERS_MAX) {
+      nl = strchr(a, '\n');
+      snprintf(out->answer[out->n++], DNS_NAME_MAX, "%.*s",
+               (int)(nl ? (size_t)(nl - a) : strlen(a)), a);
+      a = nl ? nl + 1 : NULL;
+    }
+    out->ttl = (uint32_t)sqlite3_column_int64(st, 2);
+#define COPY_COL(dst, i)                                                     \
+  snprintf(dst, sizeof(dst), "%s",                                           \
+           sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "")
+    COPY_COL(out->soa_zone, 3);
+    COPY_COL(out->soa_mname, 4);
+    COPY_COL(out->soa_rname, 5);
+#undef COPY_COL
+    *fetched = sqlite3_column_int64(st, 6);
+    *expires = sqlite3_column_int64(st, 7);
+    rc = 1;
+  } else {
+    rc = rc == SQLITE_DONE ? 0 : fail(s, "dns cache");
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
+                  const char *resolver) {
+  sqlite3_stmt *st;
+  char answers[DNS_ANSWERS_MAX * DNS_NAME_MAX];
+  size_t n = 0;
+  unsigned i;
+  int64_t ttl = r->ttl;
+  int rc;
+
+  rc = prep(s, &s->q_dns_put,
+            "INSERT OR REPLACE INTO dns(name, type, status, answers, ttl,"
+            " soa_zone, soa_mname, soa_rname, fetched, expires, resolver)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+  if (rc < 0 || (rc = tx_begin(s)) < 0) return rc;
+  st = s->q_dns_put;
+  answers[0] = '\0';
+  for (i = 0; i < r->n && n < sizeof(answers); i++)
+    n += (size_t)snprintf(answers + n, sizeof(answers) - n, "%s%s",
+                          i ? "\n" : "", r->answer[i]);
+  /* Keep an answer at least a minute and at most a day; a temporary
+   * failure is never cached as a fact. */
+  if (dns_status_temporary(r->status)) ttl = 0;
+  else if (ttl < 60) ttl = 60;
+  else if (ttl > 86400) ttl = 86400;
+  sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, r->type);
+  sqlite3_bind_text(st, 3, dns_status_name(r->status), -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, answers, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 5, r->ttl);
+  bind_str(st, 6, r->soa_zone[0] ? r->soa_zone : NULL);
+  bind_str(st, 7, r->soa_mname[0] ? r->soa_mname : NULL);
+  bind_str(st, 8, r->soa_rname[0] ? r->soa_rname : NULL);
+  sqlite3_bind_int64(st, 9, now);
+  sqlite3_bind_int64(st, 10, now + ttl * 1000000);
+  bind_str(st, 11, resolver);
+  rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return fail(s, "dns cache");
+  if (++s->pending >= STORE_BATCH_ROWS) return store_flush(s);
+  return 0;
+}
+
+#define WINDOW " AND s.first_seen >= ?1 AND s.first_seen <= ?2"
+
+int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
+                            egress_group_fn fn, void *ctx) {
+  sqlite3_stmt *st = NULL;
+  struct egress_group g;
+  int64_t n = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT s.src_ip, s.echoed_ip, s.helo, s.direction,"
+                         " count(*), min(s.first_seen), max(s.last_seen)"
+                         " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
+                         " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "egress query");
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    g.src_ip = col_text(st, 0);
+    g.echoed_ip = col_text(st, 1);
+    g.helo = col_text(st, 2);
+    g.direction = col_text(st, 3);
+    g.sessions = sqlite3_column_int64(st, 4);
+    g.first_us = sqlite3_column_int64(st, 5);
+    g.last_us = sqlite3_column_int64(st, 6);
+    n++;
+    if (fn(&g, ctx) != 0) break;
+  }
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "egress query");
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : n;
+}
+
+int64_t store_rejects(struct store *s, int64_t since, int64_t until,
+                      reject_fn fn, void *ctx) {
+  sqlite3_stmt *st = NULL;
+  struct reject_row r;
+  int64_t n = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2(
+          s->db,
+          "SELECT s.src_ip, s.echoed_ip, s.dst_ip, s.banner_host, s.first_seen,"
+          " r.code, r.enhanced, r.text FROM replies r JOIN sessions s"
+          " ON s.id = r.session_id WHERE r.code >= 400 AND"
+          " s.direction != 'inbound'" WINDOW " ORDER BY s.first_seen",
+          -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "reject query");
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r.src_ip = col_text(st, 0);
+    r.echoed_ip = col_text(st, 1);
+    r.dst_ip = col_text(st, 2);
+    r.banner_host = col_text(st, 3);
+    r.first_us = sqlite3_column_int64(st, 4);
+    r.code = sqlite3_column_int64(st, 5);
+    r.enhanced = col_text(st, 6);
+    r.text = col_text(st, 7);
+    n++;
+    if (fn(&r, ctx) != 0) break;
+  }
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "reject query");
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : n;
+}
+
+int64_t store_port25(struct store *s, int64_t since, int64_t until,
+                     port25_fn fn, void *ctx) {
+  sqlite3_stmt *st = NULL;
+  struct port25_row r;
+  int64_t n = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2(
+          s->db,
+          "SELECT s.src_ip,"
+          " count(DISTINCT CASE WHEN s.state IN ('syn-only','refused')"
+          "  THEN s.dst_ip END),"
+          " sum(s.state IN ('syn-only','refused')),"
+          " sum(s.state NOT IN ('syn-only','refused','connected')),"
+          " min(s.first_seen), max(s.last_seen)"
+          " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
+          " GROUP BY s.src_ip",
+          -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "port 25 query");
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r.src_ip = col_text(st, 0);
+    r.blocked_dsts = sqlite3_column_int64(st, 1);
+    r.blocked = sqlite3_column_int64(st, 2);
+    r.answered = sqlite3_column_int64(st, 3);
+    r.first_us = sqlite3_column_int64(st, 4);
+    r.last_us = sqlite3_column_int64(st, 5);
+    n++;
+    if (fn(&r, ctx) != 0) break;
+  }
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "port 25 query");
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : n;
+}
+
+int store_analysis_begin(struct store *s, int64_t at) {
+  (void)at;
+  return tx_begin(s);
+}
+
+int store_finding_put(struct store *s, const struct finding *f, int64_t at) {
+  sqlite3_stmt *st;
+  int rc;
+
+  rc = prep(s, &s->q_finding,
+            "INSERT INTO findings(rule, severity, subject, detail, fix,"
+            " first_seen, last_seen, count, status, analyzed, ident)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'open',?9,?10)"
+            " ON CONFLICT(rule, subject, ident) DO UPDATE SET"
+            "  severity = excluded.severity, detail = excluded.detail,"
+            "  fix = excluded.fix,"
+            "  first_seen = min(first_seen, excluded.first_seen),"
+            "  last_seen = max(last_seen, excluded.last_seen),"
+            "  count = excluded.count, status = 'open', closed_at = NULL,"
+            "  analyzed = excluded.analyzed");
+  if (rc < 0 || (rc = tx_begin(s)) < 0) return rc;
+  st = s->q_finding;
+  sqlite3_bind_text(st, 1, f->rule, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, severity_name(f->severity), -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, f->subject, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, f->detail, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, f->fix, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, f->first_us);
+  sqlite3_bind_int64(st, 7, f->last_us);
+  sqlite3_bind_int64(st, 8, f->count);
+  sqlite3_bind_int64(st, 9, at);
+  sqlite3_bind_text(st, 10, f->ident, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : fail(s, "findings");
+}
+
+int store_analysis_end(struct store *s, int64_t at, int64_t since,
+                       int64_t until, const struct analysis_stats *a,
+                       const char *resolver) {
+  sqlite3_stmt *st = NULL;
+  int rc = tx_begin(s);
+
+  if (rc < 0) return rc;
+  /* A finding about sessions inside the analysed window that this run did
+   * not raise again is fixed: close it. */
+  if (sqlite3_prepare_v2(s->db,
+                         "UPDATE findings SET status = 'closed', closed_at = ?1"
+                         " WHERE status = 'open' AND analyzed < ?1 AND"
+                         " last_seen >= ?2 AND first_seen <= ?3",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "findings");
+  sqlite3_bind_int64(st, 1, at);
+  sqlite3_bind_int64(st, 2, since);
+  sqlite3_bind_int64(st, 3, until);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return fail(s, "findings");
+  st = NULL;
+  if (sqlite3_prepare_v2(s->db,
+                         "INSERT INTO analyses(at, since, until, max_session_id,"
+                         " identities, queries, cached, temp_failures, resolver)"
+                         " VALUES(?1, ?2, ?3, (SELECT coalesce(max(id), 0) FROM"
+                         " sessions), ?4, ?5, ?6, ?7, ?8)",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "analyses");
+  sqlite3_bind_int64(st, 1, at);
+  sqlite3_bind_int64(st, 2, since);
+  sqlite3_bind_int64(st, 3, until);
+  sqlite3_bind_int64(st, 4, a->identities);
+  sqlite3_bind_int64(st, 5, a->queries);
+  sqlite3_bind_int64(st, 6, a->cached);
+  sqlite3_bind_int64(st, 7, a->temp_failures);
+  bind_str(st, 8, resolver);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return fail(s, "analyses");
+  return store_flush(s);
 }

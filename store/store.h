@@ -74,4 +74,64 @@ typedef int (*sess_row_fn)(const struct sess_row *r, void *ctx);
 int64_t store_sessions(struct store *s, const struct sess_filter *f,
                        bool want_json, sess_row_fn fn, void *ctx);
 
+/* --- analysis ------------------------------------------------------- */
+
+#include "common/dns.h"
+#include "common/finding.h"
+
+/* A cached DNS answer for (name, type): returns 1 and fills out (and
+ * *fetched, *expires), 0 when there is none, negative on error. */
+int store_dns_get(struct store *s, const char *name, int type,
+                  struct dns_result *out, int64_t *fetched, int64_t *expires);
+
+/* Cache an answer; expires is computed from its TTL (temporary failures
+ * expire at once). */
+int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
+                  const char *resolver);
+
+/* Egress and unknown-direction sessions in [since, until], grouped by
+ * (source, echoed address, first HELO). Strings NULL when absent. */
+struct egress_group {
+  const char *src_ip, *echoed_ip, *helo, *direction;
+  int64_t sessions, first_us, last_us;
+};
+typedef int (*egress_group_fn)(const struct egress_group *g, void *ctx);
+int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
+                            egress_group_fn fn, void *ctx);
+
+/* 4xx/5xx replies of egress and unknown-direction sessions. */
+struct reject_row {
+  const char *src_ip, *echoed_ip, *dst_ip, *banner_host, *enhanced, *text;
+  int64_t first_us, code;
+};
+typedef int (*reject_fn)(const struct reject_row *r, void *ctx);
+int64_t store_rejects(struct store *s, int64_t since, int64_t until,
+                      reject_fn fn, void *ctx);
+
+/* Per source address: sessions that got no answer or a reset, to how many
+ * receivers, and sessions that reached the banner. */
+struct port25_row {
+  const char *src_ip;
+  int64_t blocked_dsts, blocked, answered, first_us, last_us;
+};
+typedef int (*port25_fn)(const struct port25_row *r, void *ctx);
+int64_t store_port25(struct store *s, int64_t since, int64_t until,
+                     port25_fn fn, void *ctx);
+
+/* Start an analysis run at time at; findings put until store_analysis_end
+ * belong to it. */
+int store_analysis_begin(struct store *s, int64_t at);
+/* Upsert a finding (rule, subject): first/last seen widen, the rest is
+ * replaced, it is (re)opened. */
+int store_finding_put(struct store *s, const struct finding *f, int64_t at);
+/* End the run: open findings of the analysed subjects that this run did
+ * not confirm are closed; the run is recorded. */
+struct analysis_stats {
+  int64_t identities, queries, cached, temp_failures;
+  int64_t by_sev[4];
+};
+int store_analysis_end(struct store *s, int64_t at, int64_t since,
+                       int64_t until, const struct analysis_stats *st,
+                       const char *resolver);
+
 #endif

@@ -1,0 +1,820 @@
+/* egressaudit - analyzer/analyzer.c: identities, DNS plan, rules, findings.
+ * SPDX-License-Identifier: MIT
+ */
+#define _DEFAULT_SOURCE
+#include "analyzer/analyzer.h"
+
+#include <errno.h>
+#include <libpsl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+
+#define IDENT_MAX_FINDINGS 64
+
+/* --- a small string-keyed hash map ------------------------------------ */
+
+struct mapent {
+  struct mapent *next;
+  char *key;
+  void *val;
+};
+struct map {
+  struct mapent **b;
+  size_t nb, n;
+};
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a: keys are ours, not wire */
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+  return h;
+}
+
+static void **map_slot(struct map *m, const char *key, int create) {
+  struct mapent *e;
+  size_t i;
+
+  if (m->nb == 0 || (create && m->n >= m->nb)) {
+    size_t nb = m->nb ? m->nb * 2 : 1024;
+    struct mapent **b = calloc(nb, sizeof(*b));
+    if (b == NULL) return NULL;
+    for (i = 0; i < m->nb; i++)
+      while ((e = m->b[i]) != NULL) {
+        m->b[i] = e->next;
+        e->next = b[hash_str(e->key) & (nb - 1)];
+        b[hash_str(e->key) & (nb - 1)] = e;
+      }
+    free(m->b);
+    m->b = b;
+    m->nb = nb;
+  }
+  for (e = m->b[hash_str(key) & (m->nb - 1)]; e; e = e->next)
+    if (strcmp(e->key, key) == 0) return &e->val;
+  if (!create) return NULL;
+  e = calloc(1, sizeof(*e));
+  if (e == NULL || (e->key = strdup(key)) == NULL) {
+    free(e);
+    return NULL;
+  }
+  i = hash_str(key) & (m->nb - 1);
+  e->next = m->b[i];
+  m->b[i] = e;
+  m->n++;
+  return &e->val;
+}
+
+static void map_free(struct map *m, void (*free_val)(void *)) {
+  struct mapent *e;
+  size_t i;
+
+  for (i = 0; i < m->nb; i++)
+    while ((e = m->b[i]) != NULL) {
+      m->b[i] = e->next;
+      if (free_val) free_val(e->val);
+      free(e->key);
+      free(e);
+    }
+  free(m->b);
+  memset(m, 0, sizeof(*m));
+}
+
+/* --- DNS facts: compact, one per (type, name) ------------------------- */
+
+enum { F_WANTED = 0, F_QUEUED, F_FLIGHT, F_DONE };
+
+struct fact {
+  uint16_t type;
+  uint8_t status, state;
+  uint32_t ttl;
+  char *text; /* name \0 answers joined by \n \0 zone \0 mname \0 rname \0 */
+};
+
+struct run {
+  const struct analyzer_cfg *cfg;
+  struct store *st;          /* NULL for check                              */
+  struct resolver *res;
+  struct map facts, idents;
+  struct fact **queue;
+  size_t nq, capq, qhead;
+  unsigned inflight, done, total;
+  int64_t now;
+  psl_ctx_t *psl;
+  struct analysis_stats stats;
+  int store_rc;
+  /* identities in insertion order */
+  struct idrec **ids;
+  size_t nids, capids;
+  /* check mode: findings collected */
+  struct finding *found;
+  unsigned nfound;
+};
+
+static void fact_free(void *v) {
+  struct fact *f = v;
+  if (f) free(f->text);
+  free(f);
+}
+
+/* Keep a result compactly: the map may hold tens of thousands. */
+static void fact_set(struct fact *f, const struct dns_result *r) {
+  const char *parts[3] = {r->soa_zone, r->soa_mname, r->soa_rname};
+  size_t len = strlen(r->name) + 1, o;
+  unsigned i;
+  char *t;
+
+  for (i = 0; i < r->n; i++) len += strlen(r->answer[i]) + 1;
+  for (i = 0; i < 3; i++) len += strlen(parts[i]) + 1;
+  t = malloc(len + 1);
+  if (t == NULL) return;
+  o = (size_t)snprintf(t, len + 1, "%s", r->name) + 1;
+  for (i = 0; i < r->n; i++)
+    o += (size_t)snprintf(t + o, len + 1 - o, "%s%s", i ? "\n" : "",
+                          r->answer[i]);
+  t[o++] = '\0'; /* also when there is no answer at all */
+  for (i = 0; i < 3; i++)
+    o += (size_t)snprintf(t + o, len + 1 - o, "%s", parts[i]) + 1;
+  free(f->text);
+  f->text = t;
+  f->status = r->status;
+  f->ttl = r->ttl;
+  f->type = r->type;
+  f->state = F_DONE;
+}
+
+/* Expand a fact into a full result (for the rules). */
+static void fact_load(const struct fact *f, struct dns_result *r) {
+  const char *p = f->text, *nl;
+  char *soa[3] = {r->soa_zone, r->soa_mname, r->soa_rname};
+  unsigned i;
+
+  memset(r, 0, offsetof(struct dns_result, answer));
+  r->type = f->type;
+  r->status = f->status;
+  r->ttl = f->ttl;
+  r->soa_zone[0] = r->soa_mname[0] = r->soa_rname[0] = '\0';
+  if (p == NULL) {
+    r->status = DNS_ERROR;
+    return;
+  }
+  snprintf(r->name, sizeof(r->name), "%s", p);
+  p += strlen(p) + 1;
+  while (*p && r->n < DNS_ANSWERS_MAX) {
+    nl = strchr(p, '\n');
+    snprintf(r->answer[r->n++], DNS_NAME_MAX, "%.*s",
+             (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+    if (nl == NULL) break;
+    p = nl + 1;
+  }
+  p += strlen(p) + 1;
+  for (i = 0; i < 3; i++) {
+    snprintf(soa[i], DNS_NAME_MAX, "%s", p);
+    p += strlen(p) + 1;
+  }
+}
+
+static struct fact *fact_get(struct run *R, int type, const char *name) {
+  char key[DNS_NAME_MAX + 8];
+  void **slot;
+
+  snprintf(key, sizeof(key), "%d %s", type, name);
+  slot = map_slot(&R->facts, key, 0);
+  return slot ? *slot : NULL;
+}
+
+/* Ask for (type, name) unless known: from the cache when fresh enough. */
+static void want(struct run *R, int type, const char *name) {
+  char key[DNS_NAME_MAX + 8];
+  static struct dns_result cached;
+  int64_t fetched, expires;
+  struct fact *f;
+  void **slot;
+
+  if (name[0] == '\0' || strlen(name) >= DNS_NAME_MAX) return;
+  snprintf(key, sizeof(key), "%d %s", type, name);
+  slot = map_slot(&R->facts, key, 1);
+  if (slot == NULL || *slot != NULL) return;
+  f = calloc(1, sizeof(*f));
+  if (f == NULL) return;
+  *slot = f;
+  f->type = (uint16_t)type;
+  if (R->st != NULL &&
+      store_dns_get(R->st, name, type, &cached, &fetched, &expires) == 1 &&
+      !dns_status_temporary(cached.status) &&
+      (R->cfg->max_age_us < 0 ? expires > R->now
+                              : fetched >= R->now - R->cfg->max_age_us)) {
+    fact_set(f, &cached);
+    R->stats.cached++;
+    return;
+  }
+  {
+    struct dns_result q;
+    memset(&q, 0, offsetof(struct dns_result, answer));
+    snprintf(q.name, sizeof(q.name), "%s", name);
+    q.type = (uint16_t)type;
+    q.status = DNS_ERROR;
+    q.soa_zone[0] = q.soa_mname[0] = q.soa_rname[0] = '\0';
+    fact_set(f, &q); /* placeholder name until the answer comes */
+  }
+  f->state = F_QUEUED;
+  if (R->nq == R->capq) {
+    size_t cap = R->capq ? R->capq * 2 : 256;
+    struct fact **q = realloc(R->queue, cap * sizeof(*q));
+    if (q == NULL) return;
+    R->queue = q;
+    R->capq = cap;
+  }
+  R->queue[R->nq++] = f;
+  R->total++;
+}
+
+struct pending {
+  struct run *R;
+  struct fact *f;
+};
+
+static void on_answer(void *ctx, const struct dns_result *r) {
+  struct pending *p = ctx;
+  struct run *R = p->R;
+
+  fact_set(p->f, r);
+  R->inflight--;
+  R->done++;
+  R->stats.queries++;
+  if (dns_status_temporary(r->status)) R->stats.temp_failures++;
+  if (R->st != NULL && R->store_rc == 0) {
+    int rc = store_dns_put(R->st, r, R->now, resolver_servers(R->res));
+    if (rc < 0) R->store_rc = rc;
+  }
+  free(p);
+}
+
+/* Send what is queued, at most max_inflight at once, until all answered. */
+static void resolve_all(struct run *R, uv_loop_t *loop) {
+  unsigned max = R->cfg->max_inflight ? R->cfg->max_inflight : 256;
+  int64_t next = mono_us() + 1000000;
+
+  while (R->qhead < R->nq || R->inflight > 0) {
+    while (R->qhead < R->nq && R->inflight < max) {
+      struct fact *f = R->queue[R->qhead++];
+      struct pending *p = malloc(sizeof(*p));
+      if (p == NULL) {
+        f->state = F_DONE;
+        continue;
+      }
+      p->R = R;
+      p->f = f;
+      f->state = F_FLIGHT;
+      R->inflight++;
+      resolver_query(R->res, f->text, f->type, on_answer, p);
+    }
+    if (R->inflight > 0) uv_run(loop, UV_RUN_ONCE);
+    if (R->cfg->progress && mono_us() >= next) {
+      R->cfg->progress(R->cfg->progress_ctx, R->done, R->total);
+      next = mono_us() + 250000;
+    }
+  }
+}
+
+/* --- identities -------------------------------------------------------- */
+
+struct idrec {
+  struct ea_addr ip;
+  char ip_text[ADDR_STRLEN];
+  char rev[80];
+  int echoed, unknown_dir;
+  unsigned n_src, n_helo;
+  struct ea_addr src[IDENT_SRC_MAX];
+  char *helo[IDENT_HELO_MAX];
+  int64_t helo_sessions[IDENT_HELO_MAX];
+  int64_t sessions, first_us, last_us;
+  int iprev;
+  int merged; /* folded into the identity a receiver revealed for it  */
+};
+
+static void idrec_free(void *v) {
+  struct idrec *d = v;
+  unsigned i;
+  if (d == NULL) return;
+  for (i = 0; i < d->n_helo; i++) free(d->helo[i]);
+  free(d);
+}
+
+static struct idrec *ident_get(struct run *R, const struct ea_addr *ip,
+                               int echoed) {
+  char text[ADDR_STRLEN];
+  void **slot;
+  struct idrec *d;
+
+  addr_str(ip, text);
+  slot = map_slot(&R->idents, text, 1);
+  if (slot == NULL) return NULL;
+  if (*slot != NULL) {
+    d = *slot;
+    if (echoed) d->echoed = 1;
+    return d;
+  }
+  d = calloc(1, sizeof(*d));
+  if (d == NULL) return NULL;
+  *slot = d;
+  d->ip = *ip;
+  memcpy(d->ip_text, text, sizeof(text));
+  dns_reverse_name(ip->family, ip->a, d->rev, sizeof(d->rev));
+  d->echoed = echoed;
+  d->first_us = INT64_MAX;
+  d->last_us = INT64_MIN;
+  if (R->nids == R->capids) {
+    size_t cap = R->capids ? R->capids * 2 : 256;
+    struct idrec **a = realloc(R->ids, cap * sizeof(*a));
+    if (a == NULL) return d;
+    R->ids = a;
+    R->capids = cap;
+  }
+  R->ids[R->nids++] = d;
+  return d;
+}
+
+static void ident_add(struct idrec *d, const struct ea_addr *src,
+                      const char *helo, int64_t sessions, int64_t first,
+                      int64_t last, int unknown_dir) {
+  unsigned i;
+
+  for (i = 0; i < d->n_src; i++)
+    if (memcmp(&d->src[i], src, sizeof(*src)) == 0) break;
+  if (i == d->n_src && d->n_src < IDENT_SRC_MAX) d->src[d->n_src++] = *src;
+  if (helo != NULL && helo[0] != '\0') {
+    for (i = 0; i < d->n_helo; i++)
+      if (strcasecmp(d->helo[i], helo) == 0) break;
+    if (i == d->n_helo && d->n_helo < IDENT_HELO_MAX &&
+        (d->helo[i] = strdup(helo)) != NULL)
+      d->n_helo++;
+    if (i < d->n_helo) d->helo_sessions[i] += sessions;
+  }
+  d->sessions += sessions;
+  if (first < d->first_us) d->first_us = first;
+  if (last > d->last_us) d->last_us = last;
+  if (unknown_dir) d->unknown_dir = 1;
+}
+
+static int on_group(const struct egress_group *g, void *ctx) {
+  struct run *R = ctx;
+  struct ea_addr src, echo, *ip;
+  struct idrec *d;
+
+  if (g->src_ip == NULL || addr_parse(&src, g->src_ip, strlen(g->src_ip)) < 0)
+    return 0;
+  ip = &src;
+  if (g->echoed_ip != NULL &&
+      addr_parse(&echo, g->echoed_ip, strlen(g->echoed_ip)) == 0)
+    ip = &echo;
+  d = ident_get(R, ip, ip == &echo);
+  if (d != NULL)
+    ident_add(d, &src, g->helo, g->sessions, g->first_us, g->last_us,
+              g->direction && strcmp(g->direction, "unknown") == 0);
+  return 0;
+}
+
+/* A HELO argument worth asking DNS about. */
+static int helo_is_name(const char *h) {
+  return h[0] != '[' && rules_helo_invalid(h) == NULL;
+}
+
+/* A private source that some receiver echoed back (Exim, Microsoft) has a
+ * known public address: its sessions without an echo (to Postfix, say)
+ * belong to that identity too, when there is exactly one such address. */
+static void merge_private(struct run *R) {
+  size_t i, j;
+  unsigned k, h;
+
+  for (i = 0; i < R->nids; i++) {
+    struct idrec *p = R->ids[i], *to = NULL;
+    int several = 0;
+    if (!addr_is_private(&p->ip) || p->echoed) continue;
+    for (j = 0; j < R->nids && !several; j++) {
+      struct idrec *e = R->ids[j];
+      if (!e->echoed || e == p) continue;
+      for (k = 0; k < e->n_src; k++)
+        if (memcmp(&e->src[k], &p->ip, sizeof(p->ip)) == 0) {
+          if (to != NULL && to != e) several = 1;
+          to = e;
+        }
+    }
+    if (to == NULL || several) continue;
+    for (h = 0; h < p->n_helo; h++)
+      ident_add(to, &p->ip, p->helo[h], p->helo_sessions[h], p->first_us,
+                p->last_us, p->unknown_dir);
+    if (p->n_helo == 0)
+      ident_add(to, &p->ip, NULL, p->sessions, p->first_us, p->last_us,
+                p->unknown_dir);
+    p->merged = 1;
+  }
+}
+
+static void plan_phase1(struct run *R) {
+  size_t i;
+  unsigned h;
+
+  for (i = 0; i < R->nids; i++) {
+    struct idrec *d = R->ids[i];
+    if (d->merged) continue;
+    if (!addr_is_private(&d->ip)) {
+      want(R, DNS_T_PTR, d->rev);
+      want(R, DNS_T_SOA, d->rev);
+    }
+    for (h = 0; h < d->n_helo; h++)
+      if (helo_is_name(d->helo[h])) {
+        want(R, DNS_T_A, d->helo[h]);
+        want(R, DNS_T_AAAA, d->helo[h]);
+      }
+  }
+}
+
+static int no_address(struct run *R, const char *name) {
+  struct fact *a = fact_get(R, DNS_T_A, name), *q = fact_get(R, DNS_T_AAAA, name);
+  return a && q && a->state == F_DONE && q->state == F_DONE &&
+         (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) &&
+         (q->status == DNS_NXDOMAIN || q->status == DNS_NODATA);
+}
+
+static void plan_phase2(struct run *R) {
+  static struct dns_result ptr;
+  size_t i;
+  unsigned h, k;
+
+  for (i = 0; i < R->nids; i++) {
+    struct idrec *d = R->ids[i];
+    struct fact *f;
+    if (d->merged) continue;
+    f = fact_get(R, DNS_T_PTR, d->rev);
+    if (f != NULL && f->state == F_DONE && f->status == DNS_OK) {
+      fact_load(f, &ptr);
+      for (k = 0; k < ptr.n; k++) {
+        want(R, DNS_T_A, ptr.answer[k]);
+        want(R, DNS_T_AAAA, ptr.answer[k]);
+      }
+    }
+    for (h = 0; h < d->n_helo; h++)
+      if (helo_is_name(d->helo[h]) && no_address(R, d->helo[h]))
+        want(R, DNS_T_MX, d->helo[h]);
+  }
+}
+
+/* Workspace for one identity's facts (the rules borrow them). */
+#define WS_MAX (2 + IDENT_NAMES_MAX * 2 + IDENT_HELO_MAX * 3)
+static struct dns_result ws[WS_MAX];
+
+static const struct dns_result *ws_load(struct run *R, unsigned *used, int type,
+                                        const char *name) {
+  struct fact *f = fact_get(R, type, name);
+  if (f == NULL || f->state != F_DONE || *used >= WS_MAX) return NULL;
+  fact_load(f, &ws[*used]);
+  return &ws[(*used)++];
+}
+
+static void build_ident(struct run *R, const struct idrec *d, struct ident *id) {
+  unsigned used = 0, k;
+
+  memset(id, 0, sizeof(*id));
+  id->ip = d->ip;
+  memcpy(id->ip_text, d->ip_text, sizeof(id->ip_text));
+  id->echoed = d->echoed;
+  id->sessions = d->sessions;
+  id->first_us = d->first_us;
+  id->last_us = d->last_us;
+  id->unknown_direction = d->unknown_dir;
+  id->n_src = d->n_src;
+  memcpy(id->src, d->src, sizeof(id->src));
+  if (!addr_is_private(&d->ip)) {
+    id->ptr = ws_load(R, &used, DNS_T_PTR, d->rev);
+    id->soa = ws_load(R, &used, DNS_T_SOA, d->rev);
+  }
+  if (id->ptr != NULL && id->ptr->status == DNS_OK) {
+    id->n_names = MIN(id->ptr->n, IDENT_NAMES_MAX);
+    for (k = 0; k < id->n_names; k++) {
+      id->fwd[k].a = ws_load(R, &used, DNS_T_A, id->ptr->answer[k]);
+      id->fwd[k].aaaa = ws_load(R, &used, DNS_T_AAAA, id->ptr->answer[k]);
+    }
+  }
+  id->n_helo = d->n_helo;
+  for (k = 0; k < d->n_helo; k++) {
+    snprintf(id->helo[k].name, sizeof(id->helo[k].name), "%s", d->helo[k]);
+    id->helo[k].sessions = d->helo_sessions[k];
+    if (!helo_is_name(d->helo[k])) continue;
+    id->helo[k].a = ws_load(R, &used, DNS_T_A, d->helo[k]);
+    id->helo[k].aaaa = ws_load(R, &used, DNS_T_AAAA, d->helo[k]);
+    id->helo[k].mx = ws_load(R, &used, DNS_T_MX, d->helo[k]);
+  }
+}
+
+static void on_finding(void *ctx, const struct finding *f) {
+  struct run *R = ctx;
+
+  if (f->severity <= SEV_UNKNOWN) R->stats.by_sev[f->severity]++;
+  if (R->found != NULL) {
+    if (R->nfound < IDENT_MAX_FINDINGS) R->found[R->nfound++] = *f;
+    return;
+  }
+  if (R->st != NULL && R->store_rc == 0) {
+    int rc = store_finding_put(R->st, f, R->now);
+    if (rc < 0) R->store_rc = rc;
+  }
+}
+
+/* --- rules across identities ------------------------------------------ */
+
+/* ip-rotation: one HELO name leaving from several public addresses. */
+static void rule_rotation(struct run *R, const struct rules_cfg *rc) {
+  struct map by_helo = {0};
+  size_t i;
+  unsigned h;
+  struct mapent *e;
+
+  for (i = 0; i < R->nids; i++) {
+    struct idrec *d = R->ids[i];
+    if (addr_is_private(&d->ip) || d->merged) continue;
+    for (h = 0; h < d->n_helo; h++) {
+      char key[300];
+      void **slot;
+      struct idrec ***list;
+      snprintf(key, sizeof(key), "%s", d->helo[h]);
+      for (char *c = key; *c; c++) *c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+      slot = map_slot(&by_helo, key, 1);
+      if (slot == NULL) continue;
+      if (*slot == NULL) *slot = calloc(IDENT_SRC_MAX * 4 + 1, sizeof(struct idrec *));
+      list = (struct idrec ***)slot;
+      if (*list == NULL) continue;
+      for (unsigned k = 0; k < IDENT_SRC_MAX * 4; k++)
+        if ((*list)[k] == NULL) {
+          (*list)[k] = d;
+          break;
+        }
+    }
+  }
+  for (i = 0; i < by_helo.nb; i++)
+    for (e = by_helo.b[i]; e; e = e->next) {
+      struct idrec **l = e->val;
+      struct finding f;
+      unsigned n = 0, coherent = 1;
+      size_t o = 0;
+
+      while (l && l[n]) n++;
+      if (n < 2) continue;
+      memset(&f, 0, sizeof(f));
+      f.rule = "ip-rotation";
+      snprintf(f.subject, sizeof(f.subject), "%s", e->key);
+      f.first_us = INT64_MAX;
+      f.last_us = INT64_MIN;
+      o = (size_t)snprintf(f.detail, sizeof(f.detail),
+                           "EHLO name %s left from %u public addresses:", e->key, n);
+      for (unsigned k = 0; k < n; k++) {
+        if (l[k]->iprev != IPREV_PASS) coherent = 0;
+        if (o < sizeof(f.detail))
+          o += (size_t)snprintf(f.detail + o, sizeof(f.detail) - o, " %s (iprev %s)",
+                                l[k]->ip_text, iprev_name((unsigned)l[k]->iprev));
+        f.count += l[k]->sessions;
+        if (l[k]->first_us < f.first_us) f.first_us = l[k]->first_us;
+        if (l[k]->last_us > f.last_us) f.last_us = l[k]->last_us;
+      }
+      f.severity = coherent ? SEV_WARN : SEV_CRIT;
+      snprintf(f.fix, sizeof(f.fix), "%s",
+               coherent ? "Every address of the pool forward-confirms; make sure"
+                          " each PTR name also matches the EHLO name, or pin the"
+                          " sender to one address."
+                        : "Give every address of the egress pool a PTR that "
+                          "resolves back (ideally to the EHLO name), or send "
+                          "from the coherent ones only (Postfix: "
+                          "smtp_bind_address; NAT: one SNAT address).");
+      rc->emit(rc->ctx, &f);
+    }
+  map_free(&by_helo, free);
+}
+
+struct reject_agg {
+  struct run *R;
+  const struct rules_cfg *rc;
+  struct map by_ip;
+};
+struct rej {
+  struct finding f;
+  unsigned n_rcv;
+};
+
+static int on_reject(const struct reject_row *r, void *ctx) {
+  struct reject_agg *A = ctx;
+  const char *phrase = r->text ? rules_rdns_phrase(r->text) : NULL;
+  const char *ip = r->echoed_ip ? r->echoed_ip : r->src_ip;
+  struct ea_addr quoted;
+  char qbuf[ADDR_STRLEN];
+  struct rej *x;
+  void **slot;
+  char when[TIME_STRLEN];
+
+  if (phrase == NULL || ip == NULL) return 0;
+  /* The reject text often quotes the address the receiver saw. */
+  if (r->text && addr_find_bracketed(r->text, strlen(r->text), NULL, &quoted) == 0)
+    ip = addr_str(&quoted, qbuf);
+  slot = map_slot(&A->by_ip, ip, 1);
+  if (slot == NULL) return 0;
+  if (*slot == NULL) {
+    x = calloc(1, sizeof(*x));
+    if (x == NULL) return 0;
+    *slot = x;
+    x->f.rule = "rdns-reject";
+    x->f.severity = SEV_CRIT;
+    snprintf(x->f.subject, sizeof(x->f.subject), "%s", ip);
+    snprintf(x->f.ident, sizeof(x->f.ident), "%s", ip);
+    x->f.first_us = r->first_us;
+    snprintf(x->f.detail, sizeof(x->f.detail),
+             "%s (%s) answered %lld %s%s%s at %s, blaming reverse DNS ('%s')",
+             r->banner_host ? r->banner_host : r->dst_ip, r->dst_ip,
+             (long long)r->code, r->enhanced ? r->enhanced : "",
+             r->enhanced ? " " : "", r->text, time_str(r->first_us, when),
+             phrase);
+    snprintf(x->f.fix, sizeof(x->f.fix),
+             "The receiver refused mail because of the PTR of %s: fix what "
+             "no-ptr / fcrdns-fail say for this address, then retry the "
+             "deferred mail (postqueue -f).", ip);
+  }
+  x = *slot;
+  x->f.count++;
+  x->f.last_us = r->first_us;
+  return 0;
+}
+
+static void rule_rejects(struct run *R, const struct rules_cfg *rc) {
+  struct reject_agg A = {R, rc, {0}};
+  size_t i;
+  struct mapent *e;
+
+  if (R->st == NULL) return;
+  store_rejects(R->st, R->cfg->since, R->cfg->until, on_reject, &A);
+  for (i = 0; i < A.by_ip.nb; i++)
+    for (e = A.by_ip.b[i]; e; e = e->next) {
+      struct rej *x = e->val;
+      if (x->f.count > 1) {
+        size_t n = strlen(x->f.detail);
+        snprintf(x->f.detail + n, sizeof(x->f.detail) - n,
+                 "; %lld such rejects in all", (long long)x->f.count);
+      }
+      rc->emit(rc->ctx, &x->f);
+    }
+  map_free(&A.by_ip, free);
+}
+
+static int on_port25(const struct port25_row *r, void *ctx) {
+  const struct rules_cfg *rc = ctx;
+  struct finding f;
+
+  if (r->src_ip == NULL || r->blocked_dsts == 0) return 0;
+  if (!(r->answered == 0 || r->blocked_dsts >= 3)) return 0;
+  memset(&f, 0, sizeof(f));
+  f.rule = "port25-blocked";
+  f.severity = r->answered == 0 ? SEV_CRIT : SEV_WARN;
+  snprintf(f.subject, sizeof(f.subject), "%s", r->src_ip);
+  snprintf(f.ident, sizeof(f.ident), "%s", r->src_ip);
+  snprintf(f.detail, sizeof(f.detail),
+           "%lld connection attempts from %s to %lld receivers got no answer"
+           " or a reset; %lld sessions from it reached a banner",
+           (long long)r->blocked, r->src_ip, (long long)r->blocked_dsts,
+           (long long)r->answered);
+  snprintf(f.fix, sizeof(f.fix), "%s",
+           r->answered == 0
+               ? "Outbound port 25 looks blocked: ask the provider to open it "
+                 "(many clouds block it by default), or relay through a "
+                 "smarthost on port 587."
+               : "Some receivers never answer: check a firewall rule or a "
+                 "blocklisting of this address by those networks.");
+  f.first_us = r->first_us;
+  f.last_us = r->last_us;
+  f.count = r->blocked;
+  rc->emit(rc->ctx, &f);
+  return 0;
+}
+
+/* --- runs ---------------------------------------------------------------- */
+
+static int run_init(struct run *R, uv_loop_t *loop,
+                    const struct analyzer_cfg *cfg, char *err, size_t errlen) {
+  int rc;
+
+  memset(R, 0, sizeof(*R));
+  R->cfg = cfg;
+  R->now = now_us();
+  rc = resolver_new(&R->res, loop, &cfg->dns, err, errlen);
+  if (rc < 0) return rc;
+  R->psl = psl_latest(NULL);
+  if (R->psl == NULL) R->psl = (psl_ctx_t *)psl_builtin();
+  return 0;
+}
+
+static void run_done(struct run *R, uv_loop_t *loop) {
+  size_t i;
+
+  resolver_close(R->res);
+  uv_run(loop, UV_RUN_DEFAULT); /* let the handles close */
+  if (R->psl != NULL && R->psl != psl_builtin()) psl_free(R->psl);
+  map_free(&R->facts, fact_free);
+  for (i = 0; i < R->nids; i++) R->ids[i] = NULL;
+  map_free(&R->idents, idrec_free);
+  free(R->ids);
+  free(R->queue);
+}
+
+static void judge_all(struct run *R, const struct rules_cfg *rc) {
+  static struct ident id;
+  size_t i;
+
+  for (i = 0; i < R->nids; i++) {
+    if (R->ids[i]->merged) continue;
+    build_ident(R, R->ids[i], &id);
+    R->ids[i]->iprev = rules_iprev(&id);
+    rules_ident(rc, &id);
+  }
+}
+
+int analyzer_run(struct store *st, uv_loop_t *loop,
+                 const struct analyzer_cfg *cfg, struct analysis_stats *out,
+                 char *err, size_t errlen) {
+  struct run R;
+  struct rules_cfg rc;
+  int64_t n;
+  int ret;
+
+  ret = run_init(&R, loop, cfg, err, errlen);
+  if (ret < 0) return ret;
+  R.st = st;
+  n = store_egress_groups(st, cfg->since, cfg->until, on_group, &R);
+  if (n < 0) {
+    snprintf(err, errlen, "%s", store_errmsg(st));
+    run_done(&R, loop);
+    return (int)n;
+  }
+  merge_private(&R);
+  for (size_t i = 0; i < R.nids; i++)
+    if (!R.ids[i]->merged) R.stats.identities++;
+  plan_phase1(&R);
+  resolve_all(&R, loop);
+  plan_phase2(&R);
+  resolve_all(&R, loop);
+  memset(&rc, 0, sizeof(rc));
+  rc.psl = R.psl;
+  rc.expect = cfg->expect;
+  rc.emit = on_finding;
+  rc.ctx = &R;
+  ret = store_analysis_begin(st, R.now);
+  if (ret == 0) {
+    judge_all(&R, &rc);
+    rule_rotation(&R, &rc);
+    rule_rejects(&R, &rc);
+    store_port25(st, cfg->since, cfg->until, on_port25, &rc);
+    ret = R.store_rc;
+  }
+  if (ret == 0)
+    ret = store_analysis_end(st, R.now, cfg->since, cfg->until, &R.stats,
+                             resolver_servers(R.res));
+  if (ret < 0) snprintf(err, errlen, "%s", store_errmsg(st));
+  *out = R.stats;
+  run_done(&R, loop);
+  return ret;
+}
+
+int analyzer_check(uv_loop_t *loop, const struct analyzer_cfg *cfg,
+                   const struct ea_addr *ip, const char *const *helos,
+                   unsigned n_helo, check_fn fn, void *ctx, char *err,
+                   size_t errlen) {
+  static struct finding found[IDENT_MAX_FINDINGS];
+  static struct ident id;
+  struct run R;
+  struct rules_cfg rc;
+  struct idrec *d;
+  unsigned i;
+  int ret;
+
+  ret = run_init(&R, loop, cfg, err, errlen);
+  if (ret < 0) return ret;
+  d = ident_get(&R, ip, 0);
+  if (d == NULL) {
+    run_done(&R, loop);
+    return -ENOMEM;
+  }
+  d->first_us = d->last_us = 0;
+  ident_add(d, ip, NULL, 0, 0, 0, 0);
+  for (i = 0; i < n_helo; i++) ident_add(d, ip, helos[i], 0, 0, 0, 0);
+  plan_phase1(&R);
+  resolve_all(&R, loop);
+  plan_phase2(&R);
+  resolve_all(&R, loop);
+  memset(&rc, 0, sizeof(rc));
+  rc.psl = R.psl;
+  rc.expect = cfg->expect;
+  rc.emit = on_finding;
+  rc.ctx = &R;
+  R.found = found;
+  build_ident(&R, d, &id);
+  rules_ident(&rc, &id);
+  fn(ctx, &id, found, R.nfound);
+  run_done(&R, loop);
+  return 0;
+}

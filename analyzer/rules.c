@@ -1,0 +1,519 @@
+/* egressaudit - analyzer/rules.c: how receivers judge a sender's identity,
+ * restated as checks (RULES.md b2-b4, c). Pure: every fact comes in the
+ * arguments, every judgement goes out through cfg->emit.
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include "analyzer/rules.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <libpsl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+
+const char *iprev_name(unsigned v) {
+  static const char *const names[] = {"none", "pass", "fail", "temperror",
+                                      "permerror"};
+  return v < ARRAY_SIZE(names) ? names[v] : "?";
+}
+
+static void emit(const struct rules_cfg *cfg, const struct ident *id,
+                 const char *rule, int sev, const char *subject,
+                 const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static void emit(const struct rules_cfg *cfg, const struct ident *id,
+                 const char *rule, int sev, const char *subject,
+                 const char *fix, const char *fmt, ...) {
+  struct finding f;
+  va_list ap;
+
+  memset(&f, 0, sizeof(f));
+  f.rule = rule;
+  f.severity = (uint8_t)sev;
+  snprintf(f.subject, sizeof(f.subject), "%s", subject);
+  va_start(ap, fmt);
+  vsnprintf(f.detail, sizeof(f.detail), fmt, ap);
+  va_end(ap);
+  snprintf(f.fix, sizeof(f.fix), "%s", fix);
+  snprintf(f.ident, sizeof(f.ident), "%s", id->ip_text);
+  f.first_us = id->first_us;
+  f.last_us = id->last_us;
+  f.count = id->sessions;
+  cfg->emit(cfg->ctx, &f);
+}
+
+int addr_is_private(const struct ea_addr *a) {
+  const uint8_t *b = a->a;
+
+  if (a->family == 4)
+    return b[0] == 10 || b[0] == 127 || b[0] == 0 ||
+           (b[0] == 172 && (b[1] & 0xF0) == 16) ||
+           (b[0] == 192 && b[1] == 168) ||
+           (b[0] == 100 && (b[1] & 0xC0) == 64) || /* CGNAT, RFC 6598 */
+           (b[0] == 169 && b[1] == 254);
+  if (a->family == 6) {
+    static const uint8_t zero[15] = {0};
+    return (b[0] & 0xFE) == 0xFC ||                     /* ULA fc00::/7   */
+           (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) ||   /* fe80::/10      */
+           (memcmp(b, zero, 15) == 0 && b[15] <= 1);     /* :: and ::1     */
+  }
+  return 0;
+}
+
+/* Does the forward answer hold the address? */
+static int holds(const struct dns_result *r, const char *ip_text) {
+  unsigned i;
+  if (r == NULL || r->status != DNS_OK) return 0;
+  for (i = 0; i < r->n; i++)
+    if (strcmp(r->answer[i], ip_text) == 0) return 1;
+  return 0;
+}
+
+static int temp(const struct dns_result *r) {
+  return r != NULL && dns_status_temporary(r->status);
+}
+
+enum iprev rules_iprev(const struct ident *id) {
+  unsigned i;
+  int temporary = 0;
+
+  if (id->ptr == NULL) return IPREV_NONE;
+  if (temp(id->ptr)) return IPREV_TEMPERROR;
+  if (id->ptr->status != DNS_OK) return IPREV_PERMERROR;
+  for (i = 0; i < id->n_names; i++) {
+    if (holds(id->fwd[i].a, id->ip_text) || holds(id->fwd[i].aaaa, id->ip_text))
+      return IPREV_PASS;
+    if (temp(id->fwd[i].a) || temp(id->fwd[i].aaaa)) temporary = 1;
+  }
+  return temporary ? IPREV_TEMPERROR : IPREV_FAIL;
+}
+
+/* RFC 1123 2.1 / RFC 952 host name: LDH labels of 1-63, at most 253 in
+ * all, at least two labels, and a last label that is not all digits. */
+static int hostname_ok(const char *n) {
+  size_t len = strlen(n), lab = 0, i;
+  int dots = 0, alpha_in_last = 0;
+
+  if (len == 0 || len > 253 || n[0] == '.' || n[len - 1] == '.') return 0;
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)n[i];
+    if (c == '.') {
+      if (lab == 0 || n[i - 1] == '-') return 0;
+      dots++;
+      lab = 0;
+      alpha_in_last = 0;
+      continue;
+    }
+    if (!(isalnum(c) || c == '-' || c == '_')) return 0;
+    if (lab == 0 && c == '-') return 0;
+    if (isalpha(c)) alpha_in_last = 1;
+    if (++lab > 63) return 0;
+  }
+  return dots > 0 && alpha_in_last;
+}
+
+static const char *tld_of(const char *n) {
+  const char *d = strrchr(n, '.');
+  return d ? d + 1 : n;
+}
+
+/* Documentation TLDs (RFC 2606) are taken as real so that examples and the
+ * test zones read like production names. */
+static int tld_known(const void *psl, const char *name) {
+  const char *t = tld_of(name);
+  if (strcasecmp(t, "example") == 0 || strcasecmp(t, "test") == 0) return 1;
+  return psl != NULL &&
+         psl_is_public_suffix2(psl, t, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
+}
+
+/* Organisational domain (registrable domain, public-suffix aware). */
+static const char *org_of(const void *psl, const char *name) {
+  const char *r = psl ? psl_registrable_domain(psl, name) : NULL;
+  return r ? r : name;
+}
+
+static int same_org(const void *psl, const char *a, const char *b) {
+  return strcasecmp(org_of(psl, a), org_of(psl, b)) == 0;
+}
+
+/* Why a PTR name is not a valid host name, or NULL. */
+static const char *ptr_invalid(const void *psl, const char *n) {
+  if (strcasecmp(n, "localhost") == 0 || strncasecmp(n, "localhost.", 10) == 0)
+    return "it is localhost";
+  if (!hostname_ok(n)) return "it is not a valid host name";
+  if (!tld_known(psl, n)) return "its top-level domain is not a public suffix";
+  if (psl != NULL && psl_registrable_domain(psl, n) == n)
+    return "it is a bare registrable domain, not a host";
+  return NULL;
+}
+
+/* Access-network words (rspamd hfilter.lua tiers 4-5, SpamAssassin
+ * 20_dynrdns.cf indicator labels, draft-msullivan generic naming). */
+static const char *const access_words[] = {
+    "dyn",      "dynamic",  "dynip",  "dhcp",   "dialup", "dial-up", "dial",
+    "ppp",      "pppoe",    "pptp",   "adsl",   "xdsl",   "dsl",     "vdsl",
+    "cable",    "kabel",    "catv",   "docsis", "cpe",    "modem",   "broadband",
+    "pool",     "nat",      "homeuser", "customer", "client", "clients", "res",
+    "resnet",   "wireless", "wifi",   "gprs",   "cdma",   "isdn",    "fbx",
+    "unused-addr", "in-addr", "inaddr"};
+/* Words that mark a generic-looking name as a deliberate, static sender. */
+static const char *const static_words[] = {"static", "business", "mail",
+                                           "smtp",   "mx",       "outbound",
+                                           "relay",  "fixed",    "dedicated"};
+
+/* Does word occur in host as a label part bounded by '.', '-', a digit or
+ * the ends? ("dyn" in "dyn-1-2" or "pool12", not in "dynamo"). */
+static int has_word(const char *host, const char *w) {
+  size_t hl = strlen(host), wl = strlen(w), i;
+
+  for (i = 0; i + wl <= hl; i++) {
+    char before = i ? host[i - 1] : '.', after = host[i + wl];
+    if (strncasecmp(host + i, w, wl) != 0) continue;
+    if ((before == '.' || before == '-' || isdigit((unsigned char)before)) &&
+        (after == '\0' || after == '.' || after == '-' ||
+         isdigit((unsigned char)after)))
+      return 1;
+  }
+  return 0;
+}
+
+/* Does the host part embed the IPv4 address (decimal in either order, any
+ * separators, or 8 hex digits)? (Haraka is_ip_in_str, S25R, SA __IP_IN_RELAY.) */
+static int embeds_ip(const char *host, const struct ea_addr *ip) {
+  char fwd[32], rev[32], hex[16], digits[128];
+  const uint8_t *b = ip->a;
+  size_t i, n = 0;
+
+  if (ip->family != 4) return 0;
+  /* Keep digits and one separator between numbers. */
+  for (i = 0; host[i] && n + 2 < sizeof(digits); i++) {
+    if (isdigit((unsigned char)host[i])) digits[n++] = host[i];
+    else if (n > 0 && digits[n - 1] != '.') digits[n++] = '.';
+  }
+  digits[n] = '\0';
+  snprintf(fwd, sizeof(fwd), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+  snprintf(rev, sizeof(rev), "%u.%u.%u.%u", b[3], b[2], b[1], b[0]);
+  snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+  return strstr(digits, fwd) != NULL || strstr(digits, rev) != NULL ||
+         strcasestr(host, hex) != NULL;
+}
+
+const char *rules_generic(const void *psl, const char *name,
+                          const struct ea_addr *ip, int *exempt) {
+  static char why[400];
+  char host[256];
+  const char *org = org_of(psl, name);
+  size_t hl;
+  unsigned i;
+
+  *exempt = 0;
+  /* Only the labels left of the organisational domain: a company called
+   * dynw.com is not a dynamic pool (rspamd/rspamd#2140). */
+  if (org == name || strlen(org) >= strlen(name)) return NULL;
+  hl = strlen(name) - strlen(org) - 1;
+  if (hl >= sizeof(host)) return NULL;
+  memcpy(host, name, hl);
+  host[hl] = '\0';
+  why[0] = '\0';
+  if (embeds_ip(host, ip))
+    snprintf(why, sizeof(why), "the host part '%s' embeds the address", host);
+  for (i = 0; why[0] == '\0' && i < ARRAY_SIZE(access_words); i++)
+    if (has_word(host, access_words[i]))
+      snprintf(why, sizeof(why), "the host part '%s' has the access-network"
+               " word '%s'", host, access_words[i]);
+  if (why[0] == '\0') return NULL;
+  for (i = 0; i < ARRAY_SIZE(static_words); i++)
+    if (has_word(host, static_words[i]) || strcasestr(host, static_words[i])) {
+      *exempt = 1;
+      return NULL;
+    }
+  return why;
+}
+
+const char *rules_helo_invalid(const char *h) {
+  static const char *const internal[] = {".local", ".lan", ".internal",
+                                         ".localdomain", ".home", ".corp",
+                                         ".intra", ".priv", ".localhost"};
+  struct ea_addr a;
+  size_t len = strlen(h), i, hexrun = 0;
+
+  if (len == 0) return "it is empty";
+  if (h[0] == '[') {
+    const char *in = h + 1;
+    if (len < 3 || h[len - 1] != ']') return "it is a malformed address literal";
+    if (strncasecmp(in, "IPv6:", 5) == 0) in += 5;
+    if (addr_parse(&a, in, (size_t)(h + len - 1 - in)) < 0)
+      return "it is a malformed address literal";
+    return NULL; /* a literal is judged against the egress address */
+  }
+  if (addr_parse(&a, h, len) == 0)
+    return "it is a bare IP address (RFC 5321 4.1.3 wants [brackets])";
+  if (strcasecmp(h, "localhost") == 0 || strcasecmp(h, "localhost.localdomain") == 0)
+    return "it is localhost";
+  if (strchr(h, '.') == NULL) {
+    for (i = 0; i < len && isxdigit((unsigned char)h[i]); i++) hexrun++;
+    if (len == 12 && hexrun == 12)
+      return "it has no dot and looks like a container ID";
+    return "it has no dot: not a fully-qualified domain name";
+  }
+  for (i = 0; i < ARRAY_SIZE(internal); i++) {
+    size_t sl = strlen(internal[i]);
+    if (len > sl && strcasecmp(h + len - sl, internal[i]) == 0)
+      return "it ends in an internal-only suffix";
+  }
+  if (!hostname_ok(h)) return "it is not a valid host name";
+  return NULL;
+}
+
+const char *rules_rdns_phrase(const char *text) {
+  static const char *const phrases[] = {
+      "reverse hostname", "reverse dns", "rdns", "ptr record", "dns ptr",
+      "cannot find your hostname", "reverse lookup", "name lookup failed",
+      "5.7.25", "4.7.25", "no ptr", "ptr lookup", "not have a ptr"};
+  unsigned i;
+  for (i = 0; i < ARRAY_SIZE(phrases); i++)
+    if (strcasestr(text, phrases[i]) != NULL) return phrases[i];
+  return NULL;
+}
+
+/* "name -> NXDOMAIN" / "name -> 203.0.113.99, 2001:db8::1" */
+static void describe_fwd(const struct ident *id, unsigned i, char *out,
+                         size_t cap) {
+  const struct dns_result *r[2] = {id->fwd[i].a, id->fwd[i].aaaa};
+  size_t n = (size_t)snprintf(out, cap, "%s ->", id->ptr->answer[i]);
+  unsigned k, j, any = 0;
+
+  for (k = 0; k < 2 && n < cap; k++) {
+    if (r[k] == NULL) continue;
+    if (r[k]->status == DNS_OK) {
+      for (j = 0; j < r[k]->n && n < cap; j++, any++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", any ? ", " : " ",
+                              r[k]->answer[j]);
+    }
+  }
+  if (!any && n < cap) {
+    const char *s = dns_status_name(r[0] ? r[0]->status : DNS_ERROR);
+    if (r[1] && r[0] && r[1]->status != r[0]->status)
+      snprintf(out + n, cap - n, " %s (A), %s (AAAA)", s,
+               dns_status_name(r[1]->status));
+    else
+      snprintf(out + n, cap - n, " %s", s);
+  }
+}
+
+static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
+                      enum iprev ipr) {
+  const char *ip = id->ip_text;
+  char buf[FINDING_TEXT_MAX], one[400];
+  size_t n = 0;
+  unsigned i, confirmed = 0;
+  int exempt;
+
+  if (id->ptr == NULL) return;
+  if (temp(id->ptr)) {
+    emit(cfg, id, "ptr-temperror", SEV_UNKNOWN, ip,
+         "Nothing is known to be wrong yet: run the analysis again; if it "
+         "persists, the reverse zone's servers are failing (see reverse-zone)"
+         " and receivers defer your mail with 450 meanwhile.",
+         "PTR lookup of %s failed temporarily (%s): not evidence of a missing"
+         " PTR", id->ptr->name, dns_status_name(id->ptr->status));
+    return;
+  }
+  if (id->ptr->status != DNS_OK) {
+    emit(cfg, id, "no-ptr", SEV_CRIT, ip,
+         "Ask whoever controls the reverse zone (see reverse-zone: your ISP "
+         "or cloud provider) to set a PTR for this address to your mail "
+         "host's name, and give that name an A/AAAA record pointing back.",
+         "%s has no PTR (%s for %s): receivers that check iprev treat this as"
+         " permerror", ip, dns_status_name(id->ptr->status), id->ptr->name);
+    return;
+  }
+  for (i = 0; i < id->n_names; i++)
+    if (holds(id->fwd[i].a, ip) || holds(id->fwd[i].aaaa, ip)) confirmed++;
+  if (ipr == IPREV_FAIL || ipr == IPREV_TEMPERROR) {
+    for (i = 0; i < id->n_names && n < sizeof(buf); i++) {
+      describe_fwd(id, i, one, sizeof(one));
+      n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? "; " : "",
+                            one);
+    }
+    if (ipr == IPREV_FAIL)
+      emit(cfg, id, "fcrdns-fail", SEV_CRIT, ip,
+           "Give the PTR name an A (or AAAA) record with exactly this address,"
+           " or change the PTR to a name that already points here.",
+           "no PTR name of %s resolves back to it: %s", ip, buf);
+    else
+      emit(cfg, id, "ptr-temperror", SEV_UNKNOWN, ip,
+           "Run the analysis again; the forward zone's servers are failing.",
+           "the forward lookups of the PTR names of %s failed temporarily: %s",
+           ip, buf);
+  }
+  if (id->n_names > 1) {
+    n = 0;
+    for (i = 0; i < id->n_names && n < sizeof(buf); i++)
+      n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "",
+                            id->ptr->answer[i]);
+    if (confirmed < id->n_names)
+      emit(cfg, id, "multiple-ptr", SEV_CRIT, ip,
+           "Keep one PTR, for the name your MTA uses in EHLO; delete the "
+           "others. Receivers pick one at random, so mail passes or fails "
+           "depending on the draw.",
+           "%s has %u PTR records (%s) and %u of them do not resolve back",
+           ip, id->n_names, buf, id->n_names - confirmed);
+    else
+      emit(cfg, id, "multiple-ptr", SEV_WARN, ip,
+           "Keep one PTR, for the name your MTA uses in EHLO: some receivers"
+           " (Postfix) look at only one of them.",
+           "%s has %u PTR records: %s", ip, id->n_names, buf);
+  }
+  for (i = 0; i < id->n_names; i++) {
+    const char *name = id->ptr->answer[i], *why = ptr_invalid(cfg->psl, name);
+    if (why != NULL) {
+      emit(cfg, id, "ptr-invalid", SEV_WARN, ip,
+           "Set the PTR to your mail host's fully-qualified name (for example"
+           " mail01.yourdomain), one that has an A/AAAA record.",
+           "PTR name %s of %s is not usable: %s", name, ip, why);
+      continue;
+    }
+    why = rules_generic(cfg->psl, name, &id->ip, &exempt);
+    if (why != NULL)
+      emit(cfg, id, "generic-ptr", SEV_WARN, ip,
+           "Ask for a PTR naming your mail host (mail01.yourdomain) instead"
+           " of the provider's generic one; many receivers score generic"
+           " names as residential or dynamic.",
+           "PTR name %s of %s looks generic: %s", name, ip, why);
+  }
+}
+
+static void rules_helo(const struct rules_cfg *cfg, const struct ident *id) {
+  unsigned h, i;
+
+  for (h = 0; h < id->n_helo; h++) {
+    const char *helo = id->helo[h].name, *why = rules_helo_invalid(helo);
+    struct ea_addr lit;
+    int on_ip, resolvable, temporary, match_ptr = 0, same_org_ptr = 0;
+
+    if (why != NULL) {
+      emit(cfg, id, "helo-invalid", SEV_CRIT, helo,
+           "Set the name your MTA greets with to its public, fully-qualified"
+           " host name, the one the PTR of your egress address gives (Postfix:"
+           " smtp_helo_name / myhostname; Exim: helo_data).",
+           "EHLO/HELO '%s' from %s: %s", helo, id->ip_text, why);
+      continue;
+    }
+    if (helo[0] == '[') {
+      const char *in = helo + 1;
+      if (strncasecmp(in, "IPv6:", 5) == 0) in += 5;
+      addr_parse(&lit, in, strlen(in) - 1);
+      if (!(lit.family == id->ip.family &&
+            memcmp(lit.a, id->ip.a, lit.family == 4 ? 4 : 16) == 0))
+        emit(cfg, id, "helo-literal-mismatch", SEV_CRIT, helo,
+             "Greet with your host name, or with the literal of the address "
+             "receivers actually see; a NAT in the path changes it.",
+             "EHLO literal %s is not the egress address %s that receivers"
+             " saw%s", helo, id->ip_text,
+             addr_is_private(&lit) ? " (it is a private, inside address)" : "");
+      continue;
+    }
+    on_ip = holds(id->helo[h].a, id->ip_text) || holds(id->helo[h].aaaa, id->ip_text);
+    resolvable = (id->helo[h].a && id->helo[h].a->status == DNS_OK) ||
+                 (id->helo[h].aaaa && id->helo[h].aaaa->status == DNS_OK);
+    temporary = temp(id->helo[h].a) || temp(id->helo[h].aaaa);
+    if (!resolvable && !temporary && id->helo[h].a && id->helo[h].aaaa) {
+      int mx = id->helo[h].mx && id->helo[h].mx->status == DNS_OK;
+      if (!mx && !temp(id->helo[h].mx))
+        emit(cfg, id, "helo-unresolvable", SEV_WARN, helo,
+             "Publish an A (and AAAA if you send over IPv6) record for the "
+             "EHLO name, pointing to the egress address.",
+             "EHLO name %s has no A, AAAA or MX record (%s): Postfix's "
+             "reject_unknown_helo_hostname answers 450", helo,
+             dns_status_name(id->helo[h].a->status));
+    } else if (resolvable && !on_ip) {
+      emit(cfg, id, "helo-elsewhere", SEV_WARN, helo,
+           "Point the EHLO name's A/AAAA at the egress address, or greet with "
+           "the name whose address this is.",
+           "EHLO name %s resolves, but not to the egress address %s", helo,
+           id->ip_text);
+    }
+    if (id->ptr != NULL && id->ptr->status == DNS_OK) {
+      for (i = 0; i < id->n_names; i++) {
+        if (strcasecmp(helo, id->ptr->answer[i]) == 0) match_ptr = 1;
+        if (same_org(cfg->psl, helo, id->ptr->answer[i])) same_org_ptr = 1;
+      }
+      if (!match_ptr)
+        emit(cfg, id, "helo-ptr-mismatch", same_org_ptr ? SEV_INFO : SEV_WARN,
+             helo,
+             "Greet with the PTR name of the egress address, so that EHLO, "
+             "PTR and A all agree.",
+             "EHLO name %s differs from the PTR name%s of %s (%s)%s", helo,
+             id->n_names > 1 ? "s" : "", id->ip_text, id->ptr->answer[0],
+             same_org_ptr ? "; same organisational domain"
+                          : "; another organisational domain");
+    }
+  }
+}
+
+static void rules_nat(const struct rules_cfg *cfg, const struct ident *id) {
+  char src[ADDR_STRLEN];
+  unsigned i;
+
+  for (i = 0; i < id->n_src; i++) {
+    int same = id->src[i].family == id->ip.family &&
+               memcmp(id->src[i].a, id->ip.a, 16) == 0;
+    addr_str(&id->src[i], src);
+    if (!same && id->echoed &&
+        !(cfg->expect && netset_contains(cfg->expect, id->ip.family, id->ip.a)))
+      emit(cfg, id, "nat-surprise", SEV_CRIT, id->ip_text,
+           "Make sure the PTR, SPF and EHLO name are set for the address the "
+           "world sees, not the inside one; if this address is expected, list"
+           " it with --expect-egress.",
+           "receivers saw %s, but the packets left from %s: a NAT or a "
+           "container bridge translates the source", id->ip_text, src);
+    if (addr_is_private(&id->src[i]) && !id->echoed)
+      emit(cfg, id, "nat-surprise", SEV_CRIT, src,
+           "Find the public address this host leaves as (a receiver that "
+           "echoes it, Exim or Microsoft, or the NAT rules), and set its PTR;"
+           " capture outside the NAT to see it here.",
+           "mail leaves from the private address %s and no receiver told us "
+           "which public address it became", src);
+  }
+  if (cfg->expect && cfg->expect->n > 0 && !addr_is_private(&id->ip) &&
+      !netset_contains(cfg->expect, id->ip.family, id->ip.a))
+    emit(cfg, id, "nat-surprise", SEV_CRIT, id->ip_text,
+         "Find which route or NAT rule sends mail out of this address, or add"
+         " it to --expect-egress if it is legitimate (and give it a PTR).",
+         "mail left from %s, which is not in the expected egress set",
+         id->ip_text);
+}
+
+void rules_ident(const struct rules_cfg *cfg, const struct ident *id) {
+  enum iprev ipr = rules_iprev(id);
+
+  if (!addr_is_private(&id->ip)) {
+    rules_ptr(cfg, id, ipr);
+    if (id->ip.family == 6 &&
+        (ipr == IPREV_PERMERROR || ipr == IPREV_FAIL))
+      emit(cfg, id, "ipv6-no-ptr", SEV_CRIT, id->ip_text,
+           "Set a PTR for the IPv6 address with a matching AAAA, or stop "
+           "sending over IPv6 until it is set (Postfix: "
+           "smtp_address_preference = ipv4, or inet_protocols = ipv4).",
+           "mail leaves over IPv6 from %s, which has no coherent PTR (iprev "
+           "%s): Gmail and others reject it (550-5.7.1 ... IPv6 sending "
+           "guidelines)", id->ip_text, iprev_name(ipr));
+    if (id->soa != NULL && id->soa->soa_zone[0] != '\0')
+      emit(cfg, id, "reverse-zone", SEV_INFO, id->ip_text,
+           "Changes to this PTR go through whoever runs this zone: usually "
+           "the provider of the address, through its control panel or "
+           "support.",
+           "the PTR of %s is served by zone %s (primary %s, contact %s)",
+           id->ip_text, id->soa->soa_zone, id->soa->soa_mname,
+           id->soa->soa_rname);
+  }
+  rules_helo(cfg, id);
+  rules_nat(cfg, id);
+}

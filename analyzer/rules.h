@@ -1,0 +1,80 @@
+/* egressaudit - analyzer/rules.h: the checks of RULES.md as pure functions.
+ * Input: what the wire showed about one egress identity and what DNS said;
+ * output: findings through a callback. No I/O, no clock, no allocation.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EA_RULES_H
+#define EA_RULES_H
+
+#include "common/dns.h"
+#include "common/finding.h"
+#include "common/netset.h"
+#include "common/types.h"
+
+#define IDENT_NAMES_MAX DNS_ANSWERS_MAX
+#define IDENT_HELO_MAX 16
+#define IDENT_SRC_MAX 8
+
+/* RFC 8601 2.7.3 iprev results. */
+enum iprev { IPREV_NONE = 0, IPREV_PASS, IPREV_FAIL, IPREV_TEMPERROR,
+             IPREV_PERMERROR };
+const char *iprev_name(unsigned v);
+
+/* One egress identity: the public address receivers saw. DNS results are
+ * borrowed; NULL means "not looked up". */
+struct ident {
+  struct ea_addr ip;
+  char ip_text[46];
+  const struct dns_result *ptr;  /* PTR of the reverse name             */
+  const struct dns_result *soa;  /* SOA query on the reverse name       */
+  unsigned n_names;              /* = ptr->n when ptr is DNS_OK          */
+  struct {
+    const struct dns_result *a, *aaaa;
+  } fwd[IDENT_NAMES_MAX];        /* per PTR name, in ptr->answer order   */
+  unsigned n_helo;
+  struct {
+    char name[256];
+    const struct dns_result *a, *aaaa, *mx;
+    int64_t sessions;
+  } helo[IDENT_HELO_MAX];
+  unsigned n_src;                /* the source addresses in the packets */
+  struct ea_addr src[IDENT_SRC_MAX];
+  int echoed;                    /* ip came from a receiver's echo       */
+  int64_t sessions, first_us, last_us;
+  int unknown_direction;         /* read without --local: maybe not ours */
+};
+
+typedef void (*finding_fn)(void *ctx, const struct finding *f);
+
+struct rules_cfg {
+  const void *psl;              /* psl_ctx_t *, for organisational domains */
+  const struct netset *expect;  /* --expect-egress, or NULL              */
+  finding_fn emit;
+  void *ctx;
+};
+
+/* The iprev result of an identity from its PTR and forward answers. */
+enum iprev rules_iprev(const struct ident *id);
+
+/* Every per-identity rule: no-ptr, ptr-temperror, fcrdns-fail,
+ * multiple-ptr, ptr-invalid, generic-ptr, helo-*, nat-surprise,
+ * ipv6-no-ptr, reverse-zone. */
+void rules_ident(const struct rules_cfg *cfg, const struct ident *id);
+
+/* Is the address private, CGNAT, loopback, link-local or ULA? */
+int addr_is_private(const struct ea_addr *a);
+
+/* Does a reply text blame our reverse DNS? Returns the matched phrase. */
+const char *rules_rdns_phrase(const char *text);
+
+/* The generic-PTR test on one name: returns NULL, or which pattern fired
+ * ("embeds the address", "access keyword 'dyn'"). exempt is set when a
+ * static/mail marker spares an otherwise generic name. */
+const char *rules_generic(const void *psl, const char *name,
+                          const struct ea_addr *ip, int *exempt);
+
+/* Why a HELO argument is invalid (no dot, localhost, internal suffix, bare
+ * IP...), or NULL when it is a plausible FQDN or a proper literal. */
+const char *rules_helo_invalid(const char *helo);
+
+#endif

@@ -1,0 +1,434 @@
+/* egressaudit - cli/analyze.c: `analyze` (stored sessions -> findings) and
+ * `check` (one address, no database).
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyzer/analyzer.h"
+#include "cli/cli.h"
+#include "common/util.h"
+
+#define RESOLVERS_MAX 8
+
+/* Options shared by analyze and check. Returns 1 when opt was one of them,
+ * 0 when not, -1 on a bad value (message printed). */
+struct dnsopts {
+  const char *servers[RESOLVERS_MAX];
+  unsigned n;
+  struct netset expect;
+  struct analyzer_cfg cfg;
+};
+
+static int dns_opt(struct dnsopts *d, int c, const char *cmd) {
+  char *end;
+  long v;
+
+  switch (c) {
+  case 'R':
+    if (d->n == RESOLVERS_MAX) {
+      cli_err("%s: at most %d --resolver", cmd, RESOLVERS_MAX);
+      return -1;
+    }
+    d->servers[d->n++] = optarg;
+    return 1;
+  case 'T':
+    v = strtol(optarg, &end, 10);
+    if (*end != '\0' || v < 10 || v > 60000) {
+      cli_err("%s: --dns-timeout: '%s' is not milliseconds from 10 to 60000",
+              cmd, optarg);
+      return -1;
+    }
+    d->cfg.dns.timeout_ms = (int)v;
+    return 1;
+  case 'E':
+    if (netset_add_text(&d->expect, optarg) < 0) {
+      cli_err("%s: --expect-egress: '%s' is not an address or CIDR network",
+              cmd, optarg);
+      return -1;
+    }
+    d->cfg.expect = &d->expect;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+#define DNS_LONGOPTS                                                         \
+  {"resolver", required_argument, NULL, 'R'},                                \
+      {"dns-timeout", required_argument, NULL, 'T'},                         \
+      {"expect-egress", required_argument, NULL, 'E'}
+
+#define DNS_HELP                                                             \
+  "  --resolver ADDR[:PORT] DNS server to ask (repeatable; IPv6 as\n"        \
+  "                       [ADDR]:PORT); default: the system's resolvers\n"   \
+  "  --dns-timeout MS     first-try timeout per query (default 2000)\n"      \
+  "  --expect-egress CIDR addresses mail may leave from (repeatable):\n"     \
+  "                       anything else is a nat-surprise\n"
+
+static void progress(void *ctx, unsigned done, unsigned total) {
+  (void)ctx;
+  fprintf(stderr, "\r\033[Kanalyze: %u of %u DNS questions answered", done,
+          total);
+}
+
+static void analyze_usage(FILE *f) {
+  fprintf(f,
+          "Usage: %s analyze [OPTIONS]\n"
+          "\n"
+          "Resolve every egress identity of the stored sessions (PTR of the\n"
+          "address receivers saw, A/AAAA of each PTR name and EHLO name, the\n"
+          "reverse zone's SOA), apply the checks and store the findings.\n"
+          "Answers are cached by TTL; a temporary DNS failure is never taken\n"
+          "for a missing record.\n"
+          "\n"
+          "Options:\n"
+          "  --db PATH            database (see '%s --help')\n"
+          "  --since T, --until T sessions to judge (RFC 3339 or 90m, 24h, 7d;\n"
+          "                       default: all)\n"
+          "  --max-age DUR        re-ask answers older than DUR (default: their\n"
+          "                       TTL; 0 asks everything again)\n"
+          "  --max-inflight N     DNS questions in flight at once (default 256)\n"
+          DNS_HELP
+          "  -q, --quiet          no progress, no summary\n"
+          "  -h, --help           this help\n",
+          progname, progname);
+}
+
+int cmd_analyze(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"db", required_argument, NULL, 'd'},
+      {"since", required_argument, NULL, 'S'},
+      {"until", required_argument, NULL, 'U'},
+      {"max-age", required_argument, NULL, 'A'},
+      {"max-inflight", required_argument, NULL, 'I'},
+      DNS_LONGOPTS,
+      {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  static struct dnsopts d;
+  const char *db = NULL;
+  struct store *st = NULL;
+  struct analysis_stats stats;
+  uv_loop_t loop;
+  char err[1024], *end;
+  int64_t now = now_us();
+  int c, rc, quiet = 0;
+  long v;
+
+  memset(&d, 0, sizeof(d));
+  d.cfg.since = INT64_MIN;
+  d.cfg.until = INT64_MAX;
+  d.cfg.max_age_us = -1;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    if ((rc = dns_opt(&d, c, "analyze")) != 0) {
+      if (rc < 0) return EXIT_USAGE;
+      continue;
+    }
+    switch (c) {
+    case 'd': db = optarg; break;
+    case 'S':
+    case 'U':
+      if (time_parse(optarg, now, c == 'S' ? &d.cfg.since : &d.cfg.until) < 0) {
+        cli_err("analyze: --%s: '%s' is neither an RFC 3339 time nor a span"
+                " like 24h", c == 'S' ? "since" : "until", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'A':
+      if (dur_parse(optarg, &d.cfg.max_age_us) < 0 && strcmp(optarg, "0") != 0) {
+        cli_err("analyze: --max-age: '%s' is not a duration like 1h", optarg);
+        return EXIT_USAGE;
+      }
+      if (strcmp(optarg, "0") == 0) d.cfg.max_age_us = 0;
+      break;
+    case 'I':
+      v = strtol(optarg, &end, 10);
+      if (*end != '\0' || v < 1 || v > 4096) {
+        cli_err("analyze: --max-inflight: '%s' is not a number from 1 to 4096",
+                optarg);
+        return EXIT_USAGE;
+      }
+      d.cfg.max_inflight = (unsigned)v;
+      break;
+    case 'q': quiet = 1; break;
+    case 'h': analyze_usage(stdout); return 0;
+    default: analyze_usage(stderr); return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    cli_err("analyze: unexpected argument '%s'", argv[optind]);
+    return EXIT_USAGE;
+  }
+  d.cfg.dns.servers = d.servers;
+  d.cfg.dns.n_servers = d.n;
+  if (!quiet && isatty(STDERR_FILENO)) d.cfg.progress = progress;
+  rc = store_open(&st, cli_db_path(db), STORE_RW, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("%s", err);
+    return cli_exit_for(rc);
+  }
+  uv_loop_init(&loop);
+  memset(&stats, 0, sizeof(stats));
+  rc = analyzer_run(st, &loop, &d.cfg, &stats, err, sizeof(err));
+  if (d.cfg.progress) fputs("\r\033[K", stderr);
+  if (uv_loop_close(&loop) != 0) cli_err("analyze: loop not closed cleanly");
+  if (rc < 0) {
+    cli_err("analyze: %s", err);
+    store_close(st);
+    return cli_exit_for(rc);
+  }
+  rc = store_close(st);
+  if (!quiet)
+    printf("analyzed %lld identities: %lld crit, %lld warn, %lld info, %lld "
+           "unknown; %lld DNS queries sent, %lld answered from cache, %lld "
+           "temporary failures\n",
+           (long long)stats.identities, (long long)stats.by_sev[SEV_CRIT],
+           (long long)stats.by_sev[SEV_WARN], (long long)stats.by_sev[SEV_INFO],
+           (long long)stats.by_sev[SEV_UNKNOWN], (long long)stats.queries,
+           (long long)stats.cached, (long long)stats.temp_failures);
+  return rc < 0 ? cli_exit_for(rc) : 0;
+}
+
+/* --- check ------------------------------------------------------------- */
+
+struct check_out {
+  int json;
+  int worst; /* monitoring exit code so far */
+  int first;
+};
+
+static int exit_for_sev(int sev) {
+  switch (sev) {
+  case SEV_CRIT: return 2;
+  case SEV_WARN: return 1;
+  case SEV_UNKNOWN: return 3;
+  default: return 0;
+  }
+}
+
+/* crit 2 > unknown 3 > warn 1 > ok 0 */
+static int worse(int a, int b) {
+  static const int rank[4] = {0, 1, 3, 2};
+  return rank[b] > rank[a] ? b : a;
+}
+
+static void json_list(FILE *f, const struct dns_result *r) {
+  unsigned i;
+  fputc('[', f);
+  for (i = 0; r != NULL && r->status == DNS_OK && i < r->n; i++) {
+    if (i) fputc(',', f);
+    json_str(f, r->answer[i]);
+  }
+  fputc(']', f);
+}
+
+static void text_fwd(const struct dns_result *a, const struct dns_result *q) {
+  const struct dns_result *r[2] = {a, q};
+  unsigned k, i, any = 0;
+
+  for (k = 0; k < 2; k++)
+    for (i = 0; r[k] && r[k]->status == DNS_OK && i < r[k]->n; i++, any++) {
+      fputs(any ? ", " : "", stdout);
+      esc_fputs(stdout, r[k]->answer[i]);
+    }
+  if (!any)
+    printf("%s", a ? dns_status_name(a->status) : "not asked");
+}
+
+static void on_checked(void *ctx, const struct ident *id,
+                       const struct finding *f, unsigned nf) {
+  struct check_out *o = ctx;
+  enum iprev ipr = rules_iprev(id);
+  unsigned i;
+
+  for (i = 0; i < nf; i++) o->worst = worse(o->worst, exit_for_sev(f[i].severity));
+  if (o->json) {
+    printf("%s{\"ip\":", o->first ? "" : ",");
+    json_str(stdout, id->ip_text);
+    printf(",\"ptr\":");
+    json_list(stdout, id->ptr);
+    printf(",\"ptr_status\":");
+    json_str(stdout, id->ptr ? dns_status_name(id->ptr->status) : "none");
+    printf(",\"iprev\":\"%s\",\"forward\":{", iprev_name(ipr));
+    for (i = 0; i < id->n_names; i++) {
+      if (i) putchar(',');
+      json_str(stdout, id->ptr->answer[i]);
+      printf(":{\"a\":");
+      json_list(stdout, id->fwd[i].a);
+      printf(",\"aaaa\":");
+      json_list(stdout, id->fwd[i].aaaa);
+      putchar('}');
+    }
+    printf("},\"reverse_zone\":");
+    if (id->soa && id->soa->soa_zone[0]) {
+      printf("{\"zone\":");
+      json_str(stdout, id->soa->soa_zone);
+      printf(",\"primary\":");
+      json_str(stdout, id->soa->soa_mname);
+      printf(",\"contact\":");
+      json_str(stdout, id->soa->soa_rname);
+      putchar('}');
+    } else {
+      printf("null");
+    }
+    printf(",\"helo\":[");
+    for (i = 0; i < id->n_helo; i++) {
+      if (i) putchar(',');
+      json_str(stdout, id->helo[i].name);
+    }
+    printf("],\"echoed_ip\":[],\"sessions\":0,\"first_seen\":null,"
+           "\"last_seen\":null,\"findings\":[");
+    for (i = 0; i < nf; i++) {
+      printf("%s{\"rule\":", i ? "," : "");
+      json_str(stdout, f[i].rule);
+      printf(",\"severity\":\"%s\",\"subject\":", severity_name(f[i].severity));
+      json_str(stdout, f[i].subject);
+      printf(",\"detail\":");
+      json_str(stdout, f[i].detail);
+      printf(",\"fix\":");
+      json_str(stdout, f[i].fix);
+      putchar('}');
+    }
+    printf("]}");
+  } else {
+    printf("%s%s  iprev %s\n", o->first ? "" : "\n", id->ip_text, iprev_name(ipr));
+    if (id->ptr == NULL) {
+      printf("  PTR   not looked up (private address)\n");
+    } else if (id->ptr->status != DNS_OK) {
+      printf("  PTR   %s (%s)\n", dns_status_name(id->ptr->status), id->ptr->name);
+    } else {
+      for (i = 0; i < id->n_names; i++) {
+        printf("  PTR   ");
+        esc_fputs(stdout, id->ptr->answer[i]);
+        printf(" -> ");
+        text_fwd(id->fwd[i].a, id->fwd[i].aaaa);
+        putchar('\n');
+      }
+    }
+    if (id->soa && id->soa->soa_zone[0]) {
+      printf("  zone  ");
+      esc_fputs(stdout, id->soa->soa_zone);
+      printf(" (primary ");
+      esc_fputs(stdout, id->soa->soa_mname);
+      printf(", contact ");
+      esc_fputs(stdout, id->soa->soa_rname);
+      printf(")\n");
+    }
+    for (i = 0; i < id->n_helo; i++) {
+      printf("  HELO  ");
+      esc_fputs(stdout, id->helo[i].name);
+      printf(" -> ");
+      if (id->helo[i].a || id->helo[i].aaaa) text_fwd(id->helo[i].a, id->helo[i].aaaa);
+      else printf("not a name");
+      putchar('\n');
+    }
+    if (nf == 0) printf("  no findings\n");
+    for (i = 0; i < nf; i++) {
+      printf("  %-7s %s: ", severity_name(f[i].severity), f[i].rule);
+      esc_fputs(stdout, f[i].detail);
+      printf("\n          fix: ");
+      esc_fputs(stdout, f[i].fix);
+      putchar('\n');
+    }
+  }
+  o->first = 0;
+}
+
+static void check_usage(FILE *f) {
+  fprintf(f,
+          "Usage: %s check [OPTIONS] IP...\n"
+          "\n"
+          "Check the identity of sending addresses now, without a database:\n"
+          "PTR names and their forward addresses, the iprev result (pass,\n"
+          "fail, temperror, permerror), who controls the reverse zone, and\n"
+          "the findings with what to do.\n"
+          "\n"
+          "Options:\n"
+          "  --helo NAME          also judge this EHLO name (repeatable)\n"
+          "  --format FMT         text (default) or json\n"
+          DNS_HELP
+          "  -h, --help           this help\n"
+          "\n"
+          "Exit codes (monitoring plugins): 0 ok, 1 warning, 2 critical,\n"
+          "3 unknown (DNS failed temporarily); 64 usage.\n",
+          progname);
+}
+
+int cmd_check(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"helo", required_argument, NULL, 'H'},
+      {"format", required_argument, NULL, 'f'},
+      DNS_LONGOPTS,
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  static struct dnsopts d;
+  const char *helos[IDENT_HELO_MAX];
+  unsigned n_helo = 0;
+  struct check_out o = {0, 0, 1};
+  struct ea_addr a;
+  uv_loop_t loop;
+  char err[512];
+  int c, rc, i;
+
+  memset(&d, 0, sizeof(d));
+  d.cfg.max_age_us = -1;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if ((rc = dns_opt(&d, c, "check")) != 0) {
+      if (rc < 0) return EXIT_USAGE;
+      continue;
+    }
+    switch (c) {
+    case 'H':
+      if (n_helo == IDENT_HELO_MAX) {
+        cli_err("check: at most %d --helo", IDENT_HELO_MAX);
+        return EXIT_USAGE;
+      }
+      helos[n_helo++] = optarg;
+      break;
+    case 'f':
+      if (strcmp(optarg, "json") == 0) o.json = 1;
+      else if (strcmp(optarg, "text") != 0) {
+        cli_err("check: --format: '%s' is not text or json", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'h': check_usage(stdout); return 0;
+    default: check_usage(stderr); return EXIT_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    cli_err("check: no address given (try 'check --help')");
+    return EXIT_USAGE;
+  }
+  for (i = optind; i < argc; i++)
+    if (addr_parse(&a, argv[i], strlen(argv[i])) < 0) {
+      cli_err("check: '%s' is not an IPv4 or IPv6 address", argv[i]);
+      return EXIT_USAGE;
+    }
+  d.cfg.dns.servers = d.servers;
+  d.cfg.dns.n_servers = d.n;
+  uv_loop_init(&loop);
+  if (o.json) putchar('[');
+  for (i = optind; i < argc; i++) {
+    addr_parse(&a, argv[i], strlen(argv[i]));
+    rc = analyzer_check(&loop, &d.cfg, &a, helos, n_helo, on_checked, &o, err,
+                        sizeof(err));
+    if (rc < 0) {
+      cli_err("check: %s", err);
+      uv_loop_close(&loop);
+      return rc == -EINVAL ? EXIT_USAGE : EXIT_SOFTWARE;
+    }
+  }
+  if (o.json) printf("]\n");
+  uv_loop_close(&loop);
+  fflush(stdout);
+  return o.worst;
+}

@@ -1,0 +1,34 @@
+/* egressaudit - common/finding.h: one judgement of the analyzer.
+ * Rule ids and severities are those of the checks catalogue (RULES.md).
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EA_FINDING_H
+#define EA_FINDING_H
+
+#include <stdint.h>
+
+enum severity {
+  SEV_INFO = 0,
+  SEV_WARN,
+  SEV_CRIT,
+  SEV_UNKNOWN, /* a fact is missing because DNS failed temporarily */
+};
+
+const char *severity_name(unsigned s);
+int severity_parse(const char *s); /* -1 when unknown */
+
+#define FINDING_TEXT_MAX 1024
+
+struct finding {
+  const char *rule;       /* "no-ptr", "fcrdns-fail", ...               */
+  uint8_t severity;       /* enum severity                              */
+  char subject[300];      /* the IP, HELO name or identity it is about  */
+  char ident[48];         /* the egress identity (IP) it belongs to, ""  */
+                          /* for findings across identities             */
+  char detail[FINDING_TEXT_MAX]; /* the facts                           */
+  char fix[FINDING_TEXT_MAX];    /* the operator's next step            */
+  int64_t first_us, last_us;     /* sessions it covers                  */
+  int64_t count;                 /* how many sessions                   */
+};
+
+#endif

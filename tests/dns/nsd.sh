@@ -1,0 +1,54 @@
+#!/bin/sh
+# tests/dns/nsd.sh start|stop DIR PORT: NSD on 127.0.0.1:PORT serving the
+# test zones beside this script, as the current user, no chroot. The zone
+# 16.113.0.203.in-addr.arpa is broken on purpose: NSD answers SERVFAIL.
+# Only loopback is ever used; nothing here queries another resolver.
+set -eu
+cmd=$1 dir=$2 port=$3
+zones=$(cd "$(dirname "$0")/zones" && pwd)
+case "$cmd" in
+start)
+  mkdir -p "$dir"
+  {
+    cat <<CONF
+server:
+  ip-address: 127.0.0.1@$port
+  ip-address: ::1@$port
+  username: ""
+  chroot: ""
+  zonesdir: "$zones"
+  database: ""
+  zonelistfile: "$dir/zone.list"
+  xfrdfile: "$dir/xfrd.state"
+  pidfile: "$dir/nsd.pid"
+  logfile: "$dir/nsd.log"
+  server-count: 1
+  verbosity: 1
+  hide-version: yes
+  refuse-any: no
+remote-control:
+  control-enable: no
+CONF
+    for z in "$zones"/*.zone; do
+      z=$(basename "$z" .zone)
+      printf 'zone:\n  name: "%s"\n  zonefile: "%s/%s.zone"\n' "$z" "$zones" "$z"
+    done
+  } >"$dir/nsd.conf"
+  nsd -c "$dir/nsd.conf"
+  i=0
+  while [ ! -s "$dir/nsd.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -s "$dir/nsd.pid" ] || { echo "nsd did not start: $(cat "$dir/nsd.log" 2>/dev/null)" >&2; exit 1; }
+  # Serving? (the broken zone is expected to be reported in the log)
+  i=0
+  while ! grep -q "nsd started" "$dir/nsd.log" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  ;;
+stop)
+  pid=$(cat "$dir/nsd.pid" 2>/dev/null) || exit 0
+  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir/nsd.conf"; then
+    kill -TERM "$pid"
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  fi
+  ;;
+*) echo "usage: nsd.sh start|stop DIR PORT" >&2; exit 64 ;;
+esac

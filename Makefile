@@ -35,8 +35,8 @@ LIB_SRC  := common/util.c common/session.c common/netset.c common/dns.c \
             store/schema.c store/store.c \
             analyzer/resolver.c analyzer/rules.c analyzer/analyzer.c
 CLI_SRC  := cli/main.c cli/read.c cli/sessions.c cli/analyze.c
-TESTS    := test_util test_netset test_decode test_smtp test_flow test_store
-FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng
+TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules
+FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns
 
 B        := build
 OBJ      := $(B)/obj
@@ -47,7 +47,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -96,6 +96,10 @@ unit-asan: $(TESTS:%=$(B)/tests-asan/%)
 
 integration: $(B)/egressaudit-asan
 	$(Q)EA_BIN=$(B)/egressaudit-asan tests/integration.sh
+
+# Resolver, rules and commands against a real NSD on a loopback port.
+dns-check: $(B)/egressaudit-asan
+	$(Q)EA_BIN=$(B)/egressaudit-asan tests/dns/run.sh
 
 # Fuzzing (clang's libFuzzer).
 FUZZ_SECONDS ?= 60
@@ -150,6 +154,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory unit-asan
 	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory dns-check
 	$(Q)$(MAKE) --no-print-directory check-clang
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	@echo "make check: all passed"

@@ -1,0 +1,146 @@
+#!/bin/sh
+# DNS tests against a real authoritative server: NSD on 127.0.0.1:PORT
+# serving tests/dns/zones, started here and stopped by PID at the end.
+# `check` must give the right iprev, findings and exit code for each zone
+# case; `analyze` after `read` must store the expected findings; SERVFAIL,
+# REFUSED and a timeout never yield no-ptr. Prints "N passed, N failed".
+# Only 127.0.0.1 is ever queried (explicit --resolver everywhere).
+set -u
+BIN=${EA_BIN:-build/egressaudit}
+PY=${PYTHON:-python3}
+T=$(mktemp -d /tmp/ea-dns.XXXXXX)
+PORT=$("$PY" -c "import socket
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))
+t=socket.socket(); t.bind(('127.0.0.1', s.getsockname()[1])); print(s.getsockname()[1])")
+HOLE_PID=""
+cleanup() {
+  tests/dns/nsd.sh stop "$T/nsd" "$PORT"
+  [ -n "$HOLE_PID" ] && kill "$HOLE_PID" 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export EGRESSAUDIT_DB=/nonexistent/never-used.db
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
+
+command -v nsd >/dev/null || { echo "nsd missing (run scripts/deps.sh)"; echo "0 passed, 1 failed"; exit 1; }
+tests/dns/nsd.sh start "$T/nsd" "$PORT" || { echo "0 passed, 1 failed"; exit 1; }
+R="--resolver 127.0.0.1:$PORT --dns-timeout 500"
+
+# check IP [--helo ...]: expected exit code, iprev, rules that must fire and
+# rules that must not.
+check() { # name exit iprev must mustnot args...
+  name=$1 want_exit=$2 want_iprev=$3 must=$4 mustnot=$5
+  shift 5
+  # shellcheck disable=SC2086
+  "$BIN" check $R --format json "$@" >"$T/out.json" 2>"$T/err"
+  rc=$?
+  if "$PY" - "$T/out.json" "$want_iprev" "$must" "$mustnot" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))[0]
+rules = {f["rule"] for f in d["findings"]}
+must = set(filter(None, sys.argv[3].split(",")))
+mustnot = set(filter(None, sys.argv[4].split(",")))
+ok = d["iprev"] == sys.argv[2] and must <= rules and not (mustnot & rules)
+if not ok:
+    print("iprev %s, rules %s" % (d["iprev"], sorted(rules)))
+sys.exit(0 if ok else 1)
+PY
+  then
+    if [ "$rc" = "$want_exit" ]; then ok "check $name: iprev $want_iprev, exit $rc"
+    else ko "check $name: exit $rc, want $want_exit"; fi
+  else
+    ko "check $name: $(cat "$T/err")"
+  fi
+}
+
+check "coherent PTR+A" 0 pass reverse-zone no-ptr,fcrdns-fail 203.0.113.10 --helo mail01.example.com
+check "no PTR (NXDOMAIN)" 2 permerror no-ptr fcrdns-fail,ptr-temperror 203.0.113.11
+check "generic PTR" 1 pass generic-ptr no-ptr 203.0.113.12
+check "PTR name NXDOMAIN" 2 fail fcrdns-fail no-ptr 203.0.113.13
+check "PTR points elsewhere" 2 fail fcrdns-fail no-ptr 203.0.113.14
+check "two PTRs, both confirm" 1 pass multiple-ptr fcrdns-fail 203.0.113.15
+check "broken zone (SERVFAIL)" 3 temperror ptr-temperror no-ptr,fcrdns-fail 203.0.113.16
+check "PTR name NODATA" 2 fail fcrdns-fail no-ptr 203.0.113.17
+check "two PTRs, one stale" 2 pass multiple-ptr no-ptr 203.0.113.18
+check "static generic exempt" 0 pass "" generic-ptr 203.0.113.19
+check "bare domain PTR" 2 fail ptr-invalid,fcrdns-fail no-ptr 203.0.113.20
+check "IPv6 with PTR" 0 pass "" no-ptr,ipv6-no-ptr 2001:db8:10::25
+check "IPv6 without PTR" 2 permerror no-ptr,ipv6-no-ptr "" 2001:db8:10::26
+check "HELO localhost" 2 pass helo-invalid "" 203.0.113.10 --helo localhost
+check "HELO unresolvable" 1 pass helo-unresolvable helo-elsewhere 203.0.113.10 --helo ghost.example.com
+check "HELO elsewhere" 1 pass helo-elsewhere "" 203.0.113.15 --helo mail01.example.com
+check "HELO MX only" 0 pass "" helo-unresolvable 203.0.113.10 --helo mxonly.example.com
+check "HELO out of zone (REFUSED)" 1 pass helo-ptr-mismatch helo-unresolvable,helo-elsewhere 203.0.113.10 --helo other.example.org
+check "private source" 2 none nat-surprise no-ptr 10.0.0.10
+check "expect-egress" 2 pass nat-surprise "" 203.0.113.10 --expect-egress 203.0.113.99
+
+# A resolver that never answers: every verdict is temperror, exit 3.
+HOLE=$("$PY" -c "import socket
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+"$PY" -c "import socket, time
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', $HOLE)); time.sleep(60)" &
+HOLE_PID=$!
+sleep 0.2
+"$BIN" check --resolver "127.0.0.1:$HOLE" --dns-timeout 300 --format json 203.0.113.11 >"$T/out.json"
+rc=$?
+if [ "$rc" = 3 ] && "$PY" -c "import json,sys
+d=json.load(open(sys.argv[1]))[0]; r={f['rule'] for f in d['findings']}
+sys.exit(0 if d['iprev']=='temperror' and 'no-ptr' not in r and 'ptr-temperror' in r else 1)" "$T/out.json"; then
+  ok "timeout: temperror, exit 3, never no-ptr"
+else ko "timeout: exit $rc $(cat "$T/out.json")"; fi
+kill "$HOLE_PID" 2>/dev/null; HOLE_PID=""
+
+# Text output and usage errors.
+"$BIN" check $R 203.0.113.11 >"$T/out.txt"; rc=$?
+grep -q "iprev permerror" "$T/out.txt" && grep -q "fix: " "$T/out.txt" && [ "$rc" = 2 ] && ok "check text output" || ko "check text output ($rc): $(cat "$T/out.txt")"
+"$BIN" check $R not-an-ip 2>/dev/null; [ $? = 64 ] && ok "check bad address: exit 64" || ko "check bad address"
+"$BIN" check --resolver 127.0.0.1:99999 203.0.113.10 2>/dev/null; [ $? = 64 ] && ok "check bad --resolver: exit 64" || ko "check bad --resolver"
+
+# analyze after read: the expected findings, upserted not duplicated, and
+# the cache answers the second run.
+db="$T/demo.db"
+"$BIN" read -q --db "$db" --local 203.0.113.0/24 --local 10.0.0.0/24 --local 2001:db8:10::/48 tests/data/demo.pcapng
+"$BIN" analyze --db "$db" $R >"$T/a1" 2>&1 || ko "analyze failed: $(cat "$T/a1")"
+"$BIN" analyze --db "$db" $R >"$T/a2" 2>&1
+"$PY" - "$db" tests/dns/demo.findings "$T/a1" "$T/a2" <<'PY' >"$T/cmp" 2>&1 && ok "analyze: $(tail -1 "$T/cmp")" || ko "analyze: $(cat "$T/cmp")"
+import re, sqlite3, sys
+db, want_file, a1, a2 = sys.argv[1:5]
+c = sqlite3.connect(db)
+got = {("%s %s %s %s" % r).strip() for r in c.execute(
+    "SELECT severity, rule, subject, ident FROM findings WHERE status='open'")}
+want = {l.strip() for l in open(want_file) if l.strip() and not l.startswith("#")}
+bad = False
+for x in sorted(want - got): print("missing:", x); bad = True
+for x in sorted(got - want): print("unexpected:", x); bad = True
+n = c.execute("SELECT count(*) FROM findings").fetchone()[0]
+if n != len(got): print("duplicates or closed findings:", n, len(got)); bad = True
+s1, s2 = open(a1).read(), open(a2).read()
+q1 = int(re.search(r"(\d+) DNS queries sent", s1).group(1))
+c2 = int(re.search(r"(\d+) answered from cache", s2).group(1))
+if q1 == 0 or c2 < q1 - 2: print("cache not used:", s1, s2); bad = True
+if c.execute("SELECT count(*) FROM analyses").fetchone()[0] != 2: print("analyses not recorded"); bad = True
+print("%d findings as expected; second run %d answers from cache" % (len(got), c2))
+sys.exit(1 if bad else 0)
+PY
+# A session from an address whose reverse zone is broken (SERVFAIL): the
+# analysis says unknown, never no-ptr.
+"$PY" -c "import sys; sys.path.insert(0, 'tests/gen'); import capgen
+c = capgen.Cap(); capgen.scen_small(c, '203.0.113.16'); capgen.write(sys.argv[1], c)" "$T/servfail.pcap"
+"$BIN" read -q --db "$T/sf.db" --local 203.0.113.0/24 "$T/servfail.pcap"
+"$BIN" analyze --db "$T/sf.db" $R >"$T/a3" 2>&1
+"$PY" - "$T/sf.db" <<'PY' && ok "SERVFAIL on the PTR: ptr-temperror, never no-ptr" || ko "SERVFAIL analysis: $(cat "$T/a3")"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+rules = {r[0] for r in c.execute("SELECT rule FROM findings WHERE ident='203.0.113.16'")}
+st = c.execute("SELECT status FROM dns WHERE type=12").fetchone()[0]
+sys.exit(0 if st == "SERVFAIL" and "ptr-temperror" in rules and "no-ptr" not in rules
+         and "fcrdns-fail" not in rules else 1)
+PY
+grep -q "1 unknown" "$T/a3" && ok "analyze summary counts the unknown" || ko "analyze summary: $(cat "$T/a3")"
+
+echo "dns: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -14,6 +14,7 @@
 #include "common/util.h"
 
 #define IDENT_MAX_FINDINGS 64
+#define SEND_BURST 32
 
 /* --- a small string-keyed hash map ------------------------------------ */
 
@@ -257,7 +258,10 @@ static void resolve_all(struct run *R, uv_loop_t *loop) {
   int64_t next = mono_us() + 1000000;
 
   while (R->qhead < R->nq || R->inflight > 0) {
-    while (R->qhead < R->nq && R->inflight < max) {
+    unsigned burst = 0;
+    /* Send in small bursts: a resolver's socket buffer holds a few
+     * hundred queries; a thousand at once would be dropped and retried. */
+    while (R->qhead < R->nq && R->inflight < max && burst++ < SEND_BURST) {
       struct fact *f = R->queue[R->qhead++];
       struct pending *p = malloc(sizeof(*p));
       if (p == NULL) {

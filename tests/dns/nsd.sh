@@ -26,6 +26,10 @@ server:
   verbosity: 1
   hide-version: yes
   refuse-any: no
+  # One client asking thousands of questions is the point here: no response
+  # rate limiting (RRL would drop the answers and look like timeouts).
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
 remote-control:
   control-enable: no
 CONF

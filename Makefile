@@ -34,7 +34,7 @@ LIB_SRC  := common/util.c common/session.c common/netset.c common/dns.c \
             capture/capture.c \
             store/schema.c store/store.c \
             analyzer/resolver.c analyzer/rules.c analyzer/analyzer.c
-CLI_SRC  := cli/main.c cli/read.c cli/sessions.c cli/analyze.c
+CLI_SRC  := cli/main.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules
 FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns
 

@@ -293,7 +293,7 @@ struct idrec {
   struct ea_addr src[IDENT_SRC_MAX];
   char *helo[IDENT_HELO_MAX];
   int64_t helo_sessions[IDENT_HELO_MAX];
-  int64_t sessions, first_us, last_us;
+  int64_t sessions, first_us, last_us, rejected, starttls;
   int iprev;
   int merged; /* folded into the identity a receiver revealed for it  */
 };
@@ -374,9 +374,12 @@ static int on_group(const struct egress_group *g, void *ctx) {
       addr_parse(&echo, g->echoed_ip, strlen(g->echoed_ip)) == 0)
     ip = &echo;
   d = ident_get(R, ip, ip == &echo);
-  if (d != NULL)
+  if (d != NULL) {
     ident_add(d, &src, g->helo, g->sessions, g->first_us, g->last_us,
               g->direction && strcmp(g->direction, "unknown") == 0);
+    d->rejected += g->rejected;
+    d->starttls += g->starttls;
+  }
   return 0;
 }
 
@@ -412,6 +415,8 @@ static void merge_private(struct run *R) {
     if (p->n_helo == 0)
       ident_add(to, &p->ip, NULL, p->sessions, p->first_us, p->last_us,
                 p->unknown_dir);
+    to->rejected += p->rejected;
+    to->starttls += p->starttls;
     p->merged = 1;
   }
 }
@@ -726,6 +731,43 @@ static void run_done(struct run *R, uv_loop_t *loop) {
   free(R->queue);
 }
 
+/* Record the identity for the report: what DNS and the wire said. */
+static void put_identity(struct run *R, const struct idrec *d,
+                         const struct ident *id) {
+  char ptr[DNS_ANSWERS_MAX * DNS_NAME_MAX], helos[IDENT_HELO_MAX * 256],
+      srcs[IDENT_SRC_MAX * ADDR_STRLEN], a[ADDR_STRLEN];
+  struct identity_row row;
+  size_t n = 0;
+  unsigned k;
+  int rc;
+
+  ptr[0] = helos[0] = srcs[0] = '\0';
+  for (k = 0; id->ptr && id->ptr->status == DNS_OK && k < id->ptr->n; k++)
+    n += (size_t)snprintf(ptr + n, sizeof(ptr) - n, "%s%s", k ? "\n" : "",
+                          id->ptr->answer[k]);
+  for (n = 0, k = 0; k < d->n_helo; k++)
+    n += (size_t)snprintf(helos + n, sizeof(helos) - n, "%s%s", k ? "\n" : "",
+                          d->helo[k]);
+  for (n = 0, k = 0; k < d->n_src; k++)
+    n += (size_t)snprintf(srcs + n, sizeof(srcs) - n, "%s%s", k ? "\n" : "",
+                          addr_str(&d->src[k], a));
+  memset(&row, 0, sizeof(row));
+  row.ip = d->ip_text;
+  row.iprev = iprev_name((unsigned)d->iprev);
+  row.ptr = ptr;
+  row.helos = helos;
+  row.sources = srcs;
+  row.echoed = d->echoed ? d->ip_text : "";
+  row.sessions = d->sessions;
+  row.rejected = d->rejected;
+  row.starttls = d->starttls;
+  row.first_us = d->first_us;
+  row.last_us = d->last_us;
+  row.unknown_direction = d->unknown_dir;
+  rc = store_identity_put(R->st, &row, R->now);
+  if (rc < 0 && R->store_rc == 0) R->store_rc = rc;
+}
+
 static void judge_all(struct run *R, const struct rules_cfg *rc) {
   static struct ident id;
   size_t i;
@@ -735,6 +777,7 @@ static void judge_all(struct run *R, const struct rules_cfg *rc) {
     build_ident(R, R->ids[i], &id);
     R->ids[i]->iprev = rules_iprev(&id);
     rules_ident(rc, &id);
+    if (R->st != NULL) put_identity(R, R->ids[i], &id);
   }
 }
 

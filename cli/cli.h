@@ -23,5 +23,6 @@ int cmd_read(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -71,6 +71,7 @@ static void usage(FILE *f) {
           "  sessions         print the recorded sessions (filters, text/jsonl/csv)\n"
           "  analyze          resolve the egress identities, store findings\n"
           "  check IP...      check addresses now (PTR, FCrDNS, HELO), no database\n"
+          "  report           the audit: identities, findings, what to do\n"
           "\n"
           "Every command takes --db PATH (default $EGRESSAUDIT_DB, else\n"
           "/var/lib/egressaudit/egress.db for root, else\n"
@@ -88,7 +89,8 @@ int main(int argc, char **argv) {
   } cmds[] = {{"read", cmd_read},
                {"sessions", cmd_sessions},
                {"analyze", cmd_analyze},
-               {"check", cmd_check}};
+               {"check", cmd_check},
+               {"report", cmd_report}};
   size_t i;
 
   if (argc < 2) {

@@ -89,6 +89,16 @@ static const char *const migrations[] = {
     "  identities INTEGER NOT NULL, queries INTEGER NOT NULL,"
     "  cached INTEGER NOT NULL, temp_failures INTEGER NOT NULL,"
     "  resolver TEXT);",
+    /* 3 -> 4: the identities as the last analysis saw them. */
+    "CREATE TABLE identities("
+    "  ip TEXT PRIMARY KEY, iprev TEXT NOT NULL,"
+    "  ptr TEXT NOT NULL, helos TEXT NOT NULL, sources TEXT NOT NULL,"
+    "  echoed TEXT NOT NULL,"           /* newline lists                 */
+    "  sessions INTEGER NOT NULL, rejected INTEGER NOT NULL,"
+    "  starttls INTEGER NOT NULL,"
+    "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  unknown_direction INTEGER NOT NULL, analyzed INTEGER NOT NULL)"
+    "  WITHOUT ROWID;",
 };
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {

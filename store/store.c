@@ -57,7 +57,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
 struct store {
   sqlite3 *db;
   sqlite3_stmt *st[ST_COUNT_];
-  sqlite3_stmt *q_dns_get, *q_dns_put, *q_finding; /* prepared on first use */
+  sqlite3_stmt *q_dns_get, *q_dns_put, *q_finding, *q_ident; /* on first use */
   int in_tx;
   unsigned pending;
   int64_t tx_start;   /* monotonic time the open batch began             */
@@ -229,6 +229,7 @@ int store_close(struct store *s) {
   sqlite3_finalize(s->q_dns_get);
   sqlite3_finalize(s->q_dns_put);
   sqlite3_finalize(s->q_finding);
+  sqlite3_finalize(s->q_ident);
   if (s->db != NULL) sqlite3_close(s->db);
   free(s);
   return rc;
@@ -645,7 +646,10 @@ int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
 
   if (sqlite3_prepare_v2(s->db,
                          "SELECT s.src_ip, s.echoed_ip, s.helo, s.direction,"
-                         " count(*), min(s.first_seen), max(s.last_seen)"
+                         " count(*), min(s.first_seen), max(s.last_seen),"
+                         " sum(EXISTS(SELECT 1 FROM replies r WHERE"
+                         "  r.session_id = s.id AND r.code >= 400)),"
+                         " sum(s.starttls)"
                          " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
                          " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction",
                          -1, &st, NULL) != SQLITE_OK)
@@ -660,6 +664,8 @@ int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
     g.sessions = sqlite3_column_int64(st, 4);
     g.first_us = sqlite3_column_int64(st, 5);
     g.last_us = sqlite3_column_int64(st, 6);
+    g.rejected = sqlite3_column_int64(st, 7);
+    g.starttls = sqlite3_column_int64(st, 8);
     n++;
     if (fn(&g, ctx) != 0) break;
   }
@@ -736,6 +742,36 @@ int64_t store_port25(struct store *s, int64_t since, int64_t until,
   rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "port 25 query");
   sqlite3_finalize(st);
   return rc < 0 ? rc : n;
+}
+
+int store_identity_put(struct store *s, const struct identity_row *r,
+                       int64_t at) {
+  sqlite3_stmt *st;
+  int rc;
+
+  rc = prep(s, &s->q_ident,
+            "INSERT OR REPLACE INTO identities(ip, iprev, ptr, helos, sources,"
+            " echoed, sessions, rejected, starttls, first_seen, last_seen,"
+            " unknown_direction, analyzed)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+  if (rc < 0 || (rc = tx_begin(s)) < 0) return rc;
+  st = s->q_ident;
+  sqlite3_bind_text(st, 1, r->ip, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, r->iprev, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, r->ptr, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, r->helos, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, r->sources, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 6, r->echoed, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 7, r->sessions);
+  sqlite3_bind_int64(st, 8, r->rejected);
+  sqlite3_bind_int64(st, 9, r->starttls);
+  sqlite3_bind_int64(st, 10, r->first_us);
+  sqlite3_bind_int64(st, 11, r->last_us);
+  sqlite3_bind_int(st, 12, r->unknown_direction);
+  sqlite3_bind_int64(st, 13, at);
+  rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : fail(s, "identities");
 }
 
 int store_analysis_begin(struct store *s, int64_t at) {
@@ -816,4 +852,125 @@ int store_analysis_end(struct store *s, int64_t at, int64_t since,
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return fail(s, "analyses");
   return store_flush(s);
+}
+
+/* --- report ------------------------------------------------------------- */
+
+int64_t store_identities(struct store *s, int64_t since, int64_t until,
+                         identity_fn fn, void *ctx) {
+  sqlite3_stmt *st = NULL;
+  struct identity_row r;
+  int64_t n = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT ip, iprev, ptr, helos, sources, echoed, sessions,"
+                         " rejected, starttls, first_seen, last_seen,"
+                         " unknown_direction FROM identities"
+                         " WHERE last_seen >= ?1 AND first_seen <= ?2"
+                         " ORDER BY ip",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "identities");
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r.ip = col_text(st, 0);
+    r.iprev = col_text(st, 1);
+    r.ptr = col_text(st, 2);
+    r.helos = col_text(st, 3);
+    r.sources = col_text(st, 4);
+    r.echoed = col_text(st, 5);
+    r.sessions = sqlite3_column_int64(st, 6);
+    r.rejected = sqlite3_column_int64(st, 7);
+    r.starttls = sqlite3_column_int64(st, 8);
+    r.first_us = sqlite3_column_int64(st, 9);
+    r.last_us = sqlite3_column_int64(st, 10);
+    r.unknown_direction = sqlite3_column_int(st, 11);
+    n++;
+    if (fn(&r, ctx) != 0) break;
+  }
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "identities");
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : n;
+}
+
+int64_t store_findings(struct store *s, int64_t since, int64_t until,
+                       finding_fn_row fn, void *ctx) {
+  sqlite3_stmt *st = NULL;
+  struct finding_row r;
+  int64_t n = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2(
+          s->db,
+          "SELECT rule, severity, subject, ident, detail, fix, status,"
+          " first_seen, last_seen, count, closed_at FROM findings"
+          " WHERE status = 'open' AND last_seen >= ?1 AND first_seen <= ?2"
+          " ORDER BY CASE severity WHEN 'crit' THEN 0 WHEN 'unknown' THEN 1"
+          " WHEN 'warn' THEN 2 ELSE 3 END, rule, subject",
+          -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "findings");
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r.rule = col_text(st, 0);
+    r.severity = col_text(st, 1);
+    r.subject = col_text(st, 2);
+    r.ident = col_text(st, 3);
+    r.detail = col_text(st, 4);
+    r.fix = col_text(st, 5);
+    r.status = col_text(st, 6);
+    r.first_us = sqlite3_column_int64(st, 7);
+    r.last_us = sqlite3_column_int64(st, 8);
+    r.count = sqlite3_column_int64(st, 9);
+    r.closed_us = sqlite3_column_int64(st, 10);
+    n++;
+    if (fn(&r, ctx) != 0) break;
+  }
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "findings");
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : n;
+}
+
+static int64_t scalar(struct store *s, const char *sql, int64_t a, int64_t b,
+                      int *err) {
+  sqlite3_stmt *st = NULL;
+  int64_t v = 0;
+
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    *err = fail(s, "report");
+    return 0;
+  }
+  if (sqlite3_bind_parameter_count(st) >= 1) sqlite3_bind_int64(st, 1, a);
+  if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, b);
+  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  else *err = fail(s, "report");
+  sqlite3_finalize(st);
+  return v;
+}
+
+int store_report_meta(struct store *s, int64_t since, int64_t until,
+                      struct report_meta *m) {
+  int err = 0;
+
+  memset(m, 0, sizeof(*m));
+  m->last_analysis = scalar(s, "SELECT coalesce(max(at), 0) FROM analyses", 0, 0, &err);
+  m->new_sessions = scalar(s,
+                           "SELECT count(*) FROM sessions WHERE id > (SELECT"
+                           " coalesce(max(max_session_id), 0) FROM analyses)",
+                           0, 0, &err);
+  m->sessions = scalar(s,
+                       "SELECT count(*) FROM sessions WHERE first_seen >= ?1"
+                       " AND first_seen <= ?2",
+                       since, until, &err);
+  m->unknown_dir = scalar(s,
+                          "SELECT count(*) FROM sessions WHERE first_seen >= ?1"
+                          " AND first_seen <= ?2 AND direction = 'unknown'",
+                          since, until, &err);
+  m->points = scalar(s, "SELECT count(*) FROM points", 0, 0, &err);
+  m->drops = scalar(s,
+                    "SELECT coalesce(sum(value), 0) FROM capture_stats WHERE"
+                    " name IN ('ps_drop', 'ps_ifdrop') AND at >= ?1 AND at <= ?2",
+                    since, until, &err);
+  return err;
 }

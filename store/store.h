@@ -94,6 +94,8 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
 struct egress_group {
   const char *src_ip, *echoed_ip, *helo, *direction;
   int64_t sessions, first_us, last_us;
+  int64_t rejected;  /* sessions with a 4xx/5xx reply                    */
+  int64_t starttls;  /* sessions that went to TLS                       */
 };
 typedef int (*egress_group_fn)(const struct egress_group *g, void *ctx);
 int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
@@ -117,6 +119,43 @@ struct port25_row {
 typedef int (*port25_fn)(const struct port25_row *r, void *ctx);
 int64_t store_port25(struct store *s, int64_t since, int64_t until,
                      port25_fn fn, void *ctx);
+
+/* The identity as this analysis saw it (lists are newline-separated). */
+struct identity_row {
+  const char *ip, *iprev, *ptr, *helos, *sources, *echoed;
+  int64_t sessions, rejected, starttls, first_us, last_us;
+  int unknown_direction;
+};
+int store_identity_put(struct store *s, const struct identity_row *r,
+                       int64_t at);
+
+/* --- report ------------------------------------------------------------- */
+
+/* Identities seen in [since, until] by the last analyses, worst first is
+ * the caller's business. Rows are borrowed for the call. */
+typedef int (*identity_fn)(const struct identity_row *r, void *ctx);
+int64_t store_identities(struct store *s, int64_t since, int64_t until,
+                         identity_fn fn, void *ctx);
+
+struct finding_row {
+  const char *rule, *severity, *subject, *ident, *detail, *fix, *status;
+  int64_t first_us, last_us, count, closed_us;
+};
+typedef int (*finding_fn_row)(const struct finding_row *r, void *ctx);
+/* Open findings touching [since, until], most severe first. */
+int64_t store_findings(struct store *s, int64_t since, int64_t until,
+                       finding_fn_row fn, void *ctx);
+
+struct report_meta {
+  int64_t last_analysis;   /* time of the last analysis, 0 when none     */
+  int64_t new_sessions;    /* sessions stored after it                   */
+  int64_t sessions;        /* sessions in the window                     */
+  int64_t points;          /* capture points                             */
+  int64_t drops;           /* packets the kernel or interface dropped   */
+  int64_t unknown_dir;     /* sessions whose direction is unknown        */
+};
+int store_report_meta(struct store *s, int64_t since, int64_t until,
+                      struct report_meta *m);
 
 /* Start an analysis run at time at; findings put until store_analysis_end
  * belong to it. */

@@ -162,9 +162,7 @@ check: deps
 DEMO_DB := $(B)/demo.db
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(Q)$(B)/egressaudit read --db $(DEMO_DB) tests/data/demo.pcapng
-	$(Q)$(B)/egressaudit sessions --db $(DEMO_DB)
+	$(Q)EA_BIN=$(B)/egressaudit DEMO_DB=$(DEMO_DB) scripts/demo.sh
 
 PREFIX ?= /usr/local
 install: all

@@ -34,7 +34,8 @@ LIB_SRC  := common/util.c common/session.c common/netset.c common/dns.c \
             capture/capture.c \
             store/schema.c store/store.c \
             analyzer/resolver.c analyzer/rules.c analyzer/analyzer.c
-CLI_SRC  := cli/main.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c
+CLI_SRC  := cli/main.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
+            cli/history.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules
 FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns
 
@@ -47,7 +48,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration dns-check check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check man-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -139,6 +140,11 @@ check-deps:
 	if [ -n "$$(echo $$bad | tr -d ' ')" ]; then echo "check-deps: layering broken in: $$bad"; exit 1; fi; \
 	echo "check-deps: ok"
 
+# The man page renders without a warning.
+man-check:
+	$(Q)out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l packaging/egressaudit.8 2>&1 >/dev/null); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "man-check: ok"
+
 # curl's banned functions.
 lint:
 	$(Q)if grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets|vsprintf)\s*\(' \
@@ -150,7 +156,7 @@ deps:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory lint check-deps
+	$(Q)$(MAKE) --no-print-directory lint check-deps man-check
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory unit-asan
 	$(Q)$(MAKE) --no-print-directory integration
@@ -167,6 +173,7 @@ demo: deps
 PREFIX ?= /usr/local
 install: all
 	install -D -m 0755 $(B)/egressaudit $(DESTDIR)$(PREFIX)/bin/egressaudit
+	install -D -m 0644 packaging/egressaudit.8 $(DESTDIR)$(PREFIX)/share/man/man8/egressaudit.8
 
 clean:
 	rm -rf $(B)

@@ -72,6 +72,8 @@ static void usage(FILE *f) {
           "  analyze          resolve the egress identities, store findings\n"
           "  check IP...      check addresses now (PTR, FCrDNS, HELO), no database\n"
           "  report           the audit: identities, findings, what to do\n"
+          "  history IP|NAME  timeline of one identity (forensics)\n"
+          "  prune            delete history older than --older-than DUR\n"
           "\n"
           "Every command takes --db PATH (default $EGRESSAUDIT_DB, else\n"
           "/var/lib/egressaudit/egress.db for root, else\n"
@@ -90,7 +92,9 @@ int main(int argc, char **argv) {
                {"sessions", cmd_sessions},
                {"analyze", cmd_analyze},
                {"check", cmd_check},
-               {"report", cmd_report}};
+               {"report", cmd_report},
+               {"history", cmd_history},
+               {"prune", cmd_prune}};
   size_t i;
 
   if (argc < 2) {

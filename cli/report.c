@@ -123,8 +123,7 @@ static void wrap(const char *text, int col, int indent) {
   const char *p, *w;
   size_t n;
 
-  esc_bytes(buf, sizeof(buf), text, strlen(text));
-  /* esc_bytes doubled backslashes: fine for display, and safe */
+  esc_text(buf, sizeof(buf), text, strlen(text));
   for (p = buf; *p;) {
     while (*p == ' ') p++;
     for (w = p; *w && *w != ' '; w++)
@@ -343,7 +342,7 @@ int cmd_report(int argc, char **argv) {
           (R.i[k].worst < 0 || sev_rank(R.f[i].sev) > sev_rank(R.i[k].worst)))
         R.i[k].worst = R.f[i].sev;
   }
-  qsort(R.i, R.ni, sizeof(*R.i), cmp_ident);
+  if (R.ni > 1) qsort(R.i, R.ni, sizeof(*R.i), cmp_ident);
 
   if (strcmp(fmt, "json") == 0) {
     printf("{\"generated\":");

@@ -74,6 +74,10 @@ size_t esc_bytes(char *out, size_t cap, const void *in, size_t len) {
   return esc_core(out, cap, in, len, true);
 }
 
+size_t esc_text(char *out, size_t cap, const void *in, size_t len) {
+  return esc_core(out, cap, in, len, false);
+}
+
 void esc_fputs(FILE *f, const char *s) {
   char buf[1024];
   size_t len = strlen(s), chunk;

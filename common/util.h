@@ -17,6 +17,10 @@
  * written. */
 size_t esc_bytes(char *out, size_t cap, const void *in, size_t len);
 
+/* As esc_bytes, but a backslash passes unchanged: for text that was
+ * escaped once already (everything the store returns). */
+size_t esc_text(char *out, size_t cap, const void *in, size_t len);
+
 /* Worst-case size of esc_bytes' output for len input bytes, NUL included. */
 #define ESC_CAP(len) ((len) * 4 + 1)
 

@@ -424,6 +424,7 @@ int store_put_stat(struct store *s, int64_t point, int64_t at,
   "s.first_seen, s.last_seen, p.name, s.src_ip, s.src_port, s.dst_ip,"       \
   " s.dst_port, s.state, s.end_reason, s.banner, s.helo, s.ehlo_reply,"      \
   " s.echoed_ip, s.starttls, s.last_code, s.last_reply, s.vlan, s.direction,"\
+  " s.banner_host,"                                                          \
   " (SELECT count(*) FROM replies r WHERE r.session_id = s.id),"             \
   " " REJECT_SQL
 #define SESS_JSON                                                            \
@@ -523,6 +524,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
                    : sqlite3_column_int64(st, i);
     i++;
     row.direction = col_text(st, i++);
+    row.banner_host = col_text(st, i++);
     row.n_replies = sqlite3_column_int64(st, i++);
     row.reject = col_text(st, i++);
     if (want_json) row.json = col_text(st, i++);
@@ -973,4 +975,74 @@ int store_report_meta(struct store *s, int64_t since, int64_t until,
                     " name IN ('ps_drop', 'ps_ifdrop') AND at >= ?1 AND at <= ?2",
                     since, until, &err);
   return err;
+}
+
+/* --- retention ---------------------------------------------------------- */
+
+#define PRUNE_BATCH 5000
+
+/* Run a DELETE in bounded batches, each its own transaction. */
+static int prune_loop(struct store *s, const char *sql, int64_t cutoff,
+                      int64_t *count) {
+  sqlite3_stmt *st = NULL;
+  int rc, n;
+
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "prune");
+  do {
+    if ((rc = tx_begin(s)) < 0) break;
+    sqlite3_bind_int64(st, 1, cutoff);
+    sqlite3_bind_int(st, 2, PRUNE_BATCH);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+      rc = fail(s, "prune");
+      run(s, ST_ROLLBACK);
+      s->in_tx = 0;
+      break;
+    }
+    n = sqlite3_changes(s->db);
+    *count += n;
+    if ((rc = store_flush(s)) < 0) break;
+  } while (n == PRUNE_BATCH);
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : 0;
+}
+
+int store_prune(struct store *s, int64_t cutoff, int vacuum,
+                struct prune_counts *c) {
+  int rc;
+
+  memset(c, 0, sizeof(*c));
+  if ((rc = store_flush(s)) < 0) return rc;
+  if ((rc = prune_loop(s,
+                       "DELETE FROM sessions WHERE id IN (SELECT id FROM"
+                       " sessions WHERE last_seen < ?1 LIMIT ?2)",
+                       cutoff, &c->sessions)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM dns WHERE (name, type) IN (SELECT name,"
+                       " type FROM dns WHERE expires < ?1 LIMIT ?2)",
+                       cutoff, &c->dns)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM findings WHERE id IN (SELECT id FROM"
+                       " findings WHERE status = 'closed' AND closed_at < ?1"
+                       " LIMIT ?2)",
+                       cutoff, &c->findings)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM analyses WHERE id IN (SELECT id FROM"
+                       " analyses WHERE at < ?1 AND id < (SELECT max(id) FROM"
+                       " analyses) LIMIT ?2)",
+                       cutoff, &c->analyses)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM capture_stats WHERE rowid IN (SELECT rowid"
+                       " FROM capture_stats WHERE at < ?1 LIMIT ?2)",
+                       cutoff, &c->stats)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM identities WHERE ip IN (SELECT ip FROM"
+                       " identities WHERE last_seen < ?1 LIMIT ?2)",
+                       cutoff, &c->identities)) < 0)
+    return rc;
+  if (vacuum && sqlite3_exec(s->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
+    return fail(s, "vacuum");
+  return 0;
 }

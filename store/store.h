@@ -63,6 +63,7 @@ struct sess_row {
       *ehlo_reply, *echoed_ip, *last_reply;
   const char *reject; /* first 4xx/5xx reply, "550 5.7.1 text", or NULL  */
   const char *direction;
+  const char *banner_host;
   int64_t src_port, dst_port, vlan, starttls, last_code, n_replies;
   const char *json; /* the row as one JSON object (DESIGN.md keys)      */
 };
@@ -156,6 +157,16 @@ struct report_meta {
 };
 int store_report_meta(struct store *s, int64_t since, int64_t until,
                       struct report_meta *m);
+
+/* Retention: delete sessions (with their replies) last seen before cutoff,
+ * DNS answers expired before it, closed findings closed before it, and old
+ * analyses and counters; in transactions of a few thousand rows so that a
+ * running writer waits only briefly. vacuum reclaims the space after. */
+struct prune_counts {
+  int64_t sessions, dns, findings, analyses, stats, identities;
+};
+int store_prune(struct store *s, int64_t cutoff, int vacuum,
+                struct prune_counts *c);
 
 /* Start an analysis run at time at; findings put until store_analysis_end
  * belong to it. */

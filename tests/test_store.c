@@ -250,12 +250,48 @@ static void test_migrate_v1(void **state) {
   store_close(st);
 }
 
+/* prune removes exactly what is older than the cut-off, replies too. */
+static void test_prune(void **state) {
+  struct store *st;
+  struct session s;
+  struct prune_counts pc;
+  char err[256], p1[160];
+  sqlite3 *db;
+  sqlite3_stmt *q;
+  int64_t pt, t0 = 1795687200LL * 1000000;
+  int i;
+
+  (void)state;
+  snprintf(p1, sizeof(p1), "%s/prune.db", dir);
+  assert_int_equal(store_open(&st, p1, STORE_RW, err, sizeof(err)), 0);
+  assert_int_equal(store_point(st, "p", NULL, NULL, NULL, NULL, &pt), 0);
+  for (i = 0; i < 10; i++) {
+    make_session(&s, i); /* first_seen t0 + i s, last_seen + 500 us */
+    assert_int_equal(store_put_session(st, &s), 1);
+  }
+  assert_int_equal(store_prune(st, t0 + 5 * 1000000LL, 1, &pc), 0);
+  assert_int_equal(pc.sessions, 5);
+  store_close(st);
+  assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
+  sqlite3_prepare_v2(db, "SELECT count(*), min(first_seen) FROM sessions", -1, &q, NULL);
+  sqlite3_step(q);
+  assert_int_equal(sqlite3_column_int(q, 0), 5);
+  assert_true(sqlite3_column_int64(q, 1) == t0 + 5 * 1000000LL);
+  sqlite3_finalize(q);
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM replies", -1, &q, NULL);
+  sqlite3_step(q);
+  assert_int_equal(sqlite3_column_int(q, 0), 10); /* 2 per remaining session */
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip_idempotent),
       cmocka_unit_test(test_open_errors),
       cmocka_unit_test(test_schema_pragmas),
       cmocka_unit_test(test_migrate_v1),
+      cmocka_unit_test(test_prune),
   };
   return cmocka_run_group_tests_name("store", tests, setup, teardown);
 }

@@ -142,5 +142,79 @@ sys.exit(0 if st == "SERVFAIL" and "ptr-temperror" in rules and "no-ptr" not in 
 PY
 grep -q "1 unknown" "$T/a3" && ok "analyze summary counts the unknown" || ko "analyze summary: $(cat "$T/a3")"
 
+# --- report, history ------------------------------------------------------
+"$BIN" report --db "$db" >"$T/r.txt"; rc=$?
+[ "$rc" = 2 ] && ok "report on the demo: exit 2 (critical)" || ko "report exit $rc"
+grep -q "^203.0.113.11  iprev permerror" "$T/r.txt" && grep -q "no-ptr:" "$T/r.txt" && grep -q "fix: " "$T/r.txt" &&
+  grep -q "^across identities" "$T/r.txt" && ok "report text: identities, findings, fixes, global section" || ko "report text: $(head -20 "$T/r.txt")"
+awk 'length > 80 && !/ip6\.arpa/' "$T/r.txt" | grep -q . && ko "report text wider than 80 columns" || ok "report text fits 80 columns"
+grep -q "$(printf '\033')" "$T/r.txt" && ko "colour escapes when not a terminal" || ok "no colour off a terminal"
+"$BIN" report --db "$db" --format json >"$T/r.json"
+"$PY" - "$T/r.json" <<'PY' && ok "report json: DESIGN.md shape, parses" || ko "report json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("generated", "since", "until", "identities", "findings"): assert k in d, k
+ids = {i["ip"]: i for i in d["identities"]}
+i = ids["203.0.113.11"]
+for k in ("ip", "ptr", "iprev", "helo", "echoed_ip", "sessions", "first_seen", "last_seen", "findings"): assert k in i, k
+assert i["iprev"] == "permerror" and i["ptr"] == []
+assert {f["rule"] for f in i["findings"]} >= {"no-ptr", "rdns-reject"}
+assert all(set(f) >= {"rule", "severity", "detail", "fix"} for f in i["findings"])
+assert [f["rule"] for f in d["findings"]] == ["ip-rotation"]
+assert ids["203.0.113.10"]["sources"] == ["10.0.0.10", "203.0.113.10"]
+PY
+"$BIN" report --db "$db" --format csv | "$PY" -c "import csv, sys
+rows = list(csv.reader(sys.stdin)); assert rows[0][:3] == ['severity', 'rule', 'identity'], rows[0]
+assert len(rows) == 26 and all(len(r) == 9 for r in rows), len(rows)" && ok "report csv parses back (25 findings)" || ko "report csv"
+
+# Exit codes by severity, each on its own database.
+sev_case() { # name exit fail-on ip helo
+  "$PY" -c "import sys; sys.path.insert(0, 'tests/gen'); import capgen
+c = capgen.Cap(); capgen.scen_small(c, sys.argv[2], helo=sys.argv[3]); capgen.write(sys.argv[1], c)" "$T/$1.pcap" "$4" "$5"
+  "$BIN" read -q --db "$T/$1.db" --local "$4" "$T/$1.pcap"
+  "$BIN" analyze -q --db "$T/$1.db" $R
+  "$BIN" report --db "$T/$1.db" --fail-on "$3" >/dev/null; rc=$?
+  [ "$rc" = "$2" ] && ok "report exit $2: $1 (--fail-on $3)" || ko "report $1: exit $rc, want $2"
+}
+sev_case coherent 0 warn 203.0.113.10 mail01.example.com
+sev_case generic-warn 1 warn 203.0.113.12 ip-203-0-113-12.provider.example
+sev_case generic-crit 0 crit 203.0.113.12 ip-203-0-113-12.provider.example
+sev_case servfail 3 crit 203.0.113.16 mail01.example.com
+sev_case noptr 2 crit 203.0.113.11 mail01.example.com
+"$BIN" read -q --db "$T/fresh.db" "$T/coherent.pcap"
+"$BIN" report --db "$T/fresh.db" >"$T/out"; rc=$?
+[ "$rc" = 3 ] && grep -q "not analysed yet" "$T/out" && ok "report before any analysis: exit 3, says so" || ko "report unanalysed: $rc"
+"$BIN" read -q --db "$T/coherent.db" --local 203.0.113.0/24 "$T/servfail.pcap"
+"$BIN" report --db "$T/coherent.db" >"$T/out"
+grep -q "arrived after the last analysis" "$T/out" && ok "report notes sessions newer than the analysis" || ko "no note on new sessions"
+
+# A hostile EHLO name: escaped in text, valid in JSON.
+"$PY" - "$T/hostile.pcap" <<'PY'
+import sys; sys.path.insert(0, "tests/gen"); import capgen
+c = capgen.Cap(); k = capgen.Conn(c, "203.0.113.10", 41000, "198.51.100.25"); k.handshake()
+k.s("220 mx \x1b[2J ESMTP\r\n"); k.c(b"EHLO \x1b]0;owned\x07\x1b[2J\x00\xff\r\n"); k.s("250 ok\r\n"); k.close()
+capgen.write(sys.argv[1], c)
+PY
+"$BIN" read -q --db "$T/hostile.db" --local 203.0.113.0/24 "$T/hostile.pcap"
+"$BIN" analyze -q --db "$T/hostile.db" $R
+"$BIN" report --db "$T/hostile.db" >"$T/h.txt"
+"$BIN" report --db "$T/hostile.db" --format json >"$T/h.json"
+"$BIN" sessions --db "$T/hostile.db" >"$T/h2.txt"
+if ! grep -q "$(printf '\033')" "$T/h.txt" "$T/h2.txt" && ! grep -q "$(printf '\007')" "$T/h.txt" "$T/h2.txt" &&
+   grep -qF '\x1b]0;owned\x07\x1b[2J\x00\xff' "$T/h.txt" &&
+   "$PY" -c "import json,sys; d=json.load(open(sys.argv[1]))
+h=d['identities'][0]['helo'][0]; b=chr(92)
+assert h == b+'x1b]0;owned'+b+'x07'+b+'x1b[2J'+b+'x00'+b+'xff', h" "$T/h.json"; then
+  ok "hostile EHLO: escaped in text, exact in JSON"
+else ko "hostile EHLO: $(cat -v "$T/h.txt" | grep -i owned)"; fi
+
+"$BIN" history --db "$db" mail01.example.com --dst mx.example.net >"$T/hist"
+grep -q "203.0.113.10 " "$T/hist" && grep -q "203.0.113.11 .*mail01.example.com" "$T/hist" &&
+  grep -q "reject .*203.0.113.11" "$T/hist" && grep -q "cannot find your reverse hostname" "$T/hist" &&
+  ok "history: which IPs mail01.example.com used towards mx.example.net, with the reject" || ko "history: $(cat "$T/hist")"
+"$BIN" history --db "$db" --dst mx-exim.example.net --format json | "$PY" -c "import json,sys
+d=json.load(sys.stdin); assert {u['src_ip'] for u in d['uses']} == {'203.0.113.10','203.0.113.11','2001:db8:10::26','10.0.0.10'}, d['uses']" &&
+  ok "history --dst: our addresses towards one receiver" || ko "history --dst"
+
 echo "dns: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,0 +1,347 @@
+/* egressaudit - cli/history.c: `history` (forensics: the timeline of one
+ * identity) and `prune` (retention).
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli/cli.h"
+#include "common/util.h"
+#include "store/store.h"
+
+#define HIST_MAX 4096
+
+struct use {            /* one (source, echoed address, HELO) combination */
+  char src[ADDR_STRLEN], echoed[ADDR_STRLEN], helo[256];
+  int64_t first, last, n;
+};
+struct rcv {            /* one receiver                                   */
+  char host[256], ip[ADDR_STRLEN];
+  int64_t first, last, n, rejected;
+};
+struct hist {
+  struct use use[HIST_MAX];
+  struct rcv rcv[HIST_MAX];
+  unsigned nuse, nrcv, nrej;
+  int json, first_event;
+  int64_t sessions;
+};
+
+static void copy(char *dst, size_t cap, const char *s) {
+  snprintf(dst, cap, "%s", s ? s : "");
+}
+
+static void text_time(int64_t us, char *out) {
+  time_str(us, out);
+  out[19] = '\0';
+  out[10] = ' ';
+}
+
+static void event(struct hist *h, int64_t at, const char *what,
+                  const struct sess_row *r) {
+  char t[TIME_STRLEN];
+
+  if (h->json) {
+    printf("%s{\"at\":\"%s\",\"event\":", h->first_event ? "" : ",",
+           time_str(at, t));
+    json_str(stdout, what);
+    printf(",\"src_ip\":");
+    json_str(stdout, r->src_ip ? r->src_ip : "");
+    printf(",\"echoed_ip\":");
+    json_str(stdout, r->echoed_ip ? r->echoed_ip : "");
+    printf(",\"helo\":");
+    json_str(stdout, r->helo ? r->helo : "");
+    printf(",\"receiver\":");
+    json_str(stdout, r->banner_host ? r->banner_host : r->dst_ip);
+    printf(",\"reply\":");
+    json_str(stdout, strcmp(what, "reject") == 0 && r->reject ? r->reject
+                                                              : (r->last_reply ? r->last_reply : ""));
+    putchar('}');
+  } else {
+    text_time(at, t);
+    printf("  %s  %-7s %s", t, what, r->src_ip);
+    if (r->echoed_ip && strcmp(r->echoed_ip, r->src_ip)) printf(" (seen as %s)", r->echoed_ip);
+    printf(" HELO ");
+    esc_fputs(stdout, r->helo ? r->helo : "-");
+    printf(" -> ");
+    esc_fputs(stdout, r->banner_host ? r->banner_host : "?");
+    printf(" [%s]", r->dst_ip);
+    if (r->reject && strcmp(what, "reject") == 0) {
+      printf("\n        ");
+      esc_fputs(stdout, r->reject);
+    }
+    putchar('\n');
+  }
+  h->first_event = 0;
+}
+
+static int on_session(const struct sess_row *r, void *ctx) {
+  struct hist *h = ctx;
+  const char *echoed = r->echoed_ip ? r->echoed_ip : "";
+  const char *helo = r->helo ? r->helo : "";
+  const char *host = r->banner_host ? r->banner_host : "";
+  unsigned i;
+
+  h->sessions++;
+  for (i = 0; i < h->nuse; i++)
+    if (!strcmp(h->use[i].src, r->src_ip) && !strcmp(h->use[i].echoed, echoed) &&
+        !strcasecmp(h->use[i].helo, helo))
+      break;
+  if (i == h->nuse && i < HIST_MAX) {
+    struct use *u = &h->use[h->nuse++];
+    copy(u->src, sizeof(u->src), r->src_ip);
+    copy(u->echoed, sizeof(u->echoed), echoed);
+    copy(u->helo, sizeof(u->helo), helo);
+    u->first = r->first_us;
+    u->n = 0;
+    /* The identity changed: a new source, echoed address or HELO name. */
+    event(h, r->first_us, h->nuse == 1 ? "first" : "change", r);
+  }
+  if (i < HIST_MAX) {
+    h->use[i].last = r->last_us;
+    h->use[i].n++;
+  }
+  for (i = 0; i < h->nrcv; i++)
+    if (!strcmp(h->rcv[i].ip, r->dst_ip) && !strcmp(h->rcv[i].host, host)) break;
+  if (i == h->nrcv && i < HIST_MAX) {
+    struct rcv *v = &h->rcv[h->nrcv++];
+    copy(v->host, sizeof(v->host), host);
+    copy(v->ip, sizeof(v->ip), r->dst_ip);
+    v->first = r->first_us;
+  }
+  if (i < HIST_MAX) {
+    h->rcv[i].last = r->last_us;
+    h->rcv[i].n++;
+    if (r->reject) h->rcv[i].rejected++;
+  }
+  if (r->reject) {
+    h->nrej++;
+    event(h, r->first_us, "reject", r);
+  }
+  return 0;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: %s history [OPTIONS] IP|NAME\n"
+          "       %s history [OPTIONS] --dst IP|NAME\n"
+          "\n"
+          "The timeline of one identity: when each source address, echoed\n"
+          "address and HELO name was first and last used, which receivers got\n"
+          "mail from it, every reject with its text, and the moments the\n"
+          "identity changed. IP matches our source or the address a receiver\n"
+          "echoed; NAME matches the EHLO/HELO name. With --dst alone: which of\n"
+          "our addresses and names talked to that receiver.\n"
+          "\n"
+          "Options:\n"
+          "  --db PATH            database (see '%s --help')\n"
+          "  --dst IP|NAME        only sessions to this receiver (address or\n"
+          "                       banner host name)\n"
+          "  --since T, --until T window (RFC 3339 or 90m, 24h, 7d)\n"
+          "  --format FMT         text (default) or json\n"
+          "  -h, --help           this help\n"
+          "\n"
+          "Example: which IP did mail01.example.com use towards mx.example.net\n"
+          "yesterday?\n"
+          "  %s history mail01.example.com --dst mx.example.net --since 48h "
+          "--until 24h\n",
+          progname, progname, progname, progname);
+}
+
+int cmd_history(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"db", required_argument, NULL, 'd'},
+      {"dst", required_argument, NULL, 'D'},
+      {"since", required_argument, NULL, 'S'},
+      {"until", required_argument, NULL, 'U'},
+      {"format", required_argument, NULL, 'f'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  static struct hist h;
+  struct sess_filter flt;
+  struct store *st = NULL;
+  struct ea_addr a;
+  char err[1024], ipbuf[ADDR_STRLEN], dstbuf[ADDR_STRLEN], t1[TIME_STRLEN],
+      t2[TIME_STRLEN];
+  const char *db = NULL, *what;
+  int64_t n, now = now_us();
+  unsigned i;
+  int c;
+
+  memset(&h, 0, sizeof(h));
+  h.first_event = 1;
+  memset(&flt, 0, sizeof(flt));
+  flt.since = INT64_MIN;
+  flt.until = INT64_MAX;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd': db = optarg; break;
+    case 'D':
+      flt.dst = addr_parse(&a, optarg, strlen(optarg)) == 0 ? addr_str(&a, dstbuf)
+                                                            : optarg;
+      break;
+    case 'S':
+    case 'U':
+      if (time_parse(optarg, now, c == 'S' ? &flt.since : &flt.until) < 0) {
+        cli_err("history: --%s: '%s' is neither an RFC 3339 time nor a span"
+                " like 24h", c == 'S' ? "since" : "until", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'f':
+      if (strcmp(optarg, "json") == 0) h.json = 1;
+      else if (strcmp(optarg, "text") != 0) {
+        cli_err("history: --format: '%s' is not text or json", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return EXIT_USAGE;
+    }
+  }
+  if (optind + 1 < argc || (optind == argc && flt.dst == NULL)) {
+    cli_err("history: give one IP or NAME, or --dst (try 'history --help')");
+    return EXIT_USAGE;
+  }
+  what = optind < argc ? argv[optind] : flt.dst;
+  if (optind < argc) {
+    if (addr_parse(&a, argv[optind], strlen(argv[optind])) == 0)
+      flt.ip = addr_str(&a, ipbuf);
+    else
+      flt.helo = argv[optind];
+  }
+  n = store_open(&st, cli_db_path(db), STORE_RO, err, sizeof(err));
+  if (n < 0) {
+    cli_err("%s", err);
+    return cli_exit_for((int)n);
+  }
+  if (h.json) {
+    printf("{\"subject\":");
+    json_str(stdout, what);
+    printf(",\"events\":[");
+  } else {
+    printf("history of ");
+    esc_fputs(stdout, what);
+    printf("%s\n\nevents (first use, identity changes, rejects):\n",
+           flt.dst && optind < argc ? " towards the receiver given" : "");
+  }
+  n = store_sessions(st, &flt, false, on_session, &h);
+  if (n < 0) {
+    cli_err("history: %s", store_errmsg(st));
+    store_close(st);
+    return EXIT_IOERR;
+  }
+  store_close(st);
+  if (h.json) {
+    printf("],\"sessions\":%lld,\"uses\":[", (long long)h.sessions);
+    for (i = 0; i < h.nuse; i++) {
+      printf("%s{\"src_ip\":", i ? "," : "");
+      json_str(stdout, h.use[i].src);
+      printf(",\"echoed_ip\":");
+      json_str(stdout, h.use[i].echoed);
+      printf(",\"helo\":");
+      json_str(stdout, h.use[i].helo);
+      printf(",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"sessions\":%lld}",
+             time_str(h.use[i].first, t1), time_str(h.use[i].last, t2),
+             (long long)h.use[i].n);
+    }
+    printf("],\"receivers\":[");
+    for (i = 0; i < h.nrcv; i++) {
+      printf("%s{\"host\":", i ? "," : "");
+      json_str(stdout, h.rcv[i].host);
+      printf(",\"ip\":");
+      json_str(stdout, h.rcv[i].ip);
+      printf(",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"sessions\":%lld,"
+             "\"rejected\":%lld}",
+             time_str(h.rcv[i].first, t1), time_str(h.rcv[i].last, t2),
+             (long long)h.rcv[i].n, (long long)h.rcv[i].rejected);
+    }
+    printf("]}\n");
+  } else {
+    if (h.sessions == 0) printf("  (no session in the window)\n");
+    printf("\nused as (source, address receivers saw, HELO):\n");
+    for (i = 0; i < h.nuse; i++) {
+      text_time(h.use[i].first, t1);
+      text_time(h.use[i].last, t2);
+      printf("  %-15s %-15s ", h.use[i].src, h.use[i].echoed[0] ? h.use[i].echoed : "-");
+      esc_fputs(stdout, h.use[i].helo[0] ? h.use[i].helo : "-");
+      printf("\n      %s .. %s, %lld sessions\n", t1, t2, (long long)h.use[i].n);
+    }
+    printf("\nreceivers:\n");
+    for (i = 0; i < h.nrcv; i++) {
+      text_time(h.rcv[i].first, t1);
+      text_time(h.rcv[i].last, t2);
+      printf("  ");
+      esc_fputs(stdout, h.rcv[i].host[0] ? h.rcv[i].host : "?");
+      printf(" [%s]: %lld sessions, %lld rejected, %s .. %s\n", h.rcv[i].ip,
+             (long long)h.rcv[i].n, (long long)h.rcv[i].rejected, t1, t2);
+    }
+  }
+  return ferror(stdout) ? EXIT_IOERR : 0;
+}
+
+int cmd_prune(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"db", required_argument, NULL, 'd'},
+      {"older-than", required_argument, NULL, 'o'},
+      {"vacuum", no_argument, NULL, 'v'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  const char *db = NULL;
+  int64_t age = -1;
+  struct store *st = NULL;
+  struct prune_counts pc;
+  char err[1024], t[TIME_STRLEN];
+  int c, rc, vacuum = 0;
+
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd': db = optarg; break;
+    case 'o':
+      if (dur_parse(optarg, &age) < 0) {
+        cli_err("prune: --older-than: '%s' is not a duration like 90d", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'v': vacuum = 1; break;
+    case 'h':
+      printf("Usage: %s prune --older-than DUR [--vacuum] [--db PATH]\n\n"
+             "Delete sessions last seen more than DUR ago (with their replies),\n"
+             "expired DNS answers, findings closed before then and old counters,\n"
+             "in short transactions (a running 'watch' is not held up);\n"
+             "--vacuum then gives the space back to the file system.\n",
+             progname);
+      return 0;
+    default: return EXIT_USAGE;
+    }
+  }
+  if (age < 0 || optind < argc) {
+    cli_err("prune: --older-than DUR is required (e.g. 90d)");
+    return EXIT_USAGE;
+  }
+  rc = store_open(&st, cli_db_path(db), STORE_RW, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("%s", err);
+    return cli_exit_for(rc);
+  }
+  rc = store_prune(st, now_us() - age, vacuum, &pc);
+  if (rc < 0) {
+    cli_err("prune: %s", store_errmsg(st));
+    store_close(st);
+    return cli_exit_for(rc);
+  }
+  store_close(st);
+  printf("pruned before %s: %lld sessions, %lld DNS answers, %lld closed "
+         "findings, %lld analyses, %lld counters, %lld identities%s\n",
+         time_str(now_us() - age, t), (long long)pc.sessions, (long long)pc.dns,
+         (long long)pc.findings, (long long)pc.analyses, (long long)pc.stats,
+         (long long)pc.identities, vacuum ? "; vacuumed" : "");
+  return 0;
+}

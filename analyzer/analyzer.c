@@ -93,6 +93,12 @@ struct fact {
   char *text; /* name \0 answers joined by \n \0 zone \0 mname \0 rname \0 */
 };
 
+struct srv {
+  struct ea_addr ip;
+  char ip_text[ADDR_STRLEN], rev[80], host[256];
+  int64_t sessions, first_us, last_us;
+};
+
 struct run {
   const struct analyzer_cfg *cfg;
   struct store *st;          /* NULL for check                              */
@@ -108,6 +114,8 @@ struct run {
   /* identities in insertion order */
   struct idrec **ids;
   size_t nids, capids;
+  struct srv *srv;
+  size_t nsrv, capsrv;
   /* check mode: findings collected */
   struct finding *found;
   unsigned nfound;
@@ -383,6 +391,33 @@ static int on_group(const struct egress_group *g, void *ctx) {
   return 0;
 }
 
+static int on_server(const struct server_row *r, void *ctx) {
+  struct run *R = ctx;
+  struct srv *v;
+
+  if (r->ip == NULL || r->banner_host == NULL) return 0;
+  if (R->nsrv == R->capsrv) {
+    size_t cap = R->capsrv ? R->capsrv * 2 : 16;
+    struct srv *n = realloc(R->srv, cap * sizeof(*n));
+    if (n == NULL) return 1;
+    R->srv = n;
+    R->capsrv = cap;
+  }
+  v = &R->srv[R->nsrv];
+  memset(v, 0, sizeof(*v));
+  if (addr_parse(&v->ip, r->ip, strlen(r->ip)) < 0) return 0;
+  snprintf(v->ip_text, sizeof(v->ip_text), "%s", r->ip);
+  snprintf(v->host, sizeof(v->host), "%s", r->banner_host);
+  for (char *c = v->host; *c; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
+  dns_reverse_name(v->ip.family, v->ip.a, v->rev, sizeof(v->rev));
+  v->sessions = r->sessions;
+  v->first_us = r->first_us;
+  v->last_us = r->last_us;
+  R->nsrv++;
+  return 0;
+}
+
 /* A HELO argument worth asking DNS about. */
 static int helo_is_name(const char *h) {
   return h[0] != '[' && rules_helo_invalid(h) == NULL;
@@ -437,6 +472,44 @@ static void plan_phase1(struct run *R) {
         want(R, DNS_T_A, d->helo[h]);
         want(R, DNS_T_AAAA, d->helo[h]);
       }
+  }
+}
+
+static const struct dns_result *ws_load(struct run *R, unsigned *used, int type,
+                                        const char *name);
+
+static void plan_servers(struct run *R) {
+  size_t i;
+
+  for (i = 0; i < R->nsrv; i++) {
+    if (addr_is_private(&R->srv[i].ip)) continue;
+    want(R, DNS_T_PTR, R->srv[i].rev);
+    if (helo_is_name(R->srv[i].host)) {
+      want(R, DNS_T_A, R->srv[i].host);
+      want(R, DNS_T_AAAA, R->srv[i].host);
+    }
+  }
+}
+
+static void judge_servers(struct run *R, const struct rules_cfg *rc) {
+  struct server_ident sv;
+  unsigned used;
+  size_t i;
+
+  for (i = 0; i < R->nsrv; i++) {
+    used = 0;
+    memset(&sv, 0, sizeof(sv));
+    sv.ip = R->srv[i].ip;
+    memcpy(sv.ip_text, R->srv[i].ip_text, sizeof(sv.ip_text));
+    sv.banner_host = R->srv[i].host;
+    sv.sessions = R->srv[i].sessions;
+    sv.first_us = R->srv[i].first_us;
+    sv.last_us = R->srv[i].last_us;
+    if (addr_is_private(&sv.ip)) continue;
+    sv.ptr = ws_load(R, &used, DNS_T_PTR, R->srv[i].rev);
+    sv.a = ws_load(R, &used, DNS_T_A, R->srv[i].host);
+    sv.aaaa = ws_load(R, &used, DNS_T_AAAA, R->srv[i].host);
+    rules_server(rc, &sv);
   }
 }
 
@@ -729,6 +802,7 @@ static void run_done(struct run *R, uv_loop_t *loop) {
   map_free(&R->idents, idrec_free);
   free(R->ids);
   free(R->queue);
+  free(R->srv);
 }
 
 /* Record the identity for the report: what DNS and the wire said. */
@@ -798,10 +872,16 @@ int analyzer_run(struct store *st, uv_loop_t *loop,
     run_done(&R, loop);
     return (int)n;
   }
+  if (store_inbound_servers(st, cfg->since, cfg->until, on_server, &R) < 0) {
+    snprintf(err, errlen, "%s", store_errmsg(st));
+    run_done(&R, loop);
+    return -EIO;
+  }
   merge_private(&R);
   for (size_t i = 0; i < R.nids; i++)
     if (!R.ids[i]->merged) R.stats.identities++;
   plan_phase1(&R);
+  plan_servers(&R);
   resolve_all(&R, loop);
   plan_phase2(&R);
   resolve_all(&R, loop);
@@ -813,6 +893,7 @@ int analyzer_run(struct store *st, uv_loop_t *loop,
   ret = store_analysis_begin(st, R.now);
   if (ret == 0) {
     judge_all(&R, &rc);
+    judge_servers(&R, &rc);
     rule_rotation(&R, &rc);
     rule_rejects(&R, &rc);
     store_port25(st, cfg->since, cfg->until, on_port25, &rc);

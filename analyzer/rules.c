@@ -517,3 +517,71 @@ void rules_ident(const struct rules_cfg *cfg, const struct ident *id) {
   rules_helo(cfg, id);
   rules_nat(cfg, id);
 }
+
+static void emit_server(const struct rules_cfg *cfg,
+                        const struct server_ident *sv, const char *rule,
+                        const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void emit_server(const struct rules_cfg *cfg,
+                        const struct server_ident *sv, const char *rule,
+                        const char *fix, const char *fmt, ...) {
+  struct finding f;
+  va_list ap;
+
+  memset(&f, 0, sizeof(f));
+  f.rule = rule;
+  f.severity = SEV_WARN;
+  snprintf(f.subject, sizeof(f.subject), "%s", sv->ip_text);
+  /* ident stays "": these are about our servers, not an egress identity */
+  va_start(ap, fmt);
+  vsnprintf(f.detail, sizeof(f.detail), fmt, ap);
+  va_end(ap);
+  snprintf(f.fix, sizeof(f.fix), "%s", fix);
+  f.first_us = sv->first_us;
+  f.last_us = sv->last_us;
+  f.count = sv->sessions;
+  cfg->emit(cfg->ctx, &f);
+}
+
+void rules_server(const struct rules_cfg *cfg, const struct server_ident *sv) {
+  const char *why = rules_helo_invalid(sv->banner_host);
+  int resolvable, back, in_ptr = 0;
+  unsigned i;
+
+  if (why != NULL || sv->banner_host[0] == '[') {
+    emit_server(cfg, sv, "banner-invalid",
+                "Make the 220 greeting announce the server's public host name "
+                "(Postfix: myhostname / smtpd_banner; Exim: "
+                "smtp_active_hostname).",
+                "server %s greets clients as '%s': %s", sv->ip_text,
+                sv->banner_host, why ? why : "an address, not a host name");
+    return;
+  }
+  if (temp(sv->a) || temp(sv->aaaa) || temp(sv->ptr)) return; /* unknown */
+  resolvable = (sv->a && sv->a->status == DNS_OK) ||
+               (sv->aaaa && sv->aaaa->status == DNS_OK);
+  back = holds(sv->a, sv->ip_text) || holds(sv->aaaa, sv->ip_text);
+  if (!resolvable) {
+    emit_server(cfg, sv, "banner-invalid",
+                "Publish an A/AAAA record for the banner name pointing to the "
+                "server, or announce a name that has one.",
+                "server %s greets clients as %s, which has no A or AAAA record",
+                sv->ip_text, sv->banner_host);
+    return;
+  }
+  for (i = 0; sv->ptr && sv->ptr->status == DNS_OK && i < sv->ptr->n; i++)
+    if (strcasecmp(sv->ptr->answer[i], sv->banner_host) == 0) in_ptr = 1;
+  if (!in_ptr || !back)
+    emit_server(cfg, sv, "banner-ptr-mismatch",
+                "Make banner name, PTR and A agree for the server address: set "
+                "the PTR to the banner name and point the name at the address.",
+                "server %s greets clients as %s, but %s%s%s", sv->ip_text,
+                sv->banner_host,
+                !in_ptr ? (sv->ptr && sv->ptr->status == DNS_OK
+                               ? "its PTR names another host"
+                               : "the address has no PTR")
+                        : "",
+                !in_ptr && !back ? " and " : "",
+                !back ? "the name does not resolve to the address" : "");
+}

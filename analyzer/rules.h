@@ -61,6 +61,20 @@ enum iprev rules_iprev(const struct ident *id);
  * ipv6-no-ptr, reverse-zone. */
 void rules_ident(const struct rules_cfg *cfg, const struct ident *id);
 
+/* One of our servers as clients saw it: its address, the host name its
+ * 220 banner announced, and DNS for both. */
+struct server_ident {
+  struct ea_addr ip;
+  char ip_text[46];
+  const char *banner_host;
+  const struct dns_result *ptr, *a, *aaaa;
+  int64_t sessions, first_us, last_us;
+};
+
+/* banner-invalid and banner-ptr-mismatch (the MXToolbox "banner vs PTR"
+ * check, seed task 9). */
+void rules_server(const struct rules_cfg *cfg, const struct server_ident *sv);
+
 /* Is the address private, CGNAT, loopback, link-local or ULA? */
 int addr_is_private(const struct ea_addr *a);
 

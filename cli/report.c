@@ -25,7 +25,13 @@ struct idn {
   int64_t sessions, rejected, starttls, first_us, last_us;
   int unknown_direction, worst;
 };
+struct srvr {
+  char *ip, *host;
+  int64_t sessions;
+};
 struct rep {
+  struct srvr *s;
+  size_t ns, caps;
   struct fnd *f;
   size_t nf, capf;
   struct idn *i;
@@ -91,6 +97,26 @@ static int on_ident(const struct identity_row *r, void *ctx) {
   d->unknown_direction = r->unknown_direction;
   d->worst = -1;
   return 0;
+}
+
+static int on_server(const struct server_row *r, void *ctx) {
+  struct rep *R = ctx;
+  if (R->ns == R->caps) {
+    size_t cap = R->caps ? R->caps * 2 : 16;
+    struct srvr *n = realloc(R->s, cap * sizeof(*n));
+    if (n == NULL) return R->oom = 1;
+    R->s = n;
+    R->caps = cap;
+  }
+  R->s[R->ns].ip = sdup(r->ip);
+  R->s[R->ns].host = sdup(r->banner_host);
+  R->s[R->ns].sessions = r->sessions;
+  R->ns++;
+  return 0;
+}
+
+static int is_server_rule(const char *rule) {
+  return strncmp(rule, "banner-", 7) == 0;
 }
 
 static int cmp_ident(const void *a, const void *b) {
@@ -328,7 +354,8 @@ int cmd_report(int argc, char **argv) {
   memset(&R, 0, sizeof(R));
   if (store_report_meta(st, since, until, &m) < 0 ||
       store_identities(st, since, until, on_ident, &R) < 0 ||
-      store_findings(st, since, until, on_find, &R) < 0 || R.oom) {
+      store_findings(st, since, until, on_find, &R) < 0 ||
+      store_inbound_servers(st, since, until, on_server, &R) < 0 || R.oom) {
     cli_err("report: %s", R.oom ? "out of memory" : store_errmsg(st));
     store_close(st);
     return EXIT_IOERR;
@@ -387,9 +414,25 @@ int cmd_report(int argc, char **argv) {
         }
       printf("]}");
     }
+    printf("],\"servers\":[");
+    for (k = 0; k < R.ns; k++) {
+      int first = 1;
+      printf("%s{\"ip\":", k ? "," : "");
+      json_str(stdout, R.s[k].ip);
+      printf(",\"banner_host\":");
+      json_str(stdout, R.s[k].host);
+      printf(",\"sessions\":%lld,\"findings\":[", (long long)R.s[k].sessions);
+      for (i = 0; i < R.nf; i++)
+        if (is_server_rule(R.f[i].rule) && strcmp(R.f[i].subject, R.s[k].ip) == 0) {
+          if (!first) putchar(',');
+          json_finding(&R.f[i]);
+          first = 0;
+        }
+      printf("]}");
+    }
     printf("],\"findings\":[");
     for (i = 0, k = 0; i < R.nf; i++)
-      if (R.f[i].ident[0] == '\0') {
+      if (R.f[i].ident[0] == '\0' && !is_server_rule(R.f[i].rule)) {
         if (k++) putchar(',');
         json_finding(&R.f[i]);
       }
@@ -453,11 +496,20 @@ int cmd_report(int argc, char **argv) {
     }
     for (i = 0, k = 0; i < R.nf; i++) {
       size_t j;
-      int mine = 0;
+      int mine = is_server_rule(R.f[i].rule);
       for (j = 0; j < R.ni && !mine; j++) mine = strcmp(R.f[i].ident, R.i[j].ip) == 0;
       if (mine) continue;
       if (k++ == 0) printf("\nacross identities\n");
       text_finding(&R.f[i]);
+    }
+    if (R.ns > 0) printf("\nour servers as seen by clients (inbound sessions)\n");
+    for (k = 0; k < R.ns; k++) {
+      printf("  %s greets as ", R.s[k].ip);
+      esc_fputs(stdout, R.s[k].host);
+      printf(" (%lld sessions)\n", (long long)R.s[k].sessions);
+      for (i = 0; i < R.nf; i++)
+        if (is_server_rule(R.f[i].rule) && strcmp(R.f[i].subject, R.s[k].ip) == 0)
+          text_finding(&R.f[i]);
     }
     if (R.nf == 0 && m.last_analysis != 0) printf("\nno findings\n");
   }
@@ -470,6 +522,11 @@ int cmd_report(int argc, char **argv) {
     free(R.i[k].ip); free(R.i[k].iprev); free(R.i[k].ptr); free(R.i[k].helos);
     free(R.i[k].sources); free(R.i[k].echoed);
   }
+  for (k = 0; k < R.ns; k++) {
+    free(R.s[k].ip);
+    free(R.s[k].host);
+  }
+  free(R.s);
   free(R.f);
   free(R.i);
   if (ferror(stdout)) return EXIT_IOERR;

@@ -1046,3 +1046,34 @@ int store_prune(struct store *s, int64_t cutoff, int vacuum,
     return fail(s, "vacuum");
   return 0;
 }
+
+int64_t store_inbound_servers(struct store *s, int64_t since, int64_t until,
+                              server_fn fn, void *ctx) {
+  sqlite3_stmt *st = NULL;
+  struct server_row r;
+  int64_t n = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT s.dst_ip, s.banner_host, count(*),"
+                         " min(s.first_seen), max(s.last_seen) FROM sessions s"
+                         " WHERE s.direction = 'inbound' AND s.banner_host IS"
+                         " NOT NULL" WINDOW " GROUP BY s.dst_ip, s.banner_host"
+                         " ORDER BY s.dst_ip",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "servers");
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r.ip = col_text(st, 0);
+    r.banner_host = col_text(st, 1);
+    r.sessions = sqlite3_column_int64(st, 2);
+    r.first_us = sqlite3_column_int64(st, 3);
+    r.last_us = sqlite3_column_int64(st, 4);
+    n++;
+    if (fn(&r, ctx) != 0) break;
+  }
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "servers");
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : n;
+}

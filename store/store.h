@@ -130,6 +130,16 @@ struct identity_row {
 int store_identity_put(struct store *s, const struct identity_row *r,
                        int64_t at);
 
+/* Our servers as clients saw them: inbound sessions grouped by server
+ * address and the host name of its banner. */
+struct server_row {
+  const char *ip, *banner_host;
+  int64_t sessions, first_us, last_us;
+};
+typedef int (*server_fn)(const struct server_row *r, void *ctx);
+int64_t store_inbound_servers(struct store *s, int64_t since, int64_t until,
+                              server_fn fn, void *ctx);
+
 /* --- report ------------------------------------------------------------- */
 
 /* Identities seen in [since, until] by the last analyses, worst first is

@@ -79,7 +79,7 @@ n=$("$BIN" sessions --db "$db" --limit 4 --format jsonl | wc -l)
 
 n=$("$BIN" sessions --db "$T/both-local.db" --direction inbound --format jsonl | wc -l)
 m=$("$BIN" sessions --db "$T/both-local.db" --direction egress --format jsonl | wc -l)
-[ "$n" = 1 ] && [ "$m" = 1 ] && ok "--direction inbound/egress" || ko "--direction gave $n inbound, $m egress"
+[ "$n" = 3 ] && [ "$m" = 1 ] && ok "--direction inbound/egress (3/1)" || ko "--direction gave $n inbound, $m egress"
 "$BIN" read --db "$T/hint.db" "$T/gen/both.pcap" 2>"$T/err" >/dev/null
 grep -q "pass --local CIDR" "$T/err" && ok "read hints at --local when direction is unknown" || ko "no --local hint: $(cat "$T/err")"
 "$BIN" read --db "$T/hint2.db" "$T/gen/ifaddr.pcapng" 2>"$T/err" >/dev/null

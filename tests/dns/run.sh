@@ -216,5 +216,24 @@ grep -q "203.0.113.10 " "$T/hist" && grep -q "203.0.113.11 .*mail01.example.com"
 d=json.load(sys.stdin); assert {u['src_ip'] for u in d['uses']} == {'203.0.113.10','203.0.113.11','2001:db8:10::26','10.0.0.10'}, d['uses']" &&
   ok "history --dst: our addresses towards one receiver" || ko "history --dst"
 
+# Both directions on one wire: inbound clients never become identities;
+# our servers' banners are checked against their PTR and A.
+"$PY" tests/gen/capgen.py "$T/gen" >/dev/null
+"$BIN" read -q --db "$T/both.db" --local 203.0.113.0/24 "$T/gen/both.pcap"
+"$BIN" analyze -q --db "$T/both.db" $R
+"$BIN" report --db "$T/both.db" --format json >"$T/both.json"
+"$PY" - "$T/both.json" <<'PY' && ok "inbound: no stranger as identity; banner-invalid and banner-ptr-mismatch" || ko "inbound/banner checks: $(cat "$T/both.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+ips = {i["ip"] for i in d["identities"]}
+assert "198.51.100.77" not in ips, ips
+assert ips == {"203.0.113.10", "198.51.100.80"}, ips
+unk = [i for i in d["identities"] if i["direction_unknown"]]
+assert [i["ip"] for i in unk] == ["198.51.100.80"], unk
+srv = {s["ip"]: {f["rule"] for f in s["findings"]} for s in d["servers"]}
+assert srv == {"203.0.113.10": set(), "203.0.113.12": {"banner-invalid"},
+               "203.0.113.15": {"banner-ptr-mismatch"}}, srv
+PY
+
 echo "dns: $pass passed, $fail failed"
 [ "$fail" = 0 ]

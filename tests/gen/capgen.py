@@ -761,17 +761,35 @@ def main():
     mixed.append(expect(c, ib, steps))
     mixed += scen_small(cap, "198.51.100.80", "198.51.100.25",
                         "other.example.net")
+    # Two more servers of ours as clients see them: one greets with a name
+    # whose PTR/A do not match it, one with a name that does not resolve.
+    for srv, name, port in (("203.0.113.15", "mail01.example.com", 51001),
+                            ("203.0.113.12", "ghost.example.com", 51002)):
+        c = Conn(cap, "198.51.100.77", port, srv)
+        c.handshake()
+        b = ["220 %s ESMTP" % name]
+        st = [("EHLO stranger.example.org", ["250 %s" % name]),
+              ("QUIT", ["221 2.0.0 Bye"])]
+        dialogue(c, b, st)
+        c.close()
+        mixed.append(expect(c, b, st))
     write(os.path.join(outdir, "both.pcap"), cap)
     write(os.path.join(outdir, "ifaddr.pcapng"), cap, fmt="pcapng",
           if_addrs=[("203.0.113.10", 24), ("2001:db8:10::25", 64)])
     truth["both.pcap"] = {"sessions": mixed}
     dirs = [dict(s) for s in mixed]
-    for s, d in zip(dirs, ["egress", "inbound", "unknown"]):
+    for s, d in zip(dirs, ["egress", "inbound", "unknown", "inbound",
+                           "inbound"]):
         s["direction"] = d
     truth["both-local"] = {"sessions": dirs, "file": "both.pcap",
                            "args": ["--local", "203.0.113.0/24",
                                     "--local", "2001:db8::/32"]}
-    truth["ifaddr.pcapng"] = {"sessions": dirs}
+    # The interface declares its own address (a host, not its subnet): the
+    # other servers of the /24 are not ours as far as this file knows.
+    ifdirs = [dict(s) for s in dirs]
+    for s in ifdirs[3:]:
+        s["direction"] = "unknown"
+    truth["ifaddr.pcapng"] = {"sessions": ifdirs}
 
     # Damaged and hostile files: one clear line, the right exit code, and
     # what came before the damage is kept.

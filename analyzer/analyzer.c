@@ -302,6 +302,7 @@ struct idrec {
   char *helo[IDENT_HELO_MAX];
   int64_t helo_sessions[IDENT_HELO_MAX];
   int64_t sessions, first_us, last_us, rejected, starttls;
+  char points[256];
   int iprev;
   int merged; /* folded into the identity a receiver revealed for it  */
 };
@@ -387,6 +388,11 @@ static int on_group(const struct egress_group *g, void *ctx) {
               g->direction && strcmp(g->direction, "unknown") == 0);
     d->rejected += g->rejected;
     d->starttls += g->starttls;
+    if (g->points && !strstr(d->points, g->points)) {
+      size_t n = strlen(d->points);
+      snprintf(d->points + n, sizeof(d->points) - n, "%s%s", n ? "," : "",
+               g->points);
+    }
   }
   return 0;
 }
@@ -745,6 +751,28 @@ static void rule_rejects(struct run *R, const struct rules_cfg *rc) {
   map_free(&A.by_ip, free);
 }
 
+static int on_drops(const struct drops_row *r, void *ctx) {
+  const struct rules_cfg *rc = ctx;
+  struct finding f;
+
+  memset(&f, 0, sizeof(f));
+  f.rule = "capture-drops";
+  f.severity = SEV_WARN;
+  snprintf(f.subject, sizeof(f.subject), "%s", r->point);
+  snprintf(f.detail, sizeof(f.detail),
+           "capture point %s lost %lld packets (kernel or interface drops): "
+           "the history has holes, sessions may be missing or incomplete",
+           r->point, (long long)r->dropped);
+  snprintf(f.fix, sizeof(f.fix), "%s",
+           "Capture only SMTP (the default filter), give the capture a "
+           "larger buffer, or run it on a less loaded host.");
+  f.first_us = r->first_us;
+  f.last_us = r->last_us;
+  f.count = r->dropped;
+  rc->emit(rc->ctx, &f);
+  return 0;
+}
+
 static int on_port25(const struct port25_row *r, void *ctx) {
   const struct rules_cfg *rc = ctx;
   struct finding f;
@@ -838,6 +866,7 @@ static void put_identity(struct run *R, const struct idrec *d,
   row.first_us = d->first_us;
   row.last_us = d->last_us;
   row.unknown_direction = d->unknown_dir;
+  row.points = d->points;
   rc = store_identity_put(R->st, &row, R->now);
   if (rc < 0 && R->store_rc == 0) R->store_rc = rc;
 }
@@ -897,6 +926,7 @@ int analyzer_run(struct store *st, uv_loop_t *loop,
     rule_rotation(&R, &rc);
     rule_rejects(&R, &rc);
     store_port25(st, cfg->since, cfg->until, on_port25, &rc);
+    store_capture_drops(st, cfg->since, cfg->until, on_drops, &rc);
     ret = R.store_rc;
   }
   if (ret == 0)

@@ -19,6 +19,7 @@ struct fnd {
   char *rule, *severity, *subject, *ident, *detail, *fix;
   int64_t first_us, last_us, count;
   int sev;
+  int attached; /* belongs to one of the identities listed */
 };
 struct idn {
   char *ip, *iprev, *ptr, *helos, *sources, *echoed;
@@ -117,6 +118,28 @@ static int on_server(const struct server_row *r, void *ctx) {
 
 static int is_server_rule(const char *rule) {
   return strncmp(rule, "banner-", 7) == 0;
+}
+
+static int cmp_ip(const void *a, const void *b) {
+  return strcmp(((const struct idn *)a)->ip, ((const struct idn *)b)->ip);
+}
+
+static const struct fnd *g_f; /* for the comparator below */
+static int cmp_fidx(const void *a, const void *b) {
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  int c = strcmp(g_f[x].ident, g_f[y].ident);
+  return c ? c : (x < y ? -1 : x > y);
+}
+
+/* First index in order[] (sorted by ident) whose finding has ident ip. */
+static size_t first_of(const struct rep *R, const size_t *order, const char *ip) {
+  size_t lo = 0, hi = R->nf;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (strcmp(R->f[order[mid]].ident, ip) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 static int cmp_ident(const void *a, const void *b) {
@@ -267,6 +290,7 @@ static void usage(FILE *f) {
           "  --db PATH            database (see '%s --help')\n"
           "  --since T, --until T window (RFC 3339 or 90m, 24h, 7d; default: all)\n"
           "  --format FMT         text (default), json, csv (one row per finding)\n"
+          "  --point NAME         only identities seen at this capture point\n"
           "  --fail-on LEVEL      warn or crit (default): the exit code reports\n"
           "                       findings at or above it\n"
           "  --analyze            run 'analyze' first (takes --resolver and the\n"
@@ -287,16 +311,17 @@ int cmd_report(int argc, char **argv) {
       {"format", required_argument, NULL, 'f'},
       {"fail-on", required_argument, NULL, 'F'},
       {"analyze", no_argument, NULL, 'a'},
+      {"point", required_argument, NULL, 'P'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
-  const char *db = NULL, *fmt = "text";
+  const char *db = NULL, *fmt = "text", *point = NULL;
   int64_t since = INT64_MIN, until = INT64_MAX, now = now_us();
   int c, rc, fail_on = SEV_CRIT, analyze = 0, worst = -1, ex;
   struct store *st = NULL;
   struct report_meta m;
   struct rep R;
   char err[1024], t1[TIME_STRLEN], t2[TIME_STRLEN];
-  size_t i, k;
+  size_t i, k, j, *order = NULL;
   int64_t by_sev[4] = {0};
 
   optind = 1;
@@ -327,6 +352,7 @@ int cmd_report(int argc, char **argv) {
       }
       break;
     case 'a': analyze = 1; break;
+    case 'P': point = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return EXIT_USAGE;
     }
@@ -334,11 +360,11 @@ int cmd_report(int argc, char **argv) {
   if (analyze) {
     /* report --analyze [-- analyze options]: same database, same window. */
     char *av[64];
-    int ac = 0, j;
+    int ac = 0, a;
     av[ac++] = "analyze";
     if (db) av[ac++] = "--db", av[ac++] = (char *)db;
     av[ac++] = "--quiet";
-    for (j = optind; j < argc && ac < 62; j++) av[ac++] = argv[j];
+    for (a = optind; a < argc && ac < 62; a++) av[ac++] = argv[a];
     av[ac] = NULL;
     rc = cmd_analyze(ac, av);
     if (rc != 0) return rc;
@@ -353,7 +379,7 @@ int cmd_report(int argc, char **argv) {
   }
   memset(&R, 0, sizeof(R));
   if (store_report_meta(st, since, until, &m) < 0 ||
-      store_identities(st, since, until, on_ident, &R) < 0 ||
+      store_identities(st, since, until, point, on_ident, &R) < 0 ||
       store_findings(st, since, until, on_find, &R) < 0 ||
       store_inbound_servers(st, since, until, on_server, &R) < 0 || R.oom) {
     cli_err("report: %s", R.oom ? "out of memory" : store_errmsg(st));
@@ -361,15 +387,44 @@ int cmd_report(int argc, char **argv) {
     return EXIT_IOERR;
   }
   store_close(st);
+  /* Identities by address, findings by identity: lookups stay O(log n)
+   * on a million-session database. */
+  if (R.ni > 1) qsort(R.i, R.ni, sizeof(*R.i), cmp_ip);
+  if (point != NULL) {
+    /* Keep the findings of the identities seen at that point. */
+    size_t w = 0;
+    for (i = 0; i < R.nf; i++) {
+      struct idn key;
+      int keep;
+      key.ip = R.f[i].ident;
+      keep = R.ni > 0 && bsearch(&key, R.i, R.ni, sizeof(*R.i), cmp_ip) != NULL;
+      if (keep) R.f[w++] = R.f[i];
+      else {
+        free(R.f[i].rule); free(R.f[i].severity); free(R.f[i].subject);
+        free(R.f[i].ident); free(R.f[i].detail); free(R.f[i].fix);
+      }
+    }
+    R.nf = w;
+  }
   for (i = 0; i < R.nf; i++) {
+    struct idn key, *d;
     if (R.f[i].sev >= 0 && R.f[i].sev < 4) by_sev[R.f[i].sev]++;
     if (worst < 0 || sev_rank(R.f[i].sev) > sev_rank(worst)) worst = R.f[i].sev;
-    for (k = 0; k < R.ni; k++)
-      if (strcmp(R.i[k].ip, R.f[i].ident) == 0 &&
-          (R.i[k].worst < 0 || sev_rank(R.f[i].sev) > sev_rank(R.i[k].worst)))
-        R.i[k].worst = R.f[i].sev;
+    key.ip = R.f[i].ident;
+    d = R.ni ? bsearch(&key, R.i, R.ni, sizeof(*R.i), cmp_ip) : NULL;
+    R.f[i].attached = d != NULL;
+    if (d != NULL && (d->worst < 0 || sev_rank(R.f[i].sev) > sev_rank(d->worst)))
+      d->worst = R.f[i].sev;
   }
   if (R.ni > 1) qsort(R.i, R.ni, sizeof(*R.i), cmp_ident);
+  order = malloc((R.nf ? R.nf : 1) * sizeof(*order));
+  if (order == NULL) {
+    cli_err("report: out of memory");
+    return EXIT_SOFTWARE;
+  }
+  for (i = 0; i < R.nf; i++) order[i] = i;
+  g_f = R.f;
+  if (R.nf > 1) qsort(order, R.nf, sizeof(*order), cmp_fidx);
 
   if (strcmp(fmt, "json") == 0) {
     printf("{\"generated\":");
@@ -406,12 +461,12 @@ int cmd_report(int argc, char **argv) {
       printf(",\"last_seen\":");
       json_time(d->last_us);
       printf(",\"findings\":[");
-      for (i = 0; i < R.nf; i++)
-        if (strcmp(R.f[i].ident, d->ip) == 0 && strcmp(R.f[i].rule, "ip-rotation")) {
-          if (!first) putchar(',');
-          json_finding(&R.f[i]);
-          first = 0;
-        }
+      for (j = first_of(&R, order, d->ip);
+           j < R.nf && strcmp(R.f[order[j]].ident, d->ip) == 0; j++) {
+        if (!first) putchar(',');
+        json_finding(&R.f[order[j]]);
+        first = 0;
+      }
       printf("]}");
     }
     printf("],\"servers\":[");
@@ -432,7 +487,7 @@ int cmd_report(int argc, char **argv) {
     }
     printf("],\"findings\":[");
     for (i = 0, k = 0; i < R.nf; i++)
-      if (R.f[i].ident[0] == '\0' && !is_server_rule(R.f[i].rule)) {
+      if (!R.f[i].attached && !is_server_rule(R.f[i].rule)) {
         if (k++) putchar(',');
         json_finding(&R.f[i]);
       }
@@ -473,11 +528,19 @@ int cmd_report(int argc, char **argv) {
       printf("note: %lld sessions arrived after the last analysis; run"
              " 'analyze' (or report --analyze) to judge them\n",
              (long long)m.new_sessions);
-    if (m.unknown_dir > 0)
-      printf("note: %lld sessions have no known direction (read without"
-             " --local); if this host also receives mail, strangers' addresses"
-             " are listed as identities\n",
-             (long long)m.unknown_dir);
+    {
+      size_t unk = 0;
+      for (k = 0; k < R.ni; k++) unk += R.i[k].unknown_direction != 0;
+      if (unk >= 20)
+        printf("warning: %zu identities of unknown direction: the capture "
+               "probably holds inbound mail from strangers; read it again "
+               "with --local (your addresses)\n", unk);
+      else if (m.unknown_dir > 0)
+        printf("note: %lld sessions have no known direction (read without"
+               " --local); if this host also receives mail, strangers'"
+               " addresses are listed as identities\n",
+               (long long)m.unknown_dir);
+    }
     for (k = 0; k < R.ni; k++) {
       struct idn *d = &R.i[k];
       printf("\n%s%s%s  iprev %s%s\n", colour ? "\033[1m" : "", d->ip,
@@ -491,13 +554,12 @@ int cmd_report(int argc, char **argv) {
       printf("  %-9s%lld (%lld rejected, %lld TLS), %s .. %s\n", "sessions",
              (long long)d->sessions, (long long)d->rejected,
              (long long)d->starttls, t1, t2 + 11);
-      for (i = 0; i < R.nf; i++)
-        if (strcmp(R.f[i].ident, d->ip) == 0) text_finding(&R.f[i]);
+      for (j = first_of(&R, order, d->ip);
+           j < R.nf && strcmp(R.f[order[j]].ident, d->ip) == 0; j++)
+        text_finding(&R.f[order[j]]);
     }
     for (i = 0, k = 0; i < R.nf; i++) {
-      size_t j;
-      int mine = is_server_rule(R.f[i].rule);
-      for (j = 0; j < R.ni && !mine; j++) mine = strcmp(R.f[i].ident, R.i[j].ip) == 0;
+      int mine = is_server_rule(R.f[i].rule) || R.f[i].attached;
       if (mine) continue;
       if (k++ == 0) printf("\nacross identities\n");
       text_finding(&R.f[i]);
@@ -527,6 +589,7 @@ int cmd_report(int argc, char **argv) {
     free(R.s[k].host);
   }
   free(R.s);
+  free(order);
   free(R.f);
   free(R.i);
   if (ferror(stdout)) return EXIT_IOERR;

@@ -97,7 +97,8 @@ static const char *const migrations[] = {
     "  sessions INTEGER NOT NULL, rejected INTEGER NOT NULL,"
     "  starttls INTEGER NOT NULL,"
     "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
-    "  unknown_direction INTEGER NOT NULL, analyzed INTEGER NOT NULL)"
+    "  unknown_direction INTEGER NOT NULL, analyzed INTEGER NOT NULL,"
+    "  points TEXT NOT NULL DEFAULT '')"
     "  WITHOUT ROWID;",
 };
 

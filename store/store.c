@@ -476,8 +476,8 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
 #define ADD(cond) n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND %s", cond)
   if (f->ip) ADD("(s.src_ip = ?1 OR s.echoed_ip = ?1)");
   if (f->helo)
-    ADD("EXISTS(SELECT 1 FROM helos h WHERE h.session_id = s.id AND"
-        " h.name = ?2 COLLATE NOCASE)");
+    ADD("s.id IN (SELECT session_id FROM helos WHERE name = ?2"
+        " COLLATE NOCASE)"); /* uses helos_name, not a scan */
   if (f->dst) ADD("(s.dst_ip = ?3 OR s.banner_host = ?3 COLLATE NOCASE)");
   if (f->state) ADD("s.state = ?4");
   if (f->direction) ADD("s.direction = ?9");
@@ -651,7 +651,10 @@ int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
                          " count(*), min(s.first_seen), max(s.last_seen),"
                          " sum(EXISTS(SELECT 1 FROM replies r WHERE"
                          "  r.session_id = s.id AND r.code >= 400)),"
-                         " sum(s.starttls)"
+                         " sum(s.starttls),"
+                         " (SELECT group_concat(name) FROM points WHERE id IN"
+                         "  (SELECT DISTINCT point_id FROM sessions s2 WHERE"
+                         "   s2.src_ip = s.src_ip AND s2.echoed_ip IS s.echoed_ip))"
                          " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
                          " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction",
                          -1, &st, NULL) != SQLITE_OK)
@@ -668,6 +671,7 @@ int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
     g.last_us = sqlite3_column_int64(st, 6);
     g.rejected = sqlite3_column_int64(st, 7);
     g.starttls = sqlite3_column_int64(st, 8);
+    g.points = col_text(st, 9);
     n++;
     if (fn(&g, ctx) != 0) break;
   }
@@ -754,8 +758,8 @@ int store_identity_put(struct store *s, const struct identity_row *r,
   rc = prep(s, &s->q_ident,
             "INSERT OR REPLACE INTO identities(ip, iprev, ptr, helos, sources,"
             " echoed, sessions, rejected, starttls, first_seen, last_seen,"
-            " unknown_direction, analyzed)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+            " unknown_direction, analyzed, points)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
   if (rc < 0 || (rc = tx_begin(s)) < 0) return rc;
   st = s->q_ident;
   sqlite3_bind_text(st, 1, r->ip, -1, SQLITE_STATIC);
@@ -771,6 +775,7 @@ int store_identity_put(struct store *s, const struct identity_row *r,
   sqlite3_bind_int64(st, 11, r->last_us);
   sqlite3_bind_int(st, 12, r->unknown_direction);
   sqlite3_bind_int64(st, 13, at);
+  sqlite3_bind_text(st, 14, r->points ? r->points : "", -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   sqlite3_reset(st);
   return rc == SQLITE_DONE ? 0 : fail(s, "identities");
@@ -859,7 +864,7 @@ int store_analysis_end(struct store *s, int64_t at, int64_t since,
 /* --- report ------------------------------------------------------------- */
 
 int64_t store_identities(struct store *s, int64_t since, int64_t until,
-                         identity_fn fn, void *ctx) {
+                         const char *point, identity_fn fn, void *ctx) {
   sqlite3_stmt *st = NULL;
   struct identity_row r;
   int64_t n = 0;
@@ -868,13 +873,15 @@ int64_t store_identities(struct store *s, int64_t since, int64_t until,
   if (sqlite3_prepare_v2(s->db,
                          "SELECT ip, iprev, ptr, helos, sources, echoed, sessions,"
                          " rejected, starttls, first_seen, last_seen,"
-                         " unknown_direction FROM identities"
+                         " unknown_direction, points FROM identities"
                          " WHERE last_seen >= ?1 AND first_seen <= ?2"
-                         " ORDER BY ip",
+                         " AND (?3 IS NULL OR instr(',' || points || ',',"
+                         "  ',' || ?3 || ',') > 0) ORDER BY ip",
                          -1, &st, NULL) != SQLITE_OK)
     return fail(s, "identities");
   sqlite3_bind_int64(st, 1, since);
   sqlite3_bind_int64(st, 2, until);
+  if (point) sqlite3_bind_text(st, 3, point, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     r.ip = col_text(st, 0);
     r.iprev = col_text(st, 1);
@@ -888,6 +895,7 @@ int64_t store_identities(struct store *s, int64_t since, int64_t until,
     r.first_us = sqlite3_column_int64(st, 9);
     r.last_us = sqlite3_column_int64(st, 10);
     r.unknown_direction = sqlite3_column_int(st, 11);
+    r.points = col_text(st, 12);
     n++;
     if (fn(&r, ctx) != 0) break;
   }
@@ -1057,6 +1065,7 @@ int64_t store_inbound_servers(struct store *s, int64_t since, int64_t until,
   if (sqlite3_prepare_v2(s->db,
                          "SELECT s.dst_ip, s.banner_host, count(*),"
                          " min(s.first_seen), max(s.last_seen) FROM sessions s"
+                         " INDEXED BY sessions_direction" /* not a dst scan */
                          " WHERE s.direction = 'inbound' AND s.banner_host IS"
                          " NOT NULL" WINDOW " GROUP BY s.dst_ip, s.banner_host"
                          " ORDER BY s.dst_ip",
@@ -1074,6 +1083,36 @@ int64_t store_inbound_servers(struct store *s, int64_t since, int64_t until,
     if (fn(&r, ctx) != 0) break;
   }
   rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "servers");
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : n;
+}
+
+int64_t store_capture_drops(struct store *s, int64_t since, int64_t until,
+                            drops_fn fn, void *ctx) {
+  sqlite3_stmt *st = NULL;
+  struct drops_row r;
+  int64_t n = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT p.name, sum(c.value), min(c.at), max(c.at)"
+                         " FROM capture_stats c JOIN points p ON p.id ="
+                         " c.point_id WHERE c.name IN ('ps_drop', 'ps_ifdrop')"
+                         " AND c.at >= ?1 AND c.at <= ?2 GROUP BY p.name"
+                         " HAVING sum(c.value) > 0",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "capture drops");
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r.point = col_text(st, 0);
+    r.dropped = sqlite3_column_int64(st, 1);
+    r.first_us = sqlite3_column_int64(st, 2);
+    r.last_us = sqlite3_column_int64(st, 3);
+    n++;
+    if (fn(&r, ctx) != 0) break;
+  }
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "capture drops");
   sqlite3_finalize(st);
   return rc < 0 ? rc : n;
 }

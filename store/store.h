@@ -94,6 +94,7 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
  * (source, echoed address, first HELO). Strings NULL when absent. */
 struct egress_group {
   const char *src_ip, *echoed_ip, *helo, *direction;
+  const char *points; /* capture points, comma-separated                 */
   int64_t sessions, first_us, last_us;
   int64_t rejected;  /* sessions with a 4xx/5xx reply                    */
   int64_t starttls;  /* sessions that went to TLS                       */
@@ -123,7 +124,7 @@ int64_t store_port25(struct store *s, int64_t since, int64_t until,
 
 /* The identity as this analysis saw it (lists are newline-separated). */
 struct identity_row {
-  const char *ip, *iprev, *ptr, *helos, *sources, *echoed;
+  const char *ip, *iprev, *ptr, *helos, *sources, *echoed, *points;
   int64_t sessions, rejected, starttls, first_us, last_us;
   int unknown_direction;
 };
@@ -146,7 +147,7 @@ int64_t store_inbound_servers(struct store *s, int64_t since, int64_t until,
  * the caller's business. Rows are borrowed for the call. */
 typedef int (*identity_fn)(const struct identity_row *r, void *ctx);
 int64_t store_identities(struct store *s, int64_t since, int64_t until,
-                         identity_fn fn, void *ctx);
+                         const char *point, identity_fn fn, void *ctx);
 
 struct finding_row {
   const char *rule, *severity, *subject, *ident, *detail, *fix, *status;
@@ -177,6 +178,15 @@ struct prune_counts {
 };
 int store_prune(struct store *s, int64_t cutoff, int vacuum,
                 struct prune_counts *c);
+
+/* Packets the capture lost (pcap_stats ps_drop + ps_ifdrop) per point. */
+struct drops_row {
+  const char *point;
+  int64_t dropped, first_us, last_us;
+};
+typedef int (*drops_fn)(const struct drops_row *r, void *ctx);
+int64_t store_capture_drops(struct store *s, int64_t since, int64_t until,
+                            drops_fn fn, void *ctx);
 
 /* Start an analysis run at time at; findings put until store_analysis_end
  * belong to it. */

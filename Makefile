@@ -170,6 +170,11 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)EA_BIN=$(B)/egressaudit DEMO_DB=$(DEMO_DB) scripts/demo.sh
 
+# Benchmarks against tcpdump and tshark (not a test; see bench/run.sh).
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)EA_BIN=$(B)/egressaudit QUICK=$(QUICK) FULL=$(FULL) bench/run.sh
+
 PREFIX ?= /usr/local
 install: all
 	install -D -m 0755 $(B)/egressaudit $(DESTDIR)$(PREFIX)/bin/egressaudit

@@ -2,6 +2,7 @@
 """Deterministic benchmark capture: mostly background traffic, some SMTP.
 
     benchgen.py OUT.pcap PACKETS [--pcapng]
+    benchgen.py --synflood OUT.pcap FLOWS
 
 About 2% of the packets are SMTP sessions (one per ~1000 packets, from ~500
 client addresses), 5% of frames are VLAN-tagged, 10% IPv6; the rest is
@@ -20,7 +21,27 @@ from pcapw import ipv4, ipv6, link_frame, tcp_segment  # noqa: E402
 T0 = 1795687200 * 1000000
 
 
+def synflood(out, total):
+    """total SYNs to port 25, each from a distinct (address, port): the flow
+    table's worst case (nothing ever answers, nothing ends)."""
+    f = open(out, "wb")
+    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+    tmpl = bytearray(link_frame("EN10MB", ipv4("198.18.0.1", "203.0.113.25",
+        tcp_segment("198.18.0.1", "203.0.113.25", 1024, 25, 1, 0, 2)), 4))
+    t = T0
+    for i in range(total):
+        t += 3
+        struct.pack_into("!BBB", tmpl, 14 + 13, (i >> 16) & 255, (i >> 8) & 255, i & 255)
+        struct.pack_into("!H", tmpl, 14 + 20, 1024 + (i % 60000))
+        f.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(tmpl), len(tmpl)) + tmpl)
+    f.close()
+    json.dump({"packets": total, "flows": total}, open(out + ".truth.json", "w"))
+
+
 def main():
+    if sys.argv[1] == "--synflood":
+        synflood(sys.argv[2], int(sys.argv[3]))
+        return
     out, total = sys.argv[1], int(sys.argv[2])
     pcapng = "--pcapng" in sys.argv
     rnd = random.Random(20261126)

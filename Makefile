@@ -35,7 +35,7 @@ LIB_SRC  := common/util.c common/session.c common/netset.c common/dns.c \
             store/schema.c store/store.c \
             analyzer/resolver.c analyzer/rules.c analyzer/analyzer.c
 CLI_SRC  := cli/main.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
-            cli/history.c
+            cli/history.c cli/watch.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules
 FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns
 
@@ -48,7 +48,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration dns-check man-check check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check live-check man-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -97,6 +97,10 @@ unit-asan: $(TESTS:%=$(B)/tests-asan/%)
 
 integration: $(B)/egressaudit-asan
 	$(Q)EA_BIN=$(B)/egressaudit-asan tests/integration.sh
+
+# watch on a veth pair in a network namespace of its own (root only).
+live-check: $(B)/egressaudit-asan
+	$(Q)EA_BIN=$(B)/egressaudit-asan tests/live/run.sh
 
 # Resolver, rules and commands against a real NSD on a loopback port.
 dns-check: $(B)/egressaudit-asan
@@ -161,6 +165,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit-asan
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory dns-check
+	$(Q)$(MAKE) --no-print-directory live-check
 	$(Q)$(MAKE) --no-print-directory check-clang
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	@echo "make check: all passed"

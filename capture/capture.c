@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "capture/pcapng_if.h"
@@ -21,8 +23,17 @@
 #define DISPATCH_BATCH 4096
 #define PCAPNG_HEAD_MAX (64 * 1024) /* where interface blocks are looked for */
 
+struct livesrc {
+  struct capture *c;
+  pcap_t *p;
+  int dlt;
+  int64_t point;
+};
+
 struct capture {
   struct capture_cfg cfg;
+  struct livesrc live[CAPTURE_LIVE_MAX];
+  int n_live;
   struct flow_table *flows;
   pcap_t *p;
   const char *path;
@@ -64,6 +75,7 @@ int capture_new(struct capture **out, const struct capture_cfg *cfg,
 void capture_free(struct capture *c) {
   if (c == NULL) return;
   capture_close_file(c);
+  capture_live_close(c);
   flow_table_free(c->flows);
   free(c);
 }
@@ -99,7 +111,7 @@ static int filter_build(const struct capture *c, char *out, size_t cap,
   return 0;
 }
 
-static int filter_set(struct capture *c) {
+static int filter_set_on(struct capture *c, pcap_t *p) {
   struct bpf_program prog;
   int vlan;
 
@@ -107,8 +119,8 @@ static int filter_set(struct capture *c) {
   if (c->cfg.no_filter) return 0;
   for (vlan = 1; vlan >= 0; vlan--) {
     if (filter_build(c, c->filter, sizeof(c->filter), vlan) < 0) break;
-    if (pcap_compile(c->p, &prog, c->filter, 1, PCAP_NETMASK_UNKNOWN) == 0) {
-      int rc = pcap_setfilter(c->p, &prog);
+    if (pcap_compile(p, &prog, c->filter, 1, PCAP_NETMASK_UNKNOWN) == 0) {
+      int rc = pcap_setfilter(p, &prog);
       pcap_freecode(&prog);
       if (rc == 0) return 0;
     }
@@ -117,6 +129,8 @@ static int filter_set(struct capture *c) {
   c->filter[0] = '\0';
   return 0;
 }
+
+static int filter_set(struct capture *c) { return filter_set_on(c, c->p); }
 
 int capture_open_file(struct capture *c, const char *path, char *err,
                       size_t errlen) {
@@ -201,20 +215,31 @@ int capture_snaplen(const struct capture *c) {
   return c->p ? pcap_snapshot(c->p) : 0;
 }
 
-static void on_frame(u_char *user, const struct pcap_pkthdr *h,
-                     const u_char *bytes) {
-  struct capture *c = (struct capture *)user;
+static void frame(struct capture *c, int dlt, int64_t point,
+                  const struct pcap_pkthdr *h, const u_char *bytes) {
   struct pkt pk;
   enum dec_result r;
 
   c->n.frames++;
   if (h->caplen < h->len) c->n.snap_cut++;
-  r = decode_frame(c->dlt, bytes, h->caplen, &pk);
+  r = decode_frame(dlt, bytes, h->caplen, &pk);
   c->n.decode[r]++;
   if (r != DEC_OK) return;
   flow_input(c->flows,
              (int64_t)h->ts.tv_sec * 1000000 + (int64_t)h->ts.tv_usec,
-             c->point, &pk);
+             point, &pk);
+}
+
+static void on_frame(u_char *user, const struct pcap_pkthdr *h,
+                     const u_char *bytes) {
+  struct capture *c = (struct capture *)user;
+  frame(c, c->dlt, c->point, h, bytes);
+}
+
+static void on_live_frame(u_char *user, const struct pcap_pkthdr *h,
+                          const u_char *bytes) {
+  struct livesrc *s = (struct livesrc *)user;
+  frame(s->c, s->dlt, s->point, h, bytes);
 }
 
 int capture_run(struct capture *c, int64_t point, capture_progress_fn progress,
@@ -265,4 +290,143 @@ void capture_finish(struct capture *c) { flow_flush(c->flows, END_EOF); }
 void capture_get_counters(const struct capture *c, struct capture_counters *o) {
   *o = c->n;
   flow_get_stats(c->flows, &o->flow);
+}
+
+/* --- live capture ------------------------------------------------------ */
+
+int capture_open_live(struct capture *c, const char *iface, int64_t point,
+                      char *err, size_t errlen) {
+  char eb[PCAP_ERRBUF_SIZE];
+  struct livesrc *s;
+  pcap_t *p;
+  int rc;
+
+  if (c->n_live == CAPTURE_LIVE_MAX) {
+    snprintf(err, errlen, "at most %d interfaces", CAPTURE_LIVE_MAX);
+    return -E2BIG;
+  }
+  eb[0] = '\0';
+  p = pcap_create(iface, eb);
+  if (p == NULL) {
+    snprintf(err, errlen, "%s: %s", iface, eb);
+    return -ENODEV;
+  }
+  pcap_set_snaplen(p, 262144);
+  pcap_set_promisc(p, 0);
+  /* Immediate mode: no waiting for a TPACKET_V3 block to fill (TESTBED.md
+   * pitfall 1); we poll the descriptor and dispatch what is there. */
+  pcap_set_immediate_mode(p, 1);
+  pcap_set_buffer_size(p, 8 << 20);
+  rc = pcap_activate(p);
+  if (rc < 0) {
+    const char *why = pcap_geterr(p);
+    if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+      snprintf(err, errlen, "%s: no such interface", iface);
+    else if (rc == PCAP_ERROR_PERM_DENIED)
+      snprintf(err, errlen,
+               "%s: permission denied: run as root, or give the binary "
+               "CAP_NET_RAW (setcap cap_net_raw+ep, or systemd "
+               "AmbientCapabilities=CAP_NET_RAW)", iface);
+    else
+      snprintf(err, errlen, "%s: %s", iface, why);
+    pcap_close(p);
+    return rc == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV
+           : rc == PCAP_ERROR_PERM_DENIED  ? -EPERM
+                                           : -EIO;
+  }
+  if (!decode_linktype_ok(pcap_datalink(p))) {
+    snprintf(err, errlen, "%s: link type %s is not supported", iface,
+             pcap_datalink_val_to_name(pcap_datalink(p)));
+    pcap_close(p);
+    return -ENOTSUP;
+  }
+  if (pcap_setnonblock(p, 1, eb) < 0 || pcap_get_selectable_fd(p) < 0) {
+    snprintf(err, errlen, "%s: cannot poll the capture: %s", iface, eb);
+    pcap_close(p);
+    return -EIO;
+  }
+  filter_set_on(c, p);
+  s = &c->live[c->n_live];
+  s->c = c;
+  s->p = p;
+  s->dlt = pcap_datalink(p);
+  s->point = point;
+  return c->n_live++;
+}
+
+int capture_live_fd(const struct capture *c, int src) {
+  return pcap_get_selectable_fd(c->live[src].p);
+}
+
+const char *capture_live_linktype(const struct capture *c, int src) {
+  const char *n = pcap_datalink_val_to_name(c->live[src].dlt);
+  return n ? n : "unknown";
+}
+
+int capture_live_dispatch(struct capture *c, int src, char *err,
+                          size_t errlen) {
+  int rc, total = 0, rounds;
+
+  /* A bounded number of batches, so one busy interface cannot starve the
+   * timers and the other interfaces of the loop. */
+  for (rounds = 0; rounds < 16; rounds++) {
+    rc = pcap_dispatch(c->live[src].p, DISPATCH_BATCH, on_live_frame,
+                       (u_char *)&c->live[src]);
+    if (rc < 0) {
+      snprintf(err, errlen, "capture failed: %s", pcap_geterr(c->live[src].p));
+      return -EIO;
+    }
+    total += rc;
+    if (rc < DISPATCH_BATCH) break;
+  }
+  return total;
+}
+
+int capture_live_stats(struct capture *c, int src, uint64_t *recv,
+                       uint64_t *drop, uint64_t *ifdrop) {
+  struct pcap_stat ps;
+
+  if (pcap_stats(c->live[src].p, &ps) < 0) return -1;
+  *recv = ps.ps_recv;
+  *drop = ps.ps_drop;
+  *ifdrop = ps.ps_ifdrop;
+  return 0;
+}
+
+int capture_local_add_iface(struct capture *c, const char *iface) {
+  char eb[PCAP_ERRBUF_SIZE];
+  pcap_if_t *all = NULL, *d;
+  pcap_addr_t *a;
+  int n = 0;
+
+  if (pcap_findalldevs(&all, eb) < 0) return 0;
+  for (d = all; d != NULL; d = d->next) {
+    if (strcmp(iface, "any") != 0 && strcmp(d->name, iface) != 0) continue;
+    for (a = d->addresses; a != NULL; a = a->next) {
+      if (a->addr == NULL) continue;
+      if (a->addr->sa_family == AF_INET &&
+          netset_add(&c->local, 4,
+                     (const uint8_t *)&((struct sockaddr_in *)a->addr)->sin_addr,
+                     32) == 0)
+        n++;
+      else if (a->addr->sa_family == AF_INET6 &&
+               netset_add(&c->local, 6,
+                          (const uint8_t *)&((struct sockaddr_in6 *)a->addr)
+                              ->sin6_addr,
+                          128) == 0)
+        n++;
+    }
+  }
+  pcap_freealldevs(all);
+  return n;
+}
+
+void capture_tick(struct capture *c, int64_t now_us) {
+  flow_expire_at(c->flows, now_us);
+}
+
+void capture_live_close(struct capture *c) {
+  int i;
+  for (i = 0; i < c->n_live; i++) pcap_close(c->live[i].p);
+  c->n_live = 0;
 }

@@ -72,4 +72,32 @@ void capture_finish(struct capture *c);
 
 void capture_get_counters(const struct capture *c, struct capture_counters *o);
 
+/* --- live capture ------------------------------------------------------ */
+
+#define CAPTURE_LIVE_MAX 16
+
+/* Open interface iface ("any" works: Linux cooked v1) in immediate,
+ * non-blocking mode with the SMTP filter; sessions are tagged with point.
+ * Returns the source index, or a negative errno with a reason in err
+ * (-ENODEV no such interface, -EPERM no permission: CAP_NET_RAW). */
+int capture_open_live(struct capture *c, const char *iface, int64_t point,
+                      char *err, size_t errlen);
+/* The descriptor to poll for source src (pcap_get_selectable_fd). */
+int capture_live_fd(const struct capture *c, int src);
+const char *capture_live_linktype(const struct capture *c, int src);
+/* Read what is waiting on source src, in batches; returns frames handled,
+ * or a negative errno with err filled when the interface failed. */
+int capture_live_dispatch(struct capture *c, int src, char *err,
+                          size_t errlen);
+/* pcap_stats of source src: received, dropped by the kernel, dropped by
+ * the interface. Returns 0 or -1. */
+int capture_live_stats(struct capture *c, int src, uint64_t *recv,
+                       uint64_t *drop, uint64_t *ifdrop);
+/* Add iface's addresses (pcap_findalldevs) to our side. Returns how many. */
+int capture_local_add_iface(struct capture *c, const char *iface);
+/* Expire idle flows as of now (live mode timer). */
+void capture_tick(struct capture *c, int64_t now_us);
+/* Close every live source. */
+void capture_live_close(struct capture *c);
+
 #endif

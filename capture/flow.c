@@ -603,6 +603,11 @@ void flow_flush(struct flow_table *t, int end) {
   while (t->lru_head != NIL) flow_end(t, t->lru_head, end);
 }
 
+void flow_expire_at(struct flow_table *t, int64_t now_us) {
+  if (now_us > t->now) t->now = now_us;
+  expire(t);
+}
+
 void flow_get_stats(const struct flow_table *t, struct flow_stats *st) {
   *st = t->st;
 }

@@ -55,4 +55,8 @@ void flow_flush(struct flow_table *t, int end);
 
 void flow_get_stats(const struct flow_table *t, struct flow_stats *st);
 
+/* Live mode: the clock moves even when no packet comes; expire idle flows
+ * as of now_us. */
+void flow_expire_at(struct flow_table *t, int64_t now_us);
+
 #endif

@@ -26,5 +26,6 @@ int cmd_check(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif

@@ -68,6 +68,7 @@ static void usage(FILE *f) {
           "\n"
           "Commands:\n"
           "  read FILE...     ingest pcap/pcapng captures ('-' = stdin)\n"
+          "  watch -i IFACE   capture live, record sessions as they end\n"
           "  sessions         print the recorded sessions (filters, text/jsonl/csv)\n"
           "  analyze          resolve the egress identities, store findings\n"
           "  check IP...      check addresses now (PTR, FCrDNS, HELO), no database\n"
@@ -94,7 +95,8 @@ int main(int argc, char **argv) {
                {"check", cmd_check},
                {"report", cmd_report},
                {"history", cmd_history},
-               {"prune", cmd_prune}};
+               {"prune", cmd_prune},
+               {"watch", cmd_watch}};
   size_t i;
 
   if (argc < 2) {

@@ -1,0 +1,463 @@
+/* egressaudit - cli/watch.c: `watch`, the live daemon on one libuv loop.
+ * One uv_poll per pcap handle (immediate, non-blocking, dispatched in
+ * batches), a timer that expires idle flows and commits the batch, a timer
+ * that records pcap_stats, an optional timer that runs the analysis as a
+ * child process, and uv_signal for SIGINT/SIGTERM (flush, exit 0), SIGHUP
+ * (reopen the database) and SIGUSR1 (counters to the log).
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "capture/capture.h"
+#include "cli/cli.h"
+#include "common/util.h"
+#include "store/store.h"
+
+#define STATS_EVERY_MS 60000
+
+struct watch {
+  uv_loop_t *loop;
+  struct capture *cap;
+  struct store *st;
+  const char *db;
+  uv_poll_t poll[CAPTURE_LIVE_MAX];
+  int64_t point[CAPTURE_LIVE_MAX];
+  uint64_t last_recv[CAPTURE_LIVE_MAX], last_drop[CAPTURE_LIVE_MAX],
+      last_ifdrop[CAPTURE_LIVE_MAX];
+  int n;
+  uv_timer_t flush, stats, analyze;
+  uv_signal_t sig[4];
+  uv_process_t child;
+  int child_running;
+  char *analyze_argv[24];
+  uint64_t stored, dups;
+  int exit_code;
+  int stopping;
+};
+
+static void logf_(const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void logf_(const char *level, const char *fmt, ...) {
+  char msg[1024], t[TIME_STRLEN];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  time_str(now_us(), t);
+  t[19] = '\0';
+  fprintf(stderr, "%s %s watch: ", t, level);
+  esc_fputs(stderr, msg);
+  fputc('\n', stderr);
+}
+
+static void on_session(const struct session *s, void *ctx) {
+  struct watch *w = ctx;
+  int rc;
+
+  if (w->st == NULL || w->exit_code) return;
+  rc = store_put_session(w->st, s);
+  if (rc == 1) w->stored++;
+  else if (rc == 0) w->dups++;
+  else {
+    /* Disk full, read-only, corrupt: stop rather than drop data silently. */
+    logf_("error", "cannot write the database: %s", store_errmsg(w->st));
+    w->exit_code = cli_exit_for(rc);
+    uv_stop(w->loop);
+  }
+}
+
+static void record_stats(struct watch *w) {
+  uint64_t r, d, i;
+  int64_t at = now_us();
+  int k;
+
+  for (k = 0; k < w->n && w->st; k++) {
+    if (capture_live_stats(w->cap, k, &r, &d, &i) < 0) continue;
+    /* Deltas, so that a sum over a window is what was lost in it. */
+    store_put_stat(w->st, w->point[k], at, "ps_recv", (int64_t)(r - w->last_recv[k]));
+    store_put_stat(w->st, w->point[k], at, "ps_drop", (int64_t)(d - w->last_drop[k]));
+    store_put_stat(w->st, w->point[k], at, "ps_ifdrop", (int64_t)(i - w->last_ifdrop[k]));
+    if (d > w->last_drop[k] || i > w->last_ifdrop[k])
+      logf_("warn", "capture %d lost %llu packets (kernel) and %llu (interface)",
+            k, (unsigned long long)(d - w->last_drop[k]),
+            (unsigned long long)(i - w->last_ifdrop[k]));
+    w->last_recv[k] = r;
+    w->last_drop[k] = d;
+    w->last_ifdrop[k] = i;
+  }
+}
+
+static void on_readable(uv_poll_t *p, int status, int events) {
+  struct watch *w = p->data;
+  char err[512];
+  int k = (int)(p - w->poll);
+  (void)events;
+
+  if (status < 0 || capture_live_dispatch(w->cap, k, err, sizeof(err)) < 0) {
+    logf_("error", "%s", status < 0 ? uv_strerror(status) : err);
+    w->exit_code = EXIT_IOERR;
+    uv_stop(w->loop);
+  }
+}
+
+static void on_flush(uv_timer_t *t) {
+  struct watch *w = t->data;
+  int rc;
+
+  capture_tick(w->cap, now_us());
+  if (w->st && (rc = store_flush(w->st)) < 0) {
+    logf_("error", "cannot write the database: %s", store_errmsg(w->st));
+    w->exit_code = cli_exit_for(rc);
+    uv_stop(w->loop);
+  }
+}
+
+static void on_stats(uv_timer_t *t) { record_stats(t->data); }
+
+static void on_child_exit(uv_process_t *p, int64_t status, int sig) {
+  struct watch *w = p->data;
+  if (status != 0 || sig != 0)
+    logf_("warn", "analysis exited with status %lld (signal %d)",
+          (long long)status, sig);
+  w->child_running = 0;
+  uv_close((uv_handle_t *)p, NULL);
+}
+
+static void on_analyze(uv_timer_t *t) {
+  struct watch *w = t->data;
+  uv_process_options_t o;
+  uv_stdio_container_t io[3];
+  int rc;
+
+  if (w->child_running) return; /* the previous one is still at it */
+  memset(&o, 0, sizeof(o));
+  io[0].flags = UV_IGNORE;
+  io[1].flags = UV_IGNORE;
+  io[2].flags = UV_INHERIT_FD;
+  io[2].data.fd = 2;
+  o.file = "/proc/self/exe";
+  o.args = w->analyze_argv;
+  o.exit_cb = on_child_exit;
+  o.stdio = io;
+  o.stdio_count = 3;
+  w->child.data = w;
+  /* Commit first so the analysis sees everything captured so far. */
+  if (w->st) store_flush(w->st);
+  rc = uv_spawn(w->loop, &w->child, &o);
+  if (rc < 0) logf_("warn", "cannot start the analysis: %s", uv_strerror(rc));
+  else w->child_running = 1;
+}
+
+static void shutdown_all(struct watch *w) {
+  int k;
+
+  if (w->stopping) return;
+  w->stopping = 1;
+  for (k = 0; k < w->n; k++) uv_poll_stop(&w->poll[k]);
+  capture_finish(w->cap); /* sessions in flight are stored as ended by eof */
+  record_stats(w);
+  if (w->st && store_flush(w->st) < 0 && w->exit_code == 0)
+    w->exit_code = EXIT_IOERR;
+  uv_stop(w->loop);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  struct watch *w = s->data;
+  char err[512];
+
+  switch (signum) {
+  case SIGINT:
+  case SIGTERM:
+    logf_("info", "signal %d: flushing and exiting", signum);
+    shutdown_all(w);
+    break;
+  case SIGHUP:
+    logf_("info", "SIGHUP: reopening the database");
+    if (w->st) store_close(w->st);
+    w->st = NULL;
+    if (store_open(&w->st, w->db, STORE_RW, err, sizeof(err)) < 0) {
+      logf_("error", "%s", err);
+      w->exit_code = EXIT_CANTCREAT;
+      uv_stop(w->loop);
+    }
+    break;
+  case SIGUSR1: {
+    struct capture_counters n;
+    capture_get_counters(w->cap, &n);
+    logf_("info",
+          "frames %llu, SMTP segments %llu, flows open %u (peak %u), "
+          "evicted %llu, sessions stored %llu (already known %llu)",
+          (unsigned long long)n.frames, (unsigned long long)n.flow.smtp_packets,
+          n.flow.active, n.flow.peak,
+          (unsigned long long)(n.flow.evicted + n.flow.dialog_evicted),
+          (unsigned long long)w->stored, (unsigned long long)w->dups);
+    break;
+  }
+  }
+}
+
+/* Become user name for good; verify it took (p0f drop_privs). */
+static int drop_privileges(const char *name, const char *db) {
+  struct passwd *pw = getpwnam(name);
+  char path[4096];
+  const char *suffix[] = {"", "-wal", "-shm"};
+  unsigned i;
+
+  if (pw == NULL) {
+    cli_err("watch: --user: no user '%s'", name);
+    return EXIT_USAGE;
+  }
+  /* The database stays ours to write after the switch. */
+  for (i = 0; i < 3; i++) {
+    snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
+    if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
+      cli_err("watch: cannot hand %s to %s: %s", path, name, strerror(errno));
+      return EXIT_NOPERM;
+    }
+  }
+  if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+      setuid(pw->pw_uid) < 0) {
+    cli_err("watch: cannot become %s: %s", name, strerror(errno));
+    return EXIT_NOPERM;
+  }
+  if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
+      getgid() != pw->pw_gid || getegid() != pw->pw_gid ||
+      (pw->pw_uid != 0 && setuid(0) == 0)) {
+    cli_err("watch: privileges did not drop to %s", name);
+    return EXIT_NOPERM;
+  }
+  return 0;
+}
+
+static void close_any(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: %s watch -i IFACE [-i IFACE...] [OPTIONS]\n"
+          "\n"
+          "Capture SMTP on the interfaces and record every session as it\n"
+          "ends, until SIGINT or SIGTERM (which flush and exit 0). The\n"
+          "interfaces' own addresses count as our side, with --local.\n"
+          "\n"
+          "Options:\n"
+          "  -i, --interface IFACE  capture here (repeatable; 'any' works)\n"
+          "  --db PATH              database (see '%s --help')\n"
+          "  --ports LIST           SMTP ports (default 25)\n"
+          "  --point NAME           capture point name (default host:iface)\n"
+          "  --local CIDR           more addresses of ours (repeatable)\n"
+          "  --flush-every DUR      commit at least this often (default 2s)\n"
+          "  --analyze-every DUR    run 'analyze' this often (default 0: never)\n"
+          "  --resolver ADDR[:PORT] for the analysis (repeatable)\n"
+          "  --user NAME            drop to this user once capturing\n"
+          "  --pidfile PATH         write the process id here\n"
+          "  --foreground           stay in the foreground (the default)\n"
+          "  -h, --help             this help\n"
+          "\n"
+          "Signals: SIGHUP reopens the database, SIGUSR1 logs the counters.\n",
+          progname, progname);
+}
+
+int cmd_watch(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"interface", required_argument, NULL, 'i'},
+      {"db", required_argument, NULL, 'd'},
+      {"ports", required_argument, NULL, 'p'},
+      {"point", required_argument, NULL, 'P'},
+      {"local", required_argument, NULL, 'L'},
+      {"flush-every", required_argument, NULL, 'f'},
+      {"analyze-every", required_argument, NULL, 'a'},
+      {"resolver", required_argument, NULL, 'R'},
+      {"user", required_argument, NULL, 'u'},
+      {"pidfile", required_argument, NULL, 'I'},
+      {"foreground", no_argument, NULL, 'F'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  static uint8_t ports[8192];
+  static struct netset local;
+  static struct watch w;
+  const char *ifaces[CAPTURE_LIVE_MAX], *point_opt = NULL, *user = NULL,
+                                        *pidfile = NULL, *resolvers[8];
+  int n_if = 0, n_res = 0, c, rc, k, a;
+  int64_t flush_us = 2000000, analyze_us = 0;
+  struct capture_cfg cfg;
+  char err[1024], host[256], name[512];
+  uv_loop_t loop;
+  int sigs[4] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+
+  memset(&w, 0, sizeof(w));
+  memset(&cfg, 0, sizeof(cfg));
+  ports_parse("25", ports);
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'i':
+      if (n_if == CAPTURE_LIVE_MAX) {
+        cli_err("watch: at most %d interfaces", CAPTURE_LIVE_MAX);
+        return EXIT_USAGE;
+      }
+      ifaces[n_if++] = optarg;
+      break;
+    case 'd': w.db = optarg; break;
+    case 'p':
+      if (ports_parse(optarg, ports) < 0) {
+        cli_err("watch: --ports: '%s' is not a list of ports", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'P': point_opt = optarg; break;
+    case 'L':
+      if (netset_add_text(&local, optarg) < 0) {
+        cli_err("watch: --local: '%s' is not an address or CIDR network", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'f':
+    case 'a':
+      if (strcmp(optarg, "0") == 0) {
+        if (c == 'a') analyze_us = 0;
+        else {
+          cli_err("watch: --flush-every must be more than 0");
+          return EXIT_USAGE;
+        }
+      } else if (dur_parse(optarg, c == 'f' ? &flush_us : &analyze_us) < 0 ||
+                 (c == 'f' && flush_us == 0)) {
+        cli_err("watch: --%s: '%s' is not a duration like 2s or 1h",
+                c == 'f' ? "flush-every" : "analyze-every", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'R':
+      if (n_res < 8) resolvers[n_res++] = optarg;
+      break;
+    case 'u': user = optarg; break;
+    case 'I': pidfile = optarg; break;
+    case 'F': break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return EXIT_USAGE;
+    }
+  }
+  if (n_if == 0 || optind < argc) {
+    cli_err("watch: give at least one -i IFACE (try 'watch --help')");
+    return EXIT_USAGE;
+  }
+  w.db = cli_db_path(w.db);
+  cfg.ports = ports;
+  cfg.local = &local;
+  rc = store_open(&w.st, w.db, STORE_RW, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("watch: %s", err);
+    return EXIT_CANTCREAT; /* never a half-started daemon */
+  }
+  if ((rc = capture_new(&w.cap, &cfg, on_session, &w)) < 0) {
+    store_close(w.st);
+    return EXIT_SOFTWARE;
+  }
+  gethostname(host, sizeof(host));
+  host[sizeof(host) - 1] = '\0';
+  /* Open every interface before anything else: never a half-started
+   * daemon. */
+  for (k = 0; k < n_if; k++) {
+    int64_t pt;
+    if (point_opt && n_if == 1) snprintf(name, sizeof(name), "%s", point_opt);
+    else if (point_opt) snprintf(name, sizeof(name), "%s:%s", point_opt, ifaces[k]);
+    else snprintf(name, sizeof(name), "%s:%s", host, ifaces[k]);
+    if (store_point(w.st, name, host, ifaces[k], NULL, NULL, &pt) < 0) {
+      cli_err("watch: %s", store_errmsg(w.st));
+      rc = EXIT_CANTCREAT;
+      goto out;
+    }
+    a = capture_open_live(w.cap, ifaces[k], pt, err, sizeof(err));
+    if (a < 0) {
+      cli_err("watch: %s", err);
+      rc = a == -ENODEV ? EXIT_NOINPUT : a == -EPERM ? EXIT_NOPERM : EXIT_IOERR;
+      goto out;
+    }
+    w.point[k] = pt;
+    capture_local_add_iface(w.cap, ifaces[k]);
+  }
+  w.n = n_if;
+  store_flush(w.st);
+  if (pidfile != NULL) {
+    FILE *pf = fopen(pidfile, "w");
+    if (pf == NULL) {
+      cli_err("watch: --pidfile %s: %s", pidfile, strerror(errno));
+      rc = EXIT_CANTCREAT;
+      goto out;
+    }
+    fprintf(pf, "%ld\n", (long)getpid());
+    fclose(pf);
+  }
+  if (user != NULL && (rc = drop_privileges(user, w.db)) != 0) goto out;
+
+  uv_loop_init(&loop);
+  w.loop = &loop;
+  for (k = 0; k < w.n; k++) {
+    uv_poll_init(&loop, &w.poll[k], capture_live_fd(w.cap, k));
+    w.poll[k].data = &w;
+    uv_poll_start(&w.poll[k], UV_READABLE, on_readable);
+  }
+  uv_timer_init(&loop, &w.flush);
+  w.flush.data = &w;
+  uv_timer_start(&w.flush, on_flush, (uint64_t)(flush_us / 1000),
+                 (uint64_t)(flush_us / 1000));
+  uv_timer_init(&loop, &w.stats);
+  w.stats.data = &w;
+  uv_timer_start(&w.stats, on_stats, STATS_EVERY_MS, STATS_EVERY_MS);
+  uv_timer_init(&loop, &w.analyze);
+  w.analyze.data = &w;
+  if (analyze_us > 0) {
+    int n = 0, r;
+    w.analyze_argv[n++] = (char *)progname;
+    w.analyze_argv[n++] = "analyze";
+    w.analyze_argv[n++] = "--quiet";
+    w.analyze_argv[n++] = "--db";
+    w.analyze_argv[n++] = (char *)w.db;
+    for (r = 0; r < n_res; r++) {
+      w.analyze_argv[n++] = "--resolver";
+      w.analyze_argv[n++] = (char *)resolvers[r];
+    }
+    w.analyze_argv[n] = NULL;
+    uv_timer_start(&w.analyze, on_analyze, (uint64_t)(analyze_us / 1000),
+                   (uint64_t)(analyze_us / 1000));
+  }
+  for (k = 0; k < 4; k++) {
+    uv_signal_init(&loop, &w.sig[k]);
+    w.sig[k].data = &w;
+    uv_signal_start(&w.sig[k], on_signal, sigs[k]);
+  }
+  logf_("info", "listening on %d interface%s, database %s", w.n,
+        w.n > 1 ? "s" : "", w.db);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (!w.stopping && w.exit_code == 0) shutdown_all(&w);
+  else if (!w.stopping) {
+    /* An error stopped us: keep what we have. */
+    w.stopping = 1;
+    if (w.st) store_flush(w.st);
+  }
+  uv_walk(&loop, close_any, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  rc = w.exit_code;
+  logf_("info", "stopped: %llu sessions stored", (unsigned long long)w.stored);
+out:
+  capture_free(w.cap);
+  if (w.st && store_close(w.st) < 0 && rc == 0) rc = EXIT_IOERR;
+  if (pidfile != NULL && rc == 0) unlink(pidfile);
+  return rc;
+}

@@ -34,6 +34,7 @@ struct watch {
   const char *db;
   uv_poll_t poll[CAPTURE_LIVE_MAX];
   int64_t point[CAPTURE_LIVE_MAX];
+  const char *iface[CAPTURE_LIVE_MAX];
   uint64_t last_recv[CAPTURE_LIVE_MAX], last_drop[CAPTURE_LIVE_MAX],
       last_ifdrop[CAPTURE_LIVE_MAX];
   int n;
@@ -125,7 +126,18 @@ static void on_flush(uv_timer_t *t) {
   }
 }
 
-static void on_stats(uv_timer_t *t) { record_stats(t->data); }
+static void on_stats(uv_timer_t *t) {
+  struct watch *w = t->data;
+  int k, n;
+
+  record_stats(w);
+  /* Addresses come and go (DHCP, SLAAC, failover): learn the new ones. An
+   * address that went away stays "ours" until restart. */
+  for (k = 0; k < w->n; k++)
+    if ((n = capture_local_add_iface(w->cap, w->iface[k])) > 0)
+      logf_("info", "%s: %d new local address%s", w->iface[k], n,
+            n > 1 ? "es" : "");
+}
 
 static void on_child_exit(uv_process_t *p, int64_t status, int sig) {
   struct watch *w = p->data;
@@ -389,6 +401,7 @@ int cmd_watch(int argc, char **argv) {
       goto out;
     }
     w.point[k] = pt;
+    w.iface[k] = ifaces[k];
     capture_local_add_iface(w.cap, ifaces[k]);
   }
   w.n = n_if;

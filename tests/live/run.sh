@@ -8,7 +8,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null || ! command -v ip >/dev/null; then
   echo "live: skipped (needs root, ip and tcpreplay)"
-  echo "live: 0 passed, 0 failed, 7 skipped"
+  echo "live: 0 passed, 0 failed, 8 skipped"
   exit 0
 fi
 NS=ea-live-$$
@@ -141,7 +141,9 @@ ip netns exec "$NS" "$BIN" watch -i nosuch0 --db "$T/e.db" 2>"$T/err"; rc=$?
 ip netns exec "$NS" "$BIN" watch -i ea0 --db /proc/egressaudit/x.db 2>"$T/err"; rc=$?
 [ "$rc" = 73 ] && ok "database that cannot be created: exit 73" || ko "unwritable database: $rc $(cat "$T/err")"
 
-# 6. SIGUSR1 logs the counters; SIGHUP reopens the database.
+# 6. SIGUSR1 logs the counters; SIGHUP reopens the database. The
+# interface's own address makes its sessions egress without --local.
+ip -n "$NS" addr add 10.0.0.10/32 dev ea0
 : >"$T/watch.log"
 start_watch "$T/f.db"
 replay tests/data/real-nat.pcap
@@ -153,6 +155,10 @@ stop_watch; rc=$?
 n=$("$BIN" sessions --db "$T/f.db" --format jsonl | wc -l)
 grep -q "SMTP segments" "$T/watch.log" && grep -q "reopening" "$T/watch.log" && [ "$n" = 7 ] && [ "$rc" = 0 ] &&
   ok "SIGUSR1 counters, SIGHUP reopen, sessions before and after ($n)" || ko "signals: $n sessions, exit $rc; $(cat "$T/watch.log")"
+e=$("$BIN" sessions --db "$T/f.db" --direction egress --format jsonl | wc -l)
+u=$("$BIN" sessions --db "$T/f.db" --direction unknown --format jsonl | wc -l)
+[ "$e" = 3 ] && [ "$u" = 4 ] && ok "interface address found by watch itself: its 3 sessions egress, 4 others unknown" ||
+  ko "interface addresses: $e egress, $u unknown"
 
 echo "live: $pass passed, $fail failed"
 [ "$fail" = 0 ]

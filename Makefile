@@ -48,7 +48,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration dns-check live-check man-check check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check live-check man-check units-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -144,6 +144,14 @@ check-deps:
 	if [ -n "$$(echo $$bad | tr -d ' ')" ]; then echo "check-deps: layering broken in: $$bad"; exit 1; fi; \
 	echo "check-deps: ok"
 
+# The systemd units verify (with ExecStart pointed at the built binary).
+units-check: $(B)/egressaudit
+	$(Q)d=$$(mktemp -d); for u in packaging/*.service packaging/*.timer; do \
+	  sed "s|/usr/bin/egressaudit|$(CURDIR)/$(B)/egressaudit|" $$u >$$d/$$(basename $$u); done; \
+	out=$$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no $$d/*.service $$d/*.timer 2>&1 | \
+	  grep -v "egressaudit.*not found\|User=.*egressaudit\|^$$"); rm -rf $$d; \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "units-check: ok"
+
 # The man page renders without a warning.
 man-check:
 	$(Q)out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l packaging/egressaudit.8 2>&1 >/dev/null); \
@@ -160,7 +168,7 @@ deps:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory lint check-deps man-check
+	$(Q)$(MAKE) --no-print-directory lint check-deps man-check units-check
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory unit-asan
 	$(Q)$(MAKE) --no-print-directory integration
@@ -181,9 +189,15 @@ bench: deps
 	$(Q)EA_BIN=$(B)/egressaudit QUICK=$(QUICK) FULL=$(FULL) bench/run.sh
 
 PREFIX ?= /usr/local
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 install: all
 	install -D -m 0755 $(B)/egressaudit $(DESTDIR)$(PREFIX)/bin/egressaudit
 	install -D -m 0644 packaging/egressaudit.8 $(DESTDIR)$(PREFIX)/share/man/man8/egressaudit.8
+	install -D -m 0644 packaging/egressaudit.service $(DESTDIR)$(UNITDIR)/egressaudit.service
+	install -D -m 0644 packaging/egressaudit-report.service $(DESTDIR)$(UNITDIR)/egressaudit-report.service
+	install -D -m 0644 packaging/egressaudit-report.timer $(DESTDIR)$(UNITDIR)/egressaudit-report.timer
+	install -D -m 0644 packaging/egressaudit.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/egressaudit.conf
+	install -D -m 0644 packaging/egressaudit.default $(DESTDIR)/etc/default/egressaudit
 
 clean:
 	rm -rf $(B)

@@ -99,6 +99,12 @@ struct srv {
   int64_t sessions, first_us, last_us;
 };
 
+struct natpair {
+  struct ea_addr in, out;
+  char in_text[ADDR_STRLEN], out_text[ADDR_STRLEN];
+  int64_t first_us, last_us, sessions;
+};
+
 struct run {
   const struct analyzer_cfg *cfg;
   struct store *st;          /* NULL for check                              */
@@ -116,6 +122,8 @@ struct run {
   size_t nids, capids;
   struct srv *srv;
   size_t nsrv, capsrv;
+  struct natpair *nat;
+  size_t nnat, capnat;
   /* check mode: findings collected */
   struct finding *found;
   unsigned nfound;
@@ -424,6 +432,31 @@ static int on_server(const struct server_row *r, void *ctx) {
   return 0;
 }
 
+static int on_nat(const struct nat_row *r, void *ctx) {
+  struct run *R = ctx;
+  struct natpair *p;
+
+  if (R->nnat == R->capnat) {
+    size_t cap = R->capnat ? R->capnat * 2 : 16;
+    struct natpair *n = realloc(R->nat, cap * sizeof(*n));
+    if (n == NULL) return 1;
+    R->nat = n;
+    R->capnat = cap;
+  }
+  p = &R->nat[R->nnat];
+  memset(p, 0, sizeof(*p));
+  if (addr_parse(&p->in, r->inside_ip, strlen(r->inside_ip)) < 0 ||
+      addr_parse(&p->out, r->outside_ip, strlen(r->outside_ip)) < 0)
+    return 0;
+  snprintf(p->in_text, sizeof(p->in_text), "%s", r->inside_ip);
+  snprintf(p->out_text, sizeof(p->out_text), "%s", r->outside_ip);
+  p->first_us = r->first_us;
+  p->last_us = r->last_us;
+  p->sessions = r->sessions;
+  R->nnat++;
+  return 0;
+}
+
 /* A HELO argument worth asking DNS about. */
 static int helo_is_name(const char *h) {
   return h[0] != '[' && rules_helo_invalid(h) == NULL;
@@ -440,6 +473,14 @@ static void merge_private(struct run *R) {
     struct idrec *p = R->ids[i], *to = NULL;
     int several = 0;
     if (!addr_is_private(&p->ip) || p->echoed) continue;
+    /* A NAT gateway capture paired it with its outside address. */
+    for (j = 0; j < R->nnat && !several; j++) {
+      struct idrec *e;
+      if (memcmp(&R->nat[j].in, &p->ip, sizeof(p->ip)) != 0) continue;
+      e = ident_get(R, &R->nat[j].out, 0);
+      if (to != NULL && to != e) several = 1;
+      to = e;
+    }
     for (j = 0; j < R->nids && !several; j++) {
       struct idrec *e = R->ids[j];
       if (!e->echoed || e == p) continue;
@@ -831,6 +872,7 @@ static void run_done(struct run *R, uv_loop_t *loop) {
   free(R->ids);
   free(R->queue);
   free(R->srv);
+  free(R->nat);
 }
 
 /* Record the identity for the report: what DNS and the wire said. */
@@ -871,6 +913,46 @@ static void put_identity(struct run *R, const struct idrec *d,
   if (rc < 0 && R->store_rc == 0) R->store_rc = rc;
 }
 
+/* ip-rotation of an inside host: one private address that a NAT gateway
+ * translated to several public ones. */
+static void rule_nat_rotation(struct run *R, const struct rules_cfg *rc) {
+  size_t i, j;
+
+  for (i = 0; i < R->nnat; i++) {
+    struct finding f;
+    size_t o;
+    unsigned n = 0, coherent = 1;
+    if (i > 0 && memcmp(&R->nat[i].in, &R->nat[i - 1].in, sizeof(R->nat[i].in)) == 0)
+      continue; /* one finding per inside host */
+    memset(&f, 0, sizeof(f));
+    f.rule = "ip-rotation";
+    snprintf(f.subject, sizeof(f.subject), "%s", R->nat[i].in_text);
+    o = (size_t)snprintf(f.detail, sizeof(f.detail),
+                         "inside host %s left as:", R->nat[i].in_text);
+    f.first_us = R->nat[i].first_us;
+    f.last_us = R->nat[i].last_us;
+    for (j = i; j < R->nnat && memcmp(&R->nat[j].in, &R->nat[i].in, sizeof(R->nat[i].in)) == 0; j++) {
+      void **slot = map_slot(&R->idents, R->nat[j].out_text, 0);
+      const struct idrec *d = slot ? *slot : NULL;
+      int ipr = d ? d->iprev : IPREV_NONE;
+      if (ipr != IPREV_PASS) coherent = 0;
+      if (o < sizeof(f.detail))
+        o += (size_t)snprintf(f.detail + o, sizeof(f.detail) - o, " %s (iprev %s)",
+                              R->nat[j].out_text, iprev_name((unsigned)ipr));
+      f.count += R->nat[j].sessions;
+      if (R->nat[j].first_us < f.first_us) f.first_us = R->nat[j].first_us;
+      if (R->nat[j].last_us > f.last_us) f.last_us = R->nat[j].last_us;
+      n++;
+    }
+    if (n < 2) continue;
+    f.severity = coherent ? SEV_WARN : SEV_CRIT;
+    snprintf(f.fix, sizeof(f.fix), "%s",
+             "Pin this host to one SNAT address with a coherent PTR, or give "
+             "every address of the pool one (PTR -> name -> same address).");
+    rc->emit(rc->ctx, &f);
+  }
+}
+
 static void judge_all(struct run *R, const struct rules_cfg *rc) {
   static struct ident id;
   size_t i;
@@ -901,7 +983,8 @@ int analyzer_run(struct store *st, uv_loop_t *loop,
     run_done(&R, loop);
     return (int)n;
   }
-  if (store_inbound_servers(st, cfg->since, cfg->until, on_server, &R) < 0) {
+  if (store_nat_pairs(st, cfg->since, cfg->until, on_nat, &R) < 0 ||
+      store_inbound_servers(st, cfg->since, cfg->until, on_server, &R) < 0) {
     snprintf(err, errlen, "%s", store_errmsg(st));
     run_done(&R, loop);
     return -EIO;
@@ -924,6 +1007,7 @@ int analyzer_run(struct store *st, uv_loop_t *loop,
     judge_all(&R, &rc);
     judge_servers(&R, &rc);
     rule_rotation(&R, &rc);
+    rule_nat_rotation(&R, &rc);
     rule_rejects(&R, &rc);
     store_port25(st, cfg->since, cfg->until, on_port25, &rc);
     store_capture_drops(st, cfg->since, cfg->until, on_drops, &rc);

@@ -100,6 +100,13 @@ static const char *const migrations[] = {
     "  unknown_direction INTEGER NOT NULL, analyzed INTEGER NOT NULL,"
     "  points TEXT NOT NULL DEFAULT '')"
     "  WITHOUT ROWID;",
+    /* 4 -> 5: inside -> outside address pairs learned on a NAT gateway. */
+    "CREATE TABLE nat_map("
+    "  inside_ip TEXT NOT NULL, outside_ip TEXT NOT NULL,"
+    "  point_in TEXT NOT NULL, point_out TEXT NOT NULL,"
+    "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  sessions INTEGER NOT NULL,"
+    "  PRIMARY KEY(inside_ip, outside_ip)) WITHOUT ROWID;",
 };
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {

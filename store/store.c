@@ -1116,3 +1116,75 @@ int64_t store_capture_drops(struct store *s, int64_t since, int64_t until,
   sqlite3_finalize(st);
   return rc < 0 ? rc : n;
 }
+
+int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
+                        nat_fn fn, void *ctx) {
+  sqlite3_stmt *st = NULL;
+  struct nat_row r;
+  int64_t n = 0;
+  int rc;
+
+  if ((rc = tx_begin(s)) < 0) return rc;
+  /* The inside session has a private source (RFC 1918, CGNAT); its twin
+   * on the other point has the same receiver, EHLO and start (+-1 s). */
+  if (sqlite3_exec(
+          s->db,
+          "CREATE TEMP TABLE IF NOT EXISTS nat_pairs(inside_ip, outside_ip,"
+          " point_in, point_out, first_seen, last_seen, sessions);"
+          "DELETE FROM temp.nat_pairs;",
+          NULL, NULL, NULL) != SQLITE_OK)
+    return fail(s, "nat");
+  if (sqlite3_prepare_v2(
+          s->db,
+          "INSERT INTO temp.nat_pairs SELECT i.src_ip, o.src_ip, pi.name,"
+          " po.name, min(i.first_seen), max(i.last_seen), count(DISTINCT i.id)"
+          " FROM sessions i JOIN sessions o ON o.dst_ip = i.dst_ip AND"
+          " o.dst_port = i.dst_port AND o.point_id != i.point_id AND"
+          " o.first_seen BETWEEN i.first_seen - 1000000 AND"
+          " i.first_seen + 1000000 AND o.helo IS i.helo AND o.src_ip != i.src_ip"
+          " JOIN points pi ON pi.id = i.point_id JOIN points po ON"
+          " po.id = o.point_id"
+          " WHERE (i.src_ip LIKE '10.%' OR i.src_ip LIKE '192.168.%' OR"
+          " i.src_ip GLOB '172.1[6-9].*' OR i.src_ip GLOB '172.2[0-9].*' OR"
+          " i.src_ip GLOB '172.3[01].*' OR i.src_ip GLOB '100.6[4-9].*' OR"
+          " i.src_ip GLOB '100.[7-9][0-9].*' OR i.src_ip GLOB '100.1[01][0-9].*' OR"
+          " i.src_ip GLOB '100.12[0-7].*' OR i.src_ip LIKE 'fd%')"
+          " AND i.first_seen >= ?1 AND i.first_seen <= ?2"
+          " GROUP BY i.src_ip, o.src_ip",
+          -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "nat");
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return fail(s, "nat");
+  if (sqlite3_exec(s->db,
+                   "INSERT INTO nat_map SELECT * FROM temp.nat_pairs WHERE 1"
+                   " ON CONFLICT(inside_ip, outside_ip) DO UPDATE SET"
+                   " first_seen = min(first_seen, excluded.first_seen),"
+                   " last_seen = max(last_seen, excluded.last_seen),"
+                   " sessions = excluded.sessions",
+                   NULL, NULL, NULL) != SQLITE_OK)
+    return fail(s, "nat");
+  st = NULL;
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT inside_ip, outside_ip, point_in, point_out,"
+                         " first_seen, last_seen, sessions FROM temp.nat_pairs"
+                         " ORDER BY inside_ip, first_seen",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "nat");
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r.inside_ip = col_text(st, 0);
+    r.outside_ip = col_text(st, 1);
+    r.point_in = col_text(st, 2);
+    r.point_out = col_text(st, 3);
+    r.first_us = sqlite3_column_int64(st, 4);
+    r.last_us = sqlite3_column_int64(st, 5);
+    r.sessions = sqlite3_column_int64(st, 6);
+    n++;
+    if (fn(&r, ctx) != 0) break;
+  }
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "nat");
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : n;
+}

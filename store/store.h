@@ -188,6 +188,19 @@ typedef int (*drops_fn)(const struct drops_row *r, void *ctx);
 int64_t store_capture_drops(struct store *s, int64_t since, int64_t until,
                             drops_fn fn, void *ctx);
 
+/* NAT gateway: pair sessions with a private source seen at one capture
+ * point with sessions seen at another point to the same receiver (address
+ * and port), starting within a second, with the same EHLO name; the pairs
+ * inside -> outside address are stored in nat_map (replacing what the
+ * window held) and handed to fn. */
+struct nat_row {
+  const char *inside_ip, *outside_ip, *point_in, *point_out;
+  int64_t first_us, last_us, sessions;
+};
+typedef int (*nat_fn)(const struct nat_row *r, void *ctx);
+int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
+                        nat_fn fn, void *ctx);
+
 /* Start an analysis run at time at; findings put until store_analysis_end
  * belong to it. */
 int store_analysis_begin(struct store *s, int64_t at);

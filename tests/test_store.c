@@ -196,7 +196,7 @@ static void test_schema_pragmas(void **state) {
   sqlite3_finalize(q);
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL);
   sqlite3_step(q);
-  assert_int_equal(sqlite3_column_int(q, 0), 4);
+  assert_int_equal(sqlite3_column_int(q, 0), 5);
   sqlite3_finalize(q);
   /* The indexes the queries rely on exist. */
   sqlite3_prepare_v2(db,
@@ -229,7 +229,7 @@ static void test_migrate_v1(void **state) {
   store_close(st);
   /* Turn it back into version 1. */
   assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "DROP TABLE identities;"
+  assert_int_equal(sqlite3_exec(db, "DROP TABLE nat_map; DROP TABLE identities;"
                                     "DROP TABLE dns; DROP TABLE findings;"
                                     "DROP TABLE analyses;"
                                     "DROP INDEX sessions_direction;"

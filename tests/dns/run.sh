@@ -235,5 +235,41 @@ assert srv == {"203.0.113.10": set(), "203.0.113.12": {"banner-invalid"},
                "203.0.113.15": {"banner-ptr-mismatch"}}, srv
 PY
 
+# NAT gateway: the inside capture (private source) and the outside one
+# (tcprewrite's SNAT of the same packets) are paired into nat_map; the
+# inside sessions join the public identity; an inside host translated to
+# two public addresses is an ip-rotation.
+if command -v tcprewrite >/dev/null; then
+  tcprewrite --pnat=10.0.0.10/32:203.0.113.10/32 --infile=tests/data/real-nat.pcap --outfile="$T/out1.pcap" 2>/dev/null
+  tcprewrite --pnat=10.0.0.10/32:203.0.113.15/32 --infile=tests/data/real-nat.pcap --outfile="$T/out2.pcap" 2>/dev/null
+  L="--local 10.0.0.0/24 --local 203.0.113.0/24"
+  "$BIN" read -q --db "$T/nat.db" --point gw:inside $L tests/data/real-nat.pcap
+  "$BIN" read -q --db "$T/nat.db" --point gw:outside $L "$T/out1.pcap"
+  "$BIN" analyze -q --db "$T/nat.db" $R
+  "$BIN" report --db "$T/nat.db" --format json >"$T/nat1.json"
+  "$PY" - "$T/nat.db" "$T/nat1.json" <<'PY' && ok "NAT pairing: 10.0.0.10 -> 203.0.113.10 learned, inside sessions in the public identity" || ko "NAT pairing"
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+assert c.execute("SELECT inside_ip, outside_ip, point_in, point_out, sessions FROM nat_map").fetchall() == \
+    [("10.0.0.10", "203.0.113.10", "gw:inside", "gw:outside", 3)]
+d = json.load(open(sys.argv[2]))
+ids = {i["ip"]: i for i in d["identities"]}
+assert set(ids) == {"203.0.113.10"}, ids.keys()
+assert ids["203.0.113.10"]["sources"] == ["10.0.0.10", "203.0.113.10"]
+assert ids["203.0.113.10"]["sessions"] == 6
+PY
+  "$BIN" read -q --db "$T/nat.db" --point gw:outside2 $L "$T/out2.pcap"
+  "$BIN" analyze -q --db "$T/nat.db" $R
+  "$PY" - "$T/nat.db" <<'PY' && ok "NAT: an inside host leaving as two public addresses is ip-rotation (crit: .15 does not confirm)" || ko "NAT rotation"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+assert c.execute("SELECT count(*) FROM nat_map WHERE inside_ip = '10.0.0.10'").fetchone()[0] == 2
+rows = c.execute("SELECT severity, detail FROM findings WHERE rule = 'ip-rotation' AND subject = '10.0.0.10' AND status = 'open'").fetchall()
+assert len(rows) == 1 and rows[0][0] == "warn" and "203.0.113.15 (iprev pass)" in rows[0][1], rows
+PY
+else
+  ko "tcprewrite missing (run scripts/deps.sh)"
+fi
+
 echo "dns: $pass passed, $fail failed"
 [ "$fail" = 0 ]

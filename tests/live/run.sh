@@ -8,7 +8,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null || ! command -v ip >/dev/null; then
   echo "live: skipped (needs root, ip and tcpreplay)"
-  echo "live: 0 passed, 0 failed, 8 skipped"
+  echo "live: 0 passed, 0 failed, 9 skipped"
   exit 0
 fi
 NS=ea-live-$$
@@ -159,6 +159,33 @@ e=$("$BIN" sessions --db "$T/f.db" --direction egress --format jsonl | wc -l)
 u=$("$BIN" sessions --db "$T/f.db" --direction unknown --format jsonl | wc -l)
 [ "$e" = 3 ] && [ "$u" = 4 ] && ok "interface address found by watch itself: its 3 sessions egress, 4 others unknown" ||
   ko "interface addresses: $e egress, $u unknown"
+
+# 7. Disk full under a running watch: a clear error, a non-zero exit,
+# nothing stored before is lost or corrupted.
+mkdir -p "$T/small"
+if mount -t tmpfs -o size=600k tmpfs "$T/small" 2>/dev/null; then
+  : >"$T/watch.log"
+  start_watch "$T/small/g.db"
+  replay tests/data/real-direct.pcap
+  sleep 1.2
+  kept=$("$BIN" sessions --db "$T/small/g.db" --format jsonl | wc -l)
+  ( for _ in $(seq 30); do blast --loop=20 tests/data/demo.pcapng; kill -0 "$WPID" 2>/dev/null || break; done ) &
+  RP=$!
+  i=0
+  while kill -0 "$WPID" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  kill "$RP" 2>/dev/null; wait "$RP" 2>/dev/null
+  wait "$WPID"; rc=$?; WPID=""
+  integ=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])" "$T/small/g.db" 2>&1)
+  n=$("$BIN" sessions --db "$T/small/g.db" --format jsonl 2>/dev/null | wc -l)
+  if [ "$rc" -ne 0 ] && grep -q "cannot write the database" "$T/watch.log" && [ "$integ" = ok ] && [ "$n" -ge "$kept" ]; then
+    ok "disk full: watch exits $rc with a clear error; integrity ok; $n sessions kept (>= $kept before)"
+  else
+    ko "disk full: exit $rc, integrity '$integ', $n sessions (kept $kept); $(tail -3 "$T/watch.log")"
+  fi
+  umount "$T/small"
+else
+  ko "cannot mount a small tmpfs for the disk-full test"
+fi
 
 echo "live: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -16,7 +16,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
             -Wno-format-nonliteral
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS := -std=c11 $(WARN) $(HARDEN) $(CFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS := -std=c11 $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  ?=
 ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 
@@ -190,14 +190,26 @@ bench: deps
 
 PREFIX ?= /usr/local
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+
+# The Debian package, built out of tree from a copy of the committed source
+# (the working tree stays clean); prints the path of the .deb.
+deb:
+	$(Q)rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	$(Q)git archive HEAD | tar -x -C $(B)/deb/src
+	$(Q)cp -r packaging/debian $(B)/deb/src/debian
+	$(Q)cd $(B)/deb/src && DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS)" \
+	  dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
+	$(Q)ls $(B)/deb/egressaudit_*.deb
 install: all
 	install -D -m 0755 $(B)/egressaudit $(DESTDIR)$(PREFIX)/bin/egressaudit
 	install -D -m 0644 packaging/egressaudit.8 $(DESTDIR)$(PREFIX)/share/man/man8/egressaudit.8
 	install -D -m 0644 packaging/egressaudit.service $(DESTDIR)$(UNITDIR)/egressaudit.service
 	install -D -m 0644 packaging/egressaudit-report.service $(DESTDIR)$(UNITDIR)/egressaudit-report.service
 	install -D -m 0644 packaging/egressaudit-report.timer $(DESTDIR)$(UNITDIR)/egressaudit-report.timer
-	install -D -m 0644 packaging/egressaudit.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/egressaudit.conf
+	$(if $(SYSUSERSDIR),install -D -m 0644 packaging/egressaudit.sysusers $(DESTDIR)$(SYSUSERSDIR)/egressaudit.conf)
 	install -D -m 0644 packaging/egressaudit.default $(DESTDIR)/etc/default/egressaudit
+	install -D -m 0644 packaging/egressaudit.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/egressaudit
 
 clean:
 	rm -rf $(B)

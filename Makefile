@@ -14,7 +14,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
             -Wno-format-nonliteral
-HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+HARDEN   := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
+            -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  ?=

@@ -49,7 +49,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration dns-check live-check man-check units-check check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check live-check deb-check man-check units-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -102,6 +102,10 @@ integration: $(B)/egressaudit-asan
 # watch on a veth pair in a network namespace of its own (root only).
 live-check: $(B)/egressaudit-asan
 	$(Q)EA_BIN=$(B)/egressaudit-asan tests/live/run.sh
+
+# The Debian package: build, lintian, hardening, install, remove (root only).
+deb-check:
+	$(Q)tests/deb/run.sh
 
 # Resolver, rules and commands against a real NSD on a loopback port.
 dns-check: $(B)/egressaudit-asan
@@ -175,6 +179,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory dns-check
 	$(Q)$(MAKE) --no-print-directory live-check
+	$(Q)$(MAKE) --no-print-directory deb-check
 	$(Q)$(MAKE) --no-print-directory check-clang
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	@echo "make check: all passed"

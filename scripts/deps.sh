@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libuv1-dev
 libc-ares-dev libsqlite3-dev libcmocka-dev libpsl-dev python3 tcpdump tshark nsd
-wireshark-common publicsuffix man-db groff-base tcpreplay iproute2 systemd git"
+wireshark-common publicsuffix man-db groff-base tcpreplay iproute2 systemd
+debhelper lintian devscripts fakeroot adduser git"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -206,7 +206,8 @@ deb:
 	$(Q)cp -r packaging/debian $(B)/deb/src/debian
 	$(Q)cd $(B)/deb/src && DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS)" \
 	  dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
-	$(Q)ls $(B)/deb/egressaudit_*.deb
+	$(Q)rm -f $(B)/egressaudit_*.deb && cp $(B)/deb/egressaudit_*.deb $(B)/
+	$(Q)ls $(B)/egressaudit_*.deb
 install: all
 	install -D -m 0755 $(B)/egressaudit $(DESTDIR)$(PREFIX)/bin/egressaudit
 	install -D -m 0644 packaging/egressaudit.8 $(DESTDIR)$(PREFIX)/share/man/man8/egressaudit.8

@@ -236,13 +236,7 @@ static void want(struct run *R, int type, const char *name) {
     fact_set(f, &q); /* placeholder name until the answer comes */
   }
   f->state = F_QUEUED;
-  if (R->nq == R->capq) {
-    size_t cap = R->capq ? R->capq * 2 : 256;
-    struct fact **q = realloc(R->queue, cap * sizeof(*q));
-    if (q == NULL) return;
-    R->queue = q;
-    R->capq = cap;
-  }
+  if (vec_room(&R->queue, &R->capq, R->nq, sizeof(*R->queue), 256) < 0) return;
   R->queue[R->nq++] = f;
   R->total++;
 }
@@ -346,13 +340,7 @@ static struct idrec *ident_get(struct run *R, const struct ea_addr *ip,
   d->echoed = echoed;
   d->first_us = INT64_MAX;
   d->last_us = INT64_MIN;
-  if (R->nids == R->capids) {
-    size_t cap = R->capids ? R->capids * 2 : 256;
-    struct idrec **a = realloc(R->ids, cap * sizeof(*a));
-    if (a == NULL) return d;
-    R->ids = a;
-    R->capids = cap;
-  }
+  if (vec_room(&R->ids, &R->capids, R->nids, sizeof(*R->ids), 256) < 0) return d;
   R->ids[R->nids++] = d;
   return d;
 }
@@ -410,13 +398,7 @@ static int on_server(const struct server_row *r, void *ctx) {
   struct srv *v;
 
   if (r->ip == NULL || r->banner_host == NULL) return 0;
-  if (R->nsrv == R->capsrv) {
-    size_t cap = R->capsrv ? R->capsrv * 2 : 16;
-    struct srv *n = realloc(R->srv, cap * sizeof(*n));
-    if (n == NULL) return 1;
-    R->srv = n;
-    R->capsrv = cap;
-  }
+  if (vec_room(&R->srv, &R->capsrv, R->nsrv, sizeof(*R->srv), 16) < 0) return 1;
   v = &R->srv[R->nsrv];
   memset(v, 0, sizeof(*v));
   if (addr_parse(&v->ip, r->ip, strlen(r->ip)) < 0) return 0;
@@ -436,13 +418,7 @@ static int on_nat(const struct nat_row *r, void *ctx) {
   struct run *R = ctx;
   struct natpair *p;
 
-  if (R->nnat == R->capnat) {
-    size_t cap = R->capnat ? R->capnat * 2 : 16;
-    struct natpair *n = realloc(R->nat, cap * sizeof(*n));
-    if (n == NULL) return 1;
-    R->nat = n;
-    R->capnat = cap;
-  }
+  if (vec_room(&R->nat, &R->capnat, R->nnat, sizeof(*R->nat), 16) < 0) return 1;
   p = &R->nat[R->nnat];
   memset(p, 0, sizeof(*p));
   if (addr_parse(&p->in, r->inside_ip, strlen(r->inside_ip)) < 0 ||

@@ -51,13 +51,8 @@ static int on_find(const struct finding_row *r, void *ctx) {
   struct rep *R = ctx;
   struct fnd *f;
 
-  if (R->nf == R->capf) {
-    size_t cap = R->capf ? R->capf * 2 : 64;
-    struct fnd *n = realloc(R->f, cap * sizeof(*n));
-    if (n == NULL) return R->oom = 1;
-    R->f = n;
-    R->capf = cap;
-  }
+  if (vec_room(&R->f, &R->capf, R->nf, sizeof(*R->f), 64) < 0)
+    return R->oom = 1;
   f = &R->f[R->nf++];
   f->rule = sdup(r->rule);
   f->severity = sdup(r->severity);
@@ -76,13 +71,8 @@ static int on_ident(const struct identity_row *r, void *ctx) {
   struct rep *R = ctx;
   struct idn *d;
 
-  if (R->ni == R->capi) {
-    size_t cap = R->capi ? R->capi * 2 : 64;
-    struct idn *n = realloc(R->i, cap * sizeof(*n));
-    if (n == NULL) return R->oom = 1;
-    R->i = n;
-    R->capi = cap;
-  }
+  if (vec_room(&R->i, &R->capi, R->ni, sizeof(*R->i), 64) < 0)
+    return R->oom = 1;
   d = &R->i[R->ni++];
   d->ip = sdup(r->ip);
   d->iprev = sdup(r->iprev);
@@ -102,13 +92,8 @@ static int on_ident(const struct identity_row *r, void *ctx) {
 
 static int on_server(const struct server_row *r, void *ctx) {
   struct rep *R = ctx;
-  if (R->ns == R->caps) {
-    size_t cap = R->caps ? R->caps * 2 : 16;
-    struct srvr *n = realloc(R->s, cap * sizeof(*n));
-    if (n == NULL) return R->oom = 1;
-    R->s = n;
-    R->caps = cap;
-  }
+  if (vec_room(&R->s, &R->caps, R->ns, sizeof(*R->s), 16) < 0)
+    return R->oom = 1;
   R->s[R->ns].ip = sdup(r->ip);
   R->s[R->ns].host = sdup(r->banner_host);
   R->s[R->ns].sessions = r->sessions;

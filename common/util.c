@@ -78,41 +78,39 @@ size_t esc_text(char *out, size_t cap, const void *in, size_t len) {
   return esc_core(out, cap, in, len, false);
 }
 
-void esc_fputs(FILE *f, const char *s) {
+/* Escape s (backslashes kept) in pieces that never end inside a UTF-8
+ * sequence, and print each piece with put. */
+static void esc_pieces(FILE *f, const char *s,
+                       void (*put)(FILE *f, const char *piece)) {
   char buf[1024];
   size_t len = strlen(s), chunk;
 
-  /* Escape in pieces that never end inside a UTF-8 sequence. */
   while (len > 0) {
     chunk = MIN(len, (sizeof(buf) - 1) / 4);
     while (chunk < len && chunk > 0 && ((uint8_t)s[chunk] & 0xC0) == 0x80)
       chunk--;
     if (chunk == 0) chunk = MIN(len, (sizeof(buf) - 1) / 4);
     esc_core(buf, sizeof(buf), (const uint8_t *)s, chunk, false);
-    fputs(buf, f);
+    put(f, buf);
     s += chunk;
     len -= chunk;
   }
 }
 
-void json_str(FILE *f, const char *s) {
-  char buf[1024];
-  size_t len = strlen(s), chunk, i;
+static void put_plain(FILE *f, const char *piece) { fputs(piece, f); }
 
-  fputc('"', f);
-  while (len > 0) {
-    chunk = MIN(len, (sizeof(buf) - 1) / 4);
-    while (chunk < len && chunk > 0 && ((uint8_t)s[chunk] & 0xC0) == 0x80)
-      chunk--;
-    if (chunk == 0) chunk = MIN(len, (sizeof(buf) - 1) / 4);
-    esc_core(buf, sizeof(buf), (const uint8_t *)s, chunk, false);
-    for (i = 0; buf[i]; i++) {
-      if (buf[i] == '"' || buf[i] == '\\') fputc('\\', f);
-      fputc(buf[i], f);
-    }
-    s += chunk;
-    len -= chunk;
+static void put_json(FILE *f, const char *piece) {
+  for (; *piece; piece++) {
+    if (*piece == '"' || *piece == '\\') fputc('\\', f);
+    fputc(*piece, f);
   }
+}
+
+void esc_fputs(FILE *f, const char *s) { esc_pieces(f, s, put_plain); }
+
+void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  esc_pieces(f, s, put_json);
   fputc('"', f);
 }
 
@@ -165,6 +163,23 @@ int addr_find_bracketed(const char *text, size_t len,
   }
   memset(out, 0, sizeof(*out));
   return -1;
+}
+
+int vec_room(void *arr, size_t *cap, size_t n, size_t elem, size_t first) {
+  void *old, *grown;
+  size_t want;
+
+  if (n < *cap) return 0;
+  want = *cap ? *cap * 2 : first;
+  /* arr points to a T *; read and write it with memcpy, not through a
+   * void ** (that would break the aliasing rules). POSIX gives every object
+   * pointer the same representation. */
+  memcpy(&old, arr, sizeof(old));
+  grown = realloc(old, want * elem);
+  if (grown == NULL) return -1;
+  memcpy(arr, &grown, sizeof(grown));
+  *cap = want;
+  return 0;
 }
 
 int64_t now_us(void) {

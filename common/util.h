@@ -44,6 +44,11 @@ int addr_parse(struct ea_addr *a, const char *s, size_t len);
 int addr_find_bracketed(const char *text, size_t len,
                         const struct ea_addr *skip, struct ea_addr *out);
 
+/* Make room for one more element in a growable array *arr of *cap
+ * elements of size elem holding n: doubles the capacity (from first) when
+ * full. Returns 0, or -1 when out of memory (the array is unchanged). */
+int vec_room(void *arr, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* Current time in microseconds since the epoch (CLOCK_REALTIME). */
 int64_t now_us(void);
 /* Monotonic time in microseconds. */

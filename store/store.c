@@ -639,115 +639,126 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
 
 #define WINDOW " AND s.first_seen >= ?1 AND s.first_seen <= ?2"
 
-int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
-                            egress_group_fn fn, void *ctx) {
+/* Run a window query: sql with ?1 = since, ?2 = until (and ?3 = p3 when
+ * not NULL); take() turns each row into its struct and hands it on, and
+ * stops the walk by returning non-zero. Returns the rows seen, or a
+ * negative errno. */
+static int64_t each_row(struct store *s, const char *what, const char *sql,
+                        int64_t since, int64_t until, const char *p3,
+                        int (*take)(sqlite3_stmt *st, void *arg), void *arg) {
   sqlite3_stmt *st = NULL;
-  struct egress_group g;
   int64_t n = 0;
   int rc;
 
-  if (sqlite3_prepare_v2(s->db,
-                         "SELECT s.src_ip, s.echoed_ip, s.helo, s.direction,"
-                         " count(*), min(s.first_seen), max(s.last_seen),"
-                         " sum(EXISTS(SELECT 1 FROM replies r WHERE"
-                         "  r.session_id = s.id AND r.code >= 400)),"
-                         " sum(s.starttls),"
-                         " (SELECT group_concat(name) FROM points WHERE id IN"
-                         "  (SELECT DISTINCT point_id FROM sessions s2 WHERE"
-                         "   s2.src_ip = s.src_ip AND s2.echoed_ip IS s.echoed_ip))"
-                         " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
-                         " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction",
-                         -1, &st, NULL) != SQLITE_OK)
-    return fail(s, "egress query");
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return fail(s, what);
   sqlite3_bind_int64(st, 1, since);
   sqlite3_bind_int64(st, 2, until);
+  if (p3 != NULL) sqlite3_bind_text(st, 3, p3, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    g.src_ip = col_text(st, 0);
-    g.echoed_ip = col_text(st, 1);
-    g.helo = col_text(st, 2);
-    g.direction = col_text(st, 3);
-    g.sessions = sqlite3_column_int64(st, 4);
-    g.first_us = sqlite3_column_int64(st, 5);
-    g.last_us = sqlite3_column_int64(st, 6);
-    g.rejected = sqlite3_column_int64(st, 7);
-    g.starttls = sqlite3_column_int64(st, 8);
-    g.points = col_text(st, 9);
     n++;
-    if (fn(&g, ctx) != 0) break;
+    if (take(st, arg) != 0) break;
   }
-  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "egress query");
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, what);
   sqlite3_finalize(st);
   return rc < 0 ? rc : n;
+}
+
+/* A row callback and its context, for the take_*() functions. */
+struct sink {
+  void (*fn)(void); /* the caller's typed callback, cast back to call it */
+  void *ctx;
+};
+
+static int take_egress_groups(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct egress_group g;
+
+  g.src_ip = col_text(st, 0);
+  g.echoed_ip = col_text(st, 1);
+  g.helo = col_text(st, 2);
+  g.direction = col_text(st, 3);
+  g.sessions = sqlite3_column_int64(st, 4);
+  g.first_us = sqlite3_column_int64(st, 5);
+  g.last_us = sqlite3_column_int64(st, 6);
+  g.rejected = sqlite3_column_int64(st, 7);
+  g.starttls = sqlite3_column_int64(st, 8);
+  g.points = col_text(st, 9);
+  return ((egress_group_fn)k->fn)(&g, k->ctx);
+}
+
+int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
+                            egress_group_fn fn, void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return each_row(s, "egress query",
+                  "SELECT s.src_ip, s.echoed_ip, s.helo, s.direction,"
+                  " count(*), min(s.first_seen), max(s.last_seen),"
+                  " sum(EXISTS(SELECT 1 FROM replies r WHERE"
+                  "  r.session_id = s.id AND r.code >= 400)),"
+                  " sum(s.starttls),"
+                  " (SELECT group_concat(name) FROM points WHERE id IN"
+                  "  (SELECT DISTINCT point_id FROM sessions s2 WHERE"
+                  "   s2.src_ip = s.src_ip AND s2.echoed_ip IS s.echoed_ip))"
+                  " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
+                  " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction",
+                  since, until, NULL, take_egress_groups, &k);
+}
+
+static int take_rejects(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct reject_row r;
+
+  r.src_ip = col_text(st, 0);
+  r.echoed_ip = col_text(st, 1);
+  r.dst_ip = col_text(st, 2);
+  r.banner_host = col_text(st, 3);
+  r.first_us = sqlite3_column_int64(st, 4);
+  r.code = sqlite3_column_int64(st, 5);
+  r.enhanced = col_text(st, 6);
+  r.text = col_text(st, 7);
+  return ((reject_fn)k->fn)(&r, k->ctx);
 }
 
 int64_t store_rejects(struct store *s, int64_t since, int64_t until,
                       reject_fn fn, void *ctx) {
-  sqlite3_stmt *st = NULL;
-  struct reject_row r;
-  int64_t n = 0;
-  int rc;
+  struct sink k = {(void (*)(void))fn, ctx};
 
-  if (sqlite3_prepare_v2(
-          s->db,
-          "SELECT s.src_ip, s.echoed_ip, s.dst_ip, s.banner_host, s.first_seen,"
-          " r.code, r.enhanced, r.text FROM replies r JOIN sessions s"
-          " ON s.id = r.session_id WHERE r.code >= 400 AND"
-          " s.direction != 'inbound'" WINDOW " ORDER BY s.first_seen",
-          -1, &st, NULL) != SQLITE_OK)
-    return fail(s, "reject query");
-  sqlite3_bind_int64(st, 1, since);
-  sqlite3_bind_int64(st, 2, until);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    r.src_ip = col_text(st, 0);
-    r.echoed_ip = col_text(st, 1);
-    r.dst_ip = col_text(st, 2);
-    r.banner_host = col_text(st, 3);
-    r.first_us = sqlite3_column_int64(st, 4);
-    r.code = sqlite3_column_int64(st, 5);
-    r.enhanced = col_text(st, 6);
-    r.text = col_text(st, 7);
-    n++;
-    if (fn(&r, ctx) != 0) break;
-  }
-  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "reject query");
-  sqlite3_finalize(st);
-  return rc < 0 ? rc : n;
+  return each_row(s, "reject query",
+                  "SELECT s.src_ip, s.echoed_ip, s.dst_ip, s.banner_host, s.first_seen,"
+                  " r.code, r.enhanced, r.text FROM replies r JOIN sessions s"
+                  " ON s.id = r.session_id WHERE r.code >= 400 AND"
+                  " s.direction != 'inbound'" WINDOW " ORDER BY s.first_seen",
+                  since, until, NULL, take_rejects, &k);
+}
+
+static int take_port25(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct port25_row r;
+
+  r.src_ip = col_text(st, 0);
+  r.blocked_dsts = sqlite3_column_int64(st, 1);
+  r.blocked = sqlite3_column_int64(st, 2);
+  r.answered = sqlite3_column_int64(st, 3);
+  r.first_us = sqlite3_column_int64(st, 4);
+  r.last_us = sqlite3_column_int64(st, 5);
+  return ((port25_fn)k->fn)(&r, k->ctx);
 }
 
 int64_t store_port25(struct store *s, int64_t since, int64_t until,
                      port25_fn fn, void *ctx) {
-  sqlite3_stmt *st = NULL;
-  struct port25_row r;
-  int64_t n = 0;
-  int rc;
+  struct sink k = {(void (*)(void))fn, ctx};
 
-  if (sqlite3_prepare_v2(
-          s->db,
-          "SELECT s.src_ip,"
-          " count(DISTINCT CASE WHEN s.state IN ('syn-only','refused')"
-          "  THEN s.dst_ip END),"
-          " sum(s.state IN ('syn-only','refused')),"
-          " sum(s.state NOT IN ('syn-only','refused','connected')),"
-          " min(s.first_seen), max(s.last_seen)"
-          " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
-          " GROUP BY s.src_ip",
-          -1, &st, NULL) != SQLITE_OK)
-    return fail(s, "port 25 query");
-  sqlite3_bind_int64(st, 1, since);
-  sqlite3_bind_int64(st, 2, until);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    r.src_ip = col_text(st, 0);
-    r.blocked_dsts = sqlite3_column_int64(st, 1);
-    r.blocked = sqlite3_column_int64(st, 2);
-    r.answered = sqlite3_column_int64(st, 3);
-    r.first_us = sqlite3_column_int64(st, 4);
-    r.last_us = sqlite3_column_int64(st, 5);
-    n++;
-    if (fn(&r, ctx) != 0) break;
-  }
-  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "port 25 query");
-  sqlite3_finalize(st);
-  return rc < 0 ? rc : n;
+  return each_row(s, "port 25 query",
+                  "SELECT s.src_ip,"
+                  " count(DISTINCT CASE WHEN s.state IN ('syn-only','refused')"
+                  "  THEN s.dst_ip END),"
+                  " sum(s.state IN ('syn-only','refused')),"
+                  " sum(s.state NOT IN ('syn-only','refused','connected')),"
+                  " min(s.first_seen), max(s.last_seen)"
+                  " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
+                  " GROUP BY s.src_ip",
+                  since, until, NULL, take_port25, &k);
 }
 
 int store_identity_put(struct store *s, const struct identity_row *r,
@@ -863,83 +874,69 @@ int store_analysis_end(struct store *s, int64_t at, int64_t since,
 
 /* --- report ------------------------------------------------------------- */
 
+static int take_identities(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct identity_row r;
+
+  r.ip = col_text(st, 0);
+  r.iprev = col_text(st, 1);
+  r.ptr = col_text(st, 2);
+  r.helos = col_text(st, 3);
+  r.sources = col_text(st, 4);
+  r.echoed = col_text(st, 5);
+  r.sessions = sqlite3_column_int64(st, 6);
+  r.rejected = sqlite3_column_int64(st, 7);
+  r.starttls = sqlite3_column_int64(st, 8);
+  r.first_us = sqlite3_column_int64(st, 9);
+  r.last_us = sqlite3_column_int64(st, 10);
+  r.unknown_direction = sqlite3_column_int(st, 11);
+  r.points = col_text(st, 12);
+  return ((identity_fn)k->fn)(&r, k->ctx);
+}
+
 int64_t store_identities(struct store *s, int64_t since, int64_t until,
                          const char *point, identity_fn fn, void *ctx) {
-  sqlite3_stmt *st = NULL;
-  struct identity_row r;
-  int64_t n = 0;
-  int rc;
+  struct sink k = {(void (*)(void))fn, ctx};
 
-  if (sqlite3_prepare_v2(s->db,
-                         "SELECT ip, iprev, ptr, helos, sources, echoed, sessions,"
-                         " rejected, starttls, first_seen, last_seen,"
-                         " unknown_direction, points FROM identities"
-                         " WHERE last_seen >= ?1 AND first_seen <= ?2"
-                         " AND (?3 IS NULL OR instr(',' || points || ',',"
-                         "  ',' || ?3 || ',') > 0) ORDER BY ip",
-                         -1, &st, NULL) != SQLITE_OK)
-    return fail(s, "identities");
-  sqlite3_bind_int64(st, 1, since);
-  sqlite3_bind_int64(st, 2, until);
-  if (point) sqlite3_bind_text(st, 3, point, -1, SQLITE_STATIC);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    r.ip = col_text(st, 0);
-    r.iprev = col_text(st, 1);
-    r.ptr = col_text(st, 2);
-    r.helos = col_text(st, 3);
-    r.sources = col_text(st, 4);
-    r.echoed = col_text(st, 5);
-    r.sessions = sqlite3_column_int64(st, 6);
-    r.rejected = sqlite3_column_int64(st, 7);
-    r.starttls = sqlite3_column_int64(st, 8);
-    r.first_us = sqlite3_column_int64(st, 9);
-    r.last_us = sqlite3_column_int64(st, 10);
-    r.unknown_direction = sqlite3_column_int(st, 11);
-    r.points = col_text(st, 12);
-    n++;
-    if (fn(&r, ctx) != 0) break;
-  }
-  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "identities");
-  sqlite3_finalize(st);
-  return rc < 0 ? rc : n;
+  return each_row(s, "identities",
+                  "SELECT ip, iprev, ptr, helos, sources, echoed, sessions,"
+                  " rejected, starttls, first_seen, last_seen,"
+                  " unknown_direction, points FROM identities"
+                  " WHERE last_seen >= ?1 AND first_seen <= ?2"
+                  " AND (?3 IS NULL OR instr(',' || points || ',',"
+                  "  ',' || ?3 || ',') > 0) ORDER BY ip",
+                  since, until, point, take_identities, &k);
+}
+
+static int take_findings(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct finding_row r;
+
+  r.rule = col_text(st, 0);
+  r.severity = col_text(st, 1);
+  r.subject = col_text(st, 2);
+  r.ident = col_text(st, 3);
+  r.detail = col_text(st, 4);
+  r.fix = col_text(st, 5);
+  r.status = col_text(st, 6);
+  r.first_us = sqlite3_column_int64(st, 7);
+  r.last_us = sqlite3_column_int64(st, 8);
+  r.count = sqlite3_column_int64(st, 9);
+  r.closed_us = sqlite3_column_int64(st, 10);
+  return ((finding_fn_row)k->fn)(&r, k->ctx);
 }
 
 int64_t store_findings(struct store *s, int64_t since, int64_t until,
                        finding_fn_row fn, void *ctx) {
-  sqlite3_stmt *st = NULL;
-  struct finding_row r;
-  int64_t n = 0;
-  int rc;
+  struct sink k = {(void (*)(void))fn, ctx};
 
-  if (sqlite3_prepare_v2(
-          s->db,
-          "SELECT rule, severity, subject, ident, detail, fix, status,"
-          " first_seen, last_seen, count, closed_at FROM findings"
-          " WHERE status = 'open' AND last_seen >= ?1 AND first_seen <= ?2"
-          " ORDER BY CASE severity WHEN 'crit' THEN 0 WHEN 'unknown' THEN 1"
-          " WHEN 'warn' THEN 2 ELSE 3 END, rule, subject",
-          -1, &st, NULL) != SQLITE_OK)
-    return fail(s, "findings");
-  sqlite3_bind_int64(st, 1, since);
-  sqlite3_bind_int64(st, 2, until);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    r.rule = col_text(st, 0);
-    r.severity = col_text(st, 1);
-    r.subject = col_text(st, 2);
-    r.ident = col_text(st, 3);
-    r.detail = col_text(st, 4);
-    r.fix = col_text(st, 5);
-    r.status = col_text(st, 6);
-    r.first_us = sqlite3_column_int64(st, 7);
-    r.last_us = sqlite3_column_int64(st, 8);
-    r.count = sqlite3_column_int64(st, 9);
-    r.closed_us = sqlite3_column_int64(st, 10);
-    n++;
-    if (fn(&r, ctx) != 0) break;
-  }
-  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "findings");
-  sqlite3_finalize(st);
-  return rc < 0 ? rc : n;
+  return each_row(s, "findings",
+                  "SELECT rule, severity, subject, ident, detail, fix, status,"
+                  " first_seen, last_seen, count, closed_at FROM findings"
+                  " WHERE status = 'open' AND last_seen >= ?1 AND first_seen <= ?2"
+                  " ORDER BY CASE severity WHEN 'crit' THEN 0 WHEN 'unknown' THEN 1"
+                  " WHEN 'warn' THEN 2 ELSE 3 END, rule, subject",
+                  since, until, NULL, take_findings, &k);
 }
 
 static int64_t scalar(struct store *s, const char *sql, int64_t a, int64_t b,
@@ -1055,66 +1052,54 @@ int store_prune(struct store *s, int64_t cutoff, int vacuum,
   return 0;
 }
 
+static int take_inbound_servers(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct server_row r;
+
+  r.ip = col_text(st, 0);
+  r.banner_host = col_text(st, 1);
+  r.sessions = sqlite3_column_int64(st, 2);
+  r.first_us = sqlite3_column_int64(st, 3);
+  r.last_us = sqlite3_column_int64(st, 4);
+  return ((server_fn)k->fn)(&r, k->ctx);
+}
+
 int64_t store_inbound_servers(struct store *s, int64_t since, int64_t until,
                               server_fn fn, void *ctx) {
-  sqlite3_stmt *st = NULL;
-  struct server_row r;
-  int64_t n = 0;
-  int rc;
+  struct sink k = {(void (*)(void))fn, ctx};
 
-  if (sqlite3_prepare_v2(s->db,
-                         "SELECT s.dst_ip, s.banner_host, count(*),"
-                         " min(s.first_seen), max(s.last_seen) FROM sessions s"
-                         " INDEXED BY sessions_direction" /* not a dst scan */
-                         " WHERE s.direction = 'inbound' AND s.banner_host IS"
-                         " NOT NULL" WINDOW " GROUP BY s.dst_ip, s.banner_host"
-                         " ORDER BY s.dst_ip",
-                         -1, &st, NULL) != SQLITE_OK)
-    return fail(s, "servers");
-  sqlite3_bind_int64(st, 1, since);
-  sqlite3_bind_int64(st, 2, until);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    r.ip = col_text(st, 0);
-    r.banner_host = col_text(st, 1);
-    r.sessions = sqlite3_column_int64(st, 2);
-    r.first_us = sqlite3_column_int64(st, 3);
-    r.last_us = sqlite3_column_int64(st, 4);
-    n++;
-    if (fn(&r, ctx) != 0) break;
-  }
-  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "servers");
-  sqlite3_finalize(st);
-  return rc < 0 ? rc : n;
+  return each_row(s, "servers",
+                  "SELECT s.dst_ip, s.banner_host, count(*),"
+                  " min(s.first_seen), max(s.last_seen) FROM sessions s"
+                  " INDEXED BY sessions_direction" /* not a dst scan */
+                  " WHERE s.direction = 'inbound' AND s.banner_host IS"
+                  " NOT NULL" WINDOW " GROUP BY s.dst_ip, s.banner_host"
+                  " ORDER BY s.dst_ip",
+                  since, until, NULL, take_inbound_servers, &k);
+}
+
+static int take_capture_drops(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct drops_row r;
+
+  r.point = col_text(st, 0);
+  r.dropped = sqlite3_column_int64(st, 1);
+  r.first_us = sqlite3_column_int64(st, 2);
+  r.last_us = sqlite3_column_int64(st, 3);
+  return ((drops_fn)k->fn)(&r, k->ctx);
 }
 
 int64_t store_capture_drops(struct store *s, int64_t since, int64_t until,
                             drops_fn fn, void *ctx) {
-  sqlite3_stmt *st = NULL;
-  struct drops_row r;
-  int64_t n = 0;
-  int rc;
+  struct sink k = {(void (*)(void))fn, ctx};
 
-  if (sqlite3_prepare_v2(s->db,
-                         "SELECT p.name, sum(c.value), min(c.at), max(c.at)"
-                         " FROM capture_stats c JOIN points p ON p.id ="
-                         " c.point_id WHERE c.name IN ('ps_drop', 'ps_ifdrop')"
-                         " AND c.at >= ?1 AND c.at <= ?2 GROUP BY p.name"
-                         " HAVING sum(c.value) > 0",
-                         -1, &st, NULL) != SQLITE_OK)
-    return fail(s, "capture drops");
-  sqlite3_bind_int64(st, 1, since);
-  sqlite3_bind_int64(st, 2, until);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    r.point = col_text(st, 0);
-    r.dropped = sqlite3_column_int64(st, 1);
-    r.first_us = sqlite3_column_int64(st, 2);
-    r.last_us = sqlite3_column_int64(st, 3);
-    n++;
-    if (fn(&r, ctx) != 0) break;
-  }
-  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "capture drops");
-  sqlite3_finalize(st);
-  return rc < 0 ? rc : n;
+  return each_row(s, "capture drops",
+                  "SELECT p.name, sum(c.value), min(c.at), max(c.at)"
+                  " FROM capture_stats c JOIN points p ON p.id ="
+                  " c.point_id WHERE c.name IN ('ps_drop', 'ps_ifdrop')"
+                  " AND c.at >= ?1 AND c.at <= ?2 GROUP BY p.name"
+                  " HAVING sum(c.value) > 0",
+                  since, until, NULL, take_capture_drops, &k);
 }
 
 int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,

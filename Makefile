@@ -49,7 +49,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration dns-check live-check deb-check man-check units-check check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check live-check deb-check e2e man-check units-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -102,6 +102,12 @@ integration: $(B)/egressaudit-asan
 # watch on a veth pair in a network namespace of its own (root only).
 live-check: $(B)/egressaudit-asan
 	$(Q)EA_BIN=$(B)/egressaudit-asan tests/live/run.sh
+
+# End to end with a real Postfix, NSD and swaks in namespaces (root; needs
+# postfix swaks libnet-ssleay-perl libio-socket-inet6-perl nsd openssl).
+# Not part of make check yet.
+e2e: $(B)/egressaudit
+	$(Q)EA_BIN=$(B)/egressaudit tests/e2e/run.sh
 
 # The Debian package: build, lintian, hardening, install, remove (root only).
 deb-check:

@@ -929,6 +929,23 @@ static void rule_nat_rotation(struct run *R, const struct rules_cfg *rc) {
   }
 }
 
+/* Ask DNS what the identities (and our servers) need, in two rounds: the
+ * PTR and HELO names first, then the names the PTRs gave and the MX of
+ * HELO names without an address; then set up the rules. */
+static void resolve_phases(struct run *R, uv_loop_t *loop,
+                           struct rules_cfg *rc) {
+  plan_phase1(R);
+  plan_servers(R);
+  resolve_all(R, loop);
+  plan_phase2(R);
+  resolve_all(R, loop);
+  memset(rc, 0, sizeof(*rc));
+  rc->psl = R->psl;
+  rc->expect = R->cfg->expect;
+  rc->emit = on_finding;
+  rc->ctx = R;
+}
+
 static void judge_all(struct run *R, const struct rules_cfg *rc) {
   static struct ident id;
   size_t i;
@@ -968,16 +985,7 @@ int analyzer_run(struct store *st, uv_loop_t *loop,
   merge_private(&R);
   for (size_t i = 0; i < R.nids; i++)
     if (!R.ids[i]->merged) R.stats.identities++;
-  plan_phase1(&R);
-  plan_servers(&R);
-  resolve_all(&R, loop);
-  plan_phase2(&R);
-  resolve_all(&R, loop);
-  memset(&rc, 0, sizeof(rc));
-  rc.psl = R.psl;
-  rc.expect = cfg->expect;
-  rc.emit = on_finding;
-  rc.ctx = &R;
+  resolve_phases(&R, loop, &rc);
   ret = store_analysis_begin(st, R.now);
   if (ret == 0) {
     judge_all(&R, &rc);
@@ -1020,15 +1028,7 @@ int analyzer_check(uv_loop_t *loop, const struct analyzer_cfg *cfg,
   d->first_us = d->last_us = 0;
   ident_add(d, ip, NULL, 0, 0, 0, 0);
   for (i = 0; i < n_helo; i++) ident_add(d, ip, helos[i], 0, 0, 0, 0);
-  plan_phase1(&R);
-  resolve_all(&R, loop);
-  plan_phase2(&R);
-  resolve_all(&R, loop);
-  memset(&rc, 0, sizeof(rc));
-  rc.psl = R.psl;
-  rc.expect = cfg->expect;
-  rc.emit = on_finding;
-  rc.ctx = &R;
+  resolve_phases(&R, loop, &rc);
   R.found = found;
   build_ident(&R, d, &id);
   rules_ident(&rc, &id);

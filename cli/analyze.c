@@ -135,11 +135,9 @@ int cmd_analyze(int argc, char **argv) {
     case 'd': db = optarg; break;
     case 'S':
     case 'U':
-      if (time_parse(optarg, now, c == 'S' ? &d.cfg.since : &d.cfg.until) < 0) {
-        cli_err("analyze: --%s: '%s' is neither an RFC 3339 time nor a span"
-                " like 24h", c == 'S' ? "since" : "until", optarg);
+      if (cli_time_opt("analyze", c == 'S', optarg, now,
+                       c == 'S' ? &d.cfg.since : &d.cfg.until) < 0)
         return EXIT_USAGE;
-      }
       break;
     case 'A':
       if (dur_parse(optarg, &d.cfg.max_age_us) < 0 && strcmp(optarg, "0") != 0) {

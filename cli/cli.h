@@ -16,6 +16,11 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * for root, else $XDG_STATE_HOME/egressaudit/egress.db. */
 const char *cli_db_path(const char *opt);
 
+/* Parse the value of --since (is_since) or --until for command cmd into
+ * *us: RFC 3339 or a span back from now. Prints the error; -1 when bad. */
+int cli_time_opt(const char *cmd, int is_since, const char *arg, int64_t now,
+                 int64_t *us);
+
 /* Map a negative errno from a module to a sysexits code. */
 int cli_exit_for(int rc);
 

@@ -188,11 +188,9 @@ int cmd_history(int argc, char **argv) {
       break;
     case 'S':
     case 'U':
-      if (time_parse(optarg, now, c == 'S' ? &flt.since : &flt.until) < 0) {
-        cli_err("history: --%s: '%s' is neither an RFC 3339 time nor a span"
-                " like 24h", c == 'S' ? "since" : "until", optarg);
+      if (cli_time_opt("history", c == 'S', optarg, now,
+                       c == 'S' ? &flt.since : &flt.until) < 0)
         return EXIT_USAGE;
-      }
       break;
     case 'f':
       if (strcmp(optarg, "json") == 0) h.json = 1;

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "common/types.h"
+#include "common/util.h"
 
 #ifndef EA_VERSION
 #define EA_VERSION "0.1.0"
@@ -41,6 +42,14 @@ const char *cli_db_path(const char *opt) {
     snprintf(buf, sizeof(buf), "%s/.local/state/egressaudit/egress.db",
              getenv("HOME") ? getenv("HOME") : ".");
   return buf;
+}
+
+int cli_time_opt(const char *cmd, int is_since, const char *arg, int64_t now,
+                 int64_t *us) {
+  if (time_parse(arg, now, us) == 0) return 0;
+  cli_err("%s: --%s: '%s' is neither an RFC 3339 time nor a span like 90m,"
+          " 24h, 7d", cmd, is_since ? "since" : "until", arg);
+  return -1;
 }
 
 int cli_exit_for(int rc) {

@@ -315,11 +315,9 @@ int cmd_report(int argc, char **argv) {
     case 'd': db = optarg; break;
     case 'S':
     case 'U':
-      if (time_parse(optarg, now, c == 'S' ? &since : &until) < 0) {
-        cli_err("report: --%s: '%s' is neither an RFC 3339 time nor a span"
-                " like 24h", c == 'S' ? "since" : "until", optarg);
+      if (cli_time_opt("report", c == 'S', optarg, now,
+                       c == 'S' ? &since : &until) < 0)
         return EXIT_USAGE;
-      }
       break;
     case 'f':
       if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "csv")) {

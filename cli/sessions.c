@@ -209,11 +209,9 @@ int cmd_sessions(int argc, char **argv) {
       break;
     case 'S':
     case 'U':
-      if (time_parse(optarg, now, c == 'S' ? &flt.since : &flt.until) < 0) {
-        cli_err("sessions: --%s: '%s' is neither an RFC 3339 time nor a span"
-                " like 90m, 24h, 7d", c == 'S' ? "since" : "until", optarg);
+      if (cli_time_opt("sessions", c == 'S', optarg, now,
+                       c == 'S' ? &flt.since : &flt.until) < 0)
         return EXIT_USAGE;
-      }
       break;
     case 'l':
       flt.limit = strtoll(optarg, &end, 10);

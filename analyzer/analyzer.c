@@ -105,8 +105,22 @@ struct natpair {
   int64_t first_us, last_us, sessions;
 };
 
+enum { A_PHASE1, A_PHASE2, A_FINISHED };
+
 struct run {
+  struct analyzer_cfg cfgv;  /* a copy: the caller's may go first        */
   const struct analyzer_cfg *cfg;
+  uv_timer_t step;           /* the next phase, outside c-ares callbacks  */
+  uv_check_t sender;         /* a burst of queries each loop iteration    */
+  int phase, sending, closing, cancelled, ret;
+  int64_t next_progress;
+  analyzer_done_fn done_fn;
+  void *done_ctx;
+  /* check mode */
+  struct idrec *check_id;
+  check_fn check_fn;
+  void *check_ctx;
+  char err[512];
   struct store *st;          /* NULL for check                              */
   struct resolver *res;
   struct map facts, idents;
@@ -246,12 +260,18 @@ struct pending {
   struct fact *f;
 };
 
+static void pump(struct run *R);
+
 static void on_answer(void *ctx, const struct dns_result *r) {
   struct pending *p = ctx;
   struct run *R = p->R;
 
-  fact_set(p->f, r);
+  struct fact *f = p->f;
+
+  free(p);
   R->inflight--;
+  if (R->closing) return; /* cancelled: nothing to keep */
+  fact_set(f, r);
   R->done++;
   R->stats.queries++;
   if (dns_status_temporary(r->status)) R->stats.temp_failures++;
@@ -259,37 +279,41 @@ static void on_answer(void *ctx, const struct dns_result *r) {
     int rc = store_dns_put(R->st, r, R->now, resolver_servers(R->res));
     if (rc < 0) R->store_rc = rc;
   }
-  free(p);
+  if (R->cfg->progress && mono_us() >= R->next_progress) {
+    R->cfg->progress(R->cfg->progress_ctx, R->done, R->total);
+    R->next_progress = mono_us() + 250000;
+  }
 }
 
-/* Send what is queued, at most max_inflight at once, until all answered. */
-static void resolve_all(struct run *R, uv_loop_t *loop) {
-  unsigned max = R->cfg->max_inflight ? R->cfg->max_inflight : 256;
-  int64_t next = mono_us() + 1000000;
+static void on_step(uv_timer_t *t);
 
-  while (R->qhead < R->nq || R->inflight > 0) {
-    unsigned burst = 0;
-    /* Send in small bursts: a resolver's socket buffer holds a few
-     * hundred queries; a thousand at once would be dropped and retried. */
-    while (R->qhead < R->nq && R->inflight < max && burst++ < SEND_BURST) {
-      struct fact *f = R->queue[R->qhead++];
-      struct pending *p = malloc(sizeof(*p));
-      if (p == NULL) {
-        f->state = F_DONE;
-        continue;
-      }
-      p->R = R;
-      p->f = f;
-      f->state = F_FLIGHT;
-      R->inflight++;
-      resolver_query(R->res, f->text, f->type, on_answer, p);
+/* Send what is queued, at most max_inflight at once and one small burst
+ * per loop iteration (a resolver's socket buffer holds a few hundred
+ * queries; a thousand at once would be dropped and retried; sending from
+ * each answer's callback instead took twice as long). When nothing is in
+ * flight the step timer moves the run on. */
+static void pump(struct run *R) {
+  unsigned max = R->cfg->max_inflight ? R->cfg->max_inflight : 256;
+  unsigned burst = 0;
+
+  if (R->sending || R->closing) return; /* an answer given synchronously */
+  R->sending = 1;
+  while (R->qhead < R->nq && R->inflight < max && burst++ < SEND_BURST) {
+    struct fact *f = R->queue[R->qhead++];
+    struct pending *p = malloc(sizeof(*p));
+    if (p == NULL) {
+      f->state = F_DONE;
+      continue;
     }
-    if (R->inflight > 0) uv_run(loop, UV_RUN_ONCE);
-    if (R->cfg->progress && mono_us() >= next) {
-      R->cfg->progress(R->cfg->progress_ctx, R->done, R->total);
-      next = mono_us() + 250000;
-    }
+    p->R = R;
+    p->f = f;
+    f->state = F_FLIGHT;
+    R->inflight++;
+    resolver_query(R->res, f->text, f->type, on_answer, p);
   }
+  R->sending = 0;
+  /* Nothing in flight: the phase is over, or every answer came at once. */
+  if (R->inflight == 0) uv_timer_start(&R->step, on_step, 0, 0);
 }
 
 /* --- identities -------------------------------------------------------- */
@@ -820,36 +844,7 @@ static int on_port25(const struct port25_row *r, void *ctx) {
   return 0;
 }
 
-/* --- runs ---------------------------------------------------------------- */
-
-static int run_init(struct run *R, uv_loop_t *loop,
-                    const struct analyzer_cfg *cfg, char *err, size_t errlen) {
-  int rc;
-
-  memset(R, 0, sizeof(*R));
-  R->cfg = cfg;
-  R->now = now_us();
-  rc = resolver_new(&R->res, loop, &cfg->dns, err, errlen);
-  if (rc < 0) return rc;
-  R->psl = psl_latest(NULL);
-  if (R->psl == NULL) R->psl = (psl_ctx_t *)psl_builtin();
-  return 0;
-}
-
-static void run_done(struct run *R, uv_loop_t *loop) {
-  size_t i;
-
-  resolver_close(R->res);
-  uv_run(loop, UV_RUN_DEFAULT); /* let the handles close */
-  if (R->psl != NULL && R->psl != psl_builtin()) psl_free(R->psl);
-  map_free(&R->facts, fact_free);
-  for (i = 0; i < R->nids; i++) R->ids[i] = NULL;
-  map_free(&R->idents, idrec_free);
-  free(R->ids);
-  free(R->queue);
-  free(R->srv);
-  free(R->nat);
-}
+/* --- runs (see the end of the file) --------------------------------- */
 
 /* Record the identity for the report: what DNS and the wire said. */
 static void put_identity(struct run *R, const struct idrec *d,
@@ -929,23 +924,6 @@ static void rule_nat_rotation(struct run *R, const struct rules_cfg *rc) {
   }
 }
 
-/* Ask DNS what the identities (and our servers) need, in two rounds: the
- * PTR and HELO names first, then the names the PTRs gave and the MX of
- * HELO names without an address; then set up the rules. */
-static void resolve_phases(struct run *R, uv_loop_t *loop,
-                           struct rules_cfg *rc) {
-  plan_phase1(R);
-  plan_servers(R);
-  resolve_all(R, loop);
-  plan_phase2(R);
-  resolve_all(R, loop);
-  memset(rc, 0, sizeof(*rc));
-  rc->psl = R->psl;
-  rc->expect = R->cfg->expect;
-  rc->emit = on_finding;
-  rc->ctx = R;
-}
-
 static void judge_all(struct run *R, const struct rules_cfg *rc) {
   static struct ident id;
   size_t i;
@@ -959,80 +937,246 @@ static void judge_all(struct run *R, const struct rules_cfg *rc) {
   }
 }
 
-int analyzer_run(struct store *st, uv_loop_t *loop,
-                 const struct analyzer_cfg *cfg, struct analysis_stats *out,
-                 char *err, size_t errlen) {
-  struct run R;
+/* --- runs ---------------------------------------------------------------
+ * A run is a small state machine on the caller's loop: gather (store reads,
+ * synchronous), phase 1 DNS (PTR and HELO names, our servers), phase 2 DNS
+ * (the names the PTRs gave, MX of HELO names without an address), judge
+ * (synchronous, one transaction), close. DNS answers drive it; the step
+ * timer moves it on outside c-ares callbacks. */
+
+static void rules_setup(struct run *R, struct rules_cfg *rc) {
+  memset(rc, 0, sizeof(*rc));
+  rc->psl = R->psl;
+  rc->expect = R->cfg->expect;
+  rc->emit = on_finding;
+  rc->ctx = R;
+}
+
+static void judge_store(struct run *R) {
   struct rules_cfg rc;
+  const struct analyzer_cfg *cfg = R->cfg;
+  int ret;
+
+  rules_setup(R, &rc);
+  ret = store_analysis_begin(R->st, R->now);
+  if (ret == 0) {
+    judge_all(R, &rc);
+    judge_servers(R, &rc);
+    rule_rotation(R, &rc);
+    rule_nat_rotation(R, &rc);
+    rule_rejects(R, &rc);
+    store_port25(R->st, cfg->since, cfg->until, on_port25, &rc);
+    store_capture_drops(R->st, cfg->since, cfg->until, on_drops, &rc);
+    ret = R->store_rc;
+  }
+  if (ret == 0)
+    ret = store_analysis_end(R->st, R->now, cfg->since, cfg->until, &R->stats,
+                             resolver_servers(R->res));
+  if (ret < 0) snprintf(R->err, sizeof(R->err), "%s", store_errmsg(R->st));
+  R->ret = ret;
+}
+
+static void judge_check(struct run *R) {
+  static struct finding found[IDENT_MAX_FINDINGS];
+  static struct ident id;
+  struct rules_cfg rc;
+
+  rules_setup(R, &rc);
+  R->found = found;
+  build_ident(R, R->check_id, &id);
+  rules_ident(&rc, &id);
+  R->check_fn(R->check_ctx, &id, found, R->nfound);
+}
+
+static void on_closed(uv_handle_t *h) {
+  struct run *R = h->data;
+  size_t i;
+
+  if (R->psl != NULL && R->psl != psl_builtin()) psl_free(R->psl);
+  map_free(&R->facts, fact_free);
+  for (i = 0; i < R->nids; i++) R->ids[i] = NULL;
+  map_free(&R->idents, idrec_free);
+  free(R->ids);
+  free(R->queue);
+  free(R->srv);
+  free(R->nat);
+  if (R->done_fn) R->done_fn(R->done_ctx, R->ret, &R->stats, R->err);
+  free(R);
+}
+
+/* Close the resolver (pending queries are answered DNS_ERROR and dropped)
+ * and the step timer; the last close callback reports and frees. */
+static void run_close(struct run *R) {
+  if (R->closing) return;
+  R->closing = 1;
+  R->phase = A_FINISHED;
+  uv_timer_stop(&R->step);
+  if (R->res) resolver_close(R->res);
+  uv_close((uv_handle_t *)&R->sender, NULL);
+  uv_close((uv_handle_t *)&R->step, on_closed); /* closed last */
+}
+
+static void advance(struct run *R) {
+  if (R->closing) return;
+  if (R->qhead < R->nq || R->inflight > 0) {
+    pump(R); /* more to send */
+    return;
+  }
+  if (R->phase == A_PHASE1) {
+    R->phase = A_PHASE2;
+    plan_phase2(R);
+    pump(R);
+    return;
+  }
+  if (R->check_fn) judge_check(R);
+  else judge_store(R);
+  run_close(R);
+}
+
+static void on_step(uv_timer_t *t) { advance(t->data); }
+static void on_sender(uv_check_t *c) { advance(c->data); }
+
+static int run_new(struct run **out, uv_loop_t *loop,
+                   const struct analyzer_cfg *cfg, char *err, size_t errlen) {
+  struct run *R = calloc(1, sizeof(*R));
+  int rc;
+
+  if (R == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  R->cfgv = *cfg;
+  R->cfg = &R->cfgv;
+  R->now = now_us();
+  R->next_progress = mono_us() + 1000000;
+  rc = resolver_new(&R->res, loop, &cfg->dns, err, errlen);
+  if (rc < 0) {
+    free(R);
+    return rc;
+  }
+  uv_timer_init(loop, &R->step);
+  R->step.data = R;
+  uv_check_init(loop, &R->sender);
+  R->sender.data = R;
+  R->psl = psl_latest(NULL);
+  if (R->psl == NULL) R->psl = (psl_ctx_t *)psl_builtin();
+  *out = R;
+  return 0;
+}
+
+/* Phase 1 starts: its answers (or the step timer, when nothing needs
+ * asking) carry the run on. */
+static void run_go(struct run *R) {
+  R->phase = A_PHASE1;
+  plan_phase1(R);
+  plan_servers(R);
+  uv_check_start(&R->sender, on_sender);
+  pump(R);
+}
+
+int analyzer_start(struct analysis **out, struct store *st, uv_loop_t *loop,
+                   const struct analyzer_cfg *cfg, analyzer_done_fn done,
+                   void *ctx, char *err, size_t errlen) {
+  struct run *R;
   int64_t n;
   int ret;
 
-  ret = run_init(&R, loop, cfg, err, errlen);
+  ret = run_new(&R, loop, cfg, err, errlen);
   if (ret < 0) return ret;
-  R.st = st;
-  n = store_egress_groups(st, cfg->since, cfg->until, on_group, &R);
-  if (n < 0) {
+  R->st = st;
+  n = store_egress_groups(st, cfg->since, cfg->until, on_group, R);
+  if (n < 0 || store_nat_pairs(st, cfg->since, cfg->until, on_nat, R) < 0 ||
+      store_inbound_servers(st, cfg->since, cfg->until, on_server, R) < 0) {
     snprintf(err, errlen, "%s", store_errmsg(st));
-    run_done(&R, loop);
-    return (int)n;
-  }
-  if (store_nat_pairs(st, cfg->since, cfg->until, on_nat, &R) < 0 ||
-      store_inbound_servers(st, cfg->since, cfg->until, on_server, &R) < 0) {
-    snprintf(err, errlen, "%s", store_errmsg(st));
-    run_done(&R, loop);
+    R->ret = n < 0 ? (int)n : -EIO; /* reported here, not through done */
+    run_close(R);
     return -EIO;
   }
-  merge_private(&R);
-  for (size_t i = 0; i < R.nids; i++)
-    if (!R.ids[i]->merged) R.stats.identities++;
-  resolve_phases(&R, loop, &rc);
-  ret = store_analysis_begin(st, R.now);
-  if (ret == 0) {
-    judge_all(&R, &rc);
-    judge_servers(&R, &rc);
-    rule_rotation(&R, &rc);
-    rule_nat_rotation(&R, &rc);
-    rule_rejects(&R, &rc);
-    store_port25(st, cfg->since, cfg->until, on_port25, &rc);
-    store_capture_drops(st, cfg->since, cfg->until, on_drops, &rc);
-    ret = R.store_rc;
-  }
-  if (ret == 0)
-    ret = store_analysis_end(st, R.now, cfg->since, cfg->until, &R.stats,
-                             resolver_servers(R.res));
-  if (ret < 0) snprintf(err, errlen, "%s", store_errmsg(st));
-  *out = R.stats;
-  run_done(&R, loop);
-  return ret;
+  merge_private(R);
+  for (size_t i = 0; i < R->nids; i++)
+    if (!R->ids[i]->merged) R->stats.identities++;
+  R->done_fn = done;
+  R->done_ctx = ctx;
+  run_go(R);
+  *out = (struct analysis *)R;
+  return 0;
+}
+
+void analyzer_cancel(struct analysis *a) {
+  struct run *R = (struct run *)a;
+
+  if (R == NULL || R->closing) return;
+  R->cancelled = 1;
+  R->ret = -ECANCELED;
+  snprintf(R->err, sizeof(R->err), "cancelled");
+  run_close(R);
+}
+
+struct sync_done {
+  int finished, rc;
+  struct analysis_stats stats;
+  char *err;
+  size_t errlen;
+};
+
+static void on_sync_done(void *ctx, int rc, const struct analysis_stats *s,
+                         const char *err) {
+  struct sync_done *d = ctx;
+
+  d->finished = 1;
+  d->rc = rc;
+  d->stats = *s;
+  if (rc < 0) snprintf(d->err, d->errlen, "%s", err);
+}
+
+int analyzer_run(struct store *st, uv_loop_t *loop,
+                 const struct analyzer_cfg *cfg, struct analysis_stats *out,
+                 char *err, size_t errlen) {
+  struct sync_done d;
+  struct analysis *a;
+  int ret;
+
+  memset(&d, 0, sizeof(d));
+  d.err = err;
+  d.errlen = errlen;
+  ret = analyzer_start(&a, st, loop, cfg, on_sync_done, &d, err, errlen);
+  uv_run(loop, UV_RUN_DEFAULT); /* the run, or the closing of a failed one */
+  if (ret < 0) return ret;
+  *out = d.stats;
+  return d.finished ? d.rc : -EIO;
 }
 
 int analyzer_check(uv_loop_t *loop, const struct analyzer_cfg *cfg,
                    const struct ea_addr *ip, const char *const *helos,
                    unsigned n_helo, check_fn fn, void *ctx, char *err,
                    size_t errlen) {
-  static struct finding found[IDENT_MAX_FINDINGS];
-  static struct ident id;
-  struct run R;
-  struct rules_cfg rc;
-  struct idrec *d;
+  struct sync_done d;
+  struct run *R;
+  struct idrec *id;
   unsigned i;
   int ret;
 
-  ret = run_init(&R, loop, cfg, err, errlen);
+  ret = run_new(&R, loop, cfg, err, errlen);
   if (ret < 0) return ret;
-  d = ident_get(&R, ip, 0);
-  if (d == NULL) {
-    run_done(&R, loop);
-    return -ENOMEM;
+  memset(&d, 0, sizeof(d));
+  d.err = err;
+  d.errlen = errlen;
+  R->done_fn = on_sync_done;
+  R->done_ctx = &d;
+  id = ident_get(R, ip, 0);
+  if (id == NULL) {
+    R->ret = -ENOMEM;
+    snprintf(R->err, sizeof(R->err), "out of memory");
+    run_close(R);
+  } else {
+    id->first_us = id->last_us = 0;
+    ident_add(id, ip, NULL, 0, 0, 0, 0);
+    for (i = 0; i < n_helo; i++) ident_add(id, ip, helos[i], 0, 0, 0, 0);
+    R->check_id = id;
+    R->check_fn = fn;
+    R->check_ctx = ctx;
+    run_go(R);
   }
-  d->first_us = d->last_us = 0;
-  ident_add(d, ip, NULL, 0, 0, 0, 0);
-  for (i = 0; i < n_helo; i++) ident_add(d, ip, helos[i], 0, 0, 0, 0);
-  resolve_phases(&R, loop, &rc);
-  R.found = found;
-  build_ident(&R, d, &id);
-  rules_ident(&rc, &id);
-  fn(ctx, &id, found, R.nfound);
-  run_done(&R, loop);
-  return 0;
+  uv_run(loop, UV_RUN_DEFAULT);
+  return d.finished ? d.rc : -EIO;
 }

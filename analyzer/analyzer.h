@@ -25,8 +25,31 @@ struct analyzer_cfg {
   void *progress_ctx;
 };
 
-/* Analyse the sessions of st in the window: resolve, judge, store. Returns
- * 0 and fills *out, or a negative errno and a reason in err. */
+/* One analysis in progress on a loop the caller runs (watch's). */
+struct analysis;
+
+/* Called once, on the loop, when the analysis has stored its findings
+ * (rc 0), failed (rc < 0, err says why) or was cancelled (-ECANCELED);
+ * stats and err are borrowed for the call, the analysis is gone after. */
+typedef void (*analyzer_done_fn)(void *ctx, int rc,
+                                 const struct analysis_stats *stats,
+                                 const char *err);
+
+/* Read what to judge from st now (synchronously), then resolve on loop
+ * and judge in one transaction when the answers are in; done reports.
+ * st must stay open until then. Returns 0, or a negative errno with a
+ * reason in err (done is then never called; run the loop to let the
+ * half-made run close). */
+int analyzer_start(struct analysis **out, struct store *st, uv_loop_t *loop,
+                   const struct analyzer_cfg *cfg, analyzer_done_fn done,
+                   void *ctx, char *err, size_t errlen);
+
+/* Stop an analysis: pending queries are dropped, nothing is judged;
+ * done is called with -ECANCELED once its handles have closed. */
+void analyzer_cancel(struct analysis *a);
+
+/* analyzer_start, then run loop (which must have nothing else) until it is
+ * over. Returns 0 and fills *out, or a negative errno and a reason in err. */
 int analyzer_run(struct store *st, uv_loop_t *loop,
                  const struct analyzer_cfg *cfg, struct analysis_stats *out,
                  char *err, size_t errlen);

@@ -1,9 +1,10 @@
 /* egressaudit - cli/watch.c: `watch`, the live daemon on one libuv loop.
  * One uv_poll per pcap handle (immediate, non-blocking, dispatched in
  * batches), a timer that expires idle flows and commits the batch, a timer
- * that records pcap_stats, an optional timer that runs the analysis as a
- * child process, and uv_signal for SIGINT/SIGTERM (flush, exit 0), SIGHUP
- * (reopen the database) and SIGUSR1 (counters to the log).
+ * that records pcap_stats, an optional timer that starts an analysis on the
+ * same loop (its c-ares sockets beside the pcap handles; the capture goes on
+ * while DNS answers come), and uv_signal for SIGINT/SIGTERM (flush, exit 0),
+ * SIGHUP (reopen the database) and SIGUSR1 (counters to the log).
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
@@ -20,6 +21,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "analyzer/analyzer.h"
 #include "capture/capture.h"
 #include "cli/cli.h"
 #include "common/util.h"
@@ -40,9 +42,9 @@ struct watch {
   int n;
   uv_timer_t flush, stats, analyze;
   uv_signal_t sig[4];
-  uv_process_t child;
-  int child_running;
-  char *analyze_argv[24];
+  struct analyzer_cfg acfg;
+  struct analysis *analysis; /* the one in progress, or NULL          */
+  int reopen;                /* SIGHUP came during an analysis        */
   uint64_t stored, dups;
   int exit_code;
   int stopping;
@@ -139,38 +141,61 @@ static void on_stats(uv_timer_t *t) {
             n > 1 ? "es" : "");
 }
 
-static void on_child_exit(uv_process_t *p, int64_t status, int sig) {
-  struct watch *w = p->data;
-  if (status != 0 || sig != 0)
-    logf_("warn", "analysis exited with status %lld (signal %d)",
-          (long long)status, sig);
-  w->child_running = 0;
-  uv_close((uv_handle_t *)p, NULL);
+static void reopen_db(struct watch *w) {
+  char err[512];
+
+  w->reopen = 0;
+  if (w->st) store_close(w->st);
+  w->st = NULL;
+  if (store_open(&w->st, w->db, STORE_RW, err, sizeof(err)) < 0) {
+    logf_("error", "%s", err);
+    w->exit_code = EXIT_CANTCREAT;
+    uv_stop(w->loop);
+  }
+}
+
+static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
+                             const char *err) {
+  struct watch *w = ctx;
+
+  w->analysis = NULL;
+  if (rc == -ECANCELED) return;
+  if (rc < 0) {
+    /* The database failed under the analysis: as for a session. */
+    logf_("error", "analysis: %s", err);
+    if (w->exit_code == 0) w->exit_code = cli_exit_for(rc);
+    uv_stop(w->loop);
+    return;
+  }
+  logf_("info",
+        "analysis: %lld identities, findings %lld crit, %lld warn, %lld info, "
+        "%lld unknown; %lld DNS queries, %lld from cache, %lld temporary "
+        "failures",
+        (long long)a->identities, (long long)a->by_sev[SEV_CRIT],
+        (long long)a->by_sev[SEV_WARN], (long long)a->by_sev[SEV_INFO],
+        (long long)a->by_sev[SEV_UNKNOWN], (long long)a->queries,
+        (long long)a->cached, (long long)a->temp_failures);
+  if (w->reopen && !w->stopping) reopen_db(w);
 }
 
 static void on_analyze(uv_timer_t *t) {
   struct watch *w = t->data;
-  uv_process_options_t o;
-  uv_stdio_container_t io[3];
+  char err[512];
   int rc;
 
-  if (w->child_running) return; /* the previous one is still at it */
-  memset(&o, 0, sizeof(o));
-  io[0].flags = UV_IGNORE;
-  io[1].flags = UV_IGNORE;
-  io[2].flags = UV_INHERIT_FD;
-  io[2].data.fd = 2;
-  o.file = "/proc/self/exe";
-  o.args = w->analyze_argv;
-  o.exit_cb = on_child_exit;
-  o.stdio = io;
-  o.stdio_count = 3;
-  w->child.data = w;
+  if (w->analysis != NULL || w->st == NULL || w->stopping) {
+    if (w->analysis) logf_("warn", "analysis still running; skipping this one");
+    return;
+  }
   /* Commit first so the analysis sees everything captured so far. */
-  if (w->st) store_flush(w->st);
-  rc = uv_spawn(w->loop, &w->child, &o);
-  if (rc < 0) logf_("warn", "cannot start the analysis: %s", uv_strerror(rc));
-  else w->child_running = 1;
+  capture_tick(w->cap, now_us());
+  if (store_flush(w->st) < 0) return; /* the flush timer reports it */
+  rc = analyzer_start(&w->analysis, w->st, w->loop, &w->acfg,
+                      on_analysis_done, w, err, sizeof(err));
+  if (rc < 0) {
+    w->analysis = NULL;
+    logf_("warn", "cannot start the analysis: %s", err);
+  }
 }
 
 static void shutdown_all(struct watch *w) {
@@ -178,6 +203,7 @@ static void shutdown_all(struct watch *w) {
 
   if (w->stopping) return;
   w->stopping = 1;
+  if (w->analysis) analyzer_cancel(w->analysis); /* judged next time */
   for (k = 0; k < w->n; k++) uv_poll_stop(&w->poll[k]);
   capture_finish(w->cap); /* sessions in flight are stored as ended by eof */
   record_stats(w);
@@ -188,7 +214,6 @@ static void shutdown_all(struct watch *w) {
 
 static void on_signal(uv_signal_t *s, int signum) {
   struct watch *w = s->data;
-  char err[512];
 
   switch (signum) {
   case SIGINT:
@@ -197,14 +222,14 @@ static void on_signal(uv_signal_t *s, int signum) {
     shutdown_all(w);
     break;
   case SIGHUP:
-    logf_("info", "SIGHUP: reopening the database");
-    if (w->st) store_close(w->st);
-    w->st = NULL;
-    if (store_open(&w->st, w->db, STORE_RW, err, sizeof(err)) < 0) {
-      logf_("error", "%s", err);
-      w->exit_code = EXIT_CANTCREAT;
-      uv_stop(w->loop);
+    if (w->analysis) {
+      /* It holds the connection: reopen when it is done. */
+      logf_("info", "SIGHUP: reopening the database after the analysis");
+      w->reopen = 1;
+      break;
     }
+    logf_("info", "SIGHUP: reopening the database");
+    reopen_db(w);
     break;
   case SIGUSR1: {
     struct capture_counters n;
@@ -274,8 +299,10 @@ static void usage(FILE *f) {
           "  --point NAME           capture point name (default host:iface)\n"
           "  --local CIDR           more addresses of ours (repeatable)\n"
           "  --flush-every DUR      commit at least this often (default 2s)\n"
-          "  --analyze-every DUR    run 'analyze' this often (default 0: never)\n"
-          "  --resolver ADDR[:PORT] for the analysis (repeatable)\n"
+          "  --analyze-every DUR    analyse the database this often, on the same\n"
+          "                         loop (default 0: never; 'analyze' by hand)\n"
+          "  --resolver ADDR[:PORT] DNS server for the analysis (repeatable;\n"
+          "                         default: the system's)\n"
           "  --user NAME            drop to this user once capturing\n"
           "  --pidfile PATH         write the process id here\n"
           "  --foreground           stay in the foreground (the default)\n"
@@ -369,6 +396,20 @@ int cmd_watch(int argc, char **argv) {
     return EXIT_USAGE;
   }
   w.db = cli_db_path(w.db);
+  if (analyze_us > 0 && n_res > 0) {
+    /* A bad --resolver is refused now, not at the first analysis. */
+    struct resolver_cfg rcfg = {resolvers, (unsigned)n_res, 0, 0};
+    struct resolver *r;
+    uv_loop_init(&loop);
+    rc = resolver_new(&r, &loop, &rcfg, err, sizeof(err));
+    if (rc == 0) resolver_close(r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    if (rc < 0) {
+      cli_err("watch: %s", err);
+      return EXIT_USAGE;
+    }
+  }
   cfg.ports = ports;
   cfg.local = &local;
   rc = store_open(&w.st, w.db, STORE_RW, err, sizeof(err));
@@ -435,17 +476,13 @@ int cmd_watch(int argc, char **argv) {
   uv_timer_init(&loop, &w.analyze);
   w.analyze.data = &w;
   if (analyze_us > 0) {
-    int n = 0, r;
-    w.analyze_argv[n++] = (char *)progname;
-    w.analyze_argv[n++] = "analyze";
-    w.analyze_argv[n++] = "--quiet";
-    w.analyze_argv[n++] = "--db";
-    w.analyze_argv[n++] = (char *)w.db;
-    for (r = 0; r < n_res; r++) {
-      w.analyze_argv[n++] = "--resolver";
-      w.analyze_argv[n++] = (char *)resolvers[r];
-    }
-    w.analyze_argv[n] = NULL;
+    /* What 'analyze' does by default: every stored session, the cache
+     * trusted for the answers' TTL. */
+    w.acfg.dns.servers = resolvers;
+    w.acfg.dns.n_servers = (unsigned)n_res;
+    w.acfg.since = INT64_MIN;
+    w.acfg.until = INT64_MAX;
+    w.acfg.max_age_us = -1;
     uv_timer_start(&w.analyze, on_analyze, (uint64_t)(analyze_us / 1000),
                    (uint64_t)(analyze_us / 1000));
   }

@@ -103,11 +103,11 @@ integration: $(B)/egressaudit-asan
 live-check: $(B)/egressaudit-asan
 	$(Q)EA_BIN=$(B)/egressaudit-asan tests/live/run.sh
 
-# End to end with a real Postfix, NSD and swaks in namespaces (root; needs
-# postfix swaks libnet-ssleay-perl libio-socket-inet6-perl nsd openssl).
-# Not part of make check yet.
-e2e: $(B)/egressaudit
-	$(Q)EA_BIN=$(B)/egressaudit tests/e2e/run.sh
+# End to end: sender, NAT gateway and mx namespaces, real Postfix and Exim,
+# NSD, swaks; watch in the sender and on both gateway interfaces (root;
+# scripts/deps.sh installs postfix, swaks, nftables... and downloads Exim).
+e2e: $(B)/egressaudit-asan
+	$(Q)EA_BIN=$(B)/egressaudit-asan tests/e2e/run.sh
 
 # The Debian package: build, lintian, hardening, install, remove (root only).
 deb-check:
@@ -185,6 +185,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory dns-check
 	$(Q)$(MAKE) --no-print-directory live-check
+	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory deb-check
 	$(Q)$(MAKE) --no-print-directory check-clang
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke

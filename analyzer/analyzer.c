@@ -469,6 +469,15 @@ static void merge_private(struct run *R) {
   size_t i, j;
   unsigned k, h;
 
+  /* A gateway's inside sessions are not counted (their outside twins are):
+   * the inside host still shows as a source of each public identity. */
+  for (j = 0; j < R->nnat; j++) {
+    struct idrec *e = ident_get(R, &R->nat[j].out, 0);
+    if (e != NULL)
+      ident_add(e, &R->nat[j].in, NULL, 0, R->nat[j].first_us,
+                R->nat[j].last_us, 0);
+  }
+
   for (i = 0; i < R->nids; i++) {
     struct idrec *p = R->ids[i], *to = NULL;
     int several = 0;

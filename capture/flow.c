@@ -499,7 +499,9 @@ void flow_input(struct flow_table *t, int64_t ts_us, int64_t point,
   h = tuple_hash(t, pk->family, pk->src, pk->sport, pk->dst, pk->dport);
   for (i = t->buckets[h & t->mask]; i != NIL; i = t->flows[i].hnext) {
     f = &t->flows[i];
-    if (f->hash != h || f->family != pk->family) continue;
+    /* One connection seen on two interfaces of a gateway (routed, or
+     * translated on one side) is two sessions: one per capture point. */
+    if (f->hash != h || f->family != pk->family || f->point != point) continue;
     if (f->cport == pk->sport && f->sport == pk->dport &&
         memcmp(f->c, pk->src, alen) == 0 && memcmp(f->s, pk->dst, alen) == 0) {
       dir = 0;

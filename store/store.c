@@ -639,6 +639,33 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
 
 #define WINDOW " AND s.first_seen >= ?1 AND s.first_seen <= ?2"
 
+/* An RFC 1918, CGNAT or ULA address, as text in column c. */
+#define PRIVATE_SQL(c)                                                        \
+  "(" c " LIKE '10.%' OR " c " LIKE '192.168.%' OR " c " GLOB '172.1[6-9].*'" \
+  " OR " c " GLOB '172.2[0-9].*' OR " c " GLOB '172.3[01].*' OR " c           \
+  " GLOB '100.6[4-9].*' OR " c " GLOB '100.[7-9][0-9].*' OR " c               \
+  " GLOB '100.1[01][0-9].*' OR " c " GLOB '100.12[0-7].*' OR " c " LIKE 'fd%')"
+
+/* A gateway capturing inside and outside records one connection twice:
+ * routed, with the same 5-tuple at both points (the first stored counts);
+ * translated, as a private source inside whose twin outside has the same
+ * receiver, EHLO and start (+-1 s): the outside one counts, the pair is
+ * nat_map's. Session s is counted only when it is no such twin. */
+#define NOT_TWIN                                                              \
+  " AND NOT EXISTS (SELECT 1 FROM sessions t INDEXED BY sessions_src WHERE"  \
+  "  t.src_ip = s.src_ip AND"                                                  \
+  "  t.first_seen BETWEEN s.first_seen - 1000000 AND s.first_seen + 1000000"  \
+  "  AND t.src_port = s.src_port AND t.dst_ip = s.dst_ip AND"                 \
+  "  t.dst_port = s.dst_port AND t.point_id != s.point_id AND t.id < s.id)"   \
+  " AND NOT (" PRIVATE_SQL("s.src_ip") " AND EXISTS (SELECT 1 FROM sessions o" \
+  "  WHERE o.dst_ip = s.dst_ip AND o.first_seen BETWEEN"                      \
+  "  s.first_seen - 1000000 AND s.first_seen + 1000000 AND"                   \
+  "  o.dst_port = s.dst_port AND o.point_id != s.point_id AND"                \
+  "  o.helo IS s.helo AND o.src_ip != s.src_ip AND NOT EXISTS (SELECT 1"    \
+  "  FROM sessions r WHERE r.src_ip = o.src_ip AND r.src_port = o.src_port"   \
+  "  AND r.point_id = s.point_id AND r.first_seen BETWEEN"                    \
+  "  o.first_seen - 1000000 AND o.first_seen + 1000000)))"
+
 /* Run a window query: sql with ?1 = since, ?2 = until (and ?3 = p3 when
  * not NULL); take() turns each row into its struct and hands it on, and
  * stops the walk by returning non-zero. Returns the rows seen, or a
@@ -701,7 +728,7 @@ int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
                   "  (SELECT DISTINCT point_id FROM sessions s2 WHERE"
                   "   s2.src_ip = s.src_ip AND s2.echoed_ip IS s.echoed_ip))"
                   " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
-                  " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction",
+                  NOT_TWIN " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction",
                   since, until, NULL, take_egress_groups, &k);
 }
 
@@ -728,7 +755,8 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
                   "SELECT s.src_ip, s.echoed_ip, s.dst_ip, s.banner_host, s.first_seen,"
                   " r.code, r.enhanced, r.text FROM replies r JOIN sessions s"
                   " ON s.id = r.session_id WHERE r.code >= 400 AND"
-                  " s.direction != 'inbound'" WINDOW " ORDER BY s.first_seen",
+                  " s.direction != 'inbound'" WINDOW NOT_TWIN
+                  " ORDER BY s.first_seen",
                   since, until, NULL, take_rejects, &k);
 }
 
@@ -1127,13 +1155,13 @@ int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
           " o.dst_port = i.dst_port AND o.point_id != i.point_id AND"
           " o.first_seen BETWEEN i.first_seen - 1000000 AND"
           " i.first_seen + 1000000 AND o.helo IS i.helo AND o.src_ip != i.src_ip"
+          /* o is no routed connection seen at i's point as well */
+          " AND NOT EXISTS (SELECT 1 FROM sessions r WHERE r.src_ip = o.src_ip"
+          " AND r.src_port = o.src_port AND r.point_id = i.point_id AND"
+          " r.first_seen BETWEEN o.first_seen - 1000000 AND o.first_seen + 1000000)"
           " JOIN points pi ON pi.id = i.point_id JOIN points po ON"
           " po.id = o.point_id"
-          " WHERE (i.src_ip LIKE '10.%' OR i.src_ip LIKE '192.168.%' OR"
-          " i.src_ip GLOB '172.1[6-9].*' OR i.src_ip GLOB '172.2[0-9].*' OR"
-          " i.src_ip GLOB '172.3[01].*' OR i.src_ip GLOB '100.6[4-9].*' OR"
-          " i.src_ip GLOB '100.[7-9][0-9].*' OR i.src_ip GLOB '100.1[01][0-9].*' OR"
-          " i.src_ip GLOB '100.12[0-7].*' OR i.src_ip LIKE 'fd%')"
+          " WHERE " PRIVATE_SQL("i.src_ip")
           " AND i.first_seen >= ?1 AND i.first_seen <= ?2"
           " GROUP BY i.src_ip, o.src_ip",
           -1, &st, NULL) != SQLITE_OK)

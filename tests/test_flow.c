@@ -19,7 +19,7 @@ struct got {
     char src[ADDR_STRLEN], dst[ADDR_STRLEN];
     uint16_t sport, dport;
     int state, end, dirby;
-    int64_t first, last;
+    int64_t first, last, point;
     char helo[64], banner[64], last_reply[64];
     uint32_t gaps, retrans, ooo, replies;
     uint32_t pkts_c2s, pkts_s2c;
@@ -55,6 +55,7 @@ static void on_emit(const struct session *s, void *ctx) {
   g->s[i].replies = s->n_replies;
   g->s[i].pkts_c2s = s->pkts_c2s;
   g->s[i].pkts_s2c = s->pkts_s2c;
+  g->s[i].point = s->point;
 }
 
 static uint8_t ports[8192];
@@ -65,6 +66,7 @@ struct conn {
   int64_t now;
   uint16_t cport;
   uint32_t cseq, sseq;
+  int64_t point; /* 0: point 1 */
 };
 
 static void pkt(struct conn *k, int from_client, uint8_t flags, uint32_t seq,
@@ -85,7 +87,7 @@ static void pkt(struct conn *k, int from_client, uint8_t flags, uint32_t seq,
   p.caplen = data ? (uint32_t)strlen(data) : 0;
   p.wirelen = p.caplen + wire_extra;
   k->now += 1000;
-  flow_input(k->t, k->now, 1, &p);
+  flow_input(k->t, k->now, k->point ? k->point : 1, &p);
 }
 
 /* Send data in order and advance the sender's sequence number. */
@@ -125,7 +127,7 @@ static struct flow_table *table(struct got *g, uint32_t max) {
 
 static void test_full_session(void **state) {
   struct got g;
-  struct conn k = {table(&g, 0), 1000000, 40001, 1000, 5000};
+  struct conn k = {table(&g, 0), 1000000, 40001, 1000, 5000, 0};
 
   (void)state;
   handshake(&k);
@@ -157,7 +159,7 @@ static void test_full_session(void **state) {
 
 static void test_syn_only_refused_expiry(void **state) {
   struct got g;
-  struct conn k = {table(&g, 0), 1000000, 40002, 1000, 5000};
+  struct conn k = {table(&g, 0), 1000000, 40002, 1000, 5000, 0};
   struct conn r;
 
   (void)state;
@@ -187,7 +189,7 @@ static void test_syn_only_refused_expiry(void **state) {
 
 static void test_eviction_when_full(void **state) {
   struct got g;
-  struct conn k = {table(&g, 16), 1000000, 30000, 1, 1};
+  struct conn k = {table(&g, 16), 1000000, 30000, 1, 1, 0};
   struct flow_stats st;
   int i;
 
@@ -211,7 +213,7 @@ static void test_eviction_when_full(void **state) {
 
 static void test_reorder_retrans_overlap(void **state) {
   struct got g;
-  struct conn k = {table(&g, 0), 1000000, 40005, 1000, 5000};
+  struct conn k = {table(&g, 0), 1000000, 40005, 1000, 5000, 0};
 
   (void)state;
   handshake(&k);
@@ -237,7 +239,7 @@ static void test_reorder_retrans_overlap(void **state) {
 
 static void test_gap_detected_by_ack(void **state) {
   struct got g;
-  struct conn k = {table(&g, 0), 1000000, 40006, 1000, 5000};
+  struct conn k = {table(&g, 0), 1000000, 40006, 1000, 5000, 0};
 
   (void)state;
   handshake(&k);
@@ -257,7 +259,7 @@ static void test_gap_detected_by_ack(void **state) {
 
 static void test_snaplen_cut_is_a_gap(void **state) {
   struct got g;
-  struct conn k = {table(&g, 0), 1000000, 40007, 1000, 5000};
+  struct conn k = {table(&g, 0), 1000000, 40007, 1000, 5000, 0};
 
   (void)state;
   handshake(&k);
@@ -274,7 +276,7 @@ static void test_snaplen_cut_is_a_gap(void **state) {
 
 static void test_midstream_and_ports(void **state) {
   struct got g;
-  struct conn k = {table(&g, 0), 1000000, 40008, 1000, 5000};
+  struct conn k = {table(&g, 0), 1000000, 40008, 1000, 5000, 0};
   struct flow_stats st;
 
   (void)state;
@@ -308,7 +310,7 @@ static void test_midstream_and_ports(void **state) {
 
 static void test_seq_wraparound(void **state) {
   struct got g;
-  struct conn k = {table(&g, 0), 1000000, 40009, 0xFFFFFFF0u, 0xFFFFFFFAu};
+  struct conn k = {table(&g, 0), 1000000, 40009, 0xFFFFFFF0u, 0xFFFFFFFAu, 0};
 
   (void)state;
   handshake(&k);
@@ -325,7 +327,7 @@ static void test_seq_wraparound(void **state) {
 
 static void test_port_reuse(void **state) {
   struct got g;
-  struct conn k = {table(&g, 0), 1000000, 40010, 1000, 5000};
+  struct conn k = {table(&g, 0), 1000000, 40010, 1000, 5000, 0};
 
   (void)state;
   handshake(&k);
@@ -342,9 +344,40 @@ static void test_port_reuse(void **state) {
   flow_table_free(k.t);
 }
 
+/* A gateway capturing inside and outside sees every routed packet twice,
+ * once per point: two clean sessions, not one full of retransmissions. */
+static void test_same_tuple_two_points(void **state) {
+  struct got g;
+  struct flow_table *t = table(&g, 0);
+  struct conn a = {t, 1000000, 40007, 1000, 5000, 1},
+              b = {t, 1000000, 40007, 1000, 5000, 2};
+  const char *lines[] = {"220 mx ESMTP\r\n", "EHLO a.example\r\n", "250 mx\r\n",
+                         "QUIT\r\n", "221 bye\r\n"};
+  unsigned i;
+
+  (void)state;
+  handshake(&a);
+  handshake(&b);
+  for (i = 0; i < 5; i++) {
+    send(&a, i % 2, lines[i]);
+    send(&b, i % 2, lines[i]);
+  }
+  finish(&a);
+  finish(&b);
+  assert_int_equal(g.n, 2);
+  for (i = 0; i < 2; i++) {
+    assert_int_equal(g.s[i].point, i + 1);
+    assert_string_equal(g.s[i].helo, "a.example");
+    assert_string_equal(g.s[i].last_reply, "221 bye");
+    assert_int_equal(g.s[i].retrans, 0);
+    assert_int_equal(g.s[i].pkts_c2s, 6);
+  }
+  flow_table_free(t);
+}
+
 static void test_dialog_exhaustion(void **state) {
   struct got g;
-  struct conn k = {table(&g, 16), 1000000, 20000, 1000, 5000};
+  struct conn k = {table(&g, 16), 1000000, 20000, 1000, 5000, 0};
   struct flow_stats st;
   int i;
 
@@ -377,6 +410,7 @@ int main(void) {
       cmocka_unit_test(test_midstream_and_ports),
       cmocka_unit_test(test_seq_wraparound),
       cmocka_unit_test(test_port_reuse),
+      cmocka_unit_test(test_same_tuple_two_points),
       cmocka_unit_test(test_dialog_exhaustion),
   };
   return cmocka_run_group_tests_name("flow", tests, NULL, NULL);

@@ -1,71 +1,144 @@
 #!/bin/sh
-# End to end against a real MTA (`make e2e`, root; not part of make check
-# yet): two network namespaces joined by a veth pair and no route anywhere
-# else; Postfix in "mx" rejecting clients without a PTR
-# (reject_unknown_reverse_client_hostname, code 550) and NSD there serving
-# tests/dns/zones on the namespace's own loopback; `egressaudit watch` in
-# "sender" while swaks sends from addresses with and without PTR, with
-# STARTTLS, over IPv6. Then analyze (against a second NSD on the host's
-# loopback) and report. Prints "N passed, N failed".
+# End to end against real MTAs (make e2e; part of make check; needs root,
+# reported as skipped otherwise). Three network namespaces joined by veth
+# pairs, no route anywhere else:
+#
+#   sender  ea-s0 ---- ea-gi  gateway  ea-go ---- ea-m0  mx
+#   10.0.0.10            10.0.0.1     198.51.100.1      .25 Postfix (550 no PTR)
+#   203.0.113.11, .12    SNAT 10/24 -> 203.0.113.10     .26 Postfix (450 FCrDNS)
+#   2001:db8:10::25,26   (later .13)  v6 routed         .27 Exim (echoes [ip])
+#                                                       .53 NSD, tests/dns/zones
+#
+# `egressaudit watch` runs in sender (one interface) and on the gateway (both
+# interfaces, analysing on its loop every second against the NSD) while
+# swaks sends with several HELO names and source addresses, plain and with
+# STARTTLS, over IPv4 and IPv6. The sender's watch is SIGKILLed half-way and
+# restarted; readers loop over both databases meanwhile; the gateway's SNAT
+# address changes half-way. Then the databases are checked session by
+# session, and analyze + report must flag the address without PTR, the NAT
+# surprise and the rotation. Exim is extracted from its .deb, never installed
+# (it conflicts with postfix); scripts/deps.sh downloads it into $EA_DEBS.
+# Every process is stopped by PID, the namespaces and /etc/netns files
+# removed. Prints "e2e: N passed, N failed".
 set -u
 BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BIN:-build/egressaudit}")
 PY=${PYTHON:-python3}
-if [ "$(id -u)" != 0 ]; then echo "e2e: skipped (needs root)"; echo "e2e: 0 passed, 0 failed, 1 skipped"; exit 0; fi
-for t in postfix swaks nsd openssl ip; do
-  command -v "$t" >/dev/null || { echo "e2e: $t missing (apt-get install postfix swaks libnet-ssleay-perl libio-socket-inet6-perl nsd openssl)"; exit 1; }
+DEBS=${EA_DEBS:-/var/cache/egressaudit-test/debs}
+XUID=${EA_EXIM_UID:-64990} # "Debian-exim" inside mx only; unused on the host
+NTESTS=10
+if [ "$(id -u)" != 0 ]; then
+  echo "e2e: skipped (needs root)"
+  echo "e2e: 0 passed, 0 failed, $NTESTS skipped"
+  exit 0
+fi
+for t in postfix swaks nsd openssl ip nft dpkg-deb; do
+  command -v "$t" >/dev/null || { echo "e2e: $t missing (run scripts/deps.sh as root)"; exit 1; }
 done
-S=ea-s-$$ M=ea-m-$$
+for p in exim4-daemon-light libidn12; do
+  ls "$DEBS/${p}_"*.deb >/dev/null 2>&1 || { echo "e2e: no $p .deb in $DEBS (run scripts/deps.sh as root)"; exit 1; }
+done
+if getent passwd "$XUID" >/dev/null || getent group "$XUID" >/dev/null; then
+  echo "e2e: uid/gid $XUID is taken here; set EA_EXIM_UID to a free one"
+  exit 1
+fi
+S=ea-s-$$ G=ea-g-$$ M=ea-m-$$
 T=$(mktemp -d /tmp/ea-e2e.XXXXXX)
 chmod 755 "$T"
-PORT=$("$PY" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
-WPID=""
+WS="" WG="" RL=""
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+
+# alive PID: running, not a zombie waiting for a late reaper.
+alive() { [ -r "/proc/$1/stat" ] && ! awk '$3 == "Z" {exit 0} {exit 1}' "/proc/$1/stat" 2>/dev/null; }
+# stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL.
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  i=0
+  while alive "$1" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -KILL "$1" 2>/dev/null
+  return 0
+}
 cleanup() {
-  [ -n "$WPID" ] && kill -KILL "$WPID" 2>/dev/null
-  [ -s "$T/pf/spool/pid/master.pid" ] && kill -TERM "$(tr -d ' ' <"$T/pf/spool/pid/master.pid")" 2>/dev/null
-  [ -s "$T/nsdm/nsd.pid" ] && kill -TERM "$(cat "$T/nsdm/nsd.pid")" 2>/dev/null
-  tests/dns/nsd.sh stop "$T/nsdh" "$PORT"
-  sleep 0.5
-  for ns in "$S" "$M"; do
+  [ -n "$RL" ] && kill -KILL "$RL" 2>/dev/null
+  for p in $WS $WG; do kill -KILL "$p" 2>/dev/null; done
+  [ -s "$T/pf/spool/pid/master.pid" ] && stop_pid "$(tr -d ' ' <"$T/pf/spool/pid/master.pid")"
+  if [ -s "$T/exim/run/exim.pid" ]; then
+    p=$(cat "$T/exim/run/exim.pid")
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "-C $T/exim/exim.conf" && stop_pid "$p"
+  fi
+  [ -s "$T/nsd/nsd.pid" ] && stop_pid "$(cat "$T/nsd/nsd.pid")"
+  for ns in "$S" "$G" "$M"; do
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null
+    rm -rf "/etc/netns/$ns"
   done
-  rm -rf "/etc/netns/$M" "$T"
+  if [ -n "${EA_E2E_KEEP:-}" ]; then echo "e2e: kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   - $1"; }
 ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
+waitfor() { # waitfor TENTHS CMD...: until CMD succeeds
+  n=$1
+  shift
+  i=0
+  while ! "$@" && [ $i -lt "$n" ]; do sleep 0.1; i=$((i + 1)); done
+  "$@"
+}
 
-# Network: sender 203.0.113.10/.11 + 2001:db8:10::25, mx 198.51.100.25 +
-# 2001:db8:20::25, on-link routes only.
-ip netns add "$S"; ip netns add "$M"
-ip -n "$S" link set lo up; ip -n "$M" link set lo up
-ip link add ea-s0 netns "$S" type veth peer name ea-m0 netns "$M"
-ip netns exec "$S" sysctl -qw net.ipv6.conf.ea-s0.accept_dad=0
-ip netns exec "$M" sysctl -qw net.ipv6.conf.ea-m0.accept_dad=0
-ip -n "$S" link set ea-s0 up; ip -n "$M" link set ea-m0 up
-for a in 10 11; do ip -n "$S" addr add "203.0.113.$a/24" dev ea-s0; done
+# --- network ------------------------------------------------------------
+for ns in "$S" "$G" "$M"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+ip link add ea-s0 netns "$S" type veth peer name ea-gi netns "$G"
+ip link add ea-go netns "$G" type veth peer name ea-m0 netns "$M"
+for x in "$S ea-s0" "$G ea-gi" "$G ea-go" "$M ea-m0"; do
+  set -- $x
+  # IPv6 addresses usable at once (no duplicate address detection)
+  ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.accept_dad=0"
+  ip -n "$1" link set "$2" up
+done
+ip -n "$S" addr add 10.0.0.10/24 dev ea-s0
+ip -n "$S" addr add 203.0.113.11/32 dev ea-s0
+ip -n "$S" addr add 203.0.113.12/32 dev ea-s0
 ip -n "$S" -6 addr add 2001:db8:10::25/64 dev ea-s0 nodad
-ip -n "$M" addr add 198.51.100.25/24 dev ea-m0
-ip -n "$M" -6 addr add 2001:db8:20::25/64 dev ea-m0 nodad
-ip -n "$S" route add 198.51.100.0/24 dev ea-s0
-ip -n "$S" -6 route add 2001:db8:20::/64 dev ea-s0
-ip -n "$M" route add 203.0.113.0/24 dev ea-m0
-ip -n "$M" -6 route add 2001:db8:10::/64 dev ea-m0
+ip -n "$S" -6 addr add 2001:db8:10::26/64 dev ea-s0 nodad
+ip -n "$S" route add 198.51.100.0/24 via 10.0.0.1
+ip -n "$S" -6 route add 2001:db8:20::/64 via 2001:db8:10::1
+ip -n "$G" addr add 10.0.0.1/24 dev ea-gi
+ip -n "$G" -6 addr add 2001:db8:10::1/64 dev ea-gi nodad
+ip -n "$G" addr add 198.51.100.1/24 dev ea-go
+ip -n "$G" -6 addr add 2001:db8:20::1/64 dev ea-go nodad
+ip -n "$G" route add 203.0.113.0/24 via 10.0.0.10
+ip netns exec "$G" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+for a in 25 26 27 53; do ip -n "$M" addr add "198.51.100.$a/24" dev ea-m0; done
+for a in 25 27 53; do ip -n "$M" -6 addr add "2001:db8:20::$a/64" dev ea-m0 nodad; done
+ip -n "$M" route add 203.0.113.0/24 via 198.51.100.1
+ip -n "$M" -6 route add 2001:db8:10::/64 via 2001:db8:20::1
+snat() {
+  printf 'flush ruleset\ntable ip ea_nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname "ea-go" ip saddr 10.0.0.0/24 snat to %s\n }\n}\n' "$1" |
+    ip netns exec "$G" nft -f -
+}
+snat 203.0.113.10
 
-# DNS inside mx (for Postfix) and on the host loopback (for analyze).
-mkdir -p "/etc/netns/$M" "$T/nsdm"
+# --- DNS: NSD in mx; every namespace asks it -------------------------------
+mkdir -p "$T/nsd"
+for ns in "$S" "$G" "$M"; do mkdir -p "/etc/netns/$ns"; done
 echo "nameserver 127.0.0.1" >"/etc/netns/$M/resolv.conf"
+echo "nameserver 198.51.100.53" >"/etc/netns/$S/resolv.conf"
+echo "nameserver 198.51.100.53" >"/etc/netns/$G/resolv.conf"
 zones=$(cd tests/dns/zones && pwd)
-{ printf 'server:\n  ip-address: 127.0.0.1@53\n  username: ""\n  chroot: ""\n  zonesdir: "%s"\n  database: ""\n' "$zones"
-  printf '  zonelistfile: "%s/zl"\n  xfrdfile: "%s/xfrd"\n  pidfile: "%s/nsd.pid"\n  logfile: "%s/nsd.log"\n' "$T/nsdm" "$T/nsdm" "$T/nsdm" "$T/nsdm"
+{
+  printf 'server:\n  ip-address: 127.0.0.1@53\n  ip-address: 198.51.100.53@53\n  ip-address: 2001:db8:20::53@53\n'
+  printf '  username: ""\n  chroot: ""\n  zonesdir: "%s"\n  database: ""\n' "$zones"
+  printf '  zonelistfile: "%s/zl"\n  xfrdfile: "%s/xfrd"\n  pidfile: "%s/nsd.pid"\n  logfile: "%s/nsd.log"\n' "$T/nsd" "$T/nsd" "$T/nsd" "$T/nsd"
   printf '  server-count: 1\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: no\n'
-  for z in "$zones"/*.zone; do z=$(basename "$z" .zone); printf 'zone:\n  name: "%s"\n  zonefile: "%s/%s.zone"\n' "$z" "$zones" "$z"; done
-} >"$T/nsdm/nsd.conf"
-ip netns exec "$M" nsd -c "$T/nsdm/nsd.conf"
-tests/dns/nsd.sh start "$T/nsdh" "$PORT"
+  for z in "$zones"/*.zone; do
+    z=$(basename "$z" .zone)
+    printf 'zone:\n  name: "%s"\n  zonefile: "%s/%s.zone"\n' "$z" "$zones" "$z"
+  done
+} >"$T/nsd/nsd.conf"
+ip netns exec "$M" nsd -c "$T/nsd/nsd.conf"
 
-# Postfix in mx, its own config directory, nothing chrooted, mail discarded.
+# --- Postfix in mx: own config directory, nothing chrooted, mail discarded --
 P=$T/pf
 mkdir -p "$P/etc" "$P/spool" "$P/data" "$T/tls"
 chown postfix:postfix "$P/data"
@@ -103,6 +176,9 @@ CF
 cat >"$P/etc/master.cf" <<CF
 198.51.100.25:smtp inet n - n - - smtpd
 [2001:db8:20::25]:smtp inet n - n - - smtpd
+198.51.100.26:smtp inet n - n - - smtpd
+  -o smtpd_client_restrictions=reject_unknown_client_hostname
+  -o unknown_client_reject_code=450
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -123,43 +199,265 @@ scache    unix  - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 CF
 ip netns exec "$M" postfix -c "$P/etc" start >"$T/pf.log" 2>&1 || { ko "postfix start: $(cat "$T/pf.log")"; exit 1; }
-i=0; while ! ip netns exec "$M" ss -Hltn src 198.51.100.25:25 | grep -q . && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 
-# watch in sender, swaks sends.
-ip netns exec "$S" "$BIN" watch -i ea-s0 --db "$T/e.db" --flush-every 1s --local 203.0.113.0/24 2>"$T/watch.log" &
-WPID=$!
-i=0; while ! grep -q "listening on" "$T/watch.log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-SW="ip netns exec $S swaks --silent 2 --timeout 10 --from alice@example.com --to bob@example.net"
-$SW --server 198.51.100.25 --local-interface 203.0.113.10 --helo mail01.example.com --quit-after RCPT; r1=$?
-$SW --server 198.51.100.25 --local-interface 203.0.113.11 --helo mail01.example.com --quit-after RCPT; r2=$?
-$SW --server 198.51.100.25 --local-interface 203.0.113.10 --helo mail01.example.com --tls --quit-after RCPT; r3=$?
-$SW -6 --server 2001:db8:20::25 --local-interface 2001:db8:10::25 --helo mail01.example.com --quit-after RCPT; r4=$?
-[ "$r1$r2$r3$r4" = 02400 ] && ok "swaks: .10 accepted, .11 refused (24), STARTTLS, IPv6" || ko "swaks exit codes $r1 $r2 $r3 $r4"
-sleep 1.5
-kill -TERM "$WPID"; wait "$WPID"; rc=$?; WPID=""
-"$BIN" sessions --db "$T/e.db" --format jsonl >"$T/s.jsonl"
-"$PY" - "$T/s.jsonl" <<'PY' && ok "watch recorded the 4 sessions: sources, HELO, banner, 550 text, STARTTLS, IPv6" || ko "sessions: $(cat "$T/s.jsonl")"
+# --- Exim in mx: extracted, run as "Debian-exim" (uid $XUID) --------------
+# The binary looks its user up before reading any config, so it gets a
+# passwd/group with that user, bind-mounted in the private mount namespace
+# `ip netns exec` gives its process tree (never visible on the host). The
+# copy loses its setuid bit so that its re-execs honour LD_LIBRARY_PATH.
+E=$T/exim
+mkdir -p "$E/root" "$E/etc" "$E/spool" "$E/log" "$E/run"
+for d in "$DEBS"/exim4-daemon-light_*.deb "$DEBS"/libidn12_*.deb; do dpkg-deb -x "$d" "$E/root"; done
+chmod u-s "$E/root/usr/sbin/exim4"
+{ cat /etc/passwd; echo "Debian-exim:x:$XUID:$XUID:e2e exim:/nonexistent:/usr/sbin/nologin"; } >"$E/etc/passwd"
+{ cat /etc/group; echo "Debian-exim:x:$XUID:"; } >"$E/etc/group"
+chown "$XUID:$XUID" "$E/spool" "$E/log" "$E/run"
+cat >"$E/exim.conf" <<CF
+primary_hostname = mx-exim.example.net
+local_interfaces = <; 198.51.100.27 ; 2001:db8:20::27
+daemon_smtp_ports = 25
+spool_directory = $E/spool
+log_file_path = $E/log/%slog
+exim_path = $E/root/usr/sbin/exim4
+keep_environment = LD_LIBRARY_PATH
+smtp_banner = \$smtp_active_hostname ESMTP Exim e2e
+host_lookup = *
+rfc1413_hosts =
+rfc1413_query_timeout = 0s
+tls_advertise_hosts =
+queue_only = true
+domainlist accept_domains = example.net
+acl_smtp_rcpt = acl_rcpt
+
+begin acl
+acl_rcpt:
+  deny    message = relay not permitted
+          !domains = +accept_domains
+  discard log_message = discarded by e2e
+CF
+chmod 644 "$E/exim.conf"
+ip netns exec "$M" sh -c "mount --bind $E/etc/passwd /etc/passwd && mount --bind $E/etc/group /etc/group &&
+  exec env LD_LIBRARY_PATH=$E/root/usr/lib/x86_64-linux-gnu $E/root/usr/sbin/exim4 -C $E/exim.conf -bd -oP $E/run/exim.pid" \
+  >"$T/exim.out" 2>&1 || { ko "exim start: $(cat "$T/exim.out")"; exit 1; }
+listening() { ip netns exec "$M" ss -Hltn "src $1" | grep -q .; }
+for a in 198.51.100.25:25 198.51.100.26:25 198.51.100.27:25 '[2001:db8:20::27]:25'; do
+  waitfor 50 listening "$a" || { ko "nothing listens on $a"; exit 1; }
+done
+
+# --- the watches ----------------------------------------------------------
+listens() { grep -q "listening on" "$1"; }
+start_ws() {
+  ip netns exec "$S" "$BIN" watch -i ea-s0 --point sender --db "$T/sender.db" --flush-every 1s 2>>"$T/ws.log" &
+  WS=$!
+  waitfor 50 listens "$T/ws.log"
+}
+: >"$T/ws.log"
+start_ws
+ip netns exec "$G" "$BIN" watch -i ea-gi -i ea-go --point gw --db "$T/gw.db" --flush-every 1s \
+  --local 10.0.0.0/24 --local 203.0.113.0/24 --local 2001:db8:10::/64 \
+  --analyze-every 1s --resolver 198.51.100.53 2>"$T/wg.log" &
+WG=$!
+waitfor 50 listens "$T/wg.log"
+
+# sw RC ARGS...: one swaks dialogue up to RCPT; its exit code must be RC.
+sw_bad=""
+sw() {
+  want=$1
+  shift
+  ip netns exec "$S" swaks --silent 2 --timeout 10 --from alice@example.com --to bob@example.net \
+    --quit-after RCPT "$@" >>"$T/swaks.log" 2>&1
+  got=$?
+  [ "$got" = "$want" ] || sw_bad="$sw_bad [$* -> $got, not $want]"
+}
+
+# Phase 1: SNAT to 203.0.113.10.
+sw 0 --server 198.51.100.27 --local-interface 10.0.0.10 --helo mail01.example.com
+sw 0 --server 198.51.100.25 --local-interface 10.0.0.10 --helo mail01.example.com --tls
+sw 24 --server 198.51.100.25 --local-interface 203.0.113.11 --helo mail01.example.com
+sw 24 --server 198.51.100.26 --local-interface 203.0.113.11 --helo other.example.org
+sw 0 --server 198.51.100.27 --local-interface 203.0.113.11 --helo other.example.org
+sw 0 -6 --server 2001:db8:20::25 --local-interface 2001:db8:10::25 --helo mail01.example.com
+sw 0 -6 --server 2001:db8:20::27 --local-interface 2001:db8:10::26 --helo mail01.example.com
+sw 0 --server 198.51.100.25 --local-interface 203.0.113.12 --helo localhost
+
+# SIGKILL the sender's watch once its batch is committed, then restart it.
+nsess() { "$BIN" sessions --db "$1" --format jsonl 2>/dev/null | wc -l; }
+has8() { [ "$(nsess "$T/sender.db")" -ge 8 ]; }
+waitfor 40 has8
+before=$(nsess "$T/sender.db")
+kill -KILL "$WS"
+wait "$WS" 2>/dev/null
+integ=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])" "$T/sender.db")
+start_ws
+[ "$before" = 8 ] && [ "$integ" = ok ] && kill -0 "$WS" 2>/dev/null &&
+  ok "SIGKILL of the sender's watch after 8 sessions: integrity $integ, all 8 kept, restarted" ||
+  ko "SIGKILL: $before sessions before, integrity '$integ', restart: $(tail -2 "$T/ws.log")"
+
+# Readers loop over both databases while both watches write.
+"$PY" - "$BIN" "$T" >"$T/readers.out" 2>&1 <<'PY' &
+import os, subprocess, sys, time
+b, t = sys.argv[1], sys.argv[2]
+runs = bad = 0
+while not os.path.exists(t + "/stop-readers"):
+    for db in ("sender.db", "gw.db"):
+        for cmd in (["sessions", "--format", "jsonl"], ["report", "--format", "json"], ["history", "10.0.0.10"]):
+            p = subprocess.run([b] + cmd[:1] + ["--db", t + "/" + db] + cmd[1:], capture_output=True, text=True)
+            runs += 1
+            # report exits 1..3 by severity and 3 before any analysis; only
+            # 64 and above (usage, I/O, busy) are failures here
+            if p.returncode >= 64 or "busy" in p.stderr or "locked" in p.stderr:
+                bad += 1
+                print("failed:", cmd, db, p.returncode, p.stderr.strip()[:200])
+print("runs", runs, "bad", bad)
+PY
+RL=$!
+
+# Phase 2: the gateway's SNAT address changes to 203.0.113.13 (PTR
+# nohost.example.com, a name that does not exist).
+snat 203.0.113.13
+sw 0 --server 198.51.100.27 --local-interface 10.0.0.10 --helo mail01.example.com
+sw 24 --server 198.51.100.26 --local-interface 10.0.0.10 --helo mail01.example.com
+sw 0 --server 198.51.100.25 --local-interface 10.0.0.10 --helo mail01.example.com
+[ -z "$sw_bad" ] && ok "swaks: 11 dialogues with the expected outcome (accepted, 550, 450, STARTTLS, IPv6)" ||
+  ko "swaks:$sw_bad"
+
+# The gateway learns both mappings live, from its own analyses.
+natmap() {
+  "$PY" - "$T/gw.db" <<'PY'
+import sqlite3, sys
+try:
+    rows = set(sqlite3.connect(sys.argv[1], timeout=5).execute("SELECT inside_ip, outside_ip FROM nat_map"))
+except sqlite3.Error:
+    sys.exit(1)
+sys.exit(0 if {("10.0.0.10", "203.0.113.10"), ("10.0.0.10", "203.0.113.13")} <= rows else 1)
+PY
+}
+rotation_open() {
+  "$PY" - "$T/gw.db" <<'PY'
+import sqlite3, sys
+try:
+    r = sqlite3.connect(sys.argv[1], timeout=5).execute(
+        "SELECT severity FROM findings WHERE rule = 'ip-rotation' AND subject = '10.0.0.10' AND status = 'open'").fetchall()
+except sqlite3.Error:
+    sys.exit(1)
+sys.exit(0 if r == [("crit",)] else 1)
+PY
+}
+if waitfor 100 natmap && waitfor 50 rotation_open; then
+  ok "gateway (watch -i inside -i outside --analyze-every 1s): nat_map 10.0.0.10 -> 203.0.113.10, .13 learned live; ip-rotation crit"
+else
+  ko "gateway: nat_map/rotation not learned live; log: $(grep -v "analysis:" "$T/wg.log" | tail -3)"
+fi
+grep -q "info watch: analysis: " "$T/wg.log" && ! grep -q "analysis: .*cannot\|cannot start the analysis" "$T/wg.log" &&
+  ok "gateway: analyses ran on the watch loop and logged their summary" || ko "gateway analyses: $(tail -3 "$T/wg.log")"
+
+sleep 1.5 # the last sessions flushed
+touch "$T/stop-readers"
+wait "$RL"
+RL=""
+grep -q "bad 0$" "$T/readers.out" && ok "readers during writes: $(tail -1 "$T/readers.out"), no busy" ||
+  ko "readers: $(tail -3 "$T/readers.out")"
+
+kill -TERM "$WS"
+wait "$WS"
+r1=$?
+kill -TERM "$WG"
+wait "$WG"
+r2=$?
+WS="" WG=""
+[ "$r1$r2" = 00 ] && ! grep -q "ERROR: AddressSanitizer\|runtime error" "$T/ws.log" "$T/wg.log" &&
+  ok "both watches exit 0 on SIGTERM, sanitizers quiet" || ko "watch exits $r1 $r2: $(tail -2 "$T/ws.log" "$T/wg.log")"
+
+# --- the sender's database, session by session ----------------------------
+"$BIN" sessions --db "$T/sender.db" --format jsonl >"$T/s.jsonl"
+"$PY" - "$T/s.jsonl" "$T/sender.db" >"$T/s.check" 2>&1 <<'PY' && ok "sender: 11 sessions, no duplicate after the restart: sources, HELO, banners, Exim's echo, 550/450 texts, STARTTLS, IPv6" || ko "sender sessions: $(cat "$T/s.check")"
+import json, sqlite3, sys
+s = [json.loads(l) for l in open(sys.argv[1])]
+assert len(s) == 11, "%d sessions" % len(s)
+assert len({(x["src_ip"], x["src_port"]) for x in s}) == 11, "duplicates"
+assert sqlite3.connect(sys.argv[2]).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+PF, EX = "mx.example.net ESMTP e2e", "mx-exim.example.net ESMTP Exim e2e"
+assert all(x["direction"] == "egress" and x["point"] == "sender" for x in s), [x["direction"] for x in s]
+def one(src, dst, helo, n=1):
+    m = [x for x in s if x["src_ip"] == src and x["dst_ip"] == dst and x["helo"] == helo]
+    assert len(m) == n, (src, dst, helo, len(m))
+    return m
+# NAT: the sender sees itself as 10.0.0.10; Exim says what the world saw
+e = sorted(one("10.0.0.10", "198.51.100.27", "mail01.example.com", 2), key=lambda x: x["first_seen"])
+assert [x["echoed_ip"] for x in e] == ["203.0.113.10", "203.0.113.13"], [x["echoed_ip"] for x in e]
+assert all(x["banner"] == EX and x["reject"] is None for x in e)
+t = sorted(one("10.0.0.10", "198.51.100.25", "mail01.example.com", 2), key=lambda x: x["first_seen"])
+assert [x["starttls"] for x in t] == [True, False], [x["starttls"] for x in t]
+assert all(x["banner"] == PF and x["echoed_ip"] is None for x in t)
+r = one("10.0.0.10", "198.51.100.26", "mail01.example.com")[0]
+assert r["reject"].startswith("450 4.7.25 Client host rejected: cannot find your hostname, [203.0.113.13]"), r["reject"]
+r = one("203.0.113.11", "198.51.100.25", "mail01.example.com")[0]
+assert r["reject"].startswith("550 5.7.1 Client host rejected: cannot find your reverse hostname, [203.0.113.11]"), r["reject"]
+r = one("203.0.113.11", "198.51.100.26", "other.example.org")[0]
+assert r["reject"].startswith("450 4.7.25 Client host rejected: cannot find your hostname, [203.0.113.11]"), r["reject"]
+r = one("203.0.113.11", "198.51.100.27", "other.example.org")[0]
+assert r["echoed_ip"] == "203.0.113.11" and r["banner"] == EX and r["reject"] is None
+r = one("2001:db8:10::25", "2001:db8:20::25", "mail01.example.com")[0]
+assert r["banner"] == PF and r["state"] == "closed" and r["reject"] is None
+r = one("2001:db8:10::26", "2001:db8:20::27", "mail01.example.com")[0]
+assert r["echoed_ip"] == "2001:db8:10::26" and r["banner"] == EX
+r = one("203.0.113.12", "198.51.100.25", "localhost")[0]
+assert r["reject"] is None and r["banner"] == PF
+PY
+
+# --- the gateway's database: each session once per interface -------------
+"$BIN" sessions --db "$T/gw.db" --format jsonl >"$T/g.jsonl"
+"$PY" - "$T/g.jsonl" >"$T/g.check" 2>&1 <<'PY' && ok "gateway: inside sessions from 10.0.0.10, outside from 203.0.113.10/.13, routed ones at both points" || ko "gateway sessions: $(cat "$T/g.check")"
 import json, sys
 s = [json.loads(l) for l in open(sys.argv[1])]
-assert len(s) == 4, len(s)
-assert all(x["banner"] == "mx.example.net ESMTP e2e" and x["helo"] == "mail01.example.com" for x in s)
-by = lambda ip: [x for x in s if x["src_ip"] == ip]
-assert by("203.0.113.11")[0]["reject"].startswith("550 5.7.1 Client host rejected: cannot find your reverse hostname, [203.0.113.11]")
-assert [x["starttls"] for x in by("203.0.113.10")] in ([False, True], [True, False])
-assert by("2001:db8:10::25")[0]["state"] == "closed"
-assert all(x["direction"] == "egress" for x in s)  # v6: the interface address
+by = lambda p: sorted(x["src_ip"] for x in s if x["point"] == p)
+i, o = by("gw:ea-gi"), by("gw:ea-go")
+routed = ["2001:db8:10::25", "2001:db8:10::26", "203.0.113.11", "203.0.113.11", "203.0.113.11", "203.0.113.12"]
+assert i == ["10.0.0.10"] * 5 + routed, i
+assert o == sorted(["203.0.113.10"] * 2 + ["203.0.113.13"] * 3 + routed), o
+assert all(x["direction"] == "egress" for x in s)
 PY
-[ "$rc" = 0 ] && ok "watch exits 0 on SIGTERM" || ko "watch exit $rc: $(tail -3 "$T/watch.log")"
-"$BIN" analyze -q --db "$T/e.db" --resolver "127.0.0.1:$PORT"
-"$BIN" report --db "$T/e.db" --format json >"$T/r.json"; rc=$?
-"$PY" - "$T/r.json" <<'PY' && [ "$rc" = 2 ] && ok "report: .11 no-ptr and rdns-reject, .10 passes, exit 2" || ko "report (exit $rc): $(cat "$T/r.json")"
+
+# --- analyze + report on the sender (DNS from the sender's namespace) ----
+ip netns exec "$S" "$BIN" analyze -q --db "$T/sender.db" --resolver 198.51.100.53
+"$BIN" report --db "$T/sender.db" --format json >"$T/r.json"
+rc=$?
+"$PY" - "$T/r.json" >"$T/r.check" 2>&1 <<'PY' && [ "$rc" = 2 ] && ok "sender report (exit 2): .11 no-ptr + rdns-reject, nat-surprise, rotation, IPv6 without PTR, HELO localhost" || ko "sender report (exit $rc): $(cat "$T/r.check")"
 import json, sys
 d = json.load(open(sys.argv[1]))
 ids = {i["ip"]: i for i in d["identities"]}
-r11 = {f["rule"] for f in ids["203.0.113.11"]["findings"]}
-assert {"no-ptr", "rdns-reject"} <= r11, r11
-assert ids["203.0.113.10"]["iprev"] == "pass"
-assert ids["2001:db8:10::25"]["iprev"] == "pass"
+rules = lambda ip: {f["rule"] for f in ids[ip]["findings"]}
+assert {"no-ptr", "rdns-reject"} <= rules("203.0.113.11"), rules("203.0.113.11")
+assert ids["203.0.113.10"]["iprev"] == "pass", ids["203.0.113.10"]
+assert "nat-surprise" in rules("203.0.113.10"), rules("203.0.113.10")
+assert "fcrdns-fail" in rules("203.0.113.13"), rules("203.0.113.13")
+assert "ipv6-no-ptr" in rules("2001:db8:10::26") and ids["2001:db8:10::25"]["iprev"] == "pass"
+assert "helo-invalid" in rules("203.0.113.12"), rules("203.0.113.12")
+allf = [f for i in d["identities"] for f in i["findings"]] + d.get("findings", [])
+rot = [f for f in allf if f["rule"] == "ip-rotation"]
+assert rot and rot[0]["subject"] == "mail01.example.com" and rot[0]["severity"] == "crit", rot
 PY
+
+# --- report on the gateway ---------------------------------------------------
+"$BIN" report --db "$T/gw.db" --format json >"$T/gr.json"
+rc=$?
+"$PY" - "$T/gr.json" >"$T/gr.check" 2>&1 <<'PY' && [ "$rc" = 2 ] && ok "gateway report (exit 2): 10.0.0.10 folded into its public identities, ip-rotation crit, .13 fcrdns-fail" || ko "gateway report (exit $rc): $(cat "$T/gr.check")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+ids = {i["ip"]: i for i in d["identities"]}
+assert sorted(ids) == ["2001:db8:10::25", "2001:db8:10::26", "203.0.113.10", "203.0.113.11", "203.0.113.12", "203.0.113.13"], sorted(ids)
+# each connection once, though seen on both interfaces
+n = {ip: ids[ip]["sessions"] for ip in ids}
+assert n == {"203.0.113.10": 2, "203.0.113.13": 3, "203.0.113.11": 3, "203.0.113.12": 1, "2001:db8:10::25": 1, "2001:db8:10::26": 1}, n
+for ip in ("203.0.113.10", "203.0.113.13"):
+    assert sorted(ids[ip]["sources"]) == ["10.0.0.10", ip], ids[ip]
+for ip in ("203.0.113.11", "203.0.113.12"):
+    assert ids[ip]["sources"] == [ip], ids[ip]
+allf = [f for i in d["identities"] for f in i["findings"]] + d.get("findings", [])
+rot = [f for f in allf if f["rule"] == "ip-rotation" and f["subject"] == "10.0.0.10"]
+assert rot and rot[0]["severity"] == "crit", allf
+assert "fcrdns-fail" in {f["rule"] for f in ids["203.0.113.13"]["findings"]}
+PY
+
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -334,6 +334,19 @@ int capture_open_live(struct capture *c, const char *iface, int64_t point,
            : rc == PCAP_ERROR_PERM_DENIED  ? -EPERM
                                            : -EIO;
   }
+#ifdef DLT_LINUX_SLL2
+  if (pcap_datalink(p) == DLT_LINUX_SLL) {
+    /* "any": libpcap starts with SLL; SLL2 also says which interface
+     * (TESTBED.md pitfall 2). Both decode; keep SLL if the switch fails. */
+    int *dl = NULL, n = pcap_list_datalinks(p, &dl), i;
+    for (i = 0; i < n; i++)
+      if (dl[i] == DLT_LINUX_SLL2) {
+        pcap_set_datalink(p, DLT_LINUX_SLL2);
+        break;
+      }
+    if (n > 0) pcap_free_datalinks(dl);
+  }
+#endif
   if (!decode_linktype_ok(pcap_datalink(p))) {
     snprintf(err, errlen, "%s: link type %s is not supported", iface,
              pcap_datalink_val_to_name(pcap_datalink(p)));

@@ -491,6 +491,8 @@ int cmd_watch(int argc, char **argv) {
     w.sig[k].data = &w;
     uv_signal_start(&w.sig[k], on_signal, sigs[k]);
   }
+  for (k = 0; k < w.n; k++)
+    logf_("info", "%s: link type %s", w.iface[k], capture_live_linktype(w.cap, k));
   logf_("info", "listening on %d interface%s, database %s", w.n,
         w.n > 1 ? "s" : "", w.db);
   uv_run(&loop, UV_RUN_DEFAULT);

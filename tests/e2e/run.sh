@@ -25,13 +25,13 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 DEBS=${EA_DEBS:-/var/cache/egressaudit-test/debs}
 XUID=${EA_EXIM_UID:-64990} # "Debian-exim" inside mx only; unused on the host
-NTESTS=10
+NTESTS=11
 if [ "$(id -u)" != 0 ]; then
   echo "e2e: skipped (needs root)"
   echo "e2e: 0 passed, 0 failed, $NTESTS skipped"
   exit 0
 fi
-for t in postfix swaks nsd openssl ip nft dpkg-deb; do
+for t in postfix swaks nsd openssl ip nft dpkg-deb tcpdump; do
   command -v "$t" >/dev/null || { echo "e2e: $t missing (run scripts/deps.sh as root)"; exit 1; }
 done
 for p in exim4-daemon-light libidn12; do
@@ -44,7 +44,7 @@ fi
 S=ea-s-$$ G=ea-g-$$ M=ea-m-$$
 T=$(mktemp -d /tmp/ea-e2e.XXXXXX)
 chmod 755 "$T"
-WS="" WG="" RL=""
+WS="" WG="" RL="" HC=""
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 
 # alive PID: running, not a zombie waiting for a late reaper.
@@ -59,6 +59,7 @@ stop_pid() {
 }
 cleanup() {
   [ -n "$RL" ] && kill -KILL "$RL" 2>/dev/null
+  [ -n "$HC" ] && kill -KILL "$HC" 2>/dev/null
   for p in $WS $WG; do kill -KILL "$p" 2>/dev/null; done
   [ -s "$T/pf/spool/pid/master.pid" ] && stop_pid "$(tr -d ' ' <"$T/pf/spool/pid/master.pid")"
   if [ -s "$T/exim/run/exim.pid" ]; then
@@ -85,6 +86,14 @@ waitfor() { # waitfor TENTHS CMD...: until CMD succeeds
   while ! "$@" && [ $i -lt "$n" ]; do sleep 0.1; i=$((i + 1)); done
   "$@"
 }
+
+# Watch the host's own interfaces all along: nothing of the testbed may
+# appear there (addresses, or DNS questions about the test zones).
+LEAK='net 198.51.100.0/24 or net 203.0.113.0/24 or net 2001:db8::/32 or port 53'
+tcpdump -n -i any -U -Z root -w "$T/host.pcap" "$LEAK" 2>"$T/hostcap.log" &
+HC=$!
+hc_ready() { grep -q "listening on" "$T/hostcap.log"; }
+waitfor 50 hc_ready
 
 # --- network ------------------------------------------------------------
 for ns in "$S" "$G" "$M"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
@@ -458,6 +467,17 @@ rot = [f for f in allf if f["rule"] == "ip-rotation" and f["subject"] == "10.0.0
 assert rot and rot[0]["severity"] == "crit", allf
 assert "fcrdns-fail" in {f["rule"] for f in ids["203.0.113.13"]["findings"]}
 PY
+
+# --- nothing reached the host's own network ---------------------------------
+kill -INT "$HC"
+wait "$HC"
+HC=""
+leaked=$(tcpdump -n -r "$T/host.pcap" 'net 198.51.100.0/24 or net 203.0.113.0/24 or net 2001:db8::/32' 2>/dev/null | wc -l)
+asked=$(tcpdump -n -r "$T/host.pcap" port 53 2>/dev/null |
+  grep -ciE 'example\.(com|net|org)|provider\.example|113\.0\.203\.in-addr|100\.51\.198\.in-addr|8\.b\.d\.0\.1\.0\.0\.2\.ip6')
+[ "$leaked" = 0 ] && [ "$asked" = 0 ] && hc_ready &&
+  ok "host namespace: no testbed address and no question about the test zones on its interfaces" ||
+  ko "leak: $leaked testbed packets, $asked DNS questions about test names on the host"
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" = 0 ]

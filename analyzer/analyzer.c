@@ -102,6 +102,7 @@ struct srv {
 struct natpair {
   struct ea_addr in, out;
   char in_text[ADDR_STRLEN], out_text[ADDR_STRLEN];
+  char point_in[128], point_out[128];
   int64_t first_us, last_us, sessions;
 };
 
@@ -112,8 +113,16 @@ struct run {
   const struct analyzer_cfg *cfg;
   uv_timer_t step;           /* the next phase, outside c-ares callbacks  */
   uv_check_t sender;         /* a burst of queries each loop iteration    */
+  uv_work_t work;            /* the store reads, on libuv's thread pool   */
+  int working, mutex_ok;
+  uv_mutex_t ro_lock;        /* guards ro and stop: cancel interrupts     */
+  struct store *ro;
+  int stop;
+  char *db_path;
+  struct finding *pre;       /* findings the reads gave (rejects, port 25, */
+  size_t npre, cappre;       /* drops), emitted with the rest            */
   int phase, sending, closing, cancelled, ret;
-  int64_t next_progress;
+  int64_t next_progress, t_phase;
   analyzer_done_fn done_fn;
   void *done_ctx;
   /* check mode */
@@ -450,6 +459,8 @@ static int on_nat(const struct nat_row *r, void *ctx) {
     return 0;
   snprintf(p->in_text, sizeof(p->in_text), "%s", r->inside_ip);
   snprintf(p->out_text, sizeof(p->out_text), "%s", r->outside_ip);
+  snprintf(p->point_in, sizeof(p->point_in), "%s", r->point_in ? r->point_in : "");
+  snprintf(p->point_out, sizeof(p->point_out), "%s", r->point_out ? r->point_out : "");
   p->first_us = r->first_us;
   p->last_us = r->last_us;
   p->sessions = r->sessions;
@@ -781,13 +792,14 @@ static int on_reject(const struct reject_row *r, void *ctx) {
   return 0;
 }
 
-static void rule_rejects(struct run *R, const struct rules_cfg *rc) {
+static int64_t rule_rejects(struct run *R, struct store *st,
+                            const struct rules_cfg *rc) {
   struct reject_agg A = {R, rc, {0}};
   size_t i;
   struct mapent *e;
+  int64_t rows;
 
-  if (R->st == NULL) return;
-  store_rejects(R->st, R->cfg->since, R->cfg->until, on_reject, &A);
+  rows = store_rejects(st, R->cfg->since, R->cfg->until, on_reject, &A);
   for (i = 0; i < A.by_ip.nb; i++)
     for (e = A.by_ip.b[i]; e; e = e->next) {
       struct rej *x = e->val;
@@ -799,6 +811,7 @@ static void rule_rejects(struct run *R, const struct rules_cfg *rc) {
       rc->emit(rc->ctx, &x->f);
     }
   map_free(&A.by_ip, free);
+  return rows;
 }
 
 static int on_drops(const struct drops_row *r, void *ctx) {
@@ -966,6 +979,8 @@ static void judge_store(struct run *R) {
   const struct analyzer_cfg *cfg = R->cfg;
   int ret;
 
+  size_t i;
+
   rules_setup(R, &rc);
   ret = store_analysis_begin(R->st, R->now);
   if (ret == 0) {
@@ -973,9 +988,14 @@ static void judge_store(struct run *R) {
     judge_servers(R, &rc);
     rule_rotation(R, &rc);
     rule_nat_rotation(R, &rc);
-    rule_rejects(R, &rc);
-    store_port25(R->st, cfg->since, cfg->until, on_port25, &rc);
-    store_capture_drops(R->st, cfg->since, cfg->until, on_drops, &rc);
+    for (i = 0; i < R->npre; i++) on_finding(R, &R->pre[i]);
+    for (i = 0; i < R->nnat && R->store_rc == 0; i++) {
+      struct nat_row nr = {R->nat[i].in_text,  R->nat[i].out_text,
+                           R->nat[i].point_in, R->nat[i].point_out,
+                           R->nat[i].first_us, R->nat[i].last_us,
+                           R->nat[i].sessions};
+      R->store_rc = store_nat_map_put(R->st, &nr);
+    }
     ret = R->store_rc;
   }
   if (ret == 0)
@@ -1009,6 +1029,9 @@ static void on_closed(uv_handle_t *h) {
   free(R->queue);
   free(R->srv);
   free(R->nat);
+  free(R->pre);
+  free(R->db_path);
+  if (R->mutex_ok) uv_mutex_destroy(&R->ro_lock);
   if (R->done_fn) R->done_fn(R->done_ctx, R->ret, &R->stats, R->err);
   free(R);
 }
@@ -1016,7 +1039,7 @@ static void on_closed(uv_handle_t *h) {
 /* Close the resolver (pending queries are answered DNS_ERROR and dropped)
  * and the step timer; the last close callback reports and frees. */
 static void run_close(struct run *R) {
-  if (R->closing) return;
+  if (R->closing || R->working) return; /* gather_done closes it */
   R->closing = 1;
   R->phase = A_FINISHED;
   uv_timer_stop(&R->step);
@@ -1037,8 +1060,11 @@ static void advance(struct run *R) {
     pump(R);
     return;
   }
+  R->stats.dns_us = mono_us() - R->t_phase;
+  R->t_phase = mono_us();
   if (R->check_fn) judge_check(R);
   else judge_store(R);
+  R->stats.judge_us = mono_us() - R->t_phase;
   run_close(R);
 }
 
@@ -1083,30 +1109,121 @@ static void run_go(struct run *R) {
   pump(R);
 }
 
+/* Findings that need no DNS (rejects, port 25, drops), found while
+ * reading: kept until the judge phase emits them with the rest. */
+static void collect(void *ctx, const struct finding *f) {
+  struct run *R = ctx;
+
+  if (vec_room(&R->pre, &R->cappre, R->npre, sizeof(*R->pre), 16) < 0) return;
+  R->pre[R->npre++] = *f;
+}
+
+/* On a pool thread, with a read-only connection of its own: every query
+ * over the window, which on a large history takes seconds; the loop (and
+ * watch's capture on it) goes on meanwhile. Only R is touched. */
+/* Whether cancel asked the reads to stop (from the loop thread). */
+static int gather_stopped(struct run *R) {
+  int stop;
+
+  uv_mutex_lock(&R->ro_lock);
+  stop = R->stop;
+  uv_mutex_unlock(&R->ro_lock);
+  return stop;
+}
+
+static void gather_work(uv_work_t *w) {
+  struct run *R = w->data;
+  const struct analyzer_cfg *cfg = R->cfg;
+  struct rules_cfg rc;
+  struct store *ro;
+  int64_t id = 0, n = 0;
+  size_t i;
+  int step;
+
+  if (store_open(&ro, R->db_path, STORE_RO, R->err, sizeof(R->err)) < 0) {
+    R->ret = -EIO;
+    return;
+  }
+  uv_mutex_lock(&R->ro_lock);
+  R->ro = ro;
+  uv_mutex_unlock(&R->ro_lock);
+  memset(&rc, 0, sizeof(rc));
+  rc.emit = collect;
+  rc.ctx = R;
+  for (step = 0; step < 7 && n >= 0 && !gather_stopped(R); step++) {
+    switch (step) {
+    /* The newest session first: the report says what came after. */
+    case 0: n = id = store_max_session_id(ro); break;
+    case 1: n = store_egress_groups(ro, cfg->since, cfg->until, on_group, R); break;
+    case 2: n = store_nat_pairs(ro, cfg->since, cfg->until, on_nat, R); break;
+    case 3: n = store_inbound_servers(ro, cfg->since, cfg->until, on_server, R); break;
+    case 4: n = rule_rejects(R, ro, &rc); break;
+    case 5: n = store_port25(ro, cfg->since, cfg->until, on_port25, &rc); break;
+    case 6: n = store_capture_drops(ro, cfg->since, cfg->until, on_drops, &rc); break;
+    }
+  }
+  if (n < 0) {
+    snprintf(R->err, sizeof(R->err), "%s", store_errmsg(ro));
+    R->ret = -EIO;
+  }
+  R->stats.max_session_id = id > 0 ? id : 0;
+  uv_mutex_lock(&R->ro_lock);
+  R->ro = NULL;
+  uv_mutex_unlock(&R->ro_lock);
+  store_close(ro);
+  if (R->ret < 0 || gather_stopped(R)) return;
+  merge_private(R);
+  for (i = 0; i < R->nids; i++)
+    if (!R->ids[i]->merged) R->stats.identities++;
+}
+
+static void gather_done(uv_work_t *w, int status) {
+  struct run *R = w->data;
+
+  R->working = 0;
+  R->stats.read_us = mono_us() - R->t_phase;
+  R->t_phase = mono_us();
+  if (status == UV_ECANCELED || R->cancelled) {
+    R->ret = -ECANCELED;
+    snprintf(R->err, sizeof(R->err), "cancelled");
+  }
+  if (R->ret < 0) {
+    run_close(R);
+    return;
+  }
+  run_go(R);
+}
+
 int analyzer_start(struct analysis **out, struct store *st, uv_loop_t *loop,
                    const struct analyzer_cfg *cfg, analyzer_done_fn done,
                    void *ctx, char *err, size_t errlen) {
   struct run *R;
-  int64_t n;
   int ret;
 
   ret = run_new(&R, loop, cfg, err, errlen);
   if (ret < 0) return ret;
   R->st = st;
-  n = store_egress_groups(st, cfg->since, cfg->until, on_group, R);
-  if (n < 0 || store_nat_pairs(st, cfg->since, cfg->until, on_nat, R) < 0 ||
-      store_inbound_servers(st, cfg->since, cfg->until, on_server, R) < 0) {
-    snprintf(err, errlen, "%s", store_errmsg(st));
-    R->ret = n < 0 ? (int)n : -EIO; /* reported here, not through done */
+  R->db_path = strdup(store_path(st));
+  R->work.data = R;
+  if (uv_mutex_init(&R->ro_lock) < 0) {
+    snprintf(err, errlen, "cannot start the analysis: no mutex");
     run_close(R);
     return -EIO;
   }
-  merge_private(R);
-  for (size_t i = 0; i < R->nids; i++)
-    if (!R->ids[i]->merged) R->stats.identities++;
+  R->mutex_ok = 1;
+  if (R->db_path == NULL || R->db_path[0] == '\0' ||
+      (ret = uv_queue_work(loop, &R->work, gather_work, gather_done)) < 0) {
+    snprintf(err, errlen, "cannot start the analysis: %s",
+             R->db_path == NULL ? "out of memory"
+             : R->db_path[0] == '\0' ? "the database has no file"
+                                      : uv_strerror(ret));
+    run_close(R); /* done stays unset: the error is returned here */
+    return -EIO;
+  }
+  R->working = 1;
+  R->t_phase = mono_us();
   R->done_fn = done;
   R->done_ctx = ctx;
-  run_go(R);
   *out = (struct analysis *)R;
   return 0;
 }
@@ -1114,8 +1231,19 @@ int analyzer_start(struct analysis **out, struct store *st, uv_loop_t *loop,
 void analyzer_cancel(struct analysis *a) {
   struct run *R = (struct run *)a;
 
-  if (R == NULL || R->closing) return;
+  if (R == NULL || R->closing || R->cancelled) return;
   R->cancelled = 1;
+  if (R->working) {
+    /* Not started yet: it will not; running: its query is interrupted,
+     * then gather_done closes the run. */
+    if (uv_cancel((uv_req_t *)&R->work) != 0) {
+      uv_mutex_lock(&R->ro_lock);
+      R->stop = 1;
+      if (R->ro) store_interrupt(R->ro);
+      uv_mutex_unlock(&R->ro_lock);
+    }
+    return;
+  }
   R->ret = -ECANCELED;
   snprintf(R->err, sizeof(R->err), "cancelled");
   run_close(R);

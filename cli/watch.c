@@ -170,11 +170,13 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
   logf_("info",
         "analysis: %lld identities, findings %lld crit, %lld warn, %lld info, "
         "%lld unknown; %lld DNS queries, %lld from cache, %lld temporary "
-        "failures",
+        "failures; %.1f s reading (beside the capture), %.1f s DNS, %.2f s "
+        "judging",
         (long long)a->identities, (long long)a->by_sev[SEV_CRIT],
         (long long)a->by_sev[SEV_WARN], (long long)a->by_sev[SEV_INFO],
         (long long)a->by_sev[SEV_UNKNOWN], (long long)a->queries,
-        (long long)a->cached, (long long)a->temp_failures);
+        (long long)a->cached, (long long)a->temp_failures, a->read_us / 1e6,
+        a->dns_us / 1e6, a->judge_us / 1e6);
   if (w->reopen && !w->stopping) reopen_db(w);
 }
 
@@ -502,6 +504,9 @@ int cmd_watch(int argc, char **argv) {
     w.stopping = 1;
     if (w.st) store_flush(w.st);
   }
+  /* A cancelled analysis closes its own handles (after its store reads
+   * stop, when it was reading): let it finish before closing the rest. */
+  while (w.analysis != NULL) uv_run(&loop, UV_RUN_ONCE);
   uv_walk(&loop, close_any, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

@@ -237,6 +237,13 @@ int store_close(struct store *s) {
 
 const char *store_errmsg(const struct store *s) { return s->err; }
 
+void store_interrupt(struct store *s) { sqlite3_interrupt(s->db); }
+
+const char *store_path(const struct store *s) {
+  const char *p = sqlite3_db_filename(s->db, "main");
+  return p ? p : "";
+}
+
 static int tx_begin(struct store *s) {
   int rc;
 
@@ -714,21 +721,36 @@ static int take_egress_groups(sqlite3_stmt *st, void *arg) {
   return ((egress_group_fn)k->fn)(&g, k->ctx);
 }
 
+/* More than one capture point: twins are possible (NOT_TWIN costs an index
+ * probe or two per session; a mail host's single point needs none). */
+static int multi_point(struct store *s) {
+  sqlite3_stmt *st = NULL;
+  int n = 2;
+
+  if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM points", -1, &st,
+                         NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return n > 1;
+}
+
+#define EGRESS_SQL(twins)                                                     \
+  "SELECT s.src_ip, s.echoed_ip, s.helo, s.direction,"                        \
+  " count(*), min(s.first_seen), max(s.last_seen),"                           \
+  " sum(EXISTS(SELECT 1 FROM replies r WHERE"                                 \
+  "  r.session_id = s.id AND r.code >= 400)),"                                \
+  " sum(s.starttls), group_concat(DISTINCT p.name)"                           \
+  " FROM sessions s JOIN points p ON p.id = s.point_id"                       \
+  " WHERE s.direction != 'inbound'" WINDOW twins                              \
+  " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction"
+
 int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
                             egress_group_fn fn, void *ctx) {
   struct sink k = {(void (*)(void))fn, ctx};
 
   return each_row(s, "egress query",
-                  "SELECT s.src_ip, s.echoed_ip, s.helo, s.direction,"
-                  " count(*), min(s.first_seen), max(s.last_seen),"
-                  " sum(EXISTS(SELECT 1 FROM replies r WHERE"
-                  "  r.session_id = s.id AND r.code >= 400)),"
-                  " sum(s.starttls),"
-                  " (SELECT group_concat(name) FROM points WHERE id IN"
-                  "  (SELECT DISTINCT point_id FROM sessions s2 WHERE"
-                  "   s2.src_ip = s.src_ip AND s2.echoed_ip IS s.echoed_ip))"
-                  " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
-                  NOT_TWIN " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction",
+                  multi_point(s) ? EGRESS_SQL(NOT_TWIN) : EGRESS_SQL(""),
                   since, until, NULL, take_egress_groups, &k);
 }
 
@@ -751,13 +773,15 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
                       reject_fn fn, void *ctx) {
   struct sink k = {(void (*)(void))fn, ctx};
 
+#define REJECTS_Q(twins)                                                     \
+  "SELECT s.src_ip, s.echoed_ip, s.dst_ip, s.banner_host, s.first_seen,"      \
+  " r.code, r.enhanced, r.text FROM replies r JOIN sessions s"                \
+  " ON s.id = r.session_id WHERE r.code >= 400 AND"                           \
+  " s.direction != 'inbound'" WINDOW twins " ORDER BY s.first_seen"
   return each_row(s, "reject query",
-                  "SELECT s.src_ip, s.echoed_ip, s.dst_ip, s.banner_host, s.first_seen,"
-                  " r.code, r.enhanced, r.text FROM replies r JOIN sessions s"
-                  " ON s.id = r.session_id WHERE r.code >= 400 AND"
-                  " s.direction != 'inbound'" WINDOW NOT_TWIN
-                  " ORDER BY s.first_seen",
+                  multi_point(s) ? REJECTS_Q(NOT_TWIN) : REJECTS_Q(""),
                   since, until, NULL, take_rejects, &k);
+#undef REJECTS_Q
 }
 
 static int take_port25(sqlite3_stmt *st, void *arg) {
@@ -785,6 +809,12 @@ int64_t store_port25(struct store *s, int64_t since, int64_t until,
                   " sum(s.state NOT IN ('syn-only','refused','connected')),"
                   " min(s.first_seen), max(s.last_seen)"
                   " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
+                  /* only sources that had a blocked attempt: one scan for
+                   * those, then their sessions by index */
+                  " AND s.src_ip IN (SELECT b.src_ip FROM sessions b WHERE"
+                  "  b.state IN ('syn-only','refused') AND"
+                  "  b.direction != 'inbound' AND b.first_seen >= ?1 AND"
+                  "  b.first_seen <= ?2)"
                   " GROUP BY s.src_ip",
                   since, until, NULL, take_port25, &k);
 }
@@ -882,8 +912,9 @@ int store_analysis_end(struct store *s, int64_t at, int64_t since,
   if (sqlite3_prepare_v2(s->db,
                          "INSERT INTO analyses(at, since, until, max_session_id,"
                          " identities, queries, cached, temp_failures, resolver)"
-                         " VALUES(?1, ?2, ?3, (SELECT coalesce(max(id), 0) FROM"
-                         " sessions), ?4, ?5, ?6, ?7, ?8)",
+                         " VALUES(?1, ?2, ?3, CASE WHEN ?9 > 0 THEN ?9 ELSE"
+                         " (SELECT coalesce(max(id), 0) FROM sessions) END,"
+                         " ?4, ?5, ?6, ?7, ?8)",
                          -1, &st, NULL) != SQLITE_OK)
     return fail(s, "analyses");
   sqlite3_bind_int64(st, 1, at);
@@ -894,6 +925,7 @@ int store_analysis_end(struct store *s, int64_t at, int64_t since,
   sqlite3_bind_int64(st, 6, a->cached);
   sqlite3_bind_int64(st, 7, a->temp_failures);
   bind_str(st, 8, resolver);
+  sqlite3_bind_int64(st, 9, a->max_session_id);
   rc = sqlite3_step(st);
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return fail(s, "analyses");
@@ -1137,20 +1169,12 @@ int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
   int64_t n = 0;
   int rc;
 
-  if ((rc = tx_begin(s)) < 0) return rc;
   /* The inside session has a private source (RFC 1918, CGNAT); its twin
    * on the other point has the same receiver, EHLO and start (+-1 s). */
-  if (sqlite3_exec(
-          s->db,
-          "CREATE TEMP TABLE IF NOT EXISTS nat_pairs(inside_ip, outside_ip,"
-          " point_in, point_out, first_seen, last_seen, sessions);"
-          "DELETE FROM temp.nat_pairs;",
-          NULL, NULL, NULL) != SQLITE_OK)
-    return fail(s, "nat");
   if (sqlite3_prepare_v2(
           s->db,
-          "INSERT INTO temp.nat_pairs SELECT i.src_ip, o.src_ip, pi.name,"
-          " po.name, min(i.first_seen), max(i.last_seen), count(DISTINCT i.id)"
+          "SELECT i.src_ip, o.src_ip, pi.name, po.name, min(i.first_seen),"
+          " max(i.last_seen), count(DISTINCT i.id)"
           " FROM sessions i JOIN sessions o ON o.dst_ip = i.dst_ip AND"
           " o.dst_port = i.dst_port AND o.point_id != i.point_id AND"
           " o.first_seen BETWEEN i.first_seen - 1000000 AND"
@@ -1163,29 +1187,11 @@ int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
           " po.id = o.point_id"
           " WHERE " PRIVATE_SQL("i.src_ip")
           " AND i.first_seen >= ?1 AND i.first_seen <= ?2"
-          " GROUP BY i.src_ip, o.src_ip",
+          " GROUP BY i.src_ip, o.src_ip ORDER BY i.src_ip, min(i.first_seen)",
           -1, &st, NULL) != SQLITE_OK)
     return fail(s, "nat");
   sqlite3_bind_int64(st, 1, since);
   sqlite3_bind_int64(st, 2, until);
-  rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return fail(s, "nat");
-  if (sqlite3_exec(s->db,
-                   "INSERT INTO nat_map SELECT * FROM temp.nat_pairs WHERE 1"
-                   " ON CONFLICT(inside_ip, outside_ip) DO UPDATE SET"
-                   " first_seen = min(first_seen, excluded.first_seen),"
-                   " last_seen = max(last_seen, excluded.last_seen),"
-                   " sessions = excluded.sessions",
-                   NULL, NULL, NULL) != SQLITE_OK)
-    return fail(s, "nat");
-  st = NULL;
-  if (sqlite3_prepare_v2(s->db,
-                         "SELECT inside_ip, outside_ip, point_in, point_out,"
-                         " first_seen, last_seen, sessions FROM temp.nat_pairs"
-                         " ORDER BY inside_ip, first_seen",
-                         -1, &st, NULL) != SQLITE_OK)
-    return fail(s, "nat");
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     r.inside_ip = col_text(st, 0);
     r.outside_ip = col_text(st, 1);
@@ -1200,4 +1206,43 @@ int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
   rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "nat");
   sqlite3_finalize(st);
   return rc < 0 ? rc : n;
+}
+
+int store_nat_map_put(struct store *s, const struct nat_row *r) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if ((rc = tx_begin(s)) < 0) return rc;
+  if (sqlite3_prepare_v2(
+          s->db,
+          "INSERT INTO nat_map(inside_ip, outside_ip, point_in, point_out,"
+          " first_seen, last_seen, sessions) VALUES(?1,?2,?3,?4,?5,?6,?7)"
+          " ON CONFLICT(inside_ip, outside_ip) DO UPDATE SET"
+          " first_seen = min(first_seen, excluded.first_seen),"
+          " last_seen = max(last_seen, excluded.last_seen),"
+          " sessions = excluded.sessions",
+          -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "nat_map");
+  sqlite3_bind_text(st, 1, r->inside_ip, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, r->outside_ip, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, r->point_in ? r->point_in : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, r->point_out ? r->point_out : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 5, r->first_us);
+  sqlite3_bind_int64(st, 6, r->last_us);
+  sqlite3_bind_int64(st, 7, r->sessions);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : fail(s, "nat_map");
+}
+
+int64_t store_max_session_id(struct store *s) {
+  sqlite3_stmt *st = NULL;
+  int64_t id = -1;
+
+  if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM sessions",
+                         -1, &st, NULL) != SQLITE_OK)
+    return fail(s, "sessions");
+  if (sqlite3_step(st) == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return id < 0 ? fail(s, "sessions") : id;
 }

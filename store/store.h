@@ -24,6 +24,12 @@ int store_close(struct store *s);
 
 /* Last error text of the store. */
 const char *store_errmsg(const struct store *s);
+/* Abort the statement s is running, from another thread (sqlite3_interrupt):
+ * it fails with an error; s stays usable. */
+void store_interrupt(struct store *s);
+
+/* The database file's full path (for a second connection). */
+const char *store_path(const struct store *s);
 
 /* Find or create the capture point called name; file and linktype describe
  * it (may be NULL). */
@@ -112,8 +118,9 @@ typedef int (*reject_fn)(const struct reject_row *r, void *ctx);
 int64_t store_rejects(struct store *s, int64_t since, int64_t until,
                       reject_fn fn, void *ctx);
 
-/* Per source address: sessions that got no answer or a reset, to how many
- * receivers, and sessions that reached the banner. */
+/* Per source address with at least one attempt that got no answer or a
+ * reset: such sessions, to how many receivers, and sessions that reached
+ * the banner. */
 struct port25_row {
   const char *src_ip;
   int64_t blocked_dsts, blocked, answered, first_us, last_us;
@@ -190,9 +197,9 @@ int64_t store_capture_drops(struct store *s, int64_t since, int64_t until,
 
 /* NAT gateway: pair sessions with a private source seen at one capture
  * point with sessions seen at another point to the same receiver (address
- * and port), starting within a second, with the same EHLO name; the pairs
- * inside -> outside address are stored in nat_map (replacing what the
- * window held) and handed to fn. */
+ * and port), starting within a second, with the same EHLO name (and not a
+ * routed connection seen at both); the pairs inside -> outside address go
+ * to fn, ordered by inside address and first use. Read only. */
 struct nat_row {
   const char *inside_ip, *outside_ip, *point_in, *point_out;
   int64_t first_us, last_us, sessions;
@@ -200,6 +207,11 @@ struct nat_row {
 typedef int (*nat_fn)(const struct nat_row *r, void *ctx);
 int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
                         nat_fn fn, void *ctx);
+/* Record a pair in nat_map (first/last seen widen, sessions replaced). */
+int store_nat_map_put(struct store *s, const struct nat_row *r);
+
+/* The newest session's id (0 when none), or a negative errno. */
+int64_t store_max_session_id(struct store *s);
 
 /* Start an analysis run at time at; findings put until store_analysis_end
  * belong to it. */
@@ -212,6 +224,8 @@ int store_finding_put(struct store *s, const struct finding *f, int64_t at);
 struct analysis_stats {
   int64_t identities, queries, cached, temp_failures;
   int64_t by_sev[4];
+  int64_t max_session_id; /* the newest session judged; 0: the newest now */
+  int64_t read_us, dns_us, judge_us; /* time in each phase                 */
 };
 int store_analysis_end(struct store *s, int64_t at, int64_t since,
                        int64_t until, const struct analysis_stats *st,

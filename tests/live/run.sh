@@ -8,7 +8,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null || ! command -v ip >/dev/null; then
   echo "live: skipped (needs root, ip and tcpreplay)"
-  echo "live: 0 passed, 0 failed, 10 skipped"
+  echo "live: 0 passed, 0 failed, 11 skipped"
   exit 0
 fi
 NS=ea-live-$$
@@ -30,6 +30,7 @@ ok() { pass=$((pass + 1)); echo "ok   - $1"; }
 ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
 
 ip netns add "$NS"
+ip -n "$NS" link set lo up
 ip -n "$NS" link add ea0 type veth peer name ea1
 ip -n "$NS" link set ea0 up
 ip -n "$NS" link set ea1 up
@@ -181,6 +182,29 @@ e=$("$BIN" sessions --db "$T/f.db" --direction egress --format jsonl | wc -l)
 u=$("$BIN" sessions --db "$T/f.db" --direction unknown --format jsonl | wc -l)
 [ "$e" = 3 ] && [ "$u" = 4 ] && ok "interface address found by watch itself: its 3 sessions egress, 4 others unknown" ||
   ko "interface addresses: $e egress, $u unknown"
+
+# 6b. An analysis waiting on DNS (a resolver that never answers) while
+# SIGHUP and SIGTERM come: the reopen waits for it, SIGTERM cancels it and
+# exits 0 at once, sanitizers quiet (no leak of the cancelled run).
+ip netns exec "$NS" "$PY" -c "import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 5399)); time.sleep(60)" &
+HOLE=$!
+i=0
+while ! ip netns exec "$NS" ss -Hlun src 127.0.0.1:5399 | grep -q . && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+: >"$T/watch.log"
+start_watch "$T/h.db" --analyze-every 1s --resolver 127.0.0.1:5399
+replay tests/data/real-direct.pcap
+sleep 2
+kill -HUP "$WPID"
+sleep 0.3
+t0=$(date +%s%N)
+stop_watch; rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill "$HOLE" 2>/dev/null
+grep -q "reopening the database after the analysis" "$T/watch.log" && grep -q "analysis still running" "$T/watch.log" &&
+  [ "$rc" = 0 ] && [ "$ms" -lt 3000 ] && ! grep -q "AddressSanitizer\|LeakSanitizer" "$T/watch.log" &&
+  ok "analysis waiting on DNS: SIGHUP reopen deferred, SIGTERM cancels it, exit 0 in $ms ms" ||
+  ko "cancel: exit $rc after $ms ms; $(tail -4 "$T/watch.log")"
 
 # 7. Disk full under a running watch: a clear error, a non-zero exit,
 # nothing stored before is lost or corrupted.

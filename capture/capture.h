@@ -19,6 +19,7 @@ struct capture_cfg {
   bool no_filter;           /* decode every frame, no BPF                  */
   uint64_t seed[2];         /* flow hash key; zero: random                 */
   const struct netset *local; /* --local networks, copied at capture_new   */
+  uint32_t buffer_mib;      /* live: kernel ring per interface (0: 32)     */
 };
 
 struct capture_counters {

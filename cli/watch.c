@@ -301,6 +301,8 @@ static void usage(FILE *f) {
           "  --point NAME           capture point name (default host:iface)\n"
           "  --local CIDR           more addresses of ours (repeatable)\n"
           "  --flush-every DUR      commit at least this often (default 2s)\n"
+          "  --buffer-size MIB      kernel capture ring per interface (default\n"
+          "                         32; more rides out longer pauses)\n"
           "  --analyze-every DUR    analyse the database this often, on the same\n"
           "                         loop (default 0: never; 'analyze' by hand)\n"
           "  --resolver ADDR[:PORT] DNS server for the analysis (repeatable;\n"
@@ -322,6 +324,7 @@ int cmd_watch(int argc, char **argv) {
       {"point", required_argument, NULL, 'P'},
       {"local", required_argument, NULL, 'L'},
       {"flush-every", required_argument, NULL, 'f'},
+      {"buffer-size", required_argument, NULL, 'B'},
       {"analyze-every", required_argument, NULL, 'a'},
       {"resolver", required_argument, NULL, 'R'},
       {"user", required_argument, NULL, 'u'},
@@ -362,6 +365,17 @@ int cmd_watch(int argc, char **argv) {
       }
       break;
     case 'P': point_opt = optarg; break;
+    case 'B': {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (*end != '\0' || v < 1 || v > 1024 || optarg[0] == '-') {
+        cli_err("watch: --buffer-size: '%s' is not a size in MiB from 1 to 1024",
+                optarg);
+        return EXIT_USAGE;
+      }
+      cfg.buffer_mib = (uint32_t)v;
+      break;
+    }
     case 'L':
       if (netset_add_text(&local, optarg) < 0) {
         cli_err("watch: --local: '%s' is not an address or CIDR network", optarg);

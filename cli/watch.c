@@ -44,7 +44,9 @@ struct watch {
   uv_signal_t sig[4];
   struct analyzer_cfg acfg;
   struct analysis *analysis; /* the one in progress, or NULL          */
+  int64_t window_us;         /* --analyze-window, 0: all history      */
   int reopen;                /* SIGHUP came during an analysis        */
+  unsigned skipped;          /* analysis ticks that found one running */
   uint64_t stored, dups;
   int exit_code;
   int stopping;
@@ -160,6 +162,10 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
 
   w->analysis = NULL;
   if (rc == -ECANCELED) return;
+  if (w->skipped > 0)
+    logf_("warn", "the analysis took longer than --analyze-every: %u run%s "
+          "skipped", w->skipped, w->skipped > 1 ? "s" : "");
+  w->skipped = 0;
   if (rc < 0) {
     /* The database failed under the analysis: as for a session. */
     logf_("error", "analysis: %s", err);
@@ -186,12 +192,13 @@ static void on_analyze(uv_timer_t *t) {
   int rc;
 
   if (w->analysis != NULL || w->st == NULL || w->stopping) {
-    if (w->analysis) logf_("warn", "analysis still running; skipping this one");
+    if (w->analysis) w->skipped++; /* said once, when it ends */
     return;
   }
   /* Commit first so the analysis sees everything captured so far. */
   capture_tick(w->cap, now_us());
   if (store_flush(w->st) < 0) return; /* the flush timer reports it */
+  if (w->window_us > 0) w->acfg.since = now_us() - w->window_us;
   rc = analyzer_start(&w->analysis, w->st, w->loop, &w->acfg,
                       on_analysis_done, w, err, sizeof(err));
   if (rc < 0) {
@@ -305,6 +312,8 @@ static void usage(FILE *f) {
           "                         32; more rides out longer pauses)\n"
           "  --analyze-every DUR    analyse the database this often, on the same\n"
           "                         loop (default 0: never; 'analyze' by hand)\n"
+          "  --analyze-window DUR   only sessions of the last DUR (default 0:\n"
+          "                         all; a busy relay may want 7d)\n"
           "  --resolver ADDR[:PORT] DNS server for the analysis (repeatable;\n"
           "                         default: the system's)\n"
           "  --user NAME            drop to this user once capturing\n"
@@ -326,6 +335,7 @@ int cmd_watch(int argc, char **argv) {
       {"flush-every", required_argument, NULL, 'f'},
       {"buffer-size", required_argument, NULL, 'B'},
       {"analyze-every", required_argument, NULL, 'a'},
+      {"analyze-window", required_argument, NULL, 'W'},
       {"resolver", required_argument, NULL, 'R'},
       {"user", required_argument, NULL, 'u'},
       {"pidfile", required_argument, NULL, 'I'},
@@ -338,7 +348,7 @@ int cmd_watch(int argc, char **argv) {
   const char *ifaces[CAPTURE_LIVE_MAX], *point_opt = NULL, *user = NULL,
                                         *pidfile = NULL, *resolvers[8];
   int n_if = 0, n_res = 0, c, rc, k, a;
-  int64_t flush_us = 2000000, analyze_us = 0;
+  int64_t flush_us = 2000000, analyze_us = 0, window_us = 0;
   struct capture_cfg cfg;
   char err[1024], host[256], name[512];
   uv_loop_t loop;
@@ -396,6 +406,13 @@ int cmd_watch(int argc, char **argv) {
                 c == 'f' ? "flush-every" : "analyze-every", optarg);
         return EXIT_USAGE;
       }
+      break;
+    case 'W':
+      if (strcmp(optarg, "0") != 0 && (dur_parse(optarg, &window_us) < 0 || window_us <= 0)) {
+        cli_err("watch: --analyze-window: '%s' is not a duration like 7d", optarg);
+        return EXIT_USAGE;
+      }
+      if (strcmp(optarg, "0") == 0) window_us = 0;
       break;
     case 'R':
       if (n_res < 8) resolvers[n_res++] = optarg;
@@ -498,6 +515,7 @@ int cmd_watch(int argc, char **argv) {
     w.acfg.dns.n_servers = (unsigned)n_res;
     w.acfg.since = INT64_MIN;
     w.acfg.until = INT64_MAX;
+    w.window_us = window_us;
     w.acfg.max_age_us = -1;
     uv_timer_start(&w.analyze, on_analyze, (uint64_t)(analyze_us / 1000),
                    (uint64_t)(analyze_us / 1000));

@@ -264,7 +264,7 @@ start_ws() {
 start_ws
 ip netns exec "$G" "$BIN" watch -i ea-gi -i ea-go --point gw --db "$T/gw.db" --flush-every 1s \
   --local 10.0.0.0/24 --local 203.0.113.0/24 --local 2001:db8:10::/64 \
-  --analyze-every 1s --resolver 198.51.100.53 2>"$T/wg.log" &
+  --analyze-every 1s --analyze-window 1h --resolver 198.51.100.53 2>"$T/wg.log" &
 WG=$!
 waitfor 50 listens "$T/wg.log"
 

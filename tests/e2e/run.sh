@@ -443,8 +443,8 @@ assert "fcrdns-fail" in rules("203.0.113.13"), rules("203.0.113.13")
 assert "ipv6-no-ptr" in rules("2001:db8:10::26") and ids["2001:db8:10::25"]["iprev"] == "pass"
 assert "helo-invalid" in rules("203.0.113.12"), rules("203.0.113.12")
 allf = [f for i in d["identities"] for f in i["findings"]] + d.get("findings", [])
-rot = [f for f in allf if f["rule"] == "ip-rotation"]
-assert rot and rot[0]["subject"] == "mail01.example.com" and rot[0]["severity"] == "crit", rot
+rot = [f for f in allf if f["rule"] == "ip-rotation" and f["subject"] == "mail01.example.com"]
+assert len(rot) == 1 and rot[0]["severity"] == "crit", allf
 PY
 
 # --- report on the gateway ---------------------------------------------------

@@ -251,6 +251,86 @@ static void test_migrate_v1(void **state) {
 }
 
 /* prune removes exactly what is older than the cut-off, replies too. */
+/* A gateway capturing inside (point 1) and outside (point 2). */
+static void put_at(struct store *st, int64_t point, const char *src,
+                   uint16_t sport, const char *dst, int64_t t_ms) {
+  struct session s;
+
+  make_session(&s, 0);
+  s.point = point;
+  s.first_us = 1795687200LL * 1000000 + t_ms * 1000;
+  s.last_us = s.first_us + 300000;
+  addr_parse(&s.src, src, strlen(src));
+  addr_parse(&s.dst, dst, strlen(dst));
+  s.sport = sport;
+  s.echoed.family = 0; /* no echo: the pairing must do it */
+  assert_int_equal(store_put_session(st, &s), 1);
+}
+
+struct tally {
+  char src[8][48];
+  int64_t n[8];
+  int k;
+};
+
+static int on_group_tally(const struct egress_group *g, void *ctx) {
+  struct tally *t = ctx;
+  int i;
+
+  for (i = 0; i < t->k && strcmp(t->src[i], g->src_ip) != 0; i++)
+    ;
+  if (i == t->k) snprintf(t->src[t->k++], 48, "%s", g->src_ip);
+  t->n[i] += g->sessions;
+  return 0;
+}
+
+static int64_t tally_of(const struct tally *t, const char *src) {
+  int i;
+  for (i = 0; i < t->k; i++)
+    if (strcmp(t->src[i], src) == 0) return t->n[i];
+  return 0;
+}
+
+static int on_pair(const struct nat_row *r, void *ctx) {
+  char *out = ctx;
+  size_t n = strlen(out);
+  snprintf(out + n, 256 - n, "%s>%s ", r->inside_ip, r->outside_ip);
+  return 0;
+}
+
+static void test_gateway_twins(void **state) {
+  struct store *st;
+  struct tally t;
+  char err[256], pairs[256] = "", gw[160];
+  int64_t p_in, p_out;
+
+  (void)state;
+  snprintf(gw, sizeof(gw), "%s/gw.db", dir);
+  assert_int_equal(store_open(&st, gw, STORE_RW, err, sizeof(err)), 0);
+  assert_int_equal(store_point(st, "gw:in", NULL, "in", NULL, NULL, &p_in), 0);
+  assert_int_equal(store_point(st, "gw:out", NULL, "out", NULL, NULL, &p_out), 0);
+  /* Routed: one connection, seen on both interfaces. */
+  put_at(st, p_in, "203.0.113.11", 40001, "198.51.100.25", 0);
+  put_at(st, p_out, "203.0.113.11", 40001, "198.51.100.25", 1);
+  /* Translated: the inside half and its SNAT twin outside, in the same
+   * second as the routed one to the same receiver with the same EHLO:
+   * that one must not be taken for the inside host's public address. */
+  put_at(st, p_in, "10.0.0.10", 40002, "198.51.100.25", 200);
+  put_at(st, p_out, "203.0.113.10", 51234, "198.51.100.25", 201);
+  /* Inside only (the outside capture missed it): still counted. */
+  put_at(st, p_in, "10.0.0.10", 40003, "198.51.100.99", 5000);
+  assert_int_equal(store_flush(st), 0);
+
+  memset(&t, 0, sizeof(t));
+  assert_true(store_egress_groups(st, INT64_MIN, INT64_MAX, on_group_tally, &t) >= 0);
+  assert_int_equal(tally_of(&t, "203.0.113.11"), 1);
+  assert_int_equal(tally_of(&t, "203.0.113.10"), 1);
+  assert_int_equal(tally_of(&t, "10.0.0.10"), 1);
+  assert_true(store_nat_pairs(st, INT64_MIN, INT64_MAX, on_pair, pairs) >= 0);
+  assert_string_equal(pairs, "10.0.0.10>203.0.113.10 ");
+  store_close(st);
+}
+
 static void test_prune(void **state) {
   struct store *st;
   struct session s;
@@ -292,6 +372,7 @@ int main(void) {
       cmocka_unit_test(test_schema_pragmas),
       cmocka_unit_test(test_migrate_v1),
       cmocka_unit_test(test_prune),
+      cmocka_unit_test(test_gateway_twins),
   };
   return cmocka_run_group_tests_name("store", tests, setup, teardown);
 }

@@ -906,6 +906,7 @@ static void put_identity(struct run *R, const struct idrec *d,
   row.unknown_direction = d->unknown_dir;
   row.points = d->points;
   rc = store_identity_put(R->st, &row, R->now);
+  if (rc == 0) rc = store_identity_log(R->st, row.ip, R->now, row.iprev, ptr);
   if (rc < 0 && R->store_rc == 0) R->store_rc = rc;
 }
 

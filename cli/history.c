@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "analyzer/rules.h"
 #include "cli/cli.h"
 #include "common/util.h"
 #include "store/store.h"
@@ -126,6 +127,81 @@ static int on_session(const struct sess_row *r, void *ctx) {
   return 0;
 }
 
+/* --- what the analyses found for the addresses used ----------------------- */
+
+struct rdns_out {
+  int json, first;
+};
+
+static int on_idlog(const struct idlog_row *r, void *ctx) {
+  struct rdns_out *o = ctx;
+  char t[TIME_STRLEN];
+  const char *p, *nl;
+
+  if (o->json) {
+    printf("%s{\"at\":\"%s\",\"iprev\":", o->first ? "" : ",",
+           time_str(r->at, t));
+    json_str(stdout, r->iprev ? r->iprev : "");
+    printf(",\"ptr\":[");
+    for (p = r->ptr; p && *p; p = nl ? nl + 1 : p + strlen(p)) {
+      char name[256];
+      nl = strchr(p, '\n');
+      snprintf(name, sizeof(name), "%.*s", (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+      printf("%s", p == r->ptr ? "" : ",");
+      json_str(stdout, name);
+    }
+    printf("]}");
+  } else {
+    text_time(r->at, t);
+    printf("      %s  %-9s ", t, r->iprev ? r->iprev : "?");
+    if (r->ptr && r->ptr[0]) {
+      char one[1024];
+      size_t i;
+      snprintf(one, sizeof(one), "%s", r->ptr);
+      for (i = 0; one[i]; i++)
+        if (one[i] == '\n') one[i] = ' ';
+      esc_fputs(stdout, one);
+    } else {
+      printf("(no PTR)");
+    }
+    putchar('\n');
+  }
+  o->first = 0;
+  return 0;
+}
+
+/* The public addresses receivers saw in the uses, each once. */
+static void print_rdns(struct hist *h, struct store *st) {
+  struct rdns_out o = {h->json, 1};
+  unsigned i, j, shown = 0;
+
+  if (h->json) printf(",\"rdns\":[");
+  else printf("\nreverse DNS of the addresses receivers saw, as analysed (changes):\n");
+  for (i = 0; i < h->nuse; i++) {
+    const char *ip = h->use[i].echoed[0] ? h->use[i].echoed : h->use[i].src;
+    struct ea_addr a;
+    int64_t n;
+    for (j = 0; j < i; j++) {
+      const char *prev = h->use[j].echoed[0] ? h->use[j].echoed : h->use[j].src;
+      if (strcmp(prev, ip) == 0) break;
+    }
+    if (j < i || addr_parse(&a, ip, strlen(ip)) < 0 || addr_is_private(&a)) continue;
+    if (h->json) {
+      printf("%s{\"ip\":", shown ? "," : "");
+      json_str(stdout, ip);
+      printf(",\"log\":[");
+    } else {
+      printf("  %s\n", ip);
+    }
+    o.first = 1;
+    n = store_identity_log_of(st, ip, on_idlog, &o);
+    if (h->json) printf("]}");
+    else if (n == 0) printf("      (not analysed yet: run 'analyze')\n");
+    shown++;
+  }
+  if (h->json) printf("]");
+}
+
 static void usage(FILE *f) {
   fprintf(f,
           "Usage: %s history [OPTIONS] IP|NAME\n"
@@ -235,7 +311,6 @@ int cmd_history(int argc, char **argv) {
     store_close(st);
     return EXIT_IOERR;
   }
-  store_close(st);
   if (h.json) {
     printf("],\"sessions\":%lld,\"uses\":[", (long long)h.sessions);
     for (i = 0; i < h.nuse; i++) {
@@ -260,7 +335,9 @@ int cmd_history(int argc, char **argv) {
              time_str(h.rcv[i].first, t1), time_str(h.rcv[i].last, t2),
              (long long)h.rcv[i].n, (long long)h.rcv[i].rejected);
     }
-    printf("]}\n");
+    printf("]");
+    print_rdns(&h, st);
+    printf("}\n");
   } else {
     if (h.sessions == 0) printf("  (no session in the window)\n");
     printf("\nused as (source, address receivers saw, HELO):\n");
@@ -280,7 +357,9 @@ int cmd_history(int argc, char **argv) {
       printf(" [%s]: %lld sessions, %lld rejected, %s .. %s\n", h.rcv[i].ip,
              (long long)h.rcv[i].n, (long long)h.rcv[i].rejected, t1, t2);
     }
+    print_rdns(&h, st);
   }
+  store_close(st);
   return ferror(stdout) ? EXIT_IOERR : 0;
 }
 
@@ -337,9 +416,11 @@ int cmd_prune(int argc, char **argv) {
   }
   store_close(st);
   printf("pruned before %s: %lld sessions, %lld DNS answers, %lld closed "
-         "findings, %lld analyses, %lld counters, %lld identities%s\n",
+         "findings, %lld analyses, %lld counters, %lld identities, %lld "
+         "older reverse-DNS log entries%s\n",
          time_str(now_us() - age, t), (long long)pc.sessions, (long long)pc.dns,
          (long long)pc.findings, (long long)pc.analyses, (long long)pc.stats,
-         (long long)pc.identities, vacuum ? "; vacuumed" : "");
+         (long long)pc.identities, (long long)pc.idlog,
+         vacuum ? "; vacuumed" : "");
   return 0;
 }

@@ -107,6 +107,12 @@ static const char *const migrations[] = {
     "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
     "  sessions INTEGER NOT NULL,"
     "  PRIMARY KEY(inside_ip, outside_ip)) WITHOUT ROWID;",
+    /* 5 -> 6: what each analysis found for an address, kept when it
+     * changes (identities holds the latest only): the PTR at the time. */
+    "CREATE TABLE identity_log("
+    "  ip TEXT NOT NULL, at INTEGER NOT NULL,"
+    "  iprev TEXT NOT NULL, ptr TEXT NOT NULL,"   /* newline list    */
+    "  PRIMARY KEY(ip, at)) WITHOUT ROWID;",
 };
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {

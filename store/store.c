@@ -57,7 +57,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
 struct store {
   sqlite3 *db;
   sqlite3_stmt *st[ST_COUNT_];
-  sqlite3_stmt *q_dns_get, *q_dns_put, *q_finding, *q_ident; /* on first use */
+  sqlite3_stmt *q_dns_get, *q_dns_put, *q_finding, *q_ident, *q_idlog;
+                      /* the q_ statements: prepared on first use         */
   int in_tx;
   unsigned pending;
   int64_t tx_start;   /* monotonic time the open batch began             */
@@ -230,6 +231,7 @@ int store_close(struct store *s) {
   sqlite3_finalize(s->q_dns_put);
   sqlite3_finalize(s->q_finding);
   sqlite3_finalize(s->q_ident);
+  sqlite3_finalize(s->q_idlog);
   if (s->db != NULL) sqlite3_close(s->db);
   free(s);
   return rc;
@@ -850,6 +852,48 @@ int store_identity_put(struct store *s, const struct identity_row *r,
   return rc == SQLITE_DONE ? 0 : fail(s, "identities");
 }
 
+int store_identity_log(struct store *s, const char *ip, int64_t at,
+                       const char *iprev, const char *ptr) {
+  sqlite3_stmt *st;
+  int rc;
+
+  rc = prep(s, &s->q_idlog,
+            "INSERT OR IGNORE INTO identity_log(ip, at, iprev, ptr)"
+            " SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM"
+            " (SELECT iprev, ptr FROM identity_log WHERE ip = ?1"
+            "  ORDER BY at DESC LIMIT 1) l WHERE l.iprev = ?3 AND l.ptr = ?4)");
+  if (rc < 0 || (rc = tx_begin(s)) < 0) return rc;
+  st = s->q_idlog;
+  sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, at);
+  sqlite3_bind_text(st, 3, iprev, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, ptr ? ptr : "", -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : fail(s, "identity_log");
+}
+
+static int take_idlog(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct idlog_row r;
+
+  r.ip = col_text(st, 0);
+  r.at = sqlite3_column_int64(st, 1);
+  r.iprev = col_text(st, 2);
+  r.ptr = col_text(st, 3);
+  return ((idlog_fn)k->fn)(&r, k->ctx);
+}
+
+int64_t store_identity_log_of(struct store *s, const char *ip, idlog_fn fn,
+                              void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return each_row(s, "identity log",
+                  "SELECT ip, at, iprev, ptr FROM identity_log WHERE ip = ?3"
+                  " AND at BETWEEN ?1 AND ?2 ORDER BY at",
+                  INT64_MIN, INT64_MAX, ip, take_idlog, &k);
+}
+
 int store_analysis_begin(struct store *s, int64_t at) {
   (void)at;
   return tx_begin(s);
@@ -1105,7 +1149,14 @@ int store_prune(struct store *s, int64_t cutoff, int vacuum,
       (rc = prune_loop(s,
                        "DELETE FROM identities WHERE ip IN (SELECT ip FROM"
                        " identities WHERE last_seen < ?1 LIMIT ?2)",
-                       cutoff, &c->identities)) < 0)
+                       cutoff, &c->identities)) < 0 ||
+      /* an address's last entry stays: it says what holds since */
+      (rc = prune_loop(s,
+                       "DELETE FROM identity_log WHERE (ip, at) IN (SELECT"
+                       " l.ip, l.at FROM identity_log l WHERE l.at < ?1 AND"
+                       " l.at < (SELECT max(m.at) FROM identity_log m WHERE"
+                       " m.ip = l.ip) LIMIT ?2)",
+                       cutoff, &c->idlog)) < 0)
     return rc;
   if (vacuum && sqlite3_exec(s->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
     return fail(s, "vacuum");

@@ -181,7 +181,7 @@ int store_report_meta(struct store *s, int64_t since, int64_t until,
  * analyses and counters; in transactions of a few thousand rows so that a
  * running writer waits only briefly. vacuum reclaims the space after. */
 struct prune_counts {
-  int64_t sessions, dns, findings, analyses, stats, identities;
+  int64_t sessions, dns, findings, analyses, stats, identities, idlog;
 };
 int store_prune(struct store *s, int64_t cutoff, int vacuum,
                 struct prune_counts *c);
@@ -212,6 +212,19 @@ int store_nat_map_put(struct store *s, const struct nat_row *r);
 
 /* The newest session's id (0 when none), or a negative errno. */
 int64_t store_max_session_id(struct store *s);
+
+/* Log what an analysis at time at found for ip (iprev, PTR names as a
+ * newline list), unless it is what the last entry for ip says. */
+int store_identity_log(struct store *s, const char *ip, int64_t at,
+                       const char *iprev, const char *ptr);
+struct idlog_row {
+  const char *ip, *iprev, *ptr;
+  int64_t at;
+};
+typedef int (*idlog_fn)(const struct idlog_row *r, void *ctx);
+/* The log of ip, oldest first. */
+int64_t store_identity_log_of(struct store *s, const char *ip, idlog_fn fn,
+                              void *ctx);
 
 /* Start an analysis run at time at; findings put until store_analysis_end
  * belong to it. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 static char dir[64], path[128];
@@ -196,7 +197,7 @@ static void test_schema_pragmas(void **state) {
   sqlite3_finalize(q);
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL);
   sqlite3_step(q);
-  assert_int_equal(sqlite3_column_int(q, 0), 5);
+  assert_int_equal(sqlite3_column_int(q, 0), STORE_SCHEMA_VERSION);
   sqlite3_finalize(q);
   /* The indexes the queries rely on exist. */
   sqlite3_prepare_v2(db,
@@ -229,7 +230,8 @@ static void test_migrate_v1(void **state) {
   store_close(st);
   /* Turn it back into version 1. */
   assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "DROP TABLE nat_map; DROP TABLE identities;"
+  assert_int_equal(sqlite3_exec(db, "DROP TABLE identity_log;"
+                                    "DROP TABLE nat_map; DROP TABLE identities;"
                                     "DROP TABLE dns; DROP TABLE findings;"
                                     "DROP TABLE analyses;"
                                     "DROP INDEX sessions_direction;"
@@ -250,7 +252,6 @@ static void test_migrate_v1(void **state) {
   store_close(st);
 }
 
-/* prune removes exactly what is older than the cut-off, replies too. */
 /* A gateway capturing inside (point 1) and outside (point 2). */
 static void put_at(struct store *st, int64_t point, const char *src,
                    uint16_t sport, const char *dst, int64_t t_ms) {
@@ -331,6 +332,7 @@ static void test_gateway_twins(void **state) {
   store_close(st);
 }
 
+/* prune removes exactly what is older than the cut-off, replies too. */
 static void test_prune(void **state) {
   struct store *st;
   struct session s;
@@ -349,14 +351,27 @@ static void test_prune(void **state) {
     make_session(&s, i); /* first_seen t0 + i s, last_seen + 500 us */
     assert_int_equal(store_put_session(st, &s), 1);
   }
+  /* The reverse-DNS log: X changed after the cut-off, Y never did. */
+  assert_int_equal(store_identity_log(st, "203.0.113.1", t0, "permerror", ""), 0);
+  assert_int_equal(store_identity_log(st, "203.0.113.1", t0 + 1, "permerror", ""), 0);
+  assert_int_equal(store_identity_log(st, "203.0.113.1", t0 + 10 * 1000000LL, "pass",
+                                      "mail1.example.com"), 0);
+  assert_int_equal(store_identity_log(st, "203.0.113.2", t0, "pass", "mail2.example.com"), 0);
   assert_int_equal(store_prune(st, t0 + 5 * 1000000LL, 1, &pc), 0);
   assert_int_equal(pc.sessions, 5);
+  assert_int_equal(pc.idlog, 1); /* X's old entry; Y's only one stays */
   store_close(st);
   assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
   sqlite3_prepare_v2(db, "SELECT count(*), min(first_seen) FROM sessions", -1, &q, NULL);
   sqlite3_step(q);
   assert_int_equal(sqlite3_column_int(q, 0), 5);
   assert_true(sqlite3_column_int64(q, 1) == t0 + 5 * 1000000LL);
+  sqlite3_finalize(q);
+  sqlite3_prepare_v2(db, "SELECT group_concat(ip || ' ' || iprev, ',') FROM"
+                     " (SELECT * FROM identity_log ORDER BY ip)", -1, &q, NULL);
+  sqlite3_step(q);
+  assert_string_equal((const char *)sqlite3_column_text(q, 0),
+                      "203.0.113.1 pass,203.0.113.2 pass");
   sqlite3_finalize(q);
   sqlite3_prepare_v2(db, "SELECT count(*) FROM replies", -1, &q, NULL);
   sqlite3_step(q);

@@ -3,9 +3,10 @@
 # test zones beside this script, as the current user, no chroot. The zone
 # 16.113.0.203.in-addr.arpa is broken on purpose: NSD answers SERVFAIL.
 # Only loopback is ever used; nothing here queries another resolver.
+# EA_ZONES: serve the zones of that directory instead.
 set -eu
 cmd=$1 dir=$2 port=$3
-zones=$(cd "$(dirname "$0")/zones" && pwd)
+zones=${EA_ZONES:-$(cd "$(dirname "$0")/zones" && pwd)}
 case "$cmd" in
 start)
   mkdir -p "$dir"

@@ -13,8 +13,10 @@ PORT=$("$PY" -c "import socket
 s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))
 t=socket.socket(); t.bind(('127.0.0.1', s.getsockname()[1])); print(s.getsockname()[1])")
 HOLE_PID=""
+PORT2=""
 cleanup() {
   tests/dns/nsd.sh stop "$T/nsd" "$PORT"
+  [ -n "$PORT2" ] && tests/dns/nsd.sh stop "$T/nsd2" "$PORT2"
   [ -n "$HOLE_PID" ] && kill "$HOLE_PID" 2>/dev/null
   rm -rf "$T"
 }
@@ -215,6 +217,30 @@ grep -q "203.0.113.10 " "$T/hist" && grep -q "203.0.113.11 .*mail01.example.com"
 "$BIN" history --db "$db" --dst mx-exim.example.net --format json | "$PY" -c "import json,sys
 d=json.load(sys.stdin); assert {u['src_ip'] for u in d['uses']} == {'203.0.113.10','203.0.113.11','2001:db8:10::26','10.0.0.10'}, d['uses']" &&
   ok "history --dst: our addresses towards one receiver" || ko "history --dst"
+
+# The PTR of 203.0.113.11 is set (a second NSD serves a copy of the zones
+# with it): history says what each analysis found, changes only.
+PORT2=$("$PY" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+cp -r tests/dns/zones "$T/zones2"
+echo "11 IN PTR mail11.example.com." >>"$T/zones2/113.0.203.in-addr.arpa.zone"
+echo "mail11 IN A 203.0.113.11" >>"$T/zones2/example.com.zone"
+EA_ZONES="$T/zones2" tests/dns/nsd.sh start "$T/nsd2" "$PORT2"
+for _ in 1 2; do
+  "$BIN" analyze -q --db "$db" --resolver "127.0.0.1:$PORT2" --dns-timeout 500 --max-age 0
+done
+tests/dns/nsd.sh stop "$T/nsd2" "$PORT2"
+PORT2=""
+"$BIN" history --db "$db" 203.0.113.11 --format json >"$T/h11.json"
+"$BIN" history --db "$db" 203.0.113.11 >"$T/h11.txt"
+"$PY" - "$T/h11.json" <<'PY' && grep -q "pass      mail11.example.com" "$T/h11.txt" &&
+import json, sys
+log = json.load(open(sys.argv[1]))["rdns"][0]["log"]
+got = [(e["iprev"], e["ptr"]) for e in log]
+assert got[-2:] == [("permerror", []), ("pass", ["mail11.example.com"])], got
+assert all(a != b for a, b in zip(got, got[1:])), got  # changes only
+PY
+  ok "history: the PTR of 203.0.113.11 as each analysis found it (no PTR, then mail11.example.com), changes only" ||
+  ko "history rdns log: $(cat "$T/h11.json")"
 
 # Both directions on one wire: inbound clients never become identities;
 # our servers' banners are checked against their PTR and A.

@@ -49,7 +49,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration dns-check live-check deb-check e2e man-check units-check check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check tsan-check live-check deb-check e2e man-check units-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -79,6 +79,17 @@ $(B)/egressaudit-asan: $(ACLI_OBJ) $(B)/libea-asan.a
 	$(Q)$(CC) $(ALL_LDFLAGS) $(SAN_FLAGS) -o $@ $(ACLI_OBJ) $(B)/libea-asan.a $(PKG_LIBS)
 
 asan: $(B)/egressaudit-asan
+
+# ThreadSanitizer (clang): the analysis reads on libuv's thread pool while
+# the loop captures, resolves and can cancel them.
+$(B)/egressaudit-tsan: $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD-TSAN $@")
+	$(Q)clang -std=c11 $(WARN) -g -O1 -fsanitize=thread -I. $(PKG_CFLAGS) \
+	  -o $@ $(LIB_SRC) $(CLI_SRC) $(PKG_LIBS)
+
+tsan-check: $(B)/egressaudit-tsan
+	$(Q)EA_BIN=$(B)/egressaudit-tsan tests/tsan.sh
 
 # Unit tests: one cmocka program per module.
 $(B)/tests/%: $(OBJ)/tests/%.o $(B)/libea.a
@@ -184,6 +195,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit-asan
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory dns-check
+	$(Q)$(MAKE) --no-print-directory tsan-check
 	$(Q)$(MAKE) --no-print-directory live-check
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory deb-check

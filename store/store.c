@@ -57,7 +57,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
 struct store {
   sqlite3 *db;
   sqlite3_stmt *st[ST_COUNT_];
-  sqlite3_stmt *q_dns_get, *q_dns_put, *q_finding, *q_ident, *q_idlog;
+  sqlite3_stmt *q_dns_get, *q_dns_put, *q_finding, *q_ident, *q_idlog,
+      *q_partial, *q_delsess;
                       /* the q_ statements: prepared on first use         */
   int in_tx;
   unsigned pending;
@@ -232,6 +233,8 @@ int store_close(struct store *s) {
   sqlite3_finalize(s->q_finding);
   sqlite3_finalize(s->q_ident);
   sqlite3_finalize(s->q_idlog);
+  sqlite3_finalize(s->q_partial);
+  sqlite3_finalize(s->q_delsess);
   if (s->db != NULL) sqlite3_close(s->db);
   free(s);
   return rc;
@@ -294,6 +297,49 @@ int store_point(struct store *s, const char *name, const char *host,
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   return rc;
+}
+
+static int prep(struct store *s, sqlite3_stmt **st, const char *sql) {
+  if (*st != NULL) return 0;
+  if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
+      SQLITE_OK)
+    return fail(s, "prepare");
+  return 0;
+}
+
+/* The stored session with ss's key has fewer packets than ss: delete it
+ * (its HELO and reply rows go with it) and return 1; else 0. */
+static int replace_partial(struct store *s, const struct session *ss,
+                           const char *src, const char *dst) {
+  sqlite3_stmt *q;
+  int64_t id = -1, pkts = 0;
+  int rc;
+
+  rc = prep(s, &s->q_partial,
+            "SELECT id, pkts_c2s + pkts_s2c FROM sessions WHERE point_id = ?1"
+            " AND first_seen = ?2 AND src_ip = ?3 AND src_port = ?4 AND"
+            " dst_ip = ?5 AND dst_port = ?6");
+  if (rc < 0) return rc;
+  q = s->q_partial;
+  sqlite3_bind_int64(q, 1, ss->point);
+  sqlite3_bind_int64(q, 2, ss->first_us);
+  sqlite3_bind_text(q, 3, src, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 4, ss->sport);
+  sqlite3_bind_text(q, 5, dst, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 6, ss->dport);
+  if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    id = sqlite3_column_int64(q, 0);
+    pkts = sqlite3_column_int64(q, 1);
+  }
+  sqlite3_reset(q);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(s, "sessions");
+  if (id < 0 || (int64_t)ss->pkts_c2s + (int64_t)ss->pkts_s2c <= pkts) return 0;
+  rc = prep(s, &s->q_delsess, "DELETE FROM sessions WHERE id = ?1");
+  if (rc < 0) return rc;
+  sqlite3_bind_int64(s->q_delsess, 1, id);
+  rc = sqlite3_step(s->q_delsess);
+  sqlite3_reset(s->q_delsess);
+  return rc == SQLITE_DONE ? 1 : fail(s, "sessions");
 }
 
 int store_put_session(struct store *s, const struct session *ss) {
@@ -373,7 +419,14 @@ int store_put_session(struct store *s, const struct session *ss) {
   rc = run(s, ST_SESSION);
   sqlite3_clear_bindings(st);
   if (rc < 0) return rc;
-  if (sqlite3_changes(s->db) == 0) return 0; /* already stored */
+  if (sqlite3_changes(s->db) == 0) {
+    /* Already stored: the same version (a re-read), or a part of it (a
+     * capture file read alone that ends mid-session, now read with the
+     * next one): the one with more packets wins. */
+    rc = replace_partial(s, ss, src, dst);
+    if (rc <= 0) return rc;
+    return store_put_session(s, ss);
+  }
   sid = sqlite3_last_insert_rowid(s->db);
 
   st = s->st[ST_HELO];
@@ -550,14 +603,6 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
 }
 
 /* --- analysis ------------------------------------------------------- */
-
-static int prep(struct store *s, sqlite3_stmt **st, const char *sql) {
-  if (*st != NULL) return 0;
-  if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
-      SQLITE_OK)
-    return fail(s, "prepare");
-  return 0;
-}
 
 int store_dns_get(struct store *s, const char *name, int type,
                   struct dns_result *out, int64_t *fetched, int64_t *expires) {

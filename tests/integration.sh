@@ -61,6 +61,32 @@ after=$("$BIN" sessions --db "$db" --format jsonl | wc -l)
 "$BIN" read --db "$db" "$T/gen/main.pcap" 2>"$T/err" >/dev/null
 grep -q "0 sessions stored (25 already known)" "$T/err" && ok "re-read summary says already known" || ko "re-read summary: $(cat "$T/err")"
 
+# A capture rotated mid-session (tcpdump -G/-C): the first file read alone
+# stores the sessions it cuts as ended by eof; read again with the next
+# file, the complete versions replace them (more packets win).
+"$PY" - tests/data/real-direct.pcap "$T/part1.pcap" "$T/part2.pcap" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+hdr, off, recs = data[:24], 24, []
+end = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+while off < len(data):
+    incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+    recs.append(data[off:off + 16 + incl])
+    off += 16 + incl
+cut = len(recs) // 2
+open(sys.argv[2], "wb").write(hdr + b"".join(recs[:cut]))
+open(sys.argv[3], "wb").write(hdr + b"".join(recs[cut:]))
+PY
+"$BIN" read -q --db "$T/whole.db" --point p tests/data/real-direct.pcap
+"$BIN" read -q --db "$T/parts.db" --point p "$T/part1.pcap"
+cut=$("$BIN" sessions --db "$T/parts.db" --format jsonl | grep -c '"end":"eof"')
+"$BIN" read -q --db "$T/parts.db" --point p "$T/part1.pcap" "$T/part2.pcap"
+"$BIN" sessions --db "$T/whole.db" --format jsonl >"$T/whole.jsonl"
+"$BIN" sessions --db "$T/parts.db" --format jsonl >"$T/parts.jsonl"
+if [ "$cut" -ge 1 ] && "$PY" tests/compare_jsonl.py "$T/whole.jsonl" "$T/parts.jsonl" >"$T/cmp" 2>&1; then
+  ok "rotated capture: $cut cut sessions from the first file alone replaced by the complete ones"
+else ko "rotated capture ($cut cut): $(tail -3 "$T/cmp")"; fi
+
 # 4. Filters.
 n=$("$BIN" sessions --db "$db" --ip 203.0.113.10 --format jsonl | wc -l)
 [ "$n" = 14 ] && ok "--ip source or echoed (14)" || ko "--ip gave $n"

@@ -202,6 +202,47 @@ static void print_rdns(struct hist *h, struct store *st) {
   if (h->json) printf("]");
 }
 
+/* --- NAT pairs of the address asked about (gateway captures) ------------ */
+
+struct nat_out {
+  const char *ip;
+  int json, n;
+};
+
+static int on_nat_row(const struct nat_row *r, void *ctx) {
+  struct nat_out *o = ctx;
+  char t1[TIME_STRLEN], t2[TIME_STRLEN];
+
+  if (strcmp(r->inside_ip, o->ip) != 0 && strcmp(r->outside_ip, o->ip) != 0)
+    return 0;
+  if (o->json) {
+    printf("%s{\"inside_ip\":", o->n ? "," : "");
+    json_str(stdout, r->inside_ip);
+    printf(",\"outside_ip\":");
+    json_str(stdout, r->outside_ip);
+    printf(",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"sessions\":%lld}",
+           time_str(r->first_us, t1), time_str(r->last_us, t2),
+           (long long)r->sessions);
+  } else {
+    if (o->n == 0) printf("\nNAT map (inside host -> address receivers saw):\n");
+    text_time(r->first_us, t1);
+    text_time(r->last_us, t2);
+    printf("  %-15s -> %-15s %s .. %s, %lld sessions\n", r->inside_ip,
+           r->outside_ip, t1, t2, (long long)r->sessions);
+  }
+  o->n++;
+  return 0;
+}
+
+static void print_nat(const char *ip, int json, struct store *st, int64_t since,
+                      int64_t until) {
+  struct nat_out o = {ip, json, 0};
+
+  if (json) printf(",\"nat\":[");
+  if (ip != NULL) store_nat_map(st, since, until, on_nat_row, &o);
+  if (json) printf("]");
+}
+
 static void usage(FILE *f) {
   fprintf(f,
           "Usage: %s history [OPTIONS] IP|NAME\n"
@@ -337,6 +378,7 @@ int cmd_history(int argc, char **argv) {
     }
     printf("]");
     print_rdns(&h, st);
+    print_nat(flt.ip, 1, st, flt.since, flt.until);
     printf("}\n");
   } else {
     if (h.sessions == 0) printf("  (no session in the window)\n");
@@ -358,6 +400,7 @@ int cmd_history(int argc, char **argv) {
              (long long)h.rcv[i].n, (long long)h.rcv[i].rejected, t1, t2);
     }
     print_rdns(&h, st);
+    print_nat(flt.ip, 0, st, flt.since, flt.until);
   }
   store_close(st);
   return ferror(stdout) ? EXIT_IOERR : 0;

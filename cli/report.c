@@ -30,9 +30,15 @@ struct srvr {
   char *ip, *host;
   int64_t sessions;
 };
+struct natp {
+  char *in, *out, *pin, *pout;
+  int64_t first_us, last_us, sessions;
+};
 struct rep {
   struct srvr *s;
   size_t ns, caps;
+  struct natp *n;
+  size_t nn, capn;
   struct fnd *f;
   size_t nf, capf;
   struct idn *i;
@@ -99,6 +105,31 @@ static int on_server(const struct server_row *r, void *ctx) {
   R->s[R->ns].sessions = r->sessions;
   R->ns++;
   return 0;
+}
+
+static int on_nat(const struct nat_row *r, void *ctx) {
+  struct rep *R = ctx;
+  struct natp *p;
+
+  if (vec_room(&R->n, &R->capn, R->nn, sizeof(*R->n), 16) < 0)
+    return R->oom = 1;
+  p = &R->n[R->nn++];
+  p->in = sdup(r->inside_ip);
+  p->out = sdup(r->outside_ip);
+  p->pin = sdup(r->point_in);
+  p->pout = sdup(r->point_out);
+  p->first_us = r->first_us;
+  p->last_us = r->last_us;
+  p->sessions = r->sessions;
+  return 0;
+}
+
+/* The iprev result of an identity listed, or "-" (linear: few pairs). */
+static const char *iprev_of(const struct rep *R, const char *ip) {
+  size_t k;
+  for (k = 0; k < R->ni; k++)
+    if (strcmp(R->i[k].ip, ip) == 0) return R->i[k].iprev;
+  return "-";
 }
 
 static int is_server_rule(const char *rule) {
@@ -364,7 +395,8 @@ int cmd_report(int argc, char **argv) {
   if (store_report_meta(st, since, until, &m) < 0 ||
       store_identities(st, since, until, point, on_ident, &R) < 0 ||
       store_findings(st, since, until, on_find, &R) < 0 ||
-      store_inbound_servers(st, since, until, on_server, &R) < 0 || R.oom) {
+      store_inbound_servers(st, since, until, on_server, &R) < 0 ||
+      store_nat_map(st, since, until, on_nat, &R) < 0 || R.oom) {
     cli_err("report: %s", R.oom ? "out of memory" : store_errmsg(st));
     store_close(st);
     return EXIT_IOERR;
@@ -388,6 +420,14 @@ int cmd_report(int argc, char **argv) {
       }
     }
     R.nf = w;
+    for (i = 0, w = 0; i < R.nn; i++) {
+      if (strcmp(R.n[i].pin, point) == 0 || strcmp(R.n[i].pout, point) == 0) {
+        R.n[w++] = R.n[i];
+        continue;
+      }
+      free(R.n[i].in); free(R.n[i].out); free(R.n[i].pin); free(R.n[i].pout);
+    }
+    R.nn = w;
   }
   for (i = 0; i < R.nf; i++) {
     struct idn key, *d;
@@ -468,6 +508,24 @@ int cmd_report(int argc, char **argv) {
         }
       printf("]}");
     }
+    printf("],\"nat\":[");
+    for (k = 0; k < R.nn; k++) {
+      printf("%s{\"inside_ip\":", k ? "," : "");
+      json_str(stdout, R.n[k].in);
+      printf(",\"outside_ip\":");
+      json_str(stdout, R.n[k].out);
+      printf(",\"point_in\":");
+      json_str(stdout, R.n[k].pin);
+      printf(",\"point_out\":");
+      json_str(stdout, R.n[k].pout);
+      printf(",\"outside_iprev\":");
+      json_str(stdout, iprev_of(&R, R.n[k].out));
+      printf(",\"sessions\":%lld,\"first_seen\":", (long long)R.n[k].sessions);
+      json_time(R.n[k].first_us);
+      printf(",\"last_seen\":");
+      json_time(R.n[k].last_us);
+      putchar('}');
+    }
     printf("],\"findings\":[");
     for (i = 0, k = 0; i < R.nf; i++)
       if (!R.f[i].attached && !is_server_rule(R.f[i].rule)) {
@@ -547,6 +605,21 @@ int cmd_report(int argc, char **argv) {
       if (k++ == 0) printf("\nacross identities\n");
       text_finding(&R.f[i]);
     }
+    if (R.nn > 0)
+      printf("\nNAT map (inside host -> address receivers saw, learned from\n"
+             "both sides of the gateway)\n");
+    for (k = 0; k < R.nn; k++) {
+      text_time(R.n[k].first_us, t1);
+      text_time(R.n[k].last_us, t2);
+      printf("  %-15s -> %-15s iprev %-9s %lld sessions, %s .. %s\n",
+             R.n[k].in, R.n[k].out, iprev_of(&R, R.n[k].out),
+             (long long)R.n[k].sessions, t1, t2 + 11);
+      printf("      ");
+      esc_fputs(stdout, R.n[k].pin);
+      printf(" -> ");
+      esc_fputs(stdout, R.n[k].pout);
+      putchar('\n');
+    }
     if (R.ns > 0) printf("\nour servers as seen by clients (inbound sessions)\n");
     for (k = 0; k < R.ns; k++) {
       printf("  %s greets as ", R.s[k].ip);
@@ -571,6 +644,10 @@ int cmd_report(int argc, char **argv) {
     free(R.s[k].ip);
     free(R.s[k].host);
   }
+  for (k = 0; k < R.nn; k++) {
+    free(R.n[k].in); free(R.n[k].out); free(R.n[k].pin); free(R.n[k].pout);
+  }
+  free(R.n);
   free(R.s);
   free(order);
   free(R.f);

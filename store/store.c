@@ -1304,6 +1304,32 @@ int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
   return rc < 0 ? rc : n;
 }
 
+static int take_nat(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct nat_row r;
+
+  r.inside_ip = col_text(st, 0);
+  r.outside_ip = col_text(st, 1);
+  r.point_in = col_text(st, 2);
+  r.point_out = col_text(st, 3);
+  r.first_us = sqlite3_column_int64(st, 4);
+  r.last_us = sqlite3_column_int64(st, 5);
+  r.sessions = sqlite3_column_int64(st, 6);
+  return ((nat_fn)k->fn)(&r, k->ctx);
+}
+
+int64_t store_nat_map(struct store *s, int64_t since, int64_t until,
+                      nat_fn fn, void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return each_row(s, "nat map",
+                  "SELECT inside_ip, outside_ip, point_in, point_out,"
+                  " first_seen, last_seen, sessions FROM nat_map"
+                  " WHERE last_seen >= ?1 AND first_seen <= ?2"
+                  " ORDER BY inside_ip, first_seen",
+                  since, until, NULL, take_nat, &k);
+}
+
 int store_nat_map_put(struct store *s, const struct nat_row *r) {
   sqlite3_stmt *st = NULL;
   int rc;

@@ -207,6 +207,10 @@ struct nat_row {
 typedef int (*nat_fn)(const struct nat_row *r, void *ctx);
 int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
                         nat_fn fn, void *ctx);
+/* The pairs nat_map holds that were in use in the window, by inside
+ * address and first use. */
+int64_t store_nat_map(struct store *s, int64_t since, int64_t until,
+                      nat_fn fn, void *ctx);
 /* Record a pair in nat_map (first/last seen widen, sessions replaced). */
 int store_nat_map_put(struct store *s, const struct nat_row *r);
 

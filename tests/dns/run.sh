@@ -283,7 +283,14 @@ ids = {i["ip"]: i for i in d["identities"]}
 assert set(ids) == {"203.0.113.10"}, ids.keys()
 assert sorted(ids["203.0.113.10"]["sources"]) == ["10.0.0.10", "203.0.113.10"], ids
 assert ids["203.0.113.10"]["sessions"] == 3, ids  # each connection once, not per point
+nat = [(n["inside_ip"], n["outside_ip"], n["outside_iprev"], n["sessions"]) for n in d["nat"]]
+assert nat == [("10.0.0.10", "203.0.113.10", "pass", 3)], nat
 PY
+  "$BIN" history --db "$T/nat.db" 10.0.0.10 >"$T/hnat.txt"
+  "$BIN" history --db "$T/nat.db" 10.0.0.10 --format json >"$T/hnat.json"
+  grep -q "^  10.0.0.10       -> 203.0.113.10" "$T/hnat.txt" &&
+    "$PY" -c "import json,sys; n=json.load(open(sys.argv[1]))['nat']; assert [(x['inside_ip'], x['outside_ip']) for x in n] == [('10.0.0.10', '203.0.113.10')], n" "$T/hnat.json" &&
+    ok "history of the inside host: the public address it left as (NAT map)" || ko "history NAT: $(cat "$T/hnat.txt")"
   "$BIN" read -q --db "$T/nat.db" --point gw:outside2 $L "$T/out2.pcap"
   "$BIN" analyze -q --db "$T/nat.db" $R
   "$PY" - "$T/nat.db" <<'PY' && ok "NAT: an inside host leaving as two public addresses is ip-rotation (crit: .15 does not confirm)" || ko "NAT rotation"

@@ -450,7 +450,7 @@ PY
 # --- report on the gateway ---------------------------------------------------
 "$BIN" report --db "$T/gw.db" --format json >"$T/gr.json"
 rc=$?
-"$PY" - "$T/gr.json" >"$T/gr.check" 2>&1 <<'PY' && [ "$rc" = 2 ] && ok "gateway report (exit 2): 10.0.0.10 folded into its public identities, ip-rotation crit, .13 fcrdns-fail" || ko "gateway report (exit $rc): $(cat "$T/gr.check")"
+"$PY" - "$T/gr.json" >"$T/gr.check" 2>&1 <<'PY' && [ "$rc" = 2 ] && ok "gateway report (exit 2): 10.0.0.10 folded into its public identities, NAT map, ip-rotation crit, .13 fcrdns-fail" || ko "gateway report (exit $rc): $(cat "$T/gr.check")"
 import json, sys
 d = json.load(open(sys.argv[1]))
 ids = {i["ip"]: i for i in d["identities"]}
@@ -466,6 +466,9 @@ allf = [f for i in d["identities"] for f in i["findings"]] + d.get("findings", [
 rot = [f for f in allf if f["rule"] == "ip-rotation" and f["subject"] == "10.0.0.10"]
 assert rot and rot[0]["severity"] == "crit", allf
 assert "fcrdns-fail" in {f["rule"] for f in ids["203.0.113.13"]["findings"]}
+nat = [(n["inside_ip"], n["outside_ip"], n["outside_iprev"], n["point_in"], n["point_out"]) for n in d["nat"]]
+assert nat == [("10.0.0.10", "203.0.113.10", "pass", "gw:ea-gi", "gw:ea-go"),
+               ("10.0.0.10", "203.0.113.13", "fail", "gw:ea-gi", "gw:ea-go")], nat
 PY
 
 # --- nothing reached the host's own network ---------------------------------

@@ -49,7 +49,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration dns-check tsan-check live-check deb-check e2e man-check units-check check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check tsan-check memcheck live-check deb-check e2e man-check units-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -90,6 +90,11 @@ $(B)/egressaudit-tsan: $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h)
 
 tsan-check: $(B)/egressaudit-tsan
 	$(Q)EA_BIN=$(B)/egressaudit-tsan tests/tsan.sh
+
+# valgrind memcheck: sees what libuv, c-ares, SQLite and libpcap (not built
+# with ASan) do with our memory.
+memcheck: $(B)/egressaudit
+	$(Q)EA_BIN=$(B)/egressaudit tests/memcheck.sh
 
 # Unit tests: one cmocka program per module.
 $(B)/tests/%: $(OBJ)/tests/%.o $(B)/libea.a
@@ -196,6 +201,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory dns-check
 	$(Q)$(MAKE) --no-print-directory tsan-check
+	$(Q)$(MAKE) --no-print-directory memcheck
 	$(Q)$(MAKE) --no-print-directory live-check
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory deb-check

@@ -117,7 +117,7 @@ struct run {
   uv_timer_t step;           /* the next phase, outside c-ares callbacks  */
   uv_check_t sender;         /* a burst of queries each loop iteration    */
   uv_work_t work;            /* the store reads, on libuv's thread pool   */
-  int working, mutex_ok;
+  int working, mutex_ok, open_handles;
   uv_mutex_t ro_lock;        /* guards ro and stop: cancel interrupts     */
   struct store *ro;
   int stop;
@@ -964,11 +964,12 @@ static void judge_all(struct run *R, const struct rules_cfg *rc) {
 }
 
 /* --- runs ---------------------------------------------------------------
- * A run is a small state machine on the caller's loop: gather (store reads,
- * synchronous), phase 1 DNS (PTR and HELO names, our servers), phase 2 DNS
- * (the names the PTRs gave, MX of HELO names without an address), judge
- * (synchronous, one transaction), close. DNS answers drive it; the step
- * timer moves it on outside c-ares callbacks. */
+ * A run is a small state machine on the caller's loop: gather (the store
+ * reads, on libuv's thread pool with a connection of their own), phase 1
+ * DNS (PTR and HELO names, our servers), phase 2 DNS (the names the PTRs
+ * gave, MX of HELO names without an address), judge (on the loop, one
+ * transaction), close. DNS answers drive it; the step timer moves it on
+ * outside c-ares callbacks. */
 
 static void rules_setup(struct run *R, struct rules_cfg *rc) {
   memset(rc, 0, sizeof(*rc));
@@ -981,9 +982,8 @@ static void rules_setup(struct run *R, struct rules_cfg *rc) {
 static void judge_store(struct run *R) {
   struct rules_cfg rc;
   const struct analyzer_cfg *cfg = R->cfg;
-  int ret;
-
   size_t i;
+  int ret;
 
   rules_setup(R, &rc);
   ret = store_analysis_begin(R->st, R->now);
@@ -1021,10 +1021,13 @@ static void judge_check(struct run *R) {
   R->check_fn(R->check_ctx, &id, found, R->nfound);
 }
 
+/* Both handles of the run are closed: report and free. (libuv finishes
+ * closes in no promised order: counting, not "the last one closed".) */
 static void on_closed(uv_handle_t *h) {
   struct run *R = h->data;
   size_t i;
 
+  if (--R->open_handles > 0) return;
   if (R->psl != NULL && R->psl != psl_builtin()) psl_free(R->psl);
   map_free(&R->facts, fact_free);
   for (i = 0; i < R->nids; i++) R->ids[i] = NULL;
@@ -1048,8 +1051,9 @@ static void run_close(struct run *R) {
   R->phase = A_FINISHED;
   uv_timer_stop(&R->step);
   if (R->res) resolver_close(R->res);
-  uv_close((uv_handle_t *)&R->sender, NULL);
-  uv_close((uv_handle_t *)&R->step, on_closed); /* closed last */
+  R->open_handles = 2;
+  uv_close((uv_handle_t *)&R->sender, on_closed);
+  uv_close((uv_handle_t *)&R->step, on_closed);
 }
 
 static void advance(struct run *R) {

@@ -8,7 +8,8 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libuv1-dev
 libc-ares-dev libsqlite3-dev libcmocka-dev libpsl-dev python3 tcpdump tshark nsd
 wireshark-common publicsuffix man-db groff-base tcpreplay iproute2 systemd
 debhelper lintian devscripts fakeroot adduser git
-postfix swaks libnet-ssleay-perl libio-socket-inet6-perl nftables openssl"
+postfix swaks libnet-ssleay-perl libio-socket-inet6-perl nftables openssl
+valgrind"
 EXIM_PKGS="exim4-daemon-light libidn12"
 DEBS=${EA_DEBS:-/var/cache/egressaudit-test/debs}
 missing=""

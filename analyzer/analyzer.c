@@ -1005,7 +1005,10 @@ static void judge_store(struct run *R) {
   if (ret == 0)
     ret = store_analysis_end(R->st, R->now, cfg->since, cfg->until, &R->stats,
                              resolver_servers(R->res));
-  if (ret < 0) snprintf(R->err, sizeof(R->err), "%s", store_errmsg(R->st));
+  if (ret < 0) {
+    snprintf(R->err, sizeof(R->err), "%s", store_errmsg(R->st));
+    R->stats.write_failed = 1;
+  }
   R->ret = ret;
 }
 

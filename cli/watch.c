@@ -166,8 +166,14 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
     logf_("warn", "the analysis took longer than --analyze-every: %u run%s "
           "skipped", w->skipped, w->skipped > 1 ? "s" : "");
   w->skipped = 0;
+  if (rc < 0 && !a->write_failed) {
+    /* Reading for it failed (its own connection): try again next time. */
+    logf_("warn", "analysis: %s", err);
+    return;
+  }
   if (rc < 0) {
-    /* The database failed under the analysis: as for a session. */
+    /* Writing its results failed: the database fails us, as for a
+     * session (disk full, read-only): stop rather than go on blind. */
     logf_("error", "analysis: %s", err);
     if (w->exit_code == 0) w->exit_code = cli_exit_for(rc);
     uv_stop(w->loop);

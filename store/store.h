@@ -243,6 +243,7 @@ struct analysis_stats {
   int64_t by_sev[4];
   int64_t max_session_id; /* the newest session judged; 0: the newest now */
   int64_t read_us, dns_us, judge_us; /* time in each phase                 */
+  int write_failed;  /* the failure was in writing the results           */
 };
 int store_analysis_end(struct store *s, int64_t at, int64_t since,
                        int64_t until, const struct analysis_stats *st,

@@ -337,6 +337,7 @@ struct idrec {
   int echoed, unknown_dir;
   unsigned n_src, n_helo;
   struct ea_addr src[IDENT_SRC_MAX];
+  uint8_t src_paired[IDENT_SRC_MAX]; /* known only from a gateway's pair  */
   char *helo[IDENT_HELO_MAX];
   int64_t helo_sessions[IDENT_HELO_MAX];
   int64_t sessions, first_us, last_us, rejected, starttls;
@@ -487,9 +488,14 @@ static void merge_private(struct run *R) {
    * the inside host still shows as a source of each public identity. */
   for (j = 0; j < R->nnat; j++) {
     struct idrec *e = ident_get(R, &R->nat[j].out, 0);
-    if (e != NULL)
-      ident_add(e, &R->nat[j].in, NULL, 0, R->nat[j].first_us,
-                R->nat[j].last_us, 0);
+    unsigned had;
+    if (e == NULL) continue;
+    had = e->n_src;
+    ident_add(e, &R->nat[j].in, NULL, 0, R->nat[j].first_us,
+              R->nat[j].last_us, 0);
+    /* A translation seen on both sides of the gateway is the NAT map's,
+     * not a surprise: listed as a source, kept from the nat rules. */
+    if (e->n_src > had) e->src_paired[e->n_src - 1] = 1;
   }
 
   for (i = 0; i < R->nids; i++) {
@@ -636,8 +642,8 @@ static void build_ident(struct run *R, const struct idrec *d, struct ident *id) 
   id->first_us = d->first_us;
   id->last_us = d->last_us;
   id->unknown_direction = d->unknown_dir;
-  id->n_src = d->n_src;
-  memcpy(id->src, d->src, sizeof(id->src));
+  for (k = 0; k < d->n_src; k++)
+    if (!d->src_paired[k]) id->src[id->n_src++] = d->src[k];
   if (!addr_is_private(&d->ip)) {
     id->ptr = ws_load(R, &used, DNS_T_PTR, d->rev);
     id->soa = ws_load(R, &used, DNS_T_SOA, d->rev);

@@ -23,11 +23,19 @@
 #define DISPATCH_BATCH 4096
 #define PCAPNG_HEAD_MAX (64 * 1024) /* where interface blocks are looked for */
 
+#define IF_POINTS_MAX 64
+
 struct livesrc {
   struct capture *c;
   pcap_t *p;
   int dlt;
   int64_t point;
+  int per_if; /* "any" with LINUX_SLL2 and cfg.if_point: point by ifindex */
+  int n_ifp;
+  struct {
+    int32_t ifindex;
+    int64_t point;
+  } ifp[IF_POINTS_MAX];
 };
 
 struct capture {
@@ -215,7 +223,25 @@ int capture_snaplen(const struct capture *c) {
   return c->p ? pcap_snapshot(c->p) : 0;
 }
 
-static void frame(struct capture *c, int dlt, int64_t point,
+/* The point of interface ifindex on an "any" handle: asked once, kept. */
+static int64_t if_point(struct livesrc *s, int32_t ifindex) {
+  struct capture *c = s->c;
+  int64_t pt;
+  int i;
+
+  for (i = 0; i < s->n_ifp; i++)
+    if (s->ifp[i].ifindex == ifindex) return s->ifp[i].point;
+  pt = c->cfg.if_point(c->cfg.if_point_ctx, ifindex);
+  if (pt < 0) pt = s->point;
+  if (s->n_ifp < IF_POINTS_MAX) {
+    s->ifp[s->n_ifp].ifindex = ifindex;
+    s->ifp[s->n_ifp].point = pt;
+    s->n_ifp++;
+  }
+  return pt;
+}
+
+static void frame(struct capture *c, struct livesrc *s, int dlt, int64_t point,
                   const struct pcap_pkthdr *h, const u_char *bytes) {
   struct pkt pk;
   enum dec_result r;
@@ -225,6 +251,7 @@ static void frame(struct capture *c, int dlt, int64_t point,
   r = decode_frame(dlt, bytes, h->caplen, &pk);
   c->n.decode[r]++;
   if (r != DEC_OK) return;
+  if (s != NULL && s->per_if && pk.ifindex >= 0) point = if_point(s, pk.ifindex);
   flow_input(c->flows,
              (int64_t)h->ts.tv_sec * 1000000 + (int64_t)h->ts.tv_usec,
              point, &pk);
@@ -233,13 +260,13 @@ static void frame(struct capture *c, int dlt, int64_t point,
 static void on_frame(u_char *user, const struct pcap_pkthdr *h,
                      const u_char *bytes) {
   struct capture *c = (struct capture *)user;
-  frame(c, c->dlt, c->point, h, bytes);
+  frame(c, NULL, c->dlt, c->point, h, bytes);
 }
 
 static void on_live_frame(u_char *user, const struct pcap_pkthdr *h,
                           const u_char *bytes) {
   struct livesrc *s = (struct livesrc *)user;
-  frame(s->c, s->dlt, s->point, h, bytes);
+  frame(s->c, s, s->dlt, s->point, h, bytes);
 }
 
 int capture_run(struct capture *c, int64_t point, capture_progress_fn progress,
@@ -375,6 +402,12 @@ int capture_open_live(struct capture *c, const char *iface, int64_t point,
   s->p = p;
   s->dlt = pcap_datalink(p);
   s->point = point;
+  s->n_ifp = 0;
+#ifdef DLT_LINUX_SLL2
+  s->per_if = s->dlt == DLT_LINUX_SLL2 && c->cfg.if_point != NULL;
+#else
+  s->per_if = 0;
+#endif
   return c->n_live++;
 }
 

@@ -20,6 +20,11 @@ struct capture_cfg {
   uint64_t seed[2];         /* flow hash key; zero: random                 */
   const struct netset *local; /* --local networks, copied at capture_new   */
   uint32_t buffer_mib;      /* live: kernel ring per interface (0: 32)     */
+  /* Live "any" (LINUX_SLL2 says which interface each packet crossed): the
+   * capture point of interface ifindex, or < 0 for the handle's own.
+   * Asked once per interface. NULL: one point for the whole handle. */
+  int64_t (*if_point)(void *ctx, int ifindex);
+  void *if_point_ctx;
 };
 
 struct capture_counters {
@@ -77,8 +82,10 @@ void capture_get_counters(const struct capture *c, struct capture_counters *o);
 
 #define CAPTURE_LIVE_MAX 16
 
-/* Open interface iface ("any" works: Linux cooked v1) in immediate,
- * non-blocking mode with the SMTP filter; sessions are tagged with point.
+/* Open interface iface in immediate, non-blocking mode with the SMTP
+ * filter; sessions are tagged with point. "any" works (LINUX_SLL2 when
+ * libpcap offers it; then with cfg.if_point each interface is a point of
+ * its own, so that a gateway's inside and outside can be paired).
  * Returns the source index, or a negative errno with a reason in err
  * (-ENODEV no such interface, -EPERM no permission: CAP_NET_RAW). */
 int capture_open_live(struct capture *c, const char *iface, int64_t point,

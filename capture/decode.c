@@ -166,6 +166,7 @@ enum dec_result decode_frame(int dlt, const uint8_t *frame, uint32_t caplen,
 
   memset(pk, 0, sizeof(*pk));
   pk->vlan = -1;
+  pk->ifindex = -1;
   switch (dlt) {
   case DLT_EN10MB:
     if (rd_skip(&r, 12) < 0 || rd_be16(&r, &type) < 0) return DEC_LINK_SHORT;
@@ -173,9 +174,14 @@ enum dec_result decode_frame(int dlt, const uint8_t *frame, uint32_t caplen,
   case DLT_LINUX_SLL: /* 16 bytes, protocol last */
     if (rd_skip(&r, 14) < 0 || rd_be16(&r, &type) < 0) return DEC_LINK_SHORT;
     return decode_ethertype(&r, type, pk);
-  case DLT_LINUX_SLL2: /* 20 bytes, protocol first */
-    if (rd_be16(&r, &type) < 0 || rd_skip(&r, 18) < 0) return DEC_LINK_SHORT;
+  case DLT_LINUX_SLL2: { /* 20 bytes: protocol, reserved, ifindex, ... */
+    uint32_t ifindex;
+    if (rd_be16(&r, &type) < 0 || rd_skip(&r, 2) < 0 || rd_be32(&r, &ifindex) < 0 ||
+        rd_skip(&r, 12) < 0)
+      return DEC_LINK_SHORT;
+    pk->ifindex = ifindex <= INT32_MAX ? (int32_t)ifindex : -1;
     return decode_ethertype(&r, type, pk);
+  }
   case DLT_RAW:
     if (r.left < 1) return DEC_IP_SHORT;
     if (r.p[0] >> 4 == 4) return decode_ipv4(&r, pk);

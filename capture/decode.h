@@ -48,6 +48,7 @@ struct pkt {
   const uint8_t *payload;
   uint32_t caplen;       /* payload bytes captured                         */
   uint32_t wirelen;      /* payload bytes on the wire (IP length based)    */
+  int32_t ifindex;       /* LINUX_SLL2: the interface's index, else -1     */
 };
 
 /* Link types we decode (libpcap DLT_* values on Linux). */

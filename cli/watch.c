@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <net/if.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +46,8 @@ struct watch {
   struct analyzer_cfg acfg;
   struct analysis *analysis; /* the one in progress, or NULL          */
   int64_t window_us;         /* --analyze-window, 0: all history      */
+  const char *point_prefix;  /* "any": points are PREFIX:IFNAME        */
+  const char *host;
   int reopen;                /* SIGHUP came during an analysis        */
   unsigned skipped;          /* analysis ticks that found one running */
   uint64_t stored, dups;
@@ -66,6 +69,25 @@ static void logf_(const char *level, const char *fmt, ...) {
   fprintf(stderr, "%s %s watch: ", t, level);
   esc_fputs(stderr, msg);
   fputc('\n', stderr);
+}
+
+/* "any" with LINUX_SLL2: each interface its own capture point, named as if
+ * it had been given with -i, so that a gateway's inside and outside pair. */
+static int64_t point_of_if(void *ctx, int ifindex) {
+  struct watch *w = ctx;
+  char ifn[IF_NAMESIZE + 1], name[512];
+  int64_t pt;
+
+  if (w->st == NULL) return -1;
+  if (if_indextoname((unsigned)ifindex, ifn) == NULL)
+    snprintf(ifn, sizeof(ifn), "if%d", ifindex);
+  snprintf(name, sizeof(name), "%s:%s", w->point_prefix, ifn);
+  if (store_point(w->st, name, w->host, ifn, NULL, "LINUX_SLL2", &pt) < 0) {
+    logf_("warn", "cannot record capture point %s: %s", name, store_errmsg(w->st));
+    return -1;
+  }
+  logf_("info", "any: packets on %s go to capture point %s", ifn, name);
+  return pt;
 }
 
 static void on_session(const struct session *s, void *ctx) {
@@ -451,6 +473,8 @@ int cmd_watch(int argc, char **argv) {
   }
   cfg.ports = ports;
   cfg.local = &local;
+  cfg.if_point = point_of_if;
+  cfg.if_point_ctx = &w;
   rc = store_open(&w.st, w.db, STORE_RW, err, sizeof(err));
   if (rc < 0) {
     cli_err("watch: %s", err);
@@ -462,6 +486,8 @@ int cmd_watch(int argc, char **argv) {
   }
   gethostname(host, sizeof(host));
   host[sizeof(host) - 1] = '\0';
+  w.host = host;
+  w.point_prefix = point_opt ? point_opt : host;
   /* Open every interface before anything else: never a half-started
    * daemon. */
   for (k = 0; k < n_if; k++) {

@@ -328,6 +328,7 @@ static void test_cooked_and_loopback(void **state) {
   put16(&f, 0x0800);
   put(&f, ip.b, ip.n);
   assert_int_equal(dec(DLT_LINUX_SLL, &f, f.n, &pk), DEC_OK);
+  assert_int_equal(pk.ifindex, -1); /* SLL v1 does not say */
   assert_int_equal(dec(DLT_LINUX_SLL, &f, 15, &pk), DEC_LINK_SHORT);
 
   memset(&f, 0, sizeof(f));
@@ -335,6 +336,7 @@ static void test_cooked_and_loopback(void **state) {
   put(&f, sll2_tail, 18);
   put(&f, ip.b, ip.n);
   assert_int_equal(dec(DLT_LINUX_SLL2, &f, f.n, &pk), DEC_OK);
+  assert_int_equal(pk.ifindex, 2); /* the interface the packet crossed */
   assert_int_equal(dec(DLT_LINUX_SLL2, &f, 19, &pk), DEC_LINK_SHORT);
 
   /* DLT_NULL in both byte orders; DLT_LOOP in network order. */

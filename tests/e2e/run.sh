@@ -25,7 +25,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 DEBS=${EA_DEBS:-/var/cache/egressaudit-test/debs}
 XUID=${EA_EXIM_UID:-64990} # "Debian-exim" inside mx only; unused on the host
-NTESTS=11
+NTESTS=12
 if [ "$(id -u)" != 0 ]; then
   echo "e2e: skipped (needs root)"
   echo "e2e: 0 passed, 0 failed, $NTESTS skipped"
@@ -44,7 +44,7 @@ fi
 S=ea-s-$$ G=ea-g-$$ M=ea-m-$$
 T=$(mktemp -d /tmp/ea-e2e.XXXXXX)
 chmod 755 "$T"
-WS="" WG="" RL="" HC=""
+WS="" WG="" WA="" RL="" HC=""
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 
 # alive PID: running, not a zombie waiting for a late reaper.
@@ -60,7 +60,7 @@ stop_pid() {
 cleanup() {
   [ -n "$RL" ] && kill -KILL "$RL" 2>/dev/null
   [ -n "$HC" ] && kill -KILL "$HC" 2>/dev/null
-  for p in $WS $WG; do kill -KILL "$p" 2>/dev/null; done
+  for p in $WS $WG $WA; do kill -KILL "$p" 2>/dev/null; done
   [ -s "$T/pf/spool/pid/master.pid" ] && stop_pid "$(tr -d ' ' <"$T/pf/spool/pid/master.pid")"
   if [ -s "$T/exim/run/exim.pid" ]; then
     p=$(cat "$T/exim/run/exim.pid")
@@ -267,6 +267,12 @@ ip netns exec "$G" "$BIN" watch -i ea-gi -i ea-go --point gw --db "$T/gw.db" --f
   --analyze-every 1s --analyze-window 1h --resolver 198.51.100.53 2>"$T/wg.log" &
 WG=$!
 waitfor 50 listens "$T/wg.log"
+# And the same gateway through libpcap's "any" (LINUX_SLL2: a point per
+# interface), into a database of its own, analysed at the end.
+ip netns exec "$G" "$BIN" watch -i any --point gw --db "$T/gwany.db" --flush-every 1s \
+  --local 10.0.0.0/24 --local 203.0.113.0/24 --local 2001:db8:10::/64 2>"$T/wa.log" &
+WA=$!
+waitfor 50 listens "$T/wa.log"
 
 # sw RC ARGS...: one swaks dialogue up to RCPT; its exit code must be RC.
 sw_bad=""
@@ -373,9 +379,12 @@ r1=$?
 kill -TERM "$WG"
 wait "$WG"
 r2=$?
-WS="" WG=""
-[ "$r1$r2" = 00 ] && ! grep -q "ERROR: AddressSanitizer\|runtime error" "$T/ws.log" "$T/wg.log" &&
-  ok "both watches exit 0 on SIGTERM, sanitizers quiet" || ko "watch exits $r1 $r2: $(tail -2 "$T/ws.log" "$T/wg.log")"
+kill -TERM "$WA"
+wait "$WA"
+r3=$?
+WS="" WG="" WA=""
+[ "$r1$r2$r3" = 000 ] && ! grep -q "ERROR: AddressSanitizer\|runtime error" "$T/ws.log" "$T/wg.log" "$T/wa.log" &&
+  ok "the three watches exit 0 on SIGTERM, sanitizers quiet" || ko "watch exits $r1 $r2 $r3: $(tail -2 "$T/ws.log" "$T/wg.log" "$T/wa.log")"
 
 # --- the sender's database, session by session ----------------------------
 "$BIN" sessions --db "$T/sender.db" --format jsonl >"$T/s.jsonl"
@@ -471,6 +480,22 @@ assert "fcrdns-fail" in {f["rule"] for f in ids["203.0.113.13"]["findings"]}
 nat = [(n["inside_ip"], n["outside_ip"], n["outside_iprev"], n["point_in"], n["point_out"]) for n in d["nat"]]
 assert nat == [("10.0.0.10", "203.0.113.10", "pass", "gw:ea-gi", "gw:ea-go"),
                ("10.0.0.10", "203.0.113.13", "fail", "gw:ea-gi", "gw:ea-go")], nat
+PY
+
+# --- the gateway through "any": the same sessions per interface, the same
+# NAT map once analysed.
+ip netns exec "$G" "$BIN" analyze -q --db "$T/gwany.db" --resolver 198.51.100.53
+"$BIN" sessions --db "$T/gwany.db" --format jsonl >"$T/a.jsonl"
+"$PY" - "$T/g.jsonl" "$T/a.jsonl" "$T/gw.db" "$T/gwany.db" >"$T/a.check" 2>&1 <<'PY' && ok "gateway via -i any (LINUX_SLL2): a point per interface, same sessions and NAT map as -i ea-gi -i ea-go" || ko "gateway via any: $(cat "$T/a.check")"
+import json, sqlite3, sys
+keep = ("point", "src_ip", "src_port", "dst_ip", "dst_port", "helo", "banner", "echoed_ip", "reject", "starttls", "state")
+load = lambda p: sorted(tuple(json.loads(l)[k] for k in keep) for l in open(p) if l.strip())
+a, b = load(sys.argv[1]), load(sys.argv[2])
+assert a == b, (len(a), len(b), [x for x in a if x not in b][:3], [x for x in b if x not in a][:3])
+q = "SELECT inside_ip, outside_ip, point_in, point_out, sessions FROM nat_map ORDER BY 1, 2"
+m1 = sqlite3.connect(sys.argv[3]).execute(q).fetchall()
+m2 = sqlite3.connect(sys.argv[4]).execute(q).fetchall()
+assert m1 == m2 and len(m1) == 2, (m1, m2)
 PY
 
 # --- nothing reached the host's own network ---------------------------------

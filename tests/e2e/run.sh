@@ -10,7 +10,8 @@
 #                                                       .53 NSD, tests/dns/zones
 #
 # `egressaudit watch` runs in sender (one interface) and on the gateway (both
-# interfaces, analysing on its loop every second against the NSD) while
+# interfaces, analysing on its loop every second against the NSD; and a
+# second one there on "any", which must see the same) while
 # swaks sends with several HELO names and source addresses, plain and with
 # STARTTLS, over IPv4 and IPv6. The sender's watch is SIGKILLed half-way and
 # restarted; readers loop over both databases meanwhile; the gateway's SNAT
@@ -19,7 +20,8 @@
 # surprise and the rotation. Exim is extracted from its .deb, never installed
 # (it conflicts with postfix); scripts/deps.sh downloads it into $EA_DEBS.
 # Every process is stopped by PID, the namespaces and /etc/netns files
-# removed. Prints "e2e: N passed, N failed".
+# removed; a tcpdump on the host's own interfaces must see nothing of the
+# testbed. Prints "e2e: N passed, N failed".
 set -u
 BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BIN:-build/egressaudit}")
 PY=${PYTHON:-python3}

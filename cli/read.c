@@ -101,7 +101,7 @@ static void usage(FILE *f) {
           "\n"
           "Capture with: tcpdump -n -s 0 -w out.pcap 'tcp port 25 or (vlan and "
           "tcp port 25)'\n",
-          progname, progname, FLOW_MAX_DEFAULT);
+          progname, progname, (unsigned)FLOW_MAX_DEFAULT);
 }
 
 static void summary(const char *path, const struct capture_counters *n,

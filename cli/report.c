@@ -411,6 +411,7 @@ int cmd_report(int argc, char **argv) {
     for (i = 0; i < R.nf; i++) {
       struct idn key;
       int keep;
+      memset(&key, 0, sizeof(key));
       key.ip = R.f[i].ident;
       keep = R.ni > 0 && bsearch(&key, R.i, R.ni, sizeof(*R.i), cmp_ip) != NULL;
       if (keep) R.f[w++] = R.f[i];
@@ -433,6 +434,7 @@ int cmd_report(int argc, char **argv) {
     struct idn key, *d;
     if (R.f[i].sev >= 0 && R.f[i].sev < 4) by_sev[R.f[i].sev]++;
     if (worst < 0 || sev_rank(R.f[i].sev) > sev_rank(worst)) worst = R.f[i].sev;
+    memset(&key, 0, sizeof(key));
     key.ip = R.f[i].ident;
     d = R.ni ? bsearch(&key, R.i, R.ni, sizeof(*R.i), cmp_ip) : NULL;
     R.f[i].attached = d != NULL;

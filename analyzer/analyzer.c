@@ -875,8 +875,6 @@ static int on_port25(const struct port25_row *r, void *ctx) {
   return 0;
 }
 
-/* --- runs (see the end of the file) --------------------------------- */
-
 /* Record the identity for the report: what DNS and the wire said. */
 static void put_identity(struct run *R, const struct idrec *d,
                          const struct ident *id) {

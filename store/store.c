@@ -700,11 +700,24 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
   " GLOB '100.6[4-9].*' OR " c " GLOB '100.[7-9][0-9].*' OR " c               \
   " GLOB '100.1[01][0-9].*' OR " c " GLOB '100.12[0-7].*' OR " c " LIKE 'fd%')"
 
+/* Session o (another point, some other source) is the translated twin of
+ * session i, whose source is private: same receiver, EHLO name and start
+ * (+-1 s), and o is not a routed connection seen at i's point as well. */
+#define NAT_TWIN(i, o)                                                        \
+  o ".dst_ip = " i ".dst_ip AND " o ".dst_port = " i ".dst_port AND "         \
+  o ".point_id != " i ".point_id AND " o ".first_seen BETWEEN " i             \
+  ".first_seen - 1000000 AND " i ".first_seen + 1000000 AND " o               \
+  ".helo IS " i ".helo AND " o ".src_ip != " i ".src_ip AND NOT EXISTS"       \
+  " (SELECT 1 FROM sessions r WHERE r.src_ip = " o ".src_ip AND"              \
+  " r.src_port = " o ".src_port AND r.point_id = " i ".point_id AND"          \
+  " r.first_seen BETWEEN " o ".first_seen - 1000000 AND " o                   \
+  ".first_seen + 1000000)"
+
 /* A gateway capturing inside and outside records one connection twice:
  * routed, with the same 5-tuple at both points (the first stored counts);
- * translated, as a private source inside whose twin outside has the same
- * receiver, EHLO and start (+-1 s): the outside one counts, the pair is
- * nat_map's. Session s is counted only when it is no such twin. */
+ * translated, as a private source inside with a NAT_TWIN outside (the
+ * outside one counts, the pair is nat_map's). Session s is counted only
+ * when it is no such twin. */
 #define NOT_TWIN                                                              \
   " AND NOT EXISTS (SELECT 1 FROM sessions t INDEXED BY sessions_src WHERE"  \
   "  t.src_ip = s.src_ip AND"                                                  \
@@ -712,13 +725,7 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
   "  AND t.src_port = s.src_port AND t.dst_ip = s.dst_ip AND"                 \
   "  t.dst_port = s.dst_port AND t.point_id != s.point_id AND t.id < s.id)"   \
   " AND NOT (" PRIVATE_SQL("s.src_ip") " AND EXISTS (SELECT 1 FROM sessions o" \
-  "  WHERE o.dst_ip = s.dst_ip AND o.first_seen BETWEEN"                      \
-  "  s.first_seen - 1000000 AND s.first_seen + 1000000 AND"                   \
-  "  o.dst_port = s.dst_port AND o.point_id != s.point_id AND"                \
-  "  o.helo IS s.helo AND o.src_ip != s.src_ip AND NOT EXISTS (SELECT 1"    \
-  "  FROM sessions r WHERE r.src_ip = o.src_ip AND r.src_port = o.src_port"   \
-  "  AND r.point_id = s.point_id AND r.first_seen BETWEEN"                    \
-  "  o.first_seen - 1000000 AND o.first_seen + 1000000)))"
+  "  WHERE " NAT_TWIN("s", "o") "))"
 
 /* Run a window query: sql with ?1 = since, ?2 = until (and ?3 = p3 when
  * not NULL); take() turns each row into its struct and hands it on, and
@@ -1258,51 +1265,6 @@ int64_t store_capture_drops(struct store *s, int64_t since, int64_t until,
                   since, until, NULL, take_capture_drops, &k);
 }
 
-int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
-                        nat_fn fn, void *ctx) {
-  sqlite3_stmt *st = NULL;
-  struct nat_row r;
-  int64_t n = 0;
-  int rc;
-
-  /* The inside session has a private source (RFC 1918, CGNAT); its twin
-   * on the other point has the same receiver, EHLO and start (+-1 s). */
-  if (sqlite3_prepare_v2(
-          s->db,
-          "SELECT i.src_ip, o.src_ip, pi.name, po.name, min(i.first_seen),"
-          " max(i.last_seen), count(DISTINCT i.id)"
-          " FROM sessions i JOIN sessions o ON o.dst_ip = i.dst_ip AND"
-          " o.dst_port = i.dst_port AND o.point_id != i.point_id AND"
-          " o.first_seen BETWEEN i.first_seen - 1000000 AND"
-          " i.first_seen + 1000000 AND o.helo IS i.helo AND o.src_ip != i.src_ip"
-          /* o is no routed connection seen at i's point as well */
-          " AND NOT EXISTS (SELECT 1 FROM sessions r WHERE r.src_ip = o.src_ip"
-          " AND r.src_port = o.src_port AND r.point_id = i.point_id AND"
-          " r.first_seen BETWEEN o.first_seen - 1000000 AND o.first_seen + 1000000)"
-          " JOIN points pi ON pi.id = i.point_id JOIN points po ON"
-          " po.id = o.point_id"
-          " WHERE " PRIVATE_SQL("i.src_ip")
-          " AND i.first_seen >= ?1 AND i.first_seen <= ?2"
-          " GROUP BY i.src_ip, o.src_ip ORDER BY i.src_ip, min(i.first_seen)",
-          -1, &st, NULL) != SQLITE_OK)
-    return fail(s, "nat");
-  sqlite3_bind_int64(st, 1, since);
-  sqlite3_bind_int64(st, 2, until);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    r.inside_ip = col_text(st, 0);
-    r.outside_ip = col_text(st, 1);
-    r.point_in = col_text(st, 2);
-    r.point_out = col_text(st, 3);
-    r.first_us = sqlite3_column_int64(st, 4);
-    r.last_us = sqlite3_column_int64(st, 5);
-    r.sessions = sqlite3_column_int64(st, 6);
-    n++;
-    if (fn(&r, ctx) != 0) break;
-  }
-  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "nat");
-  sqlite3_finalize(st);
-  return rc < 0 ? rc : n;
-}
 
 static int take_nat(sqlite3_stmt *st, void *arg) {
   struct sink *k = arg;
@@ -1316,6 +1278,23 @@ static int take_nat(sqlite3_stmt *st, void *arg) {
   r.last_us = sqlite3_column_int64(st, 5);
   r.sessions = sqlite3_column_int64(st, 6);
   return ((nat_fn)k->fn)(&r, k->ctx);
+}
+
+int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
+                        nat_fn fn, void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return each_row(s, "nat",
+                  "SELECT i.src_ip, o.src_ip, pi.name, po.name,"
+                  " min(i.first_seen), max(i.last_seen), count(DISTINCT i.id)"
+                  " FROM sessions i JOIN sessions o ON " NAT_TWIN("i", "o")
+                  " JOIN points pi ON pi.id = i.point_id"
+                  " JOIN points po ON po.id = o.point_id"
+                  " WHERE " PRIVATE_SQL("i.src_ip")
+                  " AND i.first_seen >= ?1 AND i.first_seen <= ?2"
+                  " GROUP BY i.src_ip, o.src_ip"
+                  " ORDER BY i.src_ip, min(i.first_seen)",
+                  since, until, NULL, take_nat, &k);
 }
 
 int64_t store_nat_map(struct store *s, int64_t since, int64_t until,

@@ -89,12 +89,12 @@ $(B)/egressaudit-tsan: $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h)
 	  -o $@ $(LIB_SRC) $(CLI_SRC) $(PKG_LIBS)
 
 tsan-check: $(B)/egressaudit-tsan
-	$(Q)EA_BIN=$(B)/egressaudit-tsan tests/tsan.sh
+	$(Q)EA_BIN=$(B)/egressaudit-tsan tests/runtime.sh tsan
 
 # valgrind memcheck: sees what libuv, c-ares, SQLite and libpcap (not built
 # with ASan) do with our memory.
 memcheck: $(B)/egressaudit
-	$(Q)EA_BIN=$(B)/egressaudit tests/memcheck.sh
+	$(Q)EA_BIN=$(B)/egressaudit tests/runtime.sh memcheck
 
 # Unit tests: one cmocka program per module.
 $(B)/tests/%: $(OBJ)/tests/%.o $(B)/libea.a

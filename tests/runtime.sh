@@ -1,0 +1,106 @@
+#!/bin/sh
+# tests/runtime.sh tsan|memcheck: the commands under a runtime checker.
+#   tsan      (`make tsan-check`): EA_BIN built with ThreadSanitizer; the
+#             threaded parts (the analysis reads on libuv's thread pool
+#             while the loop resolves, judges and can cancel them).
+#   memcheck  (`make memcheck`): EA_BIN under valgrind; unlike ASan it also
+#             sees what libuv, c-ares, SQLite and libpcap (not instrumented)
+#             do with our memory, e.g. handles closed inside freed structs.
+# read, analyze (two capture points, cold and warm cache), check, report,
+# history and sessions against NSD on a loopback port; as root also
+# `watch --analyze-every` in a namespace of its own fed by tcpreplay and
+# stopped by SIGTERM, possibly mid-analysis. Any report of the checker
+# fails. Prints "MODE: N passed, N failed".
+set -u
+MODE=${1:?usage: tests/runtime.sh tsan|memcheck}
+case "$MODE" in
+tsan)
+  DEF=build/egressaudit-tsan
+  export TSAN_OPTIONS="halt_on_error=1 exitcode=99 ${TSAN_OPTIONS:-}"
+  RUN=""
+  SAID="ThreadSanitizer"
+  ;;
+memcheck)
+  DEF=build/egressaudit
+  command -v valgrind >/dev/null || { echo "memcheck: valgrind missing (run scripts/deps.sh)"; exit 1; }
+  RUN="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+  SAID="^==[0-9]*=="
+  ;;
+*) echo "tests/runtime.sh: mode '$MODE' is not tsan or memcheck"; exit 64 ;;
+esac
+BIN=$(cd "$(dirname "${EA_BIN:-$DEF}")" && pwd)/$(basename "${EA_BIN:-$DEF}")
+PY=${PYTHON:-python3}
+T=$(mktemp -d "/tmp/ea-$MODE.XXXXXX")
+chmod 755 "$T"
+PORT=$("$PY" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+NS=ea-rt-$$
+cleanup() {
+  tests/dns/nsd.sh stop "$T/nsd" "$PORT"
+  if ip netns list 2>/dev/null | grep -q "^$NS"; then
+    for p in $(ip netns pids "$NS"); do kill -KILL "$p" 2>/dev/null; done
+    ip netns del "$NS"
+  fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
+
+tests/dns/nsd.sh start "$T/nsd" "$PORT" || { echo "$MODE: 0 passed, 1 failed"; exit 1; }
+R="--resolver 127.0.0.1:$PORT --dns-timeout 500"
+# run NAME CMD...: one command under the checker; exit 99 means it spoke.
+run() {
+  name=$1
+  shift
+  # shellcheck disable=SC2086
+  $RUN "$BIN" "$@" >/dev/null 2>"$T/log"
+  rc=$?
+  if [ "$rc" != 99 ] && ! grep -q "$SAID" "$T/log"; then
+    ok "$name (exit $rc)"
+  else
+    ko "$name: exit $rc; $(grep -m6 -A3 "$SAID" "$T/log")"
+  fi
+}
+run "read, two points" read -q --db "$T/a.db" --point gw tests/data/real-nat.pcap tests/data/real-direct.pcap
+run "read, another point" read -q --db "$T/a.db" --point sender tests/data/real-rot.pcap
+run "read, damaged file" read -q --db "$T/b.db" tests/data/README.md
+run "analyze, cold cache" analyze -q --db "$T/a.db" $R
+run "analyze, warm cache" analyze -q --db "$T/a.db" $R
+run "check" check $R --helo mail01.example.com 203.0.113.10 203.0.113.11 2001:db8:10::26
+run "report" report --db "$T/a.db"
+run "report --format json" report --db "$T/a.db" --format json
+run "history" history --db "$T/a.db" mail01.example.com
+run "sessions --format jsonl" sessions --db "$T/a.db" --format jsonl
+
+if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null; then
+  echo "$MODE: watch skipped (needs root and tcpreplay)"
+  echo "$MODE: $pass passed, $fail failed, 1 skipped"
+  [ "$fail" = 0 ]
+  exit
+fi
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add ea0 type veth peer name ea1
+ip -n "$NS" link set ea0 up
+ip -n "$NS" link set ea1 up
+ip netns exec "$NS" tests/dns/nsd.sh start "$T/nsd-ns" 5300
+# shellcheck disable=SC2086
+ip netns exec "$NS" $RUN "$BIN" watch -i ea0 --db "$T/w.db" --flush-every 1s --analyze-every 1s \
+  --resolver 127.0.0.1:5300 2>"$T/w.log" &
+W=$!
+i=0
+while ! grep -q "listening on" "$T/w.log" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+ip netns exec "$NS" tcpreplay -q --pps=1000 -i ea1 tests/data/real-direct.pcap tests/data/real-nat.pcap >/dev/null 2>&1
+sleep 3
+kill -TERM "$W"
+wait "$W"
+rc=$?
+n=$(grep -c "info watch: analysis: " "$T/w.log")
+if [ "$rc" = 0 ] && [ "$n" -ge 1 ] && ! grep -q "$SAID" "$T/w.log"; then
+  ok "watch --analyze-every: $n analyses on the loop, SIGTERM, exit 0"
+else
+  ko "watch: exit $rc, $n analyses; $(grep -m6 -A3 "$SAID" "$T/w.log")"
+fi
+echo "$MODE: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -3,7 +3,8 @@
 # test zones beside this script, as the current user, no chroot. The zone
 # 16.113.0.203.in-addr.arpa is broken on purpose: NSD answers SERVFAIL.
 # Only loopback is ever used; nothing here queries another resolver.
-# EA_ZONES: serve the zones of that directory instead.
+# EA_ZONES: serve the zones of that directory instead. EA_NSD_LISTEN: more
+# addresses to listen on, same port (a testbed namespace's own).
 set -eu
 cmd=$1 dir=$2 port=$3
 zones=${EA_ZONES:-$(cd "$(dirname "$0")/zones" && pwd)}
@@ -15,6 +16,7 @@ start)
 server:
   ip-address: 127.0.0.1@$port
   ip-address: ::1@$port
+$(for a in ${EA_NSD_LISTEN:-}; do echo "  ip-address: $a@$port"; done)
   username: ""
   chroot: ""
   zonesdir: "$zones"

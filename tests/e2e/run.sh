@@ -131,23 +131,12 @@ snat() {
 snat 203.0.113.10
 
 # --- DNS: NSD in mx; every namespace asks it -------------------------------
-mkdir -p "$T/nsd"
 for ns in "$S" "$G" "$M"; do mkdir -p "/etc/netns/$ns"; done
 echo "nameserver 127.0.0.1" >"/etc/netns/$M/resolv.conf"
 echo "nameserver 198.51.100.53" >"/etc/netns/$S/resolv.conf"
 echo "nameserver 198.51.100.53" >"/etc/netns/$G/resolv.conf"
-zones=$(cd tests/dns/zones && pwd)
-{
-  printf 'server:\n  ip-address: 127.0.0.1@53\n  ip-address: 198.51.100.53@53\n  ip-address: 2001:db8:20::53@53\n'
-  printf '  username: ""\n  chroot: ""\n  zonesdir: "%s"\n  database: ""\n' "$zones"
-  printf '  zonelistfile: "%s/zl"\n  xfrdfile: "%s/xfrd"\n  pidfile: "%s/nsd.pid"\n  logfile: "%s/nsd.log"\n' "$T/nsd" "$T/nsd" "$T/nsd" "$T/nsd"
-  printf '  server-count: 1\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: no\n'
-  for z in "$zones"/*.zone; do
-    z=$(basename "$z" .zone)
-    printf 'zone:\n  name: "%s"\n  zonefile: "%s/%s.zone"\n' "$z" "$zones" "$z"
-  done
-} >"$T/nsd/nsd.conf"
-ip netns exec "$M" nsd -c "$T/nsd/nsd.conf"
+ip netns exec "$M" env EA_NSD_LISTEN="198.51.100.53 2001:db8:20::53" tests/dns/nsd.sh start "$T/nsd" 53 ||
+  { ko "nsd start"; exit 1; }
 
 # --- Postfix in mx: own config directory, nothing chrooted, mail discarded --
 P=$T/pf

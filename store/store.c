@@ -1265,7 +1265,6 @@ int64_t store_capture_drops(struct store *s, int64_t since, int64_t until,
                   since, until, NULL, take_capture_drops, &k);
 }
 
-
 static int take_nat(sqlite3_stmt *st, void *arg) {
   struct sink *k = arg;
   struct nat_row r;

@@ -7,7 +7,7 @@
 # V=1 shows the commands.
 
 CC       ?= gcc
-PKGS     := libpcap libuv libcares sqlite3 libpsl
+PKGS     := libpcap libuv libcares sqlite3 libpsl libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -30,7 +30,7 @@ else
 Q := @
 endif
 
-LIB_SRC  := common/util.c common/session.c common/netset.c common/dns.c \
+LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c common/dns.c \
             capture/decode.c capture/smtp.c capture/flow.c capture/pcapng_if.c \
             capture/capture.c \
             store/schema.c store/store.c \

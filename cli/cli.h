@@ -13,7 +13,8 @@ extern const char *progname;
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The database path: --db, $EGRESSAUDIT_DB, /var/lib/egressaudit/egress.db
- * for root, else $XDG_STATE_HOME/egressaudit/egress.db. */
+ * for root, else $XDG_STATE_HOME/egressaudit/egress.db. An empty --db is a
+ * usage error: prints it and exits 64. */
 const char *cli_db_path(const char *opt);
 
 /* Parse the value of --since (is_since) or --until for command cmd into

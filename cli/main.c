@@ -33,6 +33,11 @@ const char *cli_db_path(const char *opt) {
   static char buf[4096];
   const char *e;
 
+  if (opt != NULL && *opt == '\0') {
+    /* Storing nothing and exiting 0 would hide a broken script. */
+    cli_err("--db: empty path (name the database file)");
+    exit(EXIT_USAGE);
+  }
   if (opt != NULL) return opt;
   if ((e = getenv("EGRESSAUDIT_DB")) != NULL && *e) return e;
   if (geteuid() == 0) return "/var/lib/egressaudit/egress.db";
@@ -57,7 +62,11 @@ int cli_exit_for(int rc) {
   case 0: return 0;
   case ENOENT: return EXIT_NOINPUT;
   case EACCES:
-  case EPERM: return EXIT_NOPERM;
+  case EPERM:
+  case ELOOP:  /* a symbolic link planted at one of our names */
+  case EMLINK: /* a hard link planted there */
+    return EXIT_NOPERM;
+  case EWOULDBLOCK: return EXIT_TEMPFAIL;
   case EINVAL:
   case ENOTSUP:
   case EISDIR: return EXIT_DATAERR;

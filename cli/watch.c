@@ -20,11 +20,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "analyzer/analyzer.h"
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "common/safefile.h"
 #include "common/util.h"
 #include "store/store.h"
 
@@ -41,7 +43,7 @@ struct watch {
   uint64_t last_recv[CAPTURE_LIVE_MAX], last_drop[CAPTURE_LIVE_MAX],
       last_ifdrop[CAPTURE_LIVE_MAX];
   int n;
-  uv_timer_t flush, stats, analyze;
+  uv_timer_t flush, stats, analyze, watchdog;
   uv_signal_t sig[4];
   struct analyzer_cfg acfg;
   struct analysis *analysis; /* the one in progress, or NULL          */
@@ -51,6 +53,7 @@ struct watch {
   int reopen;                /* SIGHUP came during an analysis        */
   unsigned skipped;          /* analysis ticks that found one running */
   uint64_t stored, dups;
+  uint64_t status_stored;    /* what the last STATUS= said            */
   int exit_code;
   int stopping;
 };
@@ -149,7 +152,18 @@ static void on_flush(uv_timer_t *t) {
     logf_("error", "cannot write the database: %s", store_errmsg(w->st));
     w->exit_code = cli_exit_for(rc);
     uv_stop(w->loop);
+    return;
   }
+  if (w->stored != w->status_stored) {
+    w->status_stored = w->stored;
+    sd_notifyf(0, "STATUS=capturing on %d interface%s: %llu sessions stored",
+               w->n, w->n > 1 ? "s" : "", (unsigned long long)w->stored);
+  }
+}
+
+static void on_watchdog(uv_timer_t *t) {
+  (void)t;
+  sd_notify(0, "WATCHDOG=1"); /* the loop turns: capture and timers run */
 }
 
 static void on_stats(uv_timer_t *t) {
@@ -201,6 +215,11 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
     uv_stop(w->loop);
     return;
   }
+  sd_notifyf(0, "STATUS=capturing on %d interface%s: %llu sessions stored; "
+             "last analysis: %lld identities, %lld crit, %lld warn",
+             w->n, w->n > 1 ? "s" : "", (unsigned long long)w->stored,
+             (long long)a->identities, (long long)a->by_sev[SEV_CRIT],
+             (long long)a->by_sev[SEV_WARN]);
   logf_("info",
         "analysis: %lld identities, findings %lld crit, %lld warn, %lld info, "
         "%lld unknown; %lld DNS queries, %lld from cache, %lld temporary "
@@ -232,7 +251,11 @@ static void on_analyze(uv_timer_t *t) {
   if (rc < 0) {
     w->analysis = NULL;
     logf_("warn", "cannot start the analysis: %s", err);
+    return;
   }
+  sd_notifyf(0, "STATUS=capturing on %d interface%s: %llu sessions stored; "
+             "analysing", w->n, w->n > 1 ? "s" : "",
+             (unsigned long long)w->stored);
 }
 
 static void shutdown_all(struct watch *w) {
@@ -241,7 +264,15 @@ static void shutdown_all(struct watch *w) {
   if (w->stopping) return;
   w->stopping = 1;
   if (w->analysis) analyzer_cancel(w->analysis); /* judged next time */
-  for (k = 0; k < w->n; k++) uv_poll_stop(&w->poll[k]);
+  for (k = 0; k < w->n; k++) {
+    char err[512];
+    int rounds;
+    uv_poll_stop(&w->poll[k]);
+    /* What the kernel holds for us already arrived: take it (bounded, so
+     * a flood cannot keep us from exiting). */
+    for (rounds = 0; rounds < 64; rounds++)
+      if (capture_live_dispatch(w->cap, k, err, sizeof(err)) <= 0) break;
+  }
   capture_finish(w->cap); /* sessions in flight are stored as ended by eof */
   record_stats(w);
   if (w->st && store_flush(w->st) < 0 && w->exit_code == 0)
@@ -283,34 +314,18 @@ static void on_signal(uv_signal_t *s, int signum) {
   }
 }
 
-/* Become user name for good; verify it took (p0f drop_privs). */
-static int drop_privileges(const char *name, const char *db) {
-  struct passwd *pw = getpwnam(name);
-  char path[4096];
-  const char *suffix[] = {"", "-wal", "-shm"};
-  unsigned i;
-
-  if (pw == NULL) {
-    cli_err("watch: --user: no user '%s'", name);
-    return EXIT_USAGE;
-  }
-  /* The database stays ours to write after the switch. */
-  for (i = 0; i < 3; i++) {
-    snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
-    if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
-      cli_err("watch: cannot hand %s to %s: %s", path, name, strerror(errno));
-      return EXIT_NOPERM;
-    }
-  }
+/* Become pw's user for good; verify it took (p0f drop_privs). The
+ * database was handed over when it was opened (store_open_for). */
+static int drop_privileges(const struct passwd *pw) {
   if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
       setuid(pw->pw_uid) < 0) {
-    cli_err("watch: cannot become %s: %s", name, strerror(errno));
+    cli_err("watch: cannot become %s: %s", pw->pw_name, strerror(errno));
     return EXIT_NOPERM;
   }
   if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
       getgid() != pw->pw_gid || getegid() != pw->pw_gid ||
       (pw->pw_uid != 0 && setuid(0) == 0)) {
-    cli_err("watch: privileges did not drop to %s", name);
+    cli_err("watch: privileges did not drop to %s", pw->pw_name);
     return EXIT_NOPERM;
   }
   return 0;
@@ -377,7 +392,9 @@ int cmd_watch(int argc, char **argv) {
   static struct watch w;
   const char *ifaces[CAPTURE_LIVE_MAX], *point_opt = NULL, *user = NULL,
                                         *pidfile = NULL, *resolvers[8];
-  int n_if = 0, n_res = 0, c, rc, k, a;
+  struct passwd pw = {0};
+  uint64_t wd_us = 0;
+  int n_if = 0, n_res = 0, c, rc, k, a, pid_fd = -1;
   int64_t flush_us = 2000000, analyze_us = 0, window_us = 0;
   struct capture_cfg cfg;
   char err[1024], host[256], name[512];
@@ -459,6 +476,15 @@ int cmd_watch(int argc, char **argv) {
     return EXIT_USAGE;
   }
   w.db = cli_db_path(w.db);
+  if (user != NULL) {
+    struct passwd *p = getpwnam(user);
+    if (p == NULL) {
+      cli_err("watch: --user: no user '%s'", user);
+      return EXIT_USAGE;
+    }
+    pw = *p; /* uid, gid; the strings stay getpwnam's until the next call */
+    pw.pw_name = (char *)user;
+  }
   if (analyze_us > 0 && n_res > 0) {
     /* A bad --resolver is refused now, not at the first analysis. */
     struct resolver_cfg rcfg = {resolvers, (unsigned)n_res, 0, 0};
@@ -473,18 +499,36 @@ int cmd_watch(int argc, char **argv) {
       return EXIT_USAGE;
     }
   }
+  /* The pidfile first: a second instance stops here, before it touches
+   * the database or the first one's file. */
+  if (pidfile != NULL) {
+    pid_t holder;
+    pid_fd = pidfile_take(pidfile, &holder, err, sizeof(err));
+    if (pid_fd < 0) {
+      cli_err("watch: --pidfile %s", err);
+      return pid_fd == -EWOULDBLOCK ? EXIT_TEMPFAIL : cli_exit_for(pid_fd);
+    }
+  }
   cfg.ports = ports;
   cfg.local = &local;
   cfg.if_point = point_of_if;
   cfg.if_point_ctx = &w;
-  rc = store_open(&w.st, w.db, STORE_RW, err, sizeof(err));
+  /* Run as root with --user: the database is handed to that user
+   * through the descriptor that was checked, never by name. */
+  if (user != NULL && geteuid() == 0)
+    rc = store_open_for(&w.st, w.db, pw.pw_uid, pw.pw_gid, err, sizeof(err));
+  else
+    rc = store_open(&w.st, w.db, STORE_RW, err, sizeof(err));
   if (rc < 0) {
     cli_err("watch: %s", err);
-    return EXIT_CANTCREAT; /* never a half-started daemon */
+    /* never a half-started daemon */
+    rc = rc == -ELOOP || rc == -EMLINK || rc == -EPERM || rc == -EACCES
+             ? EXIT_NOPERM : EXIT_CANTCREAT;
+    goto out;
   }
   if ((rc = capture_new(&w.cap, &cfg, on_session, &w)) < 0) {
-    store_close(w.st);
-    return EXIT_SOFTWARE;
+    rc = EXIT_SOFTWARE;
+    goto out;
   }
   gethostname(host, sizeof(host));
   host[sizeof(host) - 1] = '\0';
@@ -514,17 +558,7 @@ int cmd_watch(int argc, char **argv) {
   }
   w.n = n_if;
   store_flush(w.st);
-  if (pidfile != NULL) {
-    FILE *pf = fopen(pidfile, "w");
-    if (pf == NULL) {
-      cli_err("watch: --pidfile %s: %s", pidfile, strerror(errno));
-      rc = EXIT_CANTCREAT;
-      goto out;
-    }
-    fprintf(pf, "%ld\n", (long)getpid());
-    fclose(pf);
-  }
-  if (user != NULL && (rc = drop_privileges(user, w.db)) != 0) goto out;
+  if (user != NULL && (rc = drop_privileges(&pw)) != 0) goto out;
 
   uv_loop_init(&loop);
   w.loop = &loop;
@@ -559,11 +593,26 @@ int cmd_watch(int argc, char **argv) {
     w.sig[k].data = &w;
     uv_signal_start(&w.sig[k], on_signal, sigs[k]);
   }
+  uv_timer_init(&loop, &w.watchdog);
+  w.watchdog.data = &w;
+  if (sd_watchdog_enabled(0, &wd_us) > 0 && wd_us >= 2000)
+    uv_timer_start(&w.watchdog, on_watchdog, 0, wd_us / 2000);
   for (k = 0; k < w.n; k++)
     logf_("info", "%s: link type %s", w.iface[k], capture_live_linktype(w.cap, k));
   logf_("info", "listening on %d interface%s, database %s", w.n,
         w.n > 1 ? "s" : "", w.db);
+  /* Ready: every capture handle open, the database open and migrated,
+   * privileges dropped. Say so to whoever waits: the pidfile (written only
+   * now) and systemd (Type=notify). */
+  if (pid_fd >= 0 && pidfile_write(pid_fd) < 0) {
+    cli_err("watch: --pidfile %s: %s", pidfile, strerror(errno));
+    rc = EXIT_CANTCREAT;
+    goto out_loop;
+  }
+  sd_notifyf(0, "READY=1\nMAINPID=%ld\nSTATUS=capturing on %d interface%s",
+             (long)getpid(), w.n, w.n > 1 ? "s" : "");
   uv_run(&loop, UV_RUN_DEFAULT);
+  sd_notify(0, "STOPPING=1");
   if (!w.stopping && w.exit_code == 0) shutdown_all(&w);
   else if (!w.stopping) {
     /* An error stopped us: keep what we have. */
@@ -575,12 +624,22 @@ int cmd_watch(int argc, char **argv) {
   while (w.analysis != NULL) uv_run(&loop, UV_RUN_ONCE);
   uv_walk(&loop, close_any, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
   rc = w.exit_code;
   logf_("info", "stopped: %llu sessions stored", (unsigned long long)w.stored);
+out_loop:
+  if (w.loop != NULL && rc != w.exit_code) {
+    uv_walk(&loop, close_any, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  if (w.loop != NULL) uv_loop_close(&loop);
 out:
   capture_free(w.cap);
   if (w.st && store_close(w.st) < 0 && rc == 0) rc = EXIT_IOERR;
-  if (pidfile != NULL && rc == 0) unlink(pidfile);
+  /* The lock says the file is ours: remove it (where we still may) and
+   * never a file another instance holds. */
+  if (pid_fd >= 0) {
+    unlink(pidfile);
+    close(pid_fd);
+  }
   return rc;
 }

@@ -43,6 +43,7 @@ struct ea_addr {
 #define EXIT_SOFTWARE 70
 #define EXIT_CANTCREAT 73
 #define EXIT_IOERR 74
+#define EXIT_TEMPFAIL 75
 #define EXIT_NOPERM 77
 
 #endif

@@ -4,7 +4,7 @@
  * statements prepared once, rows written in batched transactions.
  * SPDX-License-Identifier: MIT
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "store/store.h"
 
 #include <errno.h>
@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/safefile.h"
 #include "common/util.h"
 #include "store/schema.h"
 
@@ -112,37 +115,112 @@ static int make_parent(const char *path) {
   return 0;
 }
 
-int store_open(struct store **out, const char *path, enum store_mode mode,
-               char *err, size_t errlen) {
-  struct store *s;
-  int flags, rc = 0, i;
+static const char *const companions[] = {"-wal", "-shm", "-journal", NULL};
+
+/* Hand the companion (-wal, -shm) that exists to uid:gid by descriptor. */
+static int hand_companion(const char *path, const char *suffix, int shared,
+                          uid_t uid, gid_t gid, char *err, size_t errlen) {
+  char name[4200];
+  int fd, created, rc = 0;
   struct stat sb;
 
+  snprintf(name, sizeof(name), "%s%s", path, suffix);
+  fd = safefile_open(name, O_RDWR, 0, 0, &created, err, errlen);
+  if (fd == -ENOENT) return 0;
+  if (fd < 0) return fd;
+  if (fstat(fd, &sb) < 0) rc = -errno;
+  else if (sb.st_uid != uid && sb.st_uid != geteuid() && shared) {
+    snprintf(err, errlen, "%s: belongs to uid %lu in a directory others can "
+             "write: not handing it over", name, (unsigned long)sb.st_uid);
+    rc = -EPERM;
+  } else if (fchown(fd, uid, gid) < 0) {
+    rc = -errno;
+    snprintf(err, errlen, "%s: cannot hand it over: %s", name, strerror(-rc));
+  }
+  close(fd);
+  return rc;
+}
+
+/* Before SQLite sees the path: refuse links and special files at our
+ * names, create a new database ourselves (0640, O_NOFOLLOW), and hand it
+ * to *uid when given, through the descriptor we checked. *shared: another
+ * account can write in the directory. */
+static int prepare_files(const char *path, enum store_mode mode,
+                         const uid_t *uid, gid_t gid, int *shared, char *err,
+                         size_t errlen) {
+  uid_t downer;
+  int fd, created, rc;
+  struct stat sb;
+
+  if (*path == '\0') {
+    snprintf(err, errlen, "no database path given (--db \"\")");
+    return -EINVAL;
+  }
+  if (mode == STORE_RW && (rc = make_parent(path)) < 0) {
+    snprintf(err, errlen, "%s: cannot create its directory: %s", path,
+             strerror(-rc));
+    return rc;
+  }
+  /* The companions first: nothing is created while one is a link. */
+  if ((rc = safefile_check_companions(path, companions, err, errlen)) < 0)
+    return rc;
+  fd = safefile_open(path, mode == STORE_RO ? O_RDONLY : O_RDWR,
+                     mode == STORE_RW, 0640, &created, err, errlen);
+  if (fd == -ENOENT && mode == STORE_RO)
+    snprintf(err, errlen, "%s: no database here (%s); run 'egressaudit read' first",
+             path, strerror(ENOENT));
+  else if ((fd == -EACCES || fd == -EROFS) && mode == STORE_RW)
+    snprintf(err, errlen, "%s: read-only for this user (uid %lu)%s", path,
+             (unsigned long)geteuid(),
+             fd == -EROFS ? " on a read-only file system" : "");
+  if (fd < 0) return fd == -EROFS ? -EACCES : fd;
+  rc = safefile_dir_shared(path, &downer, err, errlen);
+  if (rc >= 0) *shared = rc, rc = 0;
+  if (rc == 0 && uid != NULL && geteuid() == 0) {
+    if (fstat(fd, &sb) < 0) {
+      rc = -errno;
+      snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+    } else if (!created && sb.st_uid != *uid && sb.st_uid != 0 && *shared) {
+      snprintf(err, errlen, "%s: belongs to uid %lu in a directory others can "
+               "write: not handing it over", path, (unsigned long)sb.st_uid);
+      rc = -EPERM;
+    } else if (!created && sb.st_uid != *uid && *shared && downer != 0) {
+      snprintf(err, errlen, "%s: root's file in a directory uid %lu can write: "
+               "not handing it over (chown it yourself if that is meant)",
+               path, (unsigned long)downer);
+      rc = -EPERM;
+    } else if (fchown(fd, *uid, gid) < 0) {
+      rc = -errno;
+      snprintf(err, errlen, "%s: cannot hand it over: %s", path, strerror(-rc));
+    }
+    if (rc == 0) rc = hand_companion(path, "-wal", *shared, *uid, gid, err, errlen);
+    if (rc == 0) rc = hand_companion(path, "-shm", *shared, *uid, gid, err, errlen);
+  }
+  close(fd);
+  return rc;
+}
+
+static int open_db(struct store **out, const char *path, enum store_mode mode,
+                   const uid_t *uid, gid_t gid, char *err, size_t errlen) {
+  struct store *s;
+  int flags, rc = 0, i, shared = 0;
+
   *out = NULL;
+  rc = prepare_files(path, mode, uid, gid, &shared, err, errlen);
+  if (rc < 0) return rc;
   s = calloc(1, sizeof(*s));
   if (s == NULL) return -ENOMEM;
-  if (mode == STORE_RO) {
-    if (stat(path, &sb) < 0) {
-      snprintf(err, errlen, "%s: no database here (%s); run 'egressaudit read' first",
-               path, strerror(errno));
-      free(s);
-      return -ENOENT;
-    }
-    flags = SQLITE_OPEN_READONLY;
-  } else {
-    rc = make_parent(path);
-    if (rc < 0) {
-      snprintf(err, errlen, "%s: cannot create its directory: %s", path,
-               strerror(-rc));
-      free(s);
-      return rc;
-    }
-    flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-  }
+  flags = mode == STORE_RO ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  /* Another account can swap names in this directory between our checks
+   * and SQLite's own opens: then SQLite must follow no link at all. */
+  if (shared) flags |= SQLITE_OPEN_NOFOLLOW;
   if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
     rc = fail(s, path);
     goto out;
   }
+  /* Whoever can write the file writes its schema: trust none of it. */
+  sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
   sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
   sqlite3_extended_result_codes(s->db, 1);
   if (sqlite3_exec(s->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) !=
@@ -199,6 +277,16 @@ out:
   }
   *out = s;
   return 0;
+}
+
+int store_open(struct store **out, const char *path, enum store_mode mode,
+               char *err, size_t errlen) {
+  return open_db(out, path, mode, NULL, 0, err, errlen);
+}
+
+int store_open_for(struct store **out, const char *path, uid_t uid, gid_t gid,
+                   char *err, size_t errlen) {
+  return open_db(out, path, STORE_RW, &uid, gid, err, errlen);
 }
 
 static int run(struct store *s, int which) {

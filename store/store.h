@@ -7,6 +7,7 @@
 #define EA_STORE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "common/session.h"
 
@@ -15,9 +16,22 @@ struct store;
 enum store_mode { STORE_RW = 0, STORE_RO = 1 };
 
 /* Open (creating and migrating when writable) the database at path. On
- * failure returns a negative errno and a one-line reason in err. */
+ * failure returns a negative errno and a one-line reason in err.
+ * The database and its -wal/-shm/-journal must not be symbolic links or
+ * hard links (-ELOOP, -EMLINK); a new database is created 0640 in a 0750
+ * directory. Where another account can write in the directory (root
+ * opening the service account's state directory) SQLite is told to follow
+ * no link anywhere in the path. */
 int store_open(struct store **out, const char *path, enum store_mode mode,
                char *err, size_t errlen);
+
+/* As store_open (STORE_RW), then hand the database and its companions to
+ * uid:gid (when running as root: watch --user) through the descriptors
+ * that were checked, never by name. A file that existed before, owned by
+ * someone else, in a directory another account can write, is refused
+ * (-EPERM) rather than handed over. */
+int store_open_for(struct store **out, const char *path, uid_t uid, gid_t gid,
+                   char *err, size_t errlen);
 
 /* Commit what is pending and close; NULL-safe. */
 int store_close(struct store *s);

@@ -16,7 +16,6 @@ T=$(mktemp -d /tmp/ea-live.XXXXXX)
 chmod 755 "$T"
 WPID=""
 cleanup() {
-  [ -n "$WPID" ] && kill -TERM "$WPID" 2>/dev/null && sleep 0.3
   [ -n "$WPID" ] && kill -KILL "$WPID" 2>/dev/null
   for p in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
   ip netns del "$NS" 2>/dev/null
@@ -24,10 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. tests/lib.sh
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
@@ -35,18 +31,15 @@ ip -n "$NS" link add ea0 type veth peer name ea1
 ip -n "$NS" link set ea0 up
 ip -n "$NS" link set ea1 up
 
-# start_watch DB [args]: watch on ea0 in the namespace; waits until it listens.
+# start_watch DB [args]: watch on $IFACE (ea0) in the namespace; waits
+# until it is ready (its pidfile holds its pid: every handle open).
 start_watch() {
   db=$1
   shift
-  ip netns exec "$NS" "$BIN" watch -i ea0 --db "$db" --flush-every 1s "$@" 2>>"$T/watch.log" &
+  ip netns exec "$NS" "$BIN" watch -i "${IFACE:-ea0}" --db "$db" --flush-every 1s \
+    --pidfile "$T/watch.pid" "$@" 2>>"$T/watch.log" &
   WPID=$!
-  i=0
-  while ! grep -q "listening on" "$T/watch.log" 2>/dev/null && [ $i -lt 50 ]; do
-    sleep 0.1
-    i=$((i + 1))
-    kill -0 "$WPID" 2>/dev/null || break
-  done
+  wait_ready "$T/watch.pid" "$WPID" || echo "# watch $WPID not ready: $(tail -2 "$T/watch.log")"
 }
 stop_watch() {
   kill -TERM "$WPID" 2>/dev/null
@@ -65,8 +58,8 @@ blast() { ip netns exec "$NS" tcpreplay -q --topspeed -i ea1 "$@" >/dev/null 2>&
 : >"$T/watch.log"
 start_watch "$T/a.db"
 replay tests/data/real-direct.pcap
-sleep 1.5
-n_live=$("$BIN" sessions --db "$T/a.db" --format jsonl | wc -l)
+wait_until 30 has_sessions 8 "$T/a.db"
+n_live=$(nsessions "$T/a.db")
 stop_watch; rc=$?
 "$BIN" sessions --db "$T/a.db" --format jsonl >"$T/a.jsonl"
 if [ "$rc" = 0 ] && [ "$n_live" -ge 8 ] && "$PY" - tests/data/real-direct.expected.jsonl "$T/a.jsonl" <<'PY'
@@ -81,7 +74,7 @@ if sorted(a, key=key) != sorted(b, key=key):
             if x[k] != y.get(k): print(k, x[k], y.get(k))
     sys.exit(1)
 PY
-then ok "watch: real capture replayed live, same sessions as read; $n_live visible within the flush interval; SIGTERM exits 0"
+then ok "watch: real capture replayed live, same sessions as read; $n_live visible while it runs; SIGTERM exits 0"
 else ko "watch live capture: exit $rc, $n_live sessions while running; $(tail -3 "$T/watch.log")"; fi
 
 # 1b. -i any: libpcap's "any" device, switched to LINUX_SLL2, which says
@@ -89,12 +82,10 @@ else ko "watch live capture: exit $rc, $n_live sessions while running; $(tail -3
 # its own (as with -i ea0 -i ea1), so the replayed packets, seen leaving
 # ea1 and entering ea0, give the same sessions once per point.
 : >"$T/watch.log"
-ip netns exec "$NS" "$BIN" watch -i any --db "$T/any.db" --flush-every 1s 2>>"$T/watch.log" &
-WPID=$!
-i=0
-while ! grep -q "listening on" "$T/watch.log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+IFACE=any start_watch "$T/any.db"
 replay tests/data/real-direct.pcap
-sleep 1.5
+want=$(($(grep -c . tests/data/real-direct.expected.jsonl) * 2))
+wait_until 30 has_sessions "$want" "$T/any.db"
 stop_watch; rc=$?
 "$BIN" sessions --db "$T/any.db" --format jsonl >"$T/any.jsonl"
 if [ "$rc" = 0 ] && grep -q "any: link type LINUX_SLL2" "$T/watch.log" && "$PY" - tests/data/real-direct.expected.jsonl "$T/any.jsonl" <<'PY'
@@ -122,9 +113,9 @@ for _ in $(seq 40); do
   "$BIN" report --db "$T/b.db" >/dev/null 2>>"$T/reader.err"; [ $? -ge 64 ] && bad=$((bad + 1))
 done
 wait "$RP"
-sleep 1.2
+wait_until 30 has_sessions 16 "$T/b.db"
 stop_watch; rc=$?
-n=$("$BIN" sessions --db "$T/b.db" --format jsonl | wc -l)
+n=$(nsessions "$T/b.db")
 [ "$bad" = 0 ] && [ "$rc" = 0 ] && [ "$n" -ge 16 ] && ! grep -qi "busy\|locked" "$T/watch.log" "$T/reader.err" &&
   ok "80 reads while watch wrote $n sessions: no failure, no busy" || ko "reader loop: $bad failures, exit $rc, $n sessions; $(cat "$T/reader.err" | head -3)"
 
@@ -134,15 +125,15 @@ n=$("$BIN" sessions --db "$T/b.db" --format jsonl | wc -l)
 start_watch "$T/c.db"
 ( for _ in 1 2 3 4 5 6; do blast --loop=5 tests/data/demo.pcapng; done ) &
 RP=$!
-sleep 2.5
-before=$("$BIN" sessions --db "$T/c.db" --format jsonl 2>/dev/null | wc -l)
+wait_until 60 has_sessions 1 "$T/c.db"
+before=$(nsessions "$T/c.db")
 kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=""
 wait "$RP"
 integ=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])" "$T/c.db")
 after=$("$BIN" sessions --db "$T/c.db" --format jsonl | wc -l)
 start_watch "$T/c.db"
 replay tests/data/real-direct.pcap
-sleep 1.2
+wait_until 30 has_sessions $((after + 8)) "$T/c.db"
 stop_watch; rc=$?
 resumed=$("$BIN" sessions --db "$T/c.db" --format jsonl | wc -l)
 dups=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) - count(DISTINCT point_id || first_seen || src_ip || src_port) FROM sessions').fetchone()[0])" "$T/c.db")
@@ -153,10 +144,10 @@ dups=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(
 
 # 4. Privileges dropped after the capture is open, and the change checked.
 : >"$T/watch.log"
-start_watch "$T/d.db" --user nobody --pidfile "$T/d.pid"
+start_watch "$T/d.db" --user nobody
 uid=$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/$WPID/status" 2>/dev/null)
 replay tests/data/real-rot.pcap
-sleep 1.2
+wait_until 30 has_sessions 4 "$T/d.db"
 stop_watch; rc=$?
 n=$("$BIN" sessions --db "$T/d.db" --format jsonl | wc -l)
 [ "$uid" = 65534655346553465534 ] && [ "$rc" = 0 ] && [ "$n" = 4 ] &&
@@ -175,10 +166,11 @@ ip -n "$NS" addr add 10.0.0.10/32 dev ea0
 : >"$T/watch.log"
 start_watch "$T/f.db"
 replay tests/data/real-nat.pcap
-kill -USR1 "$WPID"; sleep 0.3
-kill -HUP "$WPID"; sleep 0.3
+# Signals reach the loop in the order sent (one pipe): no pause needed.
+kill -USR1 "$WPID"
+kill -HUP "$WPID"
 replay tests/data/real-rot.pcap
-sleep 1.2
+wait_until 30 has_sessions 7 "$T/f.db"
 stop_watch; rc=$?
 n=$("$BIN" sessions --db "$T/f.db" --format jsonl | wc -l)
 grep -q "SMTP segments" "$T/watch.log" && grep -q "reopening" "$T/watch.log" && [ "$n" = 7 ] && [ "$rc" = 0 ] &&
@@ -194,18 +186,27 @@ u=$("$BIN" sessions --db "$T/f.db" --direction unknown --format jsonl | wc -l)
 ip netns exec "$NS" "$PY" -c "import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 5399)); time.sleep(60)" &
 HOLE=$!
-i=0
-while ! ip netns exec "$NS" ss -Hlun src 127.0.0.1:5399 | grep -q . && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+hole_bound() { ip netns exec "$NS" ss -Hlun src 127.0.0.1:5399 | grep -q .; }
+wait_until 30 hole_bound
+# The test owns watch's notify socket: the STATUS= lines say when an
+# analysis runs (systemd's view of the daemon, not its log).
+"$PY" tests/notify.py "$T/notify.sock" "$T/notify.log" 120 &
+NP=$!
+wait_until 30 test -S "$T/notify.sock"
 : >"$T/watch.log"
-start_watch "$T/h.db" --analyze-every 1s --resolver 127.0.0.1:5399
+NOTIFY_SOCKET=$T/notify.sock start_watch "$T/h.db" --analyze-every 1s --resolver 127.0.0.1:5399
 replay tests/data/real-direct.pcap
-sleep 2
+wait_until 30 has_sessions 8 "$T/h.db"
+analysing() { tail -1 "$T/notify.log" | grep -q "; analysing"; }
+wait_until 60 analysing
 kill -HUP "$WPID"
-sleep 0.3
 t0=$(date +%s%N)
 stop_watch; rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
-kill "$HOLE" 2>/dev/null
+kill "$HOLE" "$NP" 2>/dev/null
+grep -q "READY=1" "$T/notify.log" && grep -q "STOPPING=1" "$T/notify.log" &&
+  ok "notify socket: READY=1 once ready, STATUS= while analysing, STOPPING=1 at SIGTERM" ||
+  ko "notify socket: $(cat "$T/notify.log")"
 grep -q "reopening the database after the analysis" "$T/watch.log" &&
   [ "$rc" = 0 ] && [ "$ms" -lt 3000 ] && ! grep -q "AddressSanitizer\|LeakSanitizer" "$T/watch.log" &&
   ok "analysis waiting on DNS: SIGHUP reopen deferred, SIGTERM cancels it, exit 0 in $ms ms" ||
@@ -218,8 +219,8 @@ if mount -t tmpfs -o size=600k tmpfs "$T/small" 2>/dev/null; then
   : >"$T/watch.log"
   start_watch "$T/small/g.db"
   replay tests/data/real-direct.pcap
-  sleep 1.2
-  kept=$("$BIN" sessions --db "$T/small/g.db" --format jsonl | wc -l)
+  wait_until 30 has_sessions 8 "$T/small/g.db"
+  kept=$(nsessions "$T/small/g.db")
   ( for _ in $(seq 30); do blast --loop=20 tests/data/demo.pcapng; kill -0 "$WPID" 2>/dev/null || break; done ) &
   RP=$!
   i=0
@@ -238,5 +239,4 @@ else
   ko "cannot mount a small tmpfs for the disk-full test"
 fi
 
-echo "live: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish live

@@ -171,13 +171,16 @@ check-deps:
 	if [ -n "$$(echo $$bad | tr -d ' ')" ]; then echo "check-deps: layering broken in: $$bad"; exit 1; fi; \
 	echo "check-deps: ok"
 
-# The systemd units verify (with ExecStart pointed at the built binary).
+# The systemd units verify (with ExecStart pointed at the built binary);
+# watch's unit waits for READY=1 (Type=notify).
 units-check: $(B)/egressaudit
 	$(Q)d=$$(mktemp -d); for u in packaging/*.service packaging/*.timer; do \
 	  sed "s|/usr/bin/egressaudit|$(CURDIR)/$(B)/egressaudit|" $$u >$$d/$$(basename $$u); done; \
 	out=$$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no $$d/*.service $$d/*.timer 2>&1 | \
 	  grep -v "egressaudit.*not found\|User=.*egressaudit\|^$$"); rm -rf $$d; \
-	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "units-check: ok"
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	grep -q '^Type=notify$$' packaging/egressaudit.service || { echo "units-check: egressaudit.service is not Type=notify"; exit 1; }; \
+	echo "units-check: ok"
 
 # The man page renders without a warning.
 man-check:

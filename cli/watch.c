@@ -53,7 +53,8 @@ struct watch {
   int reopen;                /* SIGHUP came during an analysis        */
   unsigned skipped;          /* analysis ticks that found one running */
   uint64_t stored, dups;
-  uint64_t status_stored;    /* what the last STATUS= said            */
+  uint64_t status_stored, status_frames; /* what the last STATUS= said */
+  char status_analysis[160]; /* its analysis part                     */
   int exit_code;
   int stopping;
 };
@@ -72,6 +73,20 @@ static void logf_(const char *level, const char *fmt, ...) {
   fprintf(stderr, "%s %s watch: ", t, level);
   esc_fputs(stderr, msg);
   fputc('\n', stderr);
+}
+
+/* STATUS= for systemd (systemctl status) and for whoever owns the notify
+ * socket: frames seen, sessions stored, the analysis. */
+static void notify_status(struct watch *w) {
+  struct capture_counters n;
+
+  capture_get_counters(w->cap, &n);
+  w->status_stored = w->stored;
+  w->status_frames = n.frames;
+  sd_notifyf(0, "STATUS=capturing on %d interface%s: %llu frames, %llu "
+             "sessions stored%s%s", w->n, w->n > 1 ? "s" : "",
+             (unsigned long long)n.frames, (unsigned long long)w->stored,
+             w->status_analysis[0] ? "; " : "", w->status_analysis);
 }
 
 /* "any" with LINUX_SLL2: each interface its own capture point, named as if
@@ -154,10 +169,11 @@ static void on_flush(uv_timer_t *t) {
     uv_stop(w->loop);
     return;
   }
-  if (w->stored != w->status_stored) {
-    w->status_stored = w->stored;
-    sd_notifyf(0, "STATUS=capturing on %d interface%s: %llu sessions stored",
-               w->n, w->n > 1 ? "s" : "", (unsigned long long)w->stored);
+  {
+    struct capture_counters n;
+    capture_get_counters(w->cap, &n);
+    if (w->stored != w->status_stored || n.frames != w->status_frames)
+      notify_status(w);
   }
 }
 
@@ -198,6 +214,8 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
 
   w->analysis = NULL;
   if (rc == -ECANCELED) return;
+  snprintf(w->status_analysis, sizeof(w->status_analysis),
+           "last analysis failed");
   if (w->skipped > 0)
     logf_("warn", "the analysis took longer than --analyze-every: %u run%s "
           "skipped", w->skipped, w->skipped > 1 ? "s" : "");
@@ -215,11 +233,11 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
     uv_stop(w->loop);
     return;
   }
-  sd_notifyf(0, "STATUS=capturing on %d interface%s: %llu sessions stored; "
-             "last analysis: %lld identities, %lld crit, %lld warn",
-             w->n, w->n > 1 ? "s" : "", (unsigned long long)w->stored,
-             (long long)a->identities, (long long)a->by_sev[SEV_CRIT],
-             (long long)a->by_sev[SEV_WARN]);
+  snprintf(w->status_analysis, sizeof(w->status_analysis),
+           "last analysis: %lld identities, %lld crit, %lld warn",
+           (long long)a->identities, (long long)a->by_sev[SEV_CRIT],
+           (long long)a->by_sev[SEV_WARN]);
+  notify_status(w);
   logf_("info",
         "analysis: %lld identities, findings %lld crit, %lld warn, %lld info, "
         "%lld unknown; %lld DNS queries, %lld from cache, %lld temporary "
@@ -253,9 +271,8 @@ static void on_analyze(uv_timer_t *t) {
     logf_("warn", "cannot start the analysis: %s", err);
     return;
   }
-  sd_notifyf(0, "STATUS=capturing on %d interface%s: %llu sessions stored; "
-             "analysing", w->n, w->n > 1 ? "s" : "",
-             (unsigned long long)w->stored);
+  snprintf(w->status_analysis, sizeof(w->status_analysis), "analysing");
+  notify_status(w);
 }
 
 static void shutdown_all(struct watch *w) {

@@ -11,6 +11,7 @@ pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "ok   - $1"; }
 ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
+nsessions() { "$BIN" sessions --db "$1" --format jsonl 2>/dev/null | wc -l; }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export EGRESSAUDIT_DB=/nonexistent/never-used.db # every call names --db
@@ -176,6 +177,64 @@ for f in tests/data/*.pcap tests/data/*.pcapng; do
     ko "tshark missing: cannot cross-check $(basename "$f") (run scripts/deps.sh)"
   fi
 done
+
+# 7. The files we keep: a new database is 0640 in a 0750 directory; an
+# empty --db is a usage error, not a silent no-op.
+"$BIN" read -q --db "$T/fresh/sub/h.db" tests/data/real-nat.pcap
+m="$(stat -c %a "$T/fresh/sub/h.db") $(stat -c %a "$T/fresh/sub")"
+[ "$m" = "640 750" ] && ok "new database 0640 in a new 0750 directory (who mailed whom is not for every local user)" ||
+  ko "modes: database and directory $m"
+"$BIN" read -q --db "" tests/data/real-nat.pcap 2>"$T/err"; rc=$?
+[ "$rc" = 64 ] && grep -q "empty path" "$T/err" && ok "--db '': usage error 64" || ko "--db '': exit $rc $(cat "$T/err")"
+
+# 8. Root on a directory the service account writes in (its state
+# directory): what that account plants there is refused, by every command
+# that writes, and nothing is created or changed at the link's target.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+  mkdir -p "$T/svc" "$T/etc"
+  chown nobody "$T/svc"
+  chmod 750 "$T/svc"
+  chmod 755 "$T"
+  "$PY" -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('create table secret(x)')" "$T/etc/root.db"
+  for cmd in "read -q X tests/data/real-nat.pcap" "analyze -q X --resolver 127.0.0.1:9" "prune X --older-than 1d"; do
+    for target in "$T/etc/cron.x" "$T/etc/root.db"; do
+      for at in "" -wal -shm; do
+        rm -f "$T/svc/"*
+        as_nobody ln -s "$target$at" "$T/svc/egress.db$at"
+        # shellcheck disable=SC2086
+        set -- $cmd
+        c=$1
+        shift
+        args=$(echo "$*" | sed "s|X|--db $T/svc/egress.db|")
+        # shellcheck disable=SC2086
+        "$BIN" "$c" $args 2>"$T/err"; rc=$?
+        tables=$("$PY" -c "import sqlite3,sys; print(len(sqlite3.connect(sys.argv[1]).execute('select name from sqlite_master').fetchall()))" "$T/etc/root.db")
+        if [ "$rc" = 77 ] && [ ! -e "$T/etc/cron.x" ] && [ ! -e "$T/etc/cron.x-wal" ] && [ "$tables" = 1 ] &&
+          [ "$(stat -c %U "$T/etc/root.db")" = root ] && grep -q "symbolic link" "$T/err"; then
+          ok "$c as root, link egress.db$at -> $(basename "$target$at") planted by the service account: 77, target untouched"
+        else
+          ko "$c, planted egress.db$at -> $target$at: exit $rc, $tables tables; $(cat "$T/err")"
+        fi
+      done
+    done
+  done
+  rm -f "$T/svc/"*
+  # Root reading the account's own database (the normal case) still works,
+  # and a database that is read-only for its user says so (77).
+  as_nobody "$BIN" read -q --db "$T/svc/egress.db" tests/data/real-nat.pcap
+  n=$(nsessions "$T/svc/egress.db")
+  [ "$n" -ge 1 ] && "$BIN" report --db "$T/svc/egress.db" >/dev/null; rc=$?
+  [ "$n" -ge 1 ] && [ "$rc" -lt 64 ] && ok "root reads the service account's database ($n sessions, report exit $rc)" ||
+    ko "root on the account's database: $n sessions, report exit $rc"
+  "$BIN" read -q --db "$T/etc/root.db" tests/data/real-nat.pcap 2>/dev/null
+  chmod 644 "$T/etc/root.db"
+  as_nobody "$BIN" read -q --db "$T/etc/root.db" tests/data/real-rot.pcap 2>"$T/err"; rc=$?
+  [ "$rc" = 77 ] && grep -q "read-only for this user" "$T/err" && ok "database read-only for its user: 77, says read-only" ||
+    ko "read-only database: exit $rc; $(cat "$T/err")"
+else
+  echo "integration: planted-link checks skipped (need root and setpriv)"
+fi
 
 echo "integration: $pass passed, $fail failed"
 [ "$fail" = 0 ]

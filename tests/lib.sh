@@ -16,12 +16,10 @@ finish() {
 # status of its last run. A condition, never a guess at how long a thing
 # takes: on a busy machine it simply takes longer.
 wait_until() {
-  _wu_n=$(($1 * 10))
+  _wu_end=$(($(date +%s) + $1))
   shift
-  _wu_i=0
   while ! "$@"; do
-    _wu_i=$((_wu_i + 1))
-    [ "$_wu_i" -ge "$_wu_n" ] && return 1
+    [ "$(date +%s)" -ge "$_wu_end" ] && return 1
     sleep 0.1
   done
   return 0
@@ -32,16 +30,35 @@ wait_until() {
 ready() { [ -s "$1" ] && [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
 # wait_ready PIDFILE PID [SECONDS]: until ready, or PID exited (status 1).
 wait_ready() {
-  _wr_i=0
-  _wr_n=$((${3:-60} * 10))
+  _wr_end=$(($(date +%s) + ${3:-60}))
   while ! ready "$1" "$2"; do
     kill -0 "$2" 2>/dev/null || return 1
-    _wr_i=$((_wr_i + 1))
-    [ "$_wr_i" -ge "$_wr_n" ] && return 1
+    [ "$(date +%s)" -ge "$_wr_end" ] && return 1
     sleep 0.1
   done
   return 0
 }
+
+# notify_start DIR: a notify socket the test owns (tests/notify.py, as
+# systemd's), its messages appended to DIR/notify.log; exports
+# NOTIFY_SOCKET for the watches started after it. Sets NOTIFY_PID.
+notify_start() {
+  ${PY:-python3} tests/notify.py "$1/notify.sock" "$1/notify.log" 900 &
+  NOTIFY_PID=$!
+  wait_until 30 test -S "$1/notify.sock"
+  NOTIFY_SOCKET=$1/notify.sock
+  NOTIFY_LOG=$1/notify.log
+  export NOTIFY_SOCKET
+}
+# frames_seen N: the newest STATUS= of a watch says it has taken at least
+# N frames from the kernel (so a SIGTERM now loses none of them).
+frames_seen() {
+  _fs=$(grep "STATUS=capturing" "$NOTIFY_LOG" 2>/dev/null | tail -1 |
+    sed -n 's/.*: \([0-9]*\) frames.*/\1/p')
+  [ -n "$_fs" ] && [ "$_fs" -ge "$1" ]
+}
+# pcap_frames FILE: its packets (all of them are port 25 in tests/data).
+pcap_frames() { tcpdump -n -r "$1" 2>/dev/null | wc -l; }
 
 # nsessions DB [sessions options]: how many sessions the database holds.
 nsessions() {

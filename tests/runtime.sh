@@ -40,12 +40,11 @@ cleanup() {
     for p in $(ip netns pids "$NS"); do kill -KILL "$p" 2>/dev/null; done
     ip netns del "$NS"
   fi
+  [ -n "${NOTIFY_PID:-}" ] && kill "$NOTIFY_PID" 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. tests/lib.sh
 
 tests/dns/nsd.sh start "$T/nsd" "$PORT" || { echo "$MODE: 0 passed, 1 failed"; exit 1; }
 R="--resolver 127.0.0.1:$PORT --dns-timeout 500"
@@ -85,14 +84,16 @@ ip -n "$NS" link add ea0 type veth peer name ea1
 ip -n "$NS" link set ea0 up
 ip -n "$NS" link set ea1 up
 ip netns exec "$NS" tests/dns/nsd.sh start "$T/nsd-ns" 5300
+notify_start "$T"
 # shellcheck disable=SC2086
 ip netns exec "$NS" $RUN "$BIN" watch -i ea0 --db "$T/w.db" --flush-every 1s --analyze-every 1s \
-  --resolver 127.0.0.1:5300 2>"$T/w.log" &
+  --resolver 127.0.0.1:5300 --pidfile "$T/w.pid" 2>"$T/w.log" &
 W=$!
-i=0
-while ! grep -q "listening on" "$T/w.log" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+wait_ready "$T/w.pid" "$W" 180
 ip netns exec "$NS" tcpreplay -q --pps=1000 -i ea1 tests/data/real-direct.pcap tests/data/real-nat.pcap >/dev/null 2>&1
-sleep 3
+# Stop it mid-analysis, once one analysis has seen the sessions.
+analysed() { grep -q "last analysis: [1-9]" "$NOTIFY_LOG"; }
+wait_until 180 analysed
 kill -TERM "$W"
 wait "$W"
 rc=$?
@@ -102,5 +103,4 @@ if [ "$rc" = 0 ] && [ "$n" -ge 1 ] && ! grep -q "$SAID" "$T/w.log"; then
 else
   ko "watch: exit $rc, $n analyses; $(grep -m6 -A3 "$SAID" "$T/w.log")"
 fi
-echo "$MODE: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish "$MODE"

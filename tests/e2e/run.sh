@@ -78,16 +78,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
-waitfor() { # waitfor TENTHS CMD...: until CMD succeeds
-  n=$1
-  shift
-  i=0
-  while ! "$@" && [ $i -lt "$n" ]; do sleep 0.1; i=$((i + 1)); done
-  "$@"
-}
+. tests/lib.sh
 
 # Watch the host's own interfaces all along: nothing of the testbed may
 # appear there (addresses, or DNS questions about the test zones).
@@ -95,7 +86,7 @@ LEAK='net 198.51.100.0/24 or net 203.0.113.0/24 or net 2001:db8::/32 or port 53'
 tcpdump -n -i any -U -Z root -w "$T/host.pcap" "$LEAK" 2>"$T/hostcap.log" &
 HC=$!
 hc_ready() { grep -q "listening on" "$T/hostcap.log"; }
-waitfor 50 hc_ready
+wait_until 30 hc_ready
 
 # --- network ------------------------------------------------------------
 for ns in "$S" "$G" "$M"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
@@ -241,29 +232,32 @@ ip netns exec "$M" sh -c "mount --bind $E/etc/passwd /etc/passwd && mount --bind
   >"$T/exim.out" 2>&1 || { ko "exim start: $(cat "$T/exim.out")"; exit 1; }
 listening() { ip netns exec "$M" ss -Hltn "src $1" | grep -q .; }
 for a in 198.51.100.25:25 198.51.100.26:25 198.51.100.27:25 '[2001:db8:20::27]:25'; do
-  waitfor 50 listening "$a" || { ko "nothing listens on $a"; exit 1; }
+  wait_until 30 listening "$a" || { ko "nothing listens on $a"; exit 1; }
 done
 
 # --- the watches ----------------------------------------------------------
-listens() { grep -q "listening on" "$1"; }
+# Each is ready when its pidfile holds its pid (written once every capture
+# handle and the database are open): never its log, which a restarted
+# watch shares with the one before it.
 start_ws() {
-  ip netns exec "$S" "$BIN" watch -i ea-s0 --point sender --db "$T/sender.db" --flush-every 1s 2>>"$T/ws.log" &
+  ip netns exec "$S" "$BIN" watch -i ea-s0 --point sender --db "$T/sender.db" --flush-every 1s \
+    --pidfile "$T/ws.pid" 2>>"$T/ws.log" &
   WS=$!
-  waitfor 50 listens "$T/ws.log"
+  wait_ready "$T/ws.pid" "$WS" || ko "sender's watch not ready: $(tail -2 "$T/ws.log")"
 }
 : >"$T/ws.log"
 start_ws
 ip netns exec "$G" "$BIN" watch -i ea-gi -i ea-go --point gw --db "$T/gw.db" --flush-every 1s \
   --local 10.0.0.0/24 --local 203.0.113.0/24 --local 2001:db8:10::/64 \
-  --analyze-every 1s --analyze-window 1h --resolver 198.51.100.53 2>"$T/wg.log" &
+  --analyze-every 1s --analyze-window 1h --resolver 198.51.100.53 --pidfile "$T/wg.pid" 2>"$T/wg.log" &
 WG=$!
-waitfor 50 listens "$T/wg.log"
+wait_ready "$T/wg.pid" "$WG" || ko "gateway's watch not ready: $(tail -2 "$T/wg.log")"
 # And the same gateway through libpcap's "any" (LINUX_SLL2: a point per
 # interface), into a database of its own, analysed at the end.
 ip netns exec "$G" "$BIN" watch -i any --point gw --db "$T/gwany.db" --flush-every 1s \
-  --local 10.0.0.0/24 --local 203.0.113.0/24 --local 2001:db8:10::/64 2>"$T/wa.log" &
+  --local 10.0.0.0/24 --local 203.0.113.0/24 --local 2001:db8:10::/64 --pidfile "$T/wa.pid" 2>"$T/wa.log" &
 WA=$!
-waitfor 50 listens "$T/wa.log"
+wait_ready "$T/wa.pid" "$WA" || ko "any watch not ready: $(tail -2 "$T/wa.log")"
 
 # sw RC ARGS...: one swaks dialogue up to RCPT; its exit code must be RC.
 sw_bad=""
@@ -289,7 +283,7 @@ sw 0 --server 198.51.100.25 --local-interface 203.0.113.12 --helo localhost
 # SIGKILL the sender's watch once its batch is committed, then restart it.
 nsess() { "$BIN" sessions --db "$1" --format jsonl 2>/dev/null | wc -l; }
 has8() { [ "$(nsess "$T/sender.db")" -ge 8 ]; }
-waitfor 40 has8
+wait_until 60 has8
 before=$(nsess "$T/sender.db")
 kill -KILL "$WS"
 wait "$WS" 2>/dev/null
@@ -349,7 +343,7 @@ except sqlite3.Error:
 sys.exit(0 if r == [("crit",)] else 1)
 PY
 }
-if waitfor 100 natmap && waitfor 50 rotation_open; then
+if wait_until 90 natmap && wait_until 60 rotation_open; then
   ok "gateway (watch -i inside -i outside --analyze-every 1s): nat_map 10.0.0.10 -> 203.0.113.10, .13 learned live; ip-rotation crit"
 else
   ko "gateway: nat_map/rotation not learned live; log: $(grep -v "analysis:" "$T/wg.log" | tail -3)"
@@ -357,7 +351,6 @@ fi
 grep -q "info watch: analysis: " "$T/wg.log" && ! grep -q "analysis: .*cannot\|cannot start the analysis" "$T/wg.log" &&
   ok "gateway: analyses ran on the watch loop and logged their summary" || ko "gateway analyses: $(tail -3 "$T/wg.log")"
 
-sleep 1.5 # the last sessions flushed
 touch "$T/stop-readers"
 wait "$RL"
 RL=""
@@ -500,5 +493,4 @@ asked=$(tcpdump -n -r "$T/host.pcap" port 53 2>/dev/null |
   ok "host namespace: no testbed address and no question about the test zones on its interfaces" ||
   ko "leak: $leaked testbed packets, $asked DNS questions about test names on the host"
 
-echo "e2e: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish e2e

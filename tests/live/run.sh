@@ -8,7 +8,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null || ! command -v ip >/dev/null; then
   echo "live: skipped (needs root, ip and tcpreplay)"
-  echo "live: 0 passed, 0 failed, 11 skipped"
+  echo "live: 0 passed, 0 failed, 19 skipped"
   exit 0
 fi
 NS=ea-live-$$
@@ -17,6 +17,7 @@ chmod 755 "$T"
 WPID=""
 cleanup() {
   [ -n "$WPID" ] && kill -KILL "$WPID" 2>/dev/null
+  [ -n "${NOTIFY_PID:-}" ] && kill "$NOTIFY_PID" 2>/dev/null
   for p in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
   ip netns del "$NS" 2>/dev/null
   rm -rf "$T"
@@ -30,12 +31,16 @@ ip -n "$NS" link set lo up
 ip -n "$NS" link add ea0 type veth peer name ea1
 ip -n "$NS" link set ea0 up
 ip -n "$NS" link set ea1 up
+# Every watch below reports to a notify socket the test owns (READY=1,
+# STATUS= with the frames it took): what systemd would see.
+notify_start "$T"
 
 # start_watch DB [args]: watch on $IFACE (ea0) in the namespace; waits
 # until it is ready (its pidfile holds its pid: every handle open).
 start_watch() {
   db=$1
   shift
+  : >"$NOTIFY_LOG" # STATUS= lines of this watch only
   ip netns exec "$NS" "$BIN" watch -i "${IFACE:-ea0}" --db "$db" --flush-every 1s \
     --pidfile "$T/watch.pid" "$@" 2>>"$T/watch.log" &
   WPID=$!
@@ -147,7 +152,7 @@ dups=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(
 start_watch "$T/d.db" --user nobody
 uid=$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/$WPID/status" 2>/dev/null)
 replay tests/data/real-rot.pcap
-wait_until 30 has_sessions 4 "$T/d.db"
+wait_until 30 frames_seen "$(pcap_frames tests/data/real-rot.pcap)"
 stop_watch; rc=$?
 n=$("$BIN" sessions --db "$T/d.db" --format jsonl | wc -l)
 [ "$uid" = 65534655346553465534 ] && [ "$rc" = 0 ] && [ "$n" = 4 ] &&
@@ -170,7 +175,7 @@ replay tests/data/real-nat.pcap
 kill -USR1 "$WPID"
 kill -HUP "$WPID"
 replay tests/data/real-rot.pcap
-wait_until 30 has_sessions 7 "$T/f.db"
+wait_until 30 frames_seen $(($(pcap_frames tests/data/real-nat.pcap) + $(pcap_frames tests/data/real-rot.pcap)))
 stop_watch; rc=$?
 n=$("$BIN" sessions --db "$T/f.db" --format jsonl | wc -l)
 grep -q "SMTP segments" "$T/watch.log" && grep -q "reopening" "$T/watch.log" && [ "$n" = 7 ] && [ "$rc" = 0 ] &&
@@ -188,13 +193,10 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 5399)
 HOLE=$!
 hole_bound() { ip netns exec "$NS" ss -Hlun src 127.0.0.1:5399 | grep -q .; }
 wait_until 30 hole_bound
-# The test owns watch's notify socket: the STATUS= lines say when an
-# analysis runs (systemd's view of the daemon, not its log).
-"$PY" tests/notify.py "$T/notify.sock" "$T/notify.log" 120 &
-NP=$!
-wait_until 30 test -S "$T/notify.sock"
+# The STATUS= lines on the test's notify socket say when an analysis runs
+# (systemd's view of the daemon, not its log).
 : >"$T/watch.log"
-NOTIFY_SOCKET=$T/notify.sock start_watch "$T/h.db" --analyze-every 1s --resolver 127.0.0.1:5399
+start_watch "$T/h.db" --analyze-every 1s --resolver 127.0.0.1:5399
 replay tests/data/real-direct.pcap
 wait_until 30 has_sessions 8 "$T/h.db"
 analysing() { tail -1 "$T/notify.log" | grep -q "; analysing"; }
@@ -203,7 +205,7 @@ kill -HUP "$WPID"
 t0=$(date +%s%N)
 stop_watch; rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
-kill "$HOLE" "$NP" 2>/dev/null
+kill "$HOLE" 2>/dev/null
 grep -q "READY=1" "$T/notify.log" && grep -q "STOPPING=1" "$T/notify.log" &&
   ok "notify socket: READY=1 once ready, STATUS= while analysing, STOPPING=1 at SIGTERM" ||
   ko "notify socket: $(cat "$T/notify.log")"
@@ -238,5 +240,70 @@ if mount -t tmpfs -o size=600k tmpfs "$T/small" 2>/dev/null; then
 else
   ko "cannot mount a small tmpfs for the disk-full test"
 fi
+
+# 8. What the service account can plant where root writes (issue: a path
+# from the egressaudit user to root). Its state directory is its own; root
+# runs watch --user with the database there.
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+mkdir -p "$T/state" "$T/etc"
+chown nobody "$T/state"
+chmod 750 "$T/state"
+as_nobody ln -s "$T/etc/cron.x" "$T/state/egress.db"
+ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
+[ "$rc" = 77 ] && [ ! -e "$T/etc/cron.x" ] && grep -q "symbolic link" "$T/err" &&
+  ok "dangling link planted at the database: refused (77), nothing created at its target, nothing handed over" ||
+  ko "planted database link: exit $rc, target $(ls -l "$T/etc" | tail -n +2); $(cat "$T/err")"
+rm -f "$T/state/egress.db"
+"$PY" -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('create table secret(x)')" "$T/etc/root.db"
+as_nobody ln -s "$T/etc/root.db" "$T/state/egress.db"
+ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
+owner=$(stat -c %U "$T/etc/root.db")
+tables=$("$PY" -c "import sqlite3,sys; print(len(sqlite3.connect(sys.argv[1]).execute('select name from sqlite_master').fetchall()))" "$T/etc/root.db")
+[ "$rc" = 77 ] && [ "$owner" = root ] && [ "$tables" = 1 ] &&
+  ok "link to a root-owned SQLite file: refused (77); the file keeps its owner and its one table" ||
+  ko "link to root's database: exit $rc, owner $owner, $tables tables; $(cat "$T/err")"
+rm -f "$T/state/egress.db"
+as_nobody ln -s "$T/etc/cron.y" "$T/state/egress.db-wal"
+ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
+[ "$rc" = 77 ] && [ ! -e "$T/etc/cron.y" ] && [ ! -e "$T/state/egress.db" ] &&
+  ok "link planted at the -wal: refused (77) before anything is created" ||
+  ko "planted -wal link: exit $rc; $(cat "$T/err")"
+rm -f "$T/state/egress.db-wal"
+# Hard link to a root file (possible where fs.protected_hardlinks is off).
+: >"$T/etc/shadow.x"
+ln "$T/etc/shadow.x" "$T/state/egress.db"
+ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
+[ "$rc" = 77 ] && [ "$(stat -c %U "$T/etc/shadow.x")" = root ] && [ ! -s "$T/etc/shadow.x" ] &&
+  ok "hard link to a root file at the database: refused (77), untouched" ||
+  ko "hard link: exit $rc, owner $(stat -c %U "$T/etc/shadow.x"); $(cat "$T/err")"
+rm -f "$T/state/egress.db"
+# The honest case: a new database in the account's directory is created
+# 0640 and handed over (with its -wal and -shm) by descriptor.
+: >"$T/watch.log"
+start_watch "$T/state/egress.db" --user nobody
+modes=$(stat -c '%U:%a' "$T/state/egress.db" "$T/state/egress.db-wal" "$T/state/egress.db-shm" 2>&1 | tr '\n' ' ')
+replay tests/data/real-direct.pcap
+wait_until 30 has_sessions 8 "$T/state/egress.db"
+stop_watch; rc=$?
+[ "$rc" = 0 ] && [ "$modes" = "nobody:640 nobody:640 nobody:640 " ] &&
+  ok "--user nobody, new database in its directory: $modes, records, exit 0" ||
+  ko "hand-over: exit $rc, modes '$modes'; $(tail -2 "$T/watch.log")"
+
+# 9. The pidfile: never through a planted link; one instance at a time,
+# and the second never removes the first one's file.
+as_nobody ln -s "$T/etc/cron.z" "$T/state/w.pid"
+ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/p.db" --pidfile "$T/state/w.pid" 2>"$T/err"; rc=$?
+[ "$rc" = 77 ] && [ ! -e "$T/etc/cron.z" ] && ok "link planted at the pidfile: refused (77), nothing written at its target" ||
+  ko "pidfile link: exit $rc; $(cat "$T/err")"
+: >"$T/watch.log"
+start_watch "$T/p.db"
+first=$(cat "$T/watch.pid")
+ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/p2.db" --pidfile "$T/watch.pid" 2>"$T/err"; rc2=$?
+still=$(cat "$T/watch.pid")
+stop_watch; rc1=$?
+[ "$rc2" = 75 ] && [ "$still" = "$first" ] && grep -q "held by another running egressaudit (pid $first)" "$T/err" &&
+  [ ! -e "$T/p2.db" ] && [ "$rc1" = 0 ] && [ ! -e "$T/watch.pid" ] &&
+  ok "second watch on the same pidfile: exit 75 naming pid $first, touches nothing; the first removes its file at exit" ||
+  ko "pidfile lock: second exit $rc2, pid $first -> $still, first exit $rc1; $(cat "$T/err")"
 
 finish live

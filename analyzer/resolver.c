@@ -275,9 +275,10 @@ int resolver_parse(const unsigned char *abuf, int alen, struct dns_result *out) 
   uint16_t type, rdlen;
   uint32_t ttl, minttl = UINT32_MAX;
   long l;
-  char owner[DNS_NAME_MAX];
+  char owner[DNS_NAME_MAX], want[DNS_NAME_MAX];
 
   out->n = 0;
+  want[0] = '\0';
   out->soa_zone[0] = out->soa_mname[0] = out->soa_rname[0] = '\0';
   if (abuf == NULL || alen < 12 || !(abuf[2] & 0x80)) return -1;
   end = abuf + alen;
@@ -288,6 +289,7 @@ int resolver_parse(const unsigned char *abuf, int alen, struct dns_result *out) 
   p = abuf + 12;
   for (i = 0; i < qd; i++) {
     if ((l = expand(p, abuf, alen, owner, sizeof(owner))) < 0) return -1;
+    if (i == 0) memcpy(want, owner, sizeof(want));
     p += l;
     if (end - p < 4) return -1;
     p += 4;
@@ -302,6 +304,18 @@ int resolver_parse(const unsigned char *abuf, int alen, struct dns_result *out) 
     p += 10;
     if (end - p < rdlen) return -1;
     if (ttl > 0x7FFFFFFF) ttl = 0; /* RFC 2181 8 */
+    /* Only records about the question, or the name its CNAME chain leads
+     * to, answer it (RFC 1034 4.3.2): a record about another name is not a
+     * second PTR, whoever put it in the answer section. */
+    if (i < an && type == DNS_T_CNAME && strcmp(owner, want) == 0) {
+      if (expand(p, abuf, alen, want, sizeof(want)) < 0) return -1;
+      p += rdlen;
+      continue;
+    }
+    if (i < an && type == out->type && strcmp(owner, want) != 0) {
+      p += rdlen;
+      continue;
+    }
     if (i < an && type == out->type && out->n < DNS_ANSWERS_MAX) {
       char *a = out->answer[out->n];
       if (type == DNS_T_A && rdlen == 4)
@@ -310,8 +324,10 @@ int resolver_parse(const unsigned char *abuf, int alen, struct dns_result *out) 
         inet_ntop(AF_INET6, p, a, DNS_NAME_MAX);
       else if (type == DNS_T_PTR) {
         if (expand(p, abuf, alen, a, DNS_NAME_MAX) < 0) return -1;
+        if (a[0] == '\0') a = NULL; /* the root name: no host named */
       } else if (type == DNS_T_MX && rdlen > 2) {
         if (expand(p + 2, abuf, alen, a, DNS_NAME_MAX) < 0) return -1;
+        if (a[0] == '\0') a = NULL; /* null MX (RFC 7505) */
       } else if (type == DNS_T_SOA) {
         snprintf(a, DNS_NAME_MAX, "%s", owner);
       } else {

@@ -85,7 +85,7 @@ enum iprev rules_iprev(const struct ident *id) {
 
   if (id->ptr == NULL) return IPREV_NONE;
   if (temp(id->ptr)) return IPREV_TEMPERROR;
-  if (id->ptr->status != DNS_OK) return IPREV_PERMERROR;
+  if (id->ptr->status != DNS_OK || id->n_names == 0) return IPREV_PERMERROR;
   for (i = 0; i < id->n_names; i++) {
     if (holds(id->fwd[i].a, id->ip_text) || holds(id->fwd[i].aaaa, id->ip_text))
       return IPREV_PASS;
@@ -315,6 +315,7 @@ static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
   unsigned i, confirmed = 0;
   int exempt;
 
+  buf[0] = '\0';
   if (id->ptr == NULL) return;
   if (temp(id->ptr)) {
     emit(cfg, id, "ptr-temperror", SEV_UNKNOWN, ip,
@@ -325,13 +326,18 @@ static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
          " PTR", id->ptr->name, dns_status_name(id->ptr->status));
     return;
   }
-  if (id->ptr->status != DNS_OK) {
+  if (id->ptr->status != DNS_OK || id->n_names == 0) {
+    /* NOERROR without a usable name (a cache row from before the resolver
+     * dropped root-name PTRs) is no PTR either. */
     emit(cfg, id, "no-ptr", SEV_CRIT, ip,
          "Ask whoever controls the reverse zone (see reverse-zone: your ISP "
          "or cloud provider) to set a PTR for this address to your mail "
          "host's name, and give that name an A/AAAA record pointing back.",
          "%s has no PTR (%s for %s): receivers that check iprev treat this as"
-         " permerror", ip, dns_status_name(id->ptr->status), id->ptr->name);
+         " permerror", ip,
+         id->ptr->status == DNS_OK ? "no usable name"
+                                   : dns_status_name(id->ptr->status),
+         id->ptr->name);
     return;
   }
   for (i = 0; i < id->n_names; i++)

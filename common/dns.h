@@ -12,6 +12,7 @@
 
 /* RR types we ask for (RFC 1035 3.2.2, RFC 3596). */
 #define DNS_T_A 1
+#define DNS_T_CNAME 5
 #define DNS_T_SOA 6
 #define DNS_T_PTR 12
 #define DNS_T_MX 15

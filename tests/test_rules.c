@@ -140,6 +140,19 @@ static void test_iprev_and_ptr_rules(void **state) {
   judge(&id, &g);
   assert_null(find(&g, "fcrdns-fail"));
   assert_non_null(find(&g, "ptr-temperror"));
+
+  /* NOERROR with no usable name (a PTR to the root name, as cached before
+   * the resolver dropped it): permerror and no-ptr, a detail that says so
+   * (it once printed an unwritten stack buffer: whoever runs a reverse
+   * zone could put our stack bytes into the database). */
+  ident(&id, "203.0.113.41");
+  id.ptr = res(DNS_T_PTR, DNS_OK, NULL, NULL);
+  id.n_names = 0;
+  assert_int_equal(rules_iprev(&id), IPREV_PERMERROR);
+  judge(&id, &g);
+  assert_null(find(&g, "fcrdns-fail"));
+  assert_non_null(find(&g, "no-ptr"));
+  assert_non_null(strstr(find(&g, "no-ptr")->detail, "no usable name"));
 }
 
 static void test_multiple_ptr(void **state) {

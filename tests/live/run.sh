@@ -249,14 +249,14 @@ mkdir -p "$T/state" "$T/etc"
 chown nobody "$T/state"
 chmod 750 "$T/state"
 as_nobody ln -s "$T/etc/cron.x" "$T/state/egress.db"
-ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
+timeout 20 ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
 [ "$rc" = 77 ] && [ ! -e "$T/etc/cron.x" ] && grep -q "symbolic link" "$T/err" &&
   ok "dangling link planted at the database: refused (77), nothing created at its target, nothing handed over" ||
   ko "planted database link: exit $rc, target $(ls -l "$T/etc" | tail -n +2); $(cat "$T/err")"
 rm -f "$T/state/egress.db"
 "$PY" -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('create table secret(x)')" "$T/etc/root.db"
 as_nobody ln -s "$T/etc/root.db" "$T/state/egress.db"
-ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
+timeout 20 ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
 owner=$(stat -c %U "$T/etc/root.db")
 tables=$("$PY" -c "import sqlite3,sys; print(len(sqlite3.connect(sys.argv[1]).execute('select name from sqlite_master').fetchall()))" "$T/etc/root.db")
 [ "$rc" = 77 ] && [ "$owner" = root ] && [ "$tables" = 1 ] &&
@@ -264,7 +264,7 @@ tables=$("$PY" -c "import sqlite3,sys; print(len(sqlite3.connect(sys.argv[1]).ex
   ko "link to root's database: exit $rc, owner $owner, $tables tables; $(cat "$T/err")"
 rm -f "$T/state/egress.db"
 as_nobody ln -s "$T/etc/cron.y" "$T/state/egress.db-wal"
-ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
+timeout 20 ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
 [ "$rc" = 77 ] && [ ! -e "$T/etc/cron.y" ] && [ ! -e "$T/state/egress.db" ] &&
   ok "link planted at the -wal: refused (77) before anything is created" ||
   ko "planted -wal link: exit $rc; $(cat "$T/err")"
@@ -272,7 +272,7 @@ rm -f "$T/state/egress.db-wal"
 # Hard link to a root file (possible where fs.protected_hardlinks is off).
 : >"$T/etc/shadow.x"
 ln "$T/etc/shadow.x" "$T/state/egress.db"
-ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
+timeout 20 ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/state/egress.db" --user nobody 2>"$T/err"; rc=$?
 [ "$rc" = 77 ] && [ "$(stat -c %U "$T/etc/shadow.x")" = root ] && [ ! -s "$T/etc/shadow.x" ] &&
   ok "hard link to a root file at the database: refused (77), untouched" ||
   ko "hard link: exit $rc, owner $(stat -c %U "$T/etc/shadow.x"); $(cat "$T/err")"
@@ -292,13 +292,13 @@ stop_watch; rc=$?
 # 9. The pidfile: never through a planted link; one instance at a time,
 # and the second never removes the first one's file.
 as_nobody ln -s "$T/etc/cron.z" "$T/state/w.pid"
-ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/p.db" --pidfile "$T/state/w.pid" 2>"$T/err"; rc=$?
+timeout 20 ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/p.db" --pidfile "$T/state/w.pid" 2>"$T/err"; rc=$?
 [ "$rc" = 77 ] && [ ! -e "$T/etc/cron.z" ] && ok "link planted at the pidfile: refused (77), nothing written at its target" ||
   ko "pidfile link: exit $rc; $(cat "$T/err")"
 : >"$T/watch.log"
 start_watch "$T/p.db"
 first=$(cat "$T/watch.pid")
-ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/p2.db" --pidfile "$T/watch.pid" 2>"$T/err"; rc2=$?
+timeout 20 ip netns exec "$NS" "$BIN" watch -i ea0 --db "$T/p2.db" --pidfile "$T/watch.pid" 2>"$T/err"; rc2=$?
 still=$(cat "$T/watch.pid")
 stop_watch; rc1=$?
 [ "$rc2" = 75 ] && [ "$still" = "$first" ] && grep -q "held by another running egressaudit (pid $first)" "$T/err" &&

@@ -349,6 +349,12 @@ static bool line_start(const struct smtp *s, int dir, const uint8_t *p,
   return false;
 }
 
+/* Does a reply line start here: a code 2xx-5xx, then end, ' ' or '-'? */
+static bool reply_start(const char *b, size_t len) {
+  return len >= 3 && b[0] >= '2' && b[0] <= '5' && is_digit(b[1]) &&
+         is_digit(b[2]) && (len == 3 || b[3] == ' ' || b[3] == '-');
+}
+
 void smtp_feed(struct smtp *s, int dir, const uint8_t *p, size_t n) {
   struct smtp_dir *d = &s->dir[dir];
   const uint8_t *nl;
@@ -371,8 +377,20 @@ void smtp_feed(struct smtp *s, int dir, const uint8_t *p, size_t n) {
     if (d->discard) {
       if (nl != NULL) d->discard = 0;
     } else if (d->len + take > sizeof(d->buf)) {
-      /* RFC 5321 4.5.3.1: too long. Count it, do not buffer it. */
+      /* RFC 5321 4.5.3.1: too long. Count it. A reply keeps its first
+       * bytes, marked truncated (its code and the start of its text carry
+       * the reason, and every later reply must still pair with its
+       * command); a command is dropped: half a host name would mislead. */
       if (!(dir == SMTP_C2S && s->data_mode)) s->anom.overlong++;
+      if (dir == SMTP_S2C) {
+        size_t room = sizeof(d->buf) - d->len;
+        memcpy(d->buf + d->len, p, room);
+        d->len = 0;
+        if (reply_start(d->buf, sizeof(d->buf))) {
+          s->anom.truncated++;
+          server_line(s, d->buf, sizeof(d->buf));
+        }
+      }
       d->len = 0;
       if (nl == NULL) d->discard = 1;
     } else {
@@ -396,9 +414,8 @@ void smtp_gap(struct smtp *s, int dir) {
   /* A reply cut by the hole still tells its code (and the start of its
    * text): keep it, marked truncated, so that replies stay matched to their
    * commands. A cut command is dropped: half a host name would mislead. */
-  if (dir == SMTP_S2C && !d->discard && !s->done && d->len >= 3 &&
-      d->buf[0] >= '2' && d->buf[0] <= '5' && is_digit(d->buf[1]) &&
-      is_digit(d->buf[2]) && (d->len == 3 || d->buf[3] == ' ' || d->buf[3] == '-')) {
+  if (dir == SMTP_S2C && !d->discard && !s->done &&
+      reply_start(d->buf, d->len)) {
     s->anom.truncated++;
     server_line(s, d->buf, d->len);
   }

@@ -310,9 +310,58 @@ static void test_overlong_and_line_endings(void **state) {
   assert_int_equal(v.anom.bare_lf, 1);
   assert_int_equal(v.anom.bare_cr, 1);
   assert_slice(v.helo[0], "a.example");
-  assert_slice(v.ehlo_reply, "ok");
+  /* The over-long reply line keeps its first bytes (2xx text: 200). */
+  assert_int_equal(v.ehlo_reply.len, REPLY_TEXT_OK_MAX);
+  assert_int_equal(v.ehlo_reply.p[0], 'A');
+  assert_true(v.anom.truncated >= 1);
   assert_int_equal(v.state, SESS_CLOSED);
   free(big);
+  free(s);
+}
+
+/* A 550 of 1100 bytes (long URLs, as Microsoft and Gmail send): kept,
+ * truncated to its first bytes, still a reject blaming reverse DNS, and
+ * every later reply pairs with its own command. */
+static void test_long_reject_kept(void **state) {
+  struct smtp *s = new_smtp(true);
+  struct session v;
+  char line[1200];
+  size_t n;
+
+  (void)state;
+  n = (size_t)snprintf(line, sizeof(line),
+                       "550 5.7.1 Service unavailable, Client host "
+                       "[203.0.113.11] blocked: cannot find your reverse "
+                       "hostname. See https://example.net/");
+  memset(line + n, 'x', 1100 - n);
+  memcpy(line + 1098, "\r\n", 3);
+  sv(s, "220 mx\r\n");
+  c(s, "EHLO a.example\r\n");
+  sv(s, "250 mx\r\n");
+  c(s, "MAIL FROM:<a@a.example>\r\n");
+  sv(s, "250 ok\r\n");
+  c(s, "RCPT TO:<b@example.net>\r\n");
+  sv(s, line);
+  c(s, "RSET\r\n");
+  sv(s, "250 2.0.0 reset\r\n");
+  c(s, "QUIT\r\n");
+  sv(s, "221 bye\r\n");
+  memset(&v, 0, sizeof(v));
+  smtp_view(s, &v);
+  assert_int_equal(v.n_replies, 6);
+  assert_int_equal(v.replies[3].code, 550);
+  assert_int_equal(v.replies[3].cmd, CMD_RCPT);
+  assert_slice(v.replies[3].enhanced, "5.7.1");
+  assert_non_null(memmem(v.replies[3].text.p, v.replies[3].text.len,
+                         "cannot find your reverse hostname", 33));
+  assert_true(v.replies[3].text.len > 900);
+  assert_int_equal(v.replies[4].code, 250);
+  assert_int_equal(v.replies[4].cmd, CMD_RSET);
+  assert_int_equal(v.replies[5].code, 221);
+  assert_int_equal(v.replies[5].cmd, CMD_QUIT);
+  assert_int_equal(v.anom.overlong, 1);
+  assert_true(v.anom.truncated >= 1);
+  assert_int_equal(v.state, SESS_CLOSED);
   free(s);
 }
 
@@ -402,6 +451,7 @@ int main(void) {
       cmocka_unit_test(test_starttls_stops),
       cmocka_unit_test(test_auth_and_bdat),
       cmocka_unit_test(test_overlong_and_line_endings),
+      cmocka_unit_test(test_long_reject_kept),
       cmocka_unit_test(test_gap_resyncs),
       cmocka_unit_test(test_reply_caps),
       cmocka_unit_test(test_midstream_and_junk),

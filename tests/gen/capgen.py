@@ -576,7 +576,7 @@ def scen_main(cap):
                              "\\xff\\xfe end"))
     out[-1]["replies"][0]["text"] = out[-1]["banner"]
 
-    # 21. A 100 kB line without CRLF, then a proper reply.
+    # 21. A 100 kB reply line without CRLF, then the reply's last line.
     cap.tick(10**6)
     c = Conn(cap, "203.0.113.10", 40021, "198.51.100.67")
     c.handshake()
@@ -587,9 +587,12 @@ def scen_main(cap):
     c.c("QUIT\r\n")
     c.s(crlf(["221 2.0.0 Bye"]))
     c.close()
+    # The over-long reply line keeps its first bytes (a 2xx text: 200),
+    # marked truncated, and the reply still pairs with the EHLO.
     out.append(expect(c, BANNER, [("EHLO mail01.example.com", ["250 ok"]),
                                   ("QUIT", ["221 2.0.0 Bye"])],
-                      ehlo_reply="ok"))
+                      ehlo_reply="A" * 200))
+    out[-1]["replies"][1]["text"] = "A" * 200
 
     # 22. AUTH LOGIN: the 334 exchange does not shift replies off commands.
     cap.tick(10**6)

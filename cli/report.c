@@ -279,20 +279,6 @@ static void json_finding(const struct fnd *f) {
   printf(",\"count\":%lld}", (long long)f->count);
 }
 
-static void csv_cell(const char *s, int last) {
-  if (strpbrk(s, ",\"\r\n") != NULL) {
-    putchar('"');
-    for (; *s; s++) {
-      if (*s == '"') putchar('"');
-      putchar(*s);
-    }
-    putchar('"');
-  } else {
-    fputs(s, stdout);
-  }
-  fputs(last ? "\r\n" : ",", stdout);
-}
-
 static void usage(FILE *f) {
   fprintf(f,
           "Usage: %s report [OPTIONS]\n"
@@ -540,16 +526,16 @@ int cmd_report(int argc, char **argv) {
           stdout);
     for (i = 0; i < R.nf; i++) {
       char n[32];
-      csv_cell(R.f[i].severity, 0);
-      csv_cell(R.f[i].rule, 0);
-      csv_cell(R.f[i].ident, 0);
-      csv_cell(R.f[i].subject, 0);
-      csv_cell(time_str(R.f[i].first_us, t1), 0);
-      csv_cell(time_str(R.f[i].last_us, t2), 0);
+      csv_field(stdout, R.f[i].severity, 0);
+      csv_field(stdout, R.f[i].rule, 0);
+      csv_field(stdout, R.f[i].ident, 0);
+      csv_field(stdout, R.f[i].subject, 0);
+      csv_field(stdout, time_str(R.f[i].first_us, t1), 0);
+      csv_field(stdout, time_str(R.f[i].last_us, t2), 0);
       snprintf(n, sizeof(n), "%lld", (long long)R.f[i].count);
-      csv_cell(n, 0);
-      csv_cell(R.f[i].detail, 0);
-      csv_cell(R.f[i].fix, 1);
+      csv_field(stdout, n, 0);
+      csv_field(stdout, R.f[i].detail, 0);
+      csv_field(stdout, R.f[i].fix, 1);
     }
   } else {
     colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;

@@ -19,23 +19,6 @@ struct out_ctx {
   FILE *f;
 };
 
-/* RFC 4180: quote every field that holds a comma, quote, CR or LF. */
-static void csv_field(FILE *f, const char *s, int last) {
-  if (s != NULL) {
-    if (strpbrk(s, ",\"\r\n") != NULL) {
-      fputc('"', f);
-      for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-      }
-      fputc('"', f);
-    } else {
-      fputs(s, f);
-    }
-  }
-  fputs(last ? "\r\n" : ",", f);
-}
-
 static void csv_int(FILE *f, int64_t v, int null) {
   if (!null) fprintf(f, "%lld", (long long)v);
   fputc(',', f);

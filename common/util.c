@@ -298,3 +298,21 @@ int ports_parse(const char *s, uint8_t bitmap[8192]) {
   }
   return any ? 0 : -1;
 }
+
+void csv_field(FILE *f, const char *s, int last) {
+  if (s != NULL && *s != '\0') {
+    int formula = strchr("=+-@\t\r", s[0]) != NULL;
+    if (formula || strpbrk(s, ",\"\r\n") != NULL) {
+      fputc('"', f);
+      if (formula) fputc('\'', f);
+      for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+      }
+      fputc('"', f);
+    } else {
+      fputs(s, f);
+    }
+  }
+  fputs(last ? "\r\n" : ",", f);
+}

@@ -32,6 +32,13 @@ void esc_fputs(FILE *f, const char *s);
  * by esc_bytes (so the result is valid UTF-8), then '"' and '\' quoted. */
 void json_str(FILE *f, const char *s);
 
+/* Write s (NULL: empty) as one CSV cell of RFC 4180, then ',' or, when
+ * last, CRLF. A cell is quoted when it holds a comma, quote, CR or LF; a
+ * cell that a spreadsheet would take as a formula (starting with '=', '+',
+ * '-', '@', TAB or CR: OWASP's "CSV injection" list) is quoted and gets a
+ * leading apostrophe, so that it shows as text and runs nothing. */
+void csv_field(FILE *f, const char *s, int last);
+
 /* Canonical text of an address (inet_ntop); out needs 46 bytes. */
 #define ADDR_STRLEN 46
 const char *addr_str(const struct ea_addr *a, char *out);

@@ -1,11 +1,13 @@
 /* egressaudit - tests/test_util.c: escaping, times, ports, addresses.
  * SPDX-License-Identifier: MIT
  */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
@@ -121,8 +123,38 @@ static void test_addr(void **state) {
   assert_int_equal(addr_parse(&a, "1.2.3.4 ", 8), -1);
 }
 
+static void cell(const char *in, const char *want) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_non_null(f);
+  csv_field(f, in, 1);
+  fclose(f);
+  assert_string_equal(buf, want);
+  free(buf);
+}
+
+/* OWASP CSV injection: a cell a spreadsheet would run as a formula shows
+ * as text; RFC 4180 quoting as before. */
+static void test_csv(void **state) {
+  (void)state;
+  cell("mx.example.net ESMTP", "mx.example.net ESMTP\r\n");
+  cell(NULL, "\r\n");
+  cell("a,b", "\"a,b\"\r\n");
+  cell("say \"hi\"", "\"say \"\"hi\"\"\"\r\n");
+  cell("=cmd|' /C calc'!A0", "\"'=cmd|' /C calc'!A0\"\r\n");
+  cell("=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"\r\n");
+  cell("+1", "\"'+1\"\r\n");
+  cell("-2+3", "\"'-2+3\"\r\n");
+  cell("@SUM(A1)", "\"'@SUM(A1)\"\r\n");
+  cell("\t=1", "\"'\t=1\"\r\n");
+  cell("\r=1", "\"'\r=1\"\r\n");
+  cell("a=b", "a=b\r\n");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_csv),
       cmocka_unit_test(test_esc_table), cmocka_unit_test(test_esc_cap_never_splits),
       cmocka_unit_test(test_time),      cmocka_unit_test(test_ports),
       cmocka_unit_test(test_addr),

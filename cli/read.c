@@ -329,7 +329,9 @@ int cmd_read(int argc, char **argv) {
   }
   if (r.store_rc == 0) r.store_rc = store_flush(r.st);
   if (r.store_rc < 0) {
-    cli_err("cannot write the database: %s", store_errmsg(r.st));
+    cli_err("cannot write the database: %s; %llu new sessions of this run "
+            "are stored, the ones after them are not",
+            store_errmsg(r.st), (unsigned long long)store_committed(r.st));
     ex = cli_exit_for(r.store_rc);
   }
   capture_free(cap);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/safefile.h"
@@ -65,6 +66,8 @@ struct store {
                       /* the q_ statements: prepared on first use         */
   int in_tx;
   unsigned pending;
+  uint64_t new_pending;   /* new sessions in the open batch               */
+  uint64_t new_committed; /* new sessions this connection committed       */
   int64_t tx_start;   /* monotonic time the open batch began             */
   char err[512];
   char esc[ESC_CAP(REPLY_TEXT_ERR_MAX) + 64];
@@ -72,6 +75,13 @@ struct store {
 
 static int fail(struct store *s, const char *what) {
   snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
+  /* SQLite may have rolled the batch back itself (disk full, I/O error):
+   * then nothing of it is stored, and there is no transaction to end. */
+  if (s->in_tx && sqlite3_get_autocommit(s->db)) {
+    s->in_tx = 0;
+    s->pending = 0;
+    s->new_pending = 0;
+  }
   switch (sqlite3_errcode(s->db) & 0xff) {
   case SQLITE_FULL: return -ENOSPC;
   case SQLITE_READONLY: return -EROFS;
@@ -295,20 +305,48 @@ static int run(struct store *s, int which) {
   return rc == SQLITE_DONE ? 0 : fail(s, stmt_sql[which]);
 }
 
+/* Say which file system is full: the database's, with what it has left. */
+static void full_detail(struct store *s) {
+  const char *path = sqlite3_db_filename(s->db, "main");
+  char dir[4096], *slash;
+  struct statvfs fs;
+  size_t n = strlen(s->err);
+
+  if (path == NULL || *path == '\0') return;
+  snprintf(dir, sizeof(dir), "%s", path);
+  if ((slash = strrchr(dir, '/')) != NULL) *(slash == dir ? slash + 1 : slash) = '\0';
+  if (statvfs(dir, &fs) == 0)
+    snprintf(s->err + n, sizeof(s->err) - n,
+             " (the file system holding %s has %llu KiB free for us)", dir,
+             (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
+}
+
 int store_flush(struct store *s) {
   int rc;
 
   if (!s->in_tx) return 0;
   rc = run(s, ST_COMMIT);
   if (rc < 0) {
-    run(s, ST_ROLLBACK);
+    /* Keep the commit's own error: SQLite may have rolled back already
+     * (disk full), and a ROLLBACK then only says "no transaction". */
+    if (!sqlite3_get_autocommit(s->db)) {
+      sqlite3_step(s->st[ST_ROLLBACK]);
+      sqlite3_reset(s->st[ST_ROLLBACK]);
+    }
+    if (rc == -ENOSPC) full_detail(s);
     s->in_tx = 0;
+    s->pending = 0;
+    s->new_pending = 0; /* not stored after all */
     return rc;
   }
   s->in_tx = 0;
   s->pending = 0;
+  s->new_committed += s->new_pending;
+  s->new_pending = 0;
   return 0;
 }
+
+uint64_t store_committed(const struct store *s) { return s->new_committed; }
 
 int store_close(struct store *s) {
   int rc = 0, i;
@@ -542,6 +580,7 @@ int store_put_session(struct store *s, const struct session *ss) {
     }
     if ((rc = run(s, ST_REPLY)) < 0) return rc;
   }
+  s->new_pending++;
   /* Commit every STORE_BATCH_ROWS rows or STORE_BATCH_MS, whichever first:
    * few transactions, and a reader never waits long for new rows. */
   if ((++s->pending >= STORE_BATCH_ROWS ||

@@ -60,8 +60,13 @@ int store_put_session(struct store *s, const struct session *ss);
 int store_put_stat(struct store *s, int64_t point, int64_t at,
                    const char *name, int64_t value);
 
-/* Commit the open batch. */
+/* Commit the open batch. On failure the batch is gone (rolled back) and
+ * the error says why, naming the full file system on -ENOSPC. */
 int store_flush(struct store *s);
+
+/* New sessions this connection has committed (store_put_session said 1
+ * and the batch's COMMIT went through): what is really stored. */
+uint64_t store_committed(const struct store *s);
 
 /* Filters for session queries; NULL / 0 means "any". */
 struct sess_filter {

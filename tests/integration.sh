@@ -232,6 +232,26 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
   as_nobody "$BIN" read -q --db "$T/etc/root.db" tests/data/real-rot.pcap 2>"$T/err"; rc=$?
   [ "$rc" = 77 ] && grep -q "read-only for this user" "$T/err" && ok "database read-only for its user: 77, says read-only" ||
     ko "read-only database: exit $rc; $(cat "$T/err")"
+  # Disk full during read: the error names the full file system and counts
+  # what was really committed (it said "cannot rollback - no transaction
+  # is active" and counted the sessions of the lost batch as stored).
+  "$PY" tests/gen/benchgen.py --synflood "$T/flood.pcap" 30000 >/dev/null
+  mkdir -p "$T/tiny"
+  if mount -t tmpfs -o size=1m tmpfs "$T/tiny"; then
+    "$BIN" read -q --db "$T/tiny/f.db" "$T/flood.pcap" 2>"$T/err"; rc=$?
+    said=$(sed -n 's/.*; \([0-9]*\) new sessions of this run are stored.*/\1/p' "$T/err")
+    n=$(nsessions "$T/tiny/f.db")
+    integ=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])" "$T/tiny/f.db")
+    umount "$T/tiny"
+    if [ "$rc" = 73 ] && grep -q "disk is full (the file system holding $T/tiny has" "$T/err" &&
+      ! grep -q "no transaction" "$T/err" && [ -n "$said" ] && [ "$said" = "$n" ] && [ "$integ" = ok ]; then
+      ok "disk full during read: exit 73, names the file system, says $said stored and $n are; integrity ok"
+    else
+      ko "disk full during read: exit $rc, said '$said', $n stored, integrity $integ; $(cat "$T/err")"
+    fi
+  else
+    ko "cannot mount a small tmpfs for the disk-full test"
+  fi
 else
   echo "integration: planted-link checks skipped (need root and setpriv)"
 fi

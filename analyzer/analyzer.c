@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "analyzer/twins.h"
 #include "common/util.h"
 
 #define IDENT_MAX_FINDINGS 64
@@ -1146,6 +1147,32 @@ static int gather_stopped(struct run *R) {
   return stop;
 }
 
+static int on_twin_row(const struct twin_row *r, void *ctx) {
+  return twins_add(ctx, r) < 0;
+}
+
+/* With several capture points: which sessions are one connection seen
+ * twice (left out of the counts), and the NAT pairs (on_nat). */
+static int64_t gather_twins(struct run *R, struct store *ro) {
+  struct twins *tw = NULL;
+  const int64_t *ids;
+  size_t n_ids;
+  int64_t n;
+
+  if (!store_multi_point(ro)) return 0;
+  if (twins_new(&tw) < 0) return -ENOMEM;
+  n = store_twin_rows(ro, R->cfg->since, R->cfg->until, on_twin_row, tw);
+  if (n >= 0 && twins_finish(tw) < 0) n = -ENOMEM;
+  if (n >= 0) {
+    ids = twins_excluded(tw, &n_ids);
+    if (store_exclude_sessions(ro, ids, n_ids) < 0) n = -EIO;
+  }
+  if (n >= 0 && twins_each_pair(tw, on_nat, R) < 0) n = -ENOMEM;
+  R->stats.twin_overflow = twins_overflow(tw);
+  twins_free(tw);
+  return n;
+}
+
 static void gather_work(uv_work_t *w) {
   struct run *R = w->data;
   const struct analyzer_cfg *cfg = R->cfg;
@@ -1173,8 +1200,9 @@ static void gather_work(uv_work_t *w) {
     switch (step) {
     /* The newest session first: the report says what came after. */
     case 0: n = id = store_max_session_id(ro); break;
-    case 1: n = store_egress_groups(ro, cfg->since, cfg->until, on_group, R); break;
-    case 2: n = store_nat_pairs(ro, cfg->since, cfg->until, on_nat, R); break;
+    /* A gateway's twins first: the counts below leave them out. */
+    case 1: n = gather_twins(R, ro); break;
+    case 2: n = store_egress_groups(ro, cfg->since, cfg->until, on_group, R); break;
     case 3: n = store_inbound_servers(ro, cfg->since, cfg->until, on_server, R); break;
     case 4: n = rule_rejects(R, ro, &rc); break;
     case 5: n = store_port25(ro, cfg->since, cfg->until, on_port25, &rc); break;

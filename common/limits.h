@@ -69,6 +69,18 @@
 #define STORE_BATCH_MS 1000
 #define STORE_BUSY_MS 5000
 
+/* A gateway records one connection at two capture points: routed (same
+ * 5-tuple) or translated (a private source inside, the NAT address
+ * outside, same receiver and EHLO name). Twins start within this much of
+ * each other. */
+#define TWIN_WINDOW_US 1000000 /* also spliced into SQL: no suffix */
+/* Rows with the same source address and port looked at per session when
+ * probing for twins, and outside addresses considered per inside session:
+ * bounds that keep the pairing linear whatever a host behind the NAT
+ * sends (a flood of SYNs to one receiver was cubic in SQL). */
+#define TWIN_PROBE_MAX 16
+#define TWIN_CANDIDATES_MAX 64
+
 /* Progress line refresh on a terminal. */
 #define PROGRESS_EVERY_US 250000
 

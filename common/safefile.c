@@ -60,7 +60,22 @@ int safefile_dir_shared(const char *path, uid_t *owner, char *err,
   return (sb.st_mode & (S_IWGRP | S_IWOTH)) ? 1 : 0;
 }
 
-/* Is what fd refers to a regular file with one name? */
+/* Is it a regular file with one name? */
+static int check_stat(const struct stat *sb, const char *path, char *err,
+                      size_t errlen) {
+  if (!S_ISREG(sb->st_mode)) {
+    snprintf(err, errlen, "%s: not a regular file", path);
+    return -EINVAL;
+  }
+  if (sb->st_nlink > 1) {
+    snprintf(err, errlen,
+             "%s: has %lu names (a hard link): refusing to write through it",
+             path, (unsigned long)sb->st_nlink);
+    return -EMLINK;
+  }
+  return 0;
+}
+
 static int check_fd(int fd, const char *path, char *err, size_t errlen) {
   struct stat sb;
 
@@ -69,17 +84,7 @@ static int check_fd(int fd, const char *path, char *err, size_t errlen) {
     snprintf(err, errlen, "%s: %s", path, strerror(e));
     return -e;
   }
-  if (!S_ISREG(sb.st_mode)) {
-    snprintf(err, errlen, "%s: not a regular file", path);
-    return -EINVAL;
-  }
-  if (sb.st_nlink > 1) {
-    snprintf(err, errlen,
-             "%s: has %lu names (a hard link): refusing to write through it",
-             path, (unsigned long)sb.st_nlink);
-    return -EMLINK;
-  }
-  return 0;
+  return check_stat(&sb, path, err, errlen);
 }
 
 static int open_error(const char *path, int e, char *err, size_t errlen) {
@@ -122,6 +127,7 @@ int safefile_check_companions(const char *path, const char *const *suffix,
   char name[4200];
   struct stat sb;
   size_t i;
+  int rc;
 
   for (i = 0; suffix[i] != NULL; i++) {
     snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
@@ -130,16 +136,7 @@ int safefile_check_companions(const char *path, const char *const *suffix,
       return open_error(name, errno, err, errlen);
     }
     if (S_ISLNK(sb.st_mode)) return open_error(name, ELOOP, err, errlen);
-    if (!S_ISREG(sb.st_mode)) {
-      snprintf(err, errlen, "%s: not a regular file", name);
-      return -EINVAL;
-    }
-    if (sb.st_nlink > 1) {
-      snprintf(err, errlen,
-               "%s: has %lu names (a hard link): refusing to write through it",
-               name, (unsigned long)sb.st_nlink);
-      return -EMLINK;
-    }
+    if ((rc = check_stat(&sb, name, err, errlen)) < 0) return rc;
   }
   return 0;
 }

@@ -113,6 +113,10 @@ static const char *const migrations[] = {
     "  ip TEXT NOT NULL, at INTEGER NOT NULL,"
     "  iprev TEXT NOT NULL, ptr TEXT NOT NULL,"   /* newline list    */
     "  PRIMARY KEY(ip, at)) WITHOUT ROWID;",
+    /* 6 -> 7: the twin probes of a gateway by source address and port: a
+     * bounded index seek per session instead of a scan of every session
+     * from that address in the second around it. */
+    "CREATE INDEX sessions_srcport ON sessions(src_ip, src_port, first_seen);",
 };
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {

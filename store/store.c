@@ -17,6 +17,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/limits.h"
 #include "common/safefile.h"
 #include "common/util.h"
 #include "store/schema.h"
@@ -68,6 +69,7 @@ struct store {
   unsigned pending;
   uint64_t new_pending;   /* new sessions in the open batch               */
   uint64_t new_committed; /* new sessions this connection committed       */
+  int excluding;          /* temp.ea_excluded exists (a gateway's twins)  */
   int64_t tx_start;   /* monotonic time the open batch began             */
   char err[512];
   char esc[ESC_CAP(REPLY_TEXT_ERR_MAX) + 64];
@@ -820,39 +822,8 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
 
 #define WINDOW " AND s.first_seen >= ?1 AND s.first_seen <= ?2"
 
-/* An RFC 1918, CGNAT or ULA address, as text in column c. */
-#define PRIVATE_SQL(c)                                                        \
-  "(" c " LIKE '10.%' OR " c " LIKE '192.168.%' OR " c " GLOB '172.1[6-9].*'" \
-  " OR " c " GLOB '172.2[0-9].*' OR " c " GLOB '172.3[01].*' OR " c           \
-  " GLOB '100.6[4-9].*' OR " c " GLOB '100.[7-9][0-9].*' OR " c               \
-  " GLOB '100.1[01][0-9].*' OR " c " GLOB '100.12[0-7].*' OR " c " LIKE 'fd%')"
-
-/* Session o (another point, some other source) is the translated twin of
- * session i, whose source is private: same receiver, EHLO name and start
- * (+-1 s), and o is not a routed connection seen at i's point as well. */
-#define NAT_TWIN(i, o)                                                        \
-  o ".dst_ip = " i ".dst_ip AND " o ".dst_port = " i ".dst_port AND "         \
-  o ".point_id != " i ".point_id AND " o ".first_seen BETWEEN " i             \
-  ".first_seen - 1000000 AND " i ".first_seen + 1000000 AND " o               \
-  ".helo IS " i ".helo AND " o ".src_ip != " i ".src_ip AND NOT EXISTS"       \
-  " (SELECT 1 FROM sessions r WHERE r.src_ip = " o ".src_ip AND"              \
-  " r.src_port = " o ".src_port AND r.point_id = " i ".point_id AND"          \
-  " r.first_seen BETWEEN " o ".first_seen - 1000000 AND " o                   \
-  ".first_seen + 1000000)"
-
-/* A gateway capturing inside and outside records one connection twice:
- * routed, with the same 5-tuple at both points (the first stored counts);
- * translated, as a private source inside with a NAT_TWIN outside (the
- * outside one counts, the pair is nat_map's). Session s is counted only
- * when it is no such twin. */
-#define NOT_TWIN                                                              \
-  " AND NOT EXISTS (SELECT 1 FROM sessions t INDEXED BY sessions_src WHERE"  \
-  "  t.src_ip = s.src_ip AND"                                                  \
-  "  t.first_seen BETWEEN s.first_seen - 1000000 AND s.first_seen + 1000000"  \
-  "  AND t.src_port = s.src_port AND t.dst_ip = s.dst_ip AND"                 \
-  "  t.dst_port = s.dst_port AND t.point_id != s.point_id AND t.id < s.id)"   \
-  " AND NOT (" PRIVATE_SQL("s.src_ip") " AND EXISTS (SELECT 1 FROM sessions o" \
-  "  WHERE " NAT_TWIN("s", "o") "))"
+/* The sessions store_exclude_sessions named: a gateway's twins. */
+#define NOT_EXCLUDED " AND s.id NOT IN (SELECT id FROM temp.ea_excluded)"
 
 /* Run a window query: sql with ?1 = since, ?2 = until (and ?3 = p3 when
  * not NULL); take() turns each row into its struct and hands it on, and
@@ -902,9 +873,7 @@ static int take_egress_groups(sqlite3_stmt *st, void *arg) {
   return ((egress_group_fn)k->fn)(&g, k->ctx);
 }
 
-/* More than one capture point: twins are possible (NOT_TWIN costs an index
- * probe or two per session; a mail host's single point needs none). */
-static int multi_point(struct store *s) {
+int store_multi_point(struct store *s) {
   sqlite3_stmt *st = NULL;
   int n = 2;
 
@@ -914,6 +883,34 @@ static int multi_point(struct store *s) {
     n = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
   return n > 1;
+}
+
+int store_exclude_sessions(struct store *s, const int64_t *ids, size_t n) {
+  sqlite3_stmt *st = NULL;
+  size_t i;
+  int rc = 0;
+
+  if (sqlite3_exec(s->db,
+                   "CREATE TEMP TABLE IF NOT EXISTS ea_excluded("
+                   "id INTEGER PRIMARY KEY); DELETE FROM temp.ea_excluded;",
+                   NULL, NULL, NULL) != SQLITE_OK)
+    return fail(s, "excluded sessions");
+  s->excluding = 1;
+  if (n == 0) return 0;
+  if (sqlite3_exec(s->db, "SAVEPOINT ea_ex", NULL, NULL, NULL) != SQLITE_OK)
+    return fail(s, "excluded sessions");
+  if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO temp.ea_excluded(id)"
+                         " VALUES(?1)", -1, &st, NULL) != SQLITE_OK)
+    rc = fail(s, "excluded sessions");
+  for (i = 0; rc == 0 && i < n; i++) {
+    sqlite3_bind_int64(st, 1, ids[i]);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = fail(s, "excluded sessions");
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  sqlite3_exec(s->db, rc == 0 ? "RELEASE ea_ex" : "ROLLBACK TO ea_ex; RELEASE ea_ex",
+               NULL, NULL, NULL);
+  return rc;
 }
 
 #define EGRESS_SQL(twins)                                                     \
@@ -931,7 +928,7 @@ int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
   struct sink k = {(void (*)(void))fn, ctx};
 
   return each_row(s, "egress query",
-                  multi_point(s) ? EGRESS_SQL(NOT_TWIN) : EGRESS_SQL(""),
+                  s->excluding ? EGRESS_SQL(NOT_EXCLUDED) : EGRESS_SQL(""),
                   since, until, NULL, take_egress_groups, &k);
 }
 
@@ -960,7 +957,7 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
   " ON s.id = r.session_id WHERE r.code >= 400 AND"                           \
   " s.direction != 'inbound'" WINDOW twins " ORDER BY s.first_seen"
   return each_row(s, "reject query",
-                  multi_point(s) ? REJECTS_Q(NOT_TWIN) : REJECTS_Q(""),
+                  s->excluding ? REJECTS_Q(NOT_EXCLUDED) : REJECTS_Q(""),
                   since, until, NULL, take_rejects, &k);
 #undef REJECTS_Q
 }
@@ -1406,22 +1403,63 @@ static int take_nat(sqlite3_stmt *st, void *arg) {
   return ((nat_fn)k->fn)(&r, k->ctx);
 }
 
-int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
-                        nat_fn fn, void *ctx) {
+static int take_twin(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct twin_row r;
+
+  r.id = sqlite3_column_int64(st, 0);
+  r.point = sqlite3_column_int64(st, 1);
+  r.first_us = sqlite3_column_int64(st, 2);
+  r.last_us = sqlite3_column_int64(st, 3);
+  r.src_ip = col_text(st, 4);
+  r.src_port = sqlite3_column_int(st, 5);
+  r.dst_ip = col_text(st, 6);
+  r.dst_port = sqlite3_column_int(st, 7);
+  r.helo = col_text(st, 8);
+  r.point_name = col_text(st, 9);
+  r.seen_at = (uint64_t)sqlite3_column_int64(st, 10);
+  r.routed = sqlite3_column_int(st, 11);
+  return ((twin_fn)k->fn)(&r, k->ctx);
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+int64_t store_twin_rows(struct store *s, int64_t since, int64_t until,
+                        twin_fn fn, void *ctx) {
   struct sink k = {(void (*)(void))fn, ctx};
 
-  return each_row(s, "nat",
-                  "SELECT i.src_ip, o.src_ip, pi.name, po.name,"
-                  " min(i.first_seen), max(i.last_seen), count(DISTINCT i.id)"
-                  " FROM sessions i JOIN sessions o ON " NAT_TWIN("i", "o")
-                  " JOIN points pi ON pi.id = i.point_id"
-                  " JOIN points po ON po.id = o.point_id"
-                  " WHERE " PRIVATE_SQL("i.src_ip")
-                  " AND i.first_seen >= ?1 AND i.first_seen <= ?2"
-                  " GROUP BY i.src_ip, o.src_ip"
-                  " ORDER BY i.src_ip, min(i.first_seen)",
-                  since, until, NULL, take_nat, &k);
+  /* The probes read the sessions with the same source address and port
+   * around each one through sessions_srcport, at most TWIN_PROBE_MAX
+   * rows: an index seek each, however many sessions a host sends. */
+  return each_row(
+      s, "twin query",
+      "SELECT s.id, s.point_id, s.first_seen, s.last_seen, s.src_ip,"
+      " s.src_port, s.dst_ip, s.dst_port, s.helo, p.name,"
+      " (SELECT coalesce(sum(DISTINCT 1 << (q.point_id % 64)), 0) FROM"
+      "  (SELECT r.point_id FROM sessions r INDEXED BY sessions_srcport"
+      "   WHERE r.src_ip = s.src_ip AND r.src_port = s.src_port AND"
+      "   r.first_seen BETWEEN s.first_seen - " STR(TWIN_WINDOW_US)
+      "   AND s.first_seen + " STR(TWIN_WINDOW_US) " AND r.id != s.id"
+      "   LIMIT " STR(TWIN_PROBE_MAX) ") q),"
+      " EXISTS (SELECT 1 FROM"
+      "  (SELECT t.id, t.point_id, t.dst_ip, t.dst_port FROM sessions t"
+      "   INDEXED BY sessions_srcport WHERE t.src_ip = s.src_ip AND"
+      "   t.src_port = s.src_port AND t.first_seen BETWEEN s.first_seen - "
+      STR(TWIN_WINDOW_US) " AND s.first_seen + " STR(TWIN_WINDOW_US)
+      "   LIMIT " STR(TWIN_PROBE_MAX) ") t"
+      "  WHERE t.dst_ip = s.dst_ip AND t.dst_port = s.dst_port AND"
+      "  t.point_id != s.point_id AND t.id < s.id)"
+      " FROM sessions s JOIN points p ON p.id = s.point_id"
+      " WHERE s.first_seen >= ?1 - " STR(TWIN_WINDOW_US)
+      " AND s.first_seen <= ?2 + " STR(TWIN_WINDOW_US)
+      " AND s.direction != 'inbound'"
+      " ORDER BY s.dst_ip, s.first_seen",
+      since == INT64_MIN ? INT64_MIN + TWIN_WINDOW_US : since,
+      until == INT64_MAX ? INT64_MAX - TWIN_WINDOW_US : until, NULL,
+      take_twin, &k);
 }
+#undef STR
+#undef STR_
 
 int64_t store_nat_map(struct store *s, int64_t since, int64_t until,
                       nat_fn fn, void *ctx) {

@@ -224,8 +224,33 @@ struct nat_row {
   int64_t first_us, last_us, sessions;
 };
 typedef int (*nat_fn)(const struct nat_row *r, void *ctx);
-int64_t store_nat_pairs(struct store *s, int64_t since, int64_t until,
-                        nat_fn fn, void *ctx);
+
+/* More than one capture point in the database: twins are possible. */
+int store_multi_point(struct store *s);
+
+/* The sessions that could be twins of one another (a gateway's two
+ * points), from since - TWIN_WINDOW_US to until + TWIN_WINDOW_US, by
+ * receiver address and first packet. Each carries the facts the pairing
+ * needs: seen_at, the capture points (bit point_id % 64) where its source
+ * address and port appear within TWIN_WINDOW_US in another session, and
+ * routed, whether the same 5-tuple was stored first at another point in
+ * that time (at most TWIN_PROBE_MAX rows looked at for each). Strings are
+ * valid during the callback only. */
+struct twin_row {
+  int64_t id, point, first_us, last_us;
+  const char *src_ip, *dst_ip, *helo, *point_name; /* helo may be NULL */
+  int src_port, dst_port;
+  uint64_t seen_at;
+  int routed;
+};
+typedef int (*twin_fn)(const struct twin_row *r, void *ctx);
+int64_t store_twin_rows(struct store *s, int64_t since, int64_t until,
+                        twin_fn fn, void *ctx);
+
+/* Leave these sessions (borrowed ids) out of store_egress_groups and
+ * store_rejects on this connection from now on (a temporary table: the
+ * connection may be read-only); n = 0 leaves none out. */
+int store_exclude_sessions(struct store *s, const int64_t *ids, size_t n);
 /* The pairs nat_map holds that were in use in the window, by inside
  * address and first use. */
 int64_t store_nat_map(struct store *s, int64_t since, int64_t until,
@@ -263,6 +288,7 @@ struct analysis_stats {
   int64_t max_session_id; /* the newest session judged; 0: the newest now */
   int64_t read_us, dns_us, judge_us; /* time in each phase                 */
   int write_failed;  /* the failure was in writing the results           */
+  uint64_t twin_overflow; /* outside addresses past TWIN_CANDIDATES_MAX  */
 };
 int store_analysis_end(struct store *s, int64_t at, int64_t since,
                        int64_t until, const struct analysis_stats *st,

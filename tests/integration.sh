@@ -187,6 +187,24 @@ m="$(stat -c %a "$T/fresh/sub/h.db") $(stat -c %a "$T/fresh/sub")"
 "$BIN" read -q --db "" tests/data/real-nat.pcap 2>"$T/err"; rc=$?
 [ "$rc" = 64 ] && grep -q "empty path" "$T/err" && ok "--db '': usage error 64" || ko "--db '': exit $rc $(cat "$T/err")"
 
+# 7b. A SYN flood from one host behind a NAT, seen on both sides of the
+# gateway: the twin pairing is a sweep (it was a self-join, cubic: 2,500
+# such pairs took 17 minutes). 20,000 pairs: every inside session paired
+# with the NAT address once, counted once. `timeout` only turns a
+# regression into a failure instead of a hang; bench/natflood.sh measures.
+"$BIN" read -q --db "$T/flood.db" tests/data/real-nat.pcap
+"$PY" tests/gen/natflood.py "$T/flood.db" 20000
+timeout 300 "$BIN" analyze -q --db "$T/flood.db" --resolver 127.0.0.1:9 --dns-timeout 100 2>"$T/err"; rc=$?
+if [ "$rc" != 124 ] && "$BIN" report --db "$T/flood.db" --format json | "$PY" -c "
+import json, sys
+d = json.load(sys.stdin)
+nat = [(x['inside_ip'], x['outside_ip'], x['sessions']) for x in d['nat']]
+ids = {i['ip']: i['sessions'] for i in d['identities']}
+assert ('10.0.0.66', '203.0.113.10', 20000) in nat, nat
+assert ids.get('203.0.113.10') == 20003 and '10.0.0.66' not in ids, ids
+"; then ok "NAT flood (20,000 SYNs seen inside and outside): analysed, each paired once, counted once"
+else ko "NAT flood: analyze exit $rc; $(cat "$T/err")"; fi
+
 # 8. Root on a directory the service account writes in (its state
 # directory): what that account plants there is refused, by every command
 # that writes, and nothing is created or changed at the link's target.

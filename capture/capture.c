@@ -248,6 +248,11 @@ static void frame(struct capture *c, struct livesrc *s, int dlt, int64_t point,
 
   c->n.frames++;
   if (h->caplen < h->len) c->n.snap_cut++;
+  if (h->ts.tv_sec < 0 || h->ts.tv_sec > TIME_MAX_SEC || h->ts.tv_usec < 0 ||
+      h->ts.tv_usec >= 1000000) {
+    c->n.decode[DEC_BAD_TIME]++;
+    return;
+  }
   r = decode_frame(dlt, bytes, h->caplen, &pk);
   c->n.decode[r]++;
   if (r != DEC_OK) return;

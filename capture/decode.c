@@ -23,7 +23,7 @@ const char *dec_result_name(unsigned r) {
   static const char *const names[] = {
       "ok",          "link_short", "vlan_short",    "ip_short",
       "ip_bad_version", "ip_bad_header", "ip6_ext_short", "tcp_short",
-      "tcp_bad_offset", "not_ip", "fragment", "not_tcp"};
+      "tcp_bad_offset", "bad_time", "not_ip", "fragment", "not_tcp"};
   return r < ARRAY_SIZE(names) ? names[r] : "?";
 }
 

@@ -21,6 +21,8 @@ enum dec_result {
   DEC_IP6_EXT_SHORT,  /* IPv6 extension header chain cut off or too long   */
   DEC_TCP_SHORT,      /* shorter than the TCP header                       */
   DEC_TCP_BADOFF,     /* TCP data offset < 5 or past the end of the segment */
+  DEC_BAD_TIME,       /* timestamp before 1970 or after 9999 (a forged or
+                         damaged record header)                           */
   DEC_ERRORS_,        /* --- not errors below this line ---               */
   DEC_NOT_IP = DEC_ERRORS_, /* ARP, LLDP, ...                              */
   DEC_FRAGMENT,       /* IP fragment: counted and skipped                 */

@@ -242,9 +242,9 @@ static void ooo_drain(struct flow_table *t, struct flow *f, int dir) {
       int32_t rel = (int32_t)(sg.seq - d->next);
       if (rel > 0) continue;
       q->seg[i] = q->seg[--q->n];
-      if ((uint32_t)-rel < sg.len) {
-        deliver(t, f, dir, q->buf + sg.off + (uint32_t)-rel,
-                sg.len - (uint32_t)-rel);
+      uint32_t back = 0u - (uint32_t)rel; /* no signed negation of INT32_MIN */
+      if (back < sg.len) {
+        deliver(t, f, dir, q->buf + sg.off + back, sg.len - back);
         d->next = sg.seq + sg.len;
       }
       progress = 1;
@@ -328,7 +328,7 @@ static void tcp_data(struct flow_table *t, struct flow *f, int dir,
     rel = accept_hole(t, f, dir, seq);
   }
   if (rel < 0) {
-    over = (uint32_t)-rel;
+    over = 0u - (uint32_t)rel; /* rel may be INT32_MIN: no signed negation */
     if (over >= wirelen) {
       f->retrans++;
       return;

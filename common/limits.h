@@ -81,6 +81,12 @@
 #define TWIN_PROBE_MAX 16
 #define TWIN_CANDIDATES_MAX 64
 
+/* The last second a capture timestamp may carry: 9999-12-31T23:59:59Z.
+ * Past it, microseconds since 1970 still fit 64 bits only up to year
+ * 294247, and RFC 3339 text needs a fifth year digit: such a record
+ * header is damaged or forged, and its frame is counted and skipped. */
+#define TIME_MAX_SEC 253402300799LL
+
 /* Progress line refresh on a terminal. */
 #define PROGRESS_EVERY_US 250000
 

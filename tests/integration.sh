@@ -131,12 +131,14 @@ print(' '.join(k for k in sorted(t) if 'min_sessions' in t[k]))" "$truth"); do
     ko "$name: exit $rc (want $exp_exit), $n sessions (want >= $min), stderr: $(cat "$T/err")"
   fi
 done
-"$BIN" read --no-filter --db "$T/mal.db" "$T/gen/malformed.pcap" 2>"$T/err" >/dev/null
-missing=""
-for e in $("$PY" -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['malformed.pcap']['decode_errors']))" "$truth"); do
-  grep -q "$e" "$T/err" || missing="$missing $e"
+for f in malformed.pcap badtime.pcapng; do
+  "$BIN" read --no-filter --db "$T/mal-$f.db" "$T/gen/$f" 2>"$T/err" >/dev/null
+  missing=""
+  for e in $("$PY" -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))[sys.argv[2]]['decode_errors']))" "$truth" "$f"); do
+    grep -q "$e" "$T/err" || missing="$missing $e"
+  done
+  [ -z "$missing" ] && ok "$f: bad frames counted by reason" || ko "$f: decode errors missing:$missing in $(cat "$T/err")"
 done
-[ -z "$missing" ] && ok "malformed frames counted by reason" || ko "decode errors missing:$missing in $(cat "$T/err")"
 
 # A damaged file among good ones: the good ones are still read, exit 65.
 "$BIN" read -q --db "$T/mix.db" "$T/gen/sll.pcap" "$T/gen/garbage.pcap" "$T/gen/loop.pcap" 2>"$T/err"

@@ -846,6 +846,17 @@ def main():
         "tcp_bad_offset=1", "link_short=1", "ip_bad_header=1", "ip_short=1",
         "tcp_short=1"]}
 
+    # A record whose timestamp is past year 9999 (pcapng's 64-bit time; in
+    # microseconds since 1970 it overflowed 64 bits): counted and skipped,
+    # the session around it intact.
+    cap = Cap("EN10MB")
+    good = scen_small(cap, "203.0.113.30")
+    cap.frames.insert(2, (2**64 - 1, cap.frames[2][1], None))
+    write(os.path.join(outdir, "badtime.pcapng"), cap, fmt="pcapng",
+          nanos=False)
+    truth["badtime.pcapng"] = {"sessions": good,
+                               "decode_errors": ["bad_time=1"]}
+
     with open(os.path.join(outdir, "truth.json"), "w") as f:
         json.dump(truth, f, indent=1, sort_keys=True)
 

@@ -453,7 +453,14 @@ static uint32_t flow_create(struct flow_table *t, uint32_t h, uint8_t fam,
   struct flow *f;
 
   if (t->free_head == NIL) {
-    flow_end(t, t->lru_head, END_EVICTED);
+    /* Full: end the least recently active flow that never got an answer
+     * (a SYN flood must not push out a dialogue in progress), looking at
+     * most FLOW_EVICT_SCAN flows from the old end; else the oldest. */
+    uint32_t v = t->lru_head, k;
+    for (k = 0; v != NIL && k < FLOW_EVICT_SCAN; k++, v = t->flows[v].next)
+      if (!t->flows[v].established && t->flows[v].dlg == NIL) break;
+    if (v == NIL || k == FLOW_EVICT_SCAN) v = t->lru_head;
+    flow_end(t, v, END_EVICTED);
     t->st.evicted++;
   }
   i = t->free_head;
@@ -473,6 +480,21 @@ static uint32_t flow_create(struct flow_table *t, uint32_t h, uint8_t fam,
   t->st.flows++;
   if (++t->st.active > t->st.peak) t->st.peak = t->st.active;
   return i;
+}
+
+/* Would the receiver of this RST accept it? Its sequence number must lie
+ * within a window of where that side's stream is (RFC 5961 3.2; we do not
+ * know the receive window, so a generous one: a capture may have lost a
+ * little). An answer to a SYN must acknowledge it (RFC 9293 3.10.7.3). */
+static int rst_acceptable(const struct flow *f, int dir, const struct pkt *pk) {
+  const struct tcpdir *d = &f->d[dir];
+  int32_t rel;
+
+  if (dir == 1 && !f->synack && !f->established)
+    return !f->d[0].known || !(pk->flags & TH_ACK) || pk->ack == f->d[0].next;
+  if (!d->known) return 1;
+  rel = (int32_t)(pk->seq - d->next);
+  return rel >= -TCP_RST_WINDOW && rel <= TCP_RST_WINDOW;
 }
 
 void flow_input(struct flow_table *t, int64_t ts_us, int64_t point,
@@ -591,6 +613,12 @@ void flow_input(struct flow_table *t, int64_t ts_us, int64_t point,
     tcp_data(t, f, dir, pk->seq, pk->payload, pk->caplen, pk->wirelen);
   }
   if (rst) {
+    if (!rst_acceptable(f, dir, pk)) {
+      /* RFC 5961 3: only a RST at the sequence the peer expects ends the
+       * connection; one far outside it is spoofed (or stale). */
+      t->st.rst_ignored++;
+      return;
+    }
     if (dir == 1 && !f->synack && !f->established) f->refused = 1;
     flow_end(t, i, END_RST);
     return;

@@ -32,6 +32,7 @@ struct flow_stats {
   uint64_t flows;           /* flows created                              */
   uint64_t evicted;         /* flows ended because the table was full     */
   uint64_t dialog_evicted;  /* ... because no dialogue slot was free      */
+  uint64_t rst_ignored;     /* RSTs outside the window: spoofed or stale  */
   uint64_t sessions;        /* sessions emitted                           */
   uint32_t active;          /* flows open now                             */
   uint32_t peak;            /* most flows open at once                    */

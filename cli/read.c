@@ -139,6 +139,9 @@ static void summary(const char *path, const struct capture_counters *n,
   if (n->decode[DEC_FRAGMENT])
     fprintf(stderr, "  IP fragments skipped: %llu\n",
             (unsigned long long)n->decode[DEC_FRAGMENT]);
+  if (n->flow.rst_ignored)
+    fprintf(stderr, "  RSTs outside the connection's window ignored (spoofed"
+            " or stale): %llu\n", (unsigned long long)n->flow.rst_ignored);
   if (n->snap_cut > 0)
     fprintf(stderr,
             "  warning: %llu frames were cut by the capture's snaplen (%d):"
@@ -160,6 +163,7 @@ static void counters_sub(struct capture_counters *a,
   a->flow.flows -= b->flow.flows;
   a->flow.evicted -= b->flow.evicted;
   a->flow.dialog_evicted -= b->flow.dialog_evicted;
+  a->flow.rst_ignored -= b->flow.rst_ignored;
   a->flow.sessions -= b->flow.sessions;
 }
 
@@ -176,6 +180,8 @@ static int put_stats(struct store *st, int64_t point,
   rc |= store_put_stat(st, point, at, "flows", (int64_t)n->flow.flows);
   rc |= store_put_stat(st, point, at, "flows_evicted",
                        (int64_t)(n->flow.evicted + n->flow.dialog_evicted));
+  if (n->flow.rst_ignored)
+    rc |= store_put_stat(st, point, at, "rst_ignored", (int64_t)n->flow.rst_ignored);
   for (i = 1; i < DEC_COUNT_; i++)
     if (n->decode[i]) {
       char name[48];

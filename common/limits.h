@@ -54,6 +54,15 @@
 #define TCP_OOO_SEGS 4
 #define TCP_OOO_BYTES 2048
 
+/* A full flow table ends the oldest flow that never got an answer among
+ * this many from the old end, else the oldest: a SYN flood evicts its own
+ * SYNs before a dialogue in progress. */
+#define FLOW_EVICT_SCAN 64
+
+/* A RST ends a flow only within this many bytes of where its sender's
+ * stream is (RFC 5961: in window; a spoofed one must guess). */
+#define TCP_RST_WINDOW 1048576
+
 /* Idle timeouts, in packet time. SMTP servers wait 5 minutes for a command
  * (RFC 5321 4.5.3.2.7); Linux gives up on a SYN after about 127 s, with gaps
  * of at most 64 s between retries. */

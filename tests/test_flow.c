@@ -211,6 +211,66 @@ static void test_eviction_when_full(void **state) {
   flow_table_free(k.t);
 }
 
+/* A SYN flood fills the table: the flows that never got an answer go
+ * first, never the dialogue in progress (it was evicted, as the oldest). */
+static void test_flood_spares_dialogue(void **state) {
+  struct got g;
+  struct conn k = {table(&g, 16), 1000000, 40100, 1000, 5000, 0};
+  struct conn f = k;
+  struct flow_stats st;
+  int i;
+
+  (void)state;
+  handshake(&k);
+  send(&k, 0, "220 mx ESMTP\r\n");
+  send(&k, 1, "EHLO a.example\r\n");
+  for (i = 0; i < 60; i++) {
+    f.now = k.now;
+    f.cport = (uint16_t)(20000 + i);
+    pkt(&f, 1, TH_SYN, 1, 0, NULL, 0);
+    k.now = f.now;
+  }
+  send(&k, 0, "250 mx\r\n");
+  send(&k, 1, "QUIT\r\n");
+  send(&k, 0, "221 bye\r\n");
+  finish(&k);
+  flow_get_stats(k.t, &st);
+  assert_int_equal(st.evicted, 45);
+  for (i = 0; i < g.n; i++)
+    if (g.s[i].sport == 40100) break;
+  assert_true(i < g.n);
+  assert_int_equal(g.s[i].end, END_FIN);
+  assert_int_equal(g.s[i].state, SESS_CLOSED);
+  assert_string_equal(g.s[i].helo, "a.example");
+  assert_string_equal(g.s[i].last_reply, "221 bye");
+  flow_table_free(k.t);
+}
+
+/* RFC 5961: a RST far outside the stream is spoofed and ends nothing; one
+ * at the expected sequence ends the connection. */
+static void test_rst_outside_window(void **state) {
+  struct got g;
+  struct conn k = {table(&g, 0), 1000000, 40200, 1000, 5000, 0};
+  struct flow_stats st;
+
+  (void)state;
+  handshake(&k);
+  send(&k, 0, "220 mx ESMTP\r\n");
+  pkt(&k, 0, TH_RST, k.sseq + 0x40000000u, 0, NULL, 0); /* a stranger's guess */
+  pkt(&k, 1, TH_RST | TH_ACK, k.cseq - 0x7FFFFFF0u, k.sseq, NULL, 0);
+  flow_get_stats(k.t, &st);
+  assert_int_equal(st.rst_ignored, 2);
+  assert_int_equal(g.n, 0);
+  send(&k, 1, "EHLO a.example\r\n");
+  send(&k, 0, "250 mx\r\n");
+  pkt(&k, 1, TH_RST | TH_ACK, k.cseq, k.sseq, NULL, 0); /* the real one */
+  assert_int_equal(g.n, 1);
+  assert_int_equal(g.s[0].end, END_RST);
+  assert_string_equal(g.s[0].helo, "a.example");
+  assert_string_equal(g.s[0].last_reply, "250 mx");
+  flow_table_free(k.t);
+}
+
 static void test_reorder_retrans_overlap(void **state) {
   struct got g;
   struct conn k = {table(&g, 0), 1000000, 40005, 1000, 5000, 0};
@@ -404,6 +464,8 @@ int main(void) {
       cmocka_unit_test(test_full_session),
       cmocka_unit_test(test_syn_only_refused_expiry),
       cmocka_unit_test(test_eviction_when_full),
+      cmocka_unit_test(test_flood_spares_dialogue),
+      cmocka_unit_test(test_rst_outside_window),
       cmocka_unit_test(test_reorder_retrans_overlap),
       cmocka_unit_test(test_gap_detected_by_ack),
       cmocka_unit_test(test_snaplen_cut_is_a_gap),

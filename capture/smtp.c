@@ -154,7 +154,13 @@ static void reply_done(struct smtp *s) {
       smtp_find_echo(c->text, c->len, &s->server, &s->echoed) == 0)
     s->echoed_from = CMD_NONE;
   reply_keep(s, cmd);
-  if (cmd == CMD_DATA && c->code == 354) s->data_mode = 1;
+  if (cmd == CMD_DATA) {
+    /* A 354 starts the body, unless the body was already taken as such
+     * (then the client did not wait for it). */
+    if (c->code == 354 && !s->body_early) s->data_mode = 1;
+    s->data_pending = 0;
+    s->body_early = 0;
+  }
   if (cmd == CMD_STARTTLS && c->code == 220) {
     s->starttls_accepted = 1;
     state_at_least(s, SESS_TLS);
@@ -268,11 +274,19 @@ static void client_line(struct smtp *s, const char *l, size_t len) {
   uint8_t cmd = CMD_OTHER;
   struct slice a;
 
+  if (!s->data_mode && s->data_pending) {
+    /* The client sends the body only after 354 (RFC 5321 4.1.1.4, RFC
+     * 2920 3.1): a line while the reply to DATA is unseen is the body, the
+     * 354 lost to the capture. Never a command: a body line "EHLO x"
+     * must not become an EHLO name. Its end pairs with the DATA pending. */
+    s->data_mode = 1;
+    s->body_early = 1;
+  }
   if (s->data_mode) {
     /* RFC 5321 4.5.2: a line holding a single dot ends the body. */
     if (len == 1 && l[0] == '.') {
       s->data_mode = 0;
-      pend_push(s, CMD_DATA);
+      if (!s->body_early) pend_push(s, CMD_DATA);
     }
     return;
   }
@@ -315,6 +329,9 @@ static void client_line(struct smtp *s, const char *l, size_t len) {
     s->dir[SMTP_C2S].skip = (uint32_t)MIN(n, UINT32_MAX);
     break;
   }
+  case CMD_DATA:
+    s->data_pending = 1;
+    break;
   default:
     break;
   }

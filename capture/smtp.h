@@ -41,6 +41,8 @@ struct smtp {
   struct ea_addr server;   /* never taken for an echoed client address   */
   uint8_t done;            /* TLS or QUIT: nothing more to parse          */
   uint8_t data_mode;       /* the client is sending a message body        */
+  uint8_t data_pending;    /* DATA sent, its reply not seen yet           */
+  uint8_t body_early;      /* body taken as such before its 354 was seen  */
   uint8_t auth_cont;       /* next client line answers a 334 challenge    */
   uint8_t state;           /* furthest enum sess_state reached            */
   uint8_t pend[SMTP_PENDING_MAX];

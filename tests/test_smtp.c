@@ -365,6 +365,39 @@ static void test_long_reject_kept(void **state) {
   free(s);
 }
 
+/* The 354 lost to the capture: the body that follows is not commands
+ * (a body line "EHLO x" became an EHLO name), and the reply to the end of
+ * the body still pairs with DATA, the later ones with their commands. */
+static void test_lost_354(void **state) {
+  struct smtp *s = new_smtp(true);
+  struct session v;
+
+  (void)state;
+  sv(s, "220 mx\r\n");
+  c(s, "EHLO mail01.example.com\r\n");
+  sv(s, "250 mx\r\n");
+  c(s, "MAIL FROM:<a@example.com>\r\n");
+  sv(s, "250 ok\r\n");
+  c(s, "RCPT TO:<b@example.net>\r\n");
+  sv(s, "250 ok\r\n");
+  c(s, "DATA\r\n");
+  smtp_gap(s, SMTP_S2C); /* the segment holding "354 go ahead" */
+  c(s, "EHLO evil.example\r\nHELO evil2.example\r\nSubject: hi\r\n\r\nbody\r\n.\r\n");
+  sv(s, "250 2.0.0 queued\r\n");
+  c(s, "QUIT\r\n");
+  sv(s, "221 bye\r\n");
+  memset(&v, 0, sizeof(v));
+  smtp_view(s, &v);
+  assert_int_equal(v.n_helo, 1);
+  assert_slice(v.helo[0], "mail01.example.com");
+  assert_int_equal(v.n_replies, 6);
+  assert_int_equal(v.replies[4].code, 250);
+  assert_int_equal(v.replies[4].cmd, CMD_DATA);
+  assert_int_equal(v.replies[5].cmd, CMD_QUIT);
+  assert_int_equal(v.state, SESS_CLOSED);
+  free(s);
+}
+
 static void test_gap_resyncs(void **state) {
   struct smtp *s = new_smtp(true);
   struct session v;
@@ -452,6 +485,7 @@ int main(void) {
       cmocka_unit_test(test_auth_and_bdat),
       cmocka_unit_test(test_overlong_and_line_endings),
       cmocka_unit_test(test_long_reject_kept),
+      cmocka_unit_test(test_lost_354),
       cmocka_unit_test(test_gap_resyncs),
       cmocka_unit_test(test_reply_caps),
       cmocka_unit_test(test_midstream_and_junk),

@@ -167,7 +167,7 @@ int cmd_analyze(int argc, char **argv) {
   d.cfg.dns.servers = d.servers;
   d.cfg.dns.n_servers = d.n;
   if (!quiet && isatty(STDERR_FILENO)) d.cfg.progress = progress;
-  rc = store_open(&st, cli_db_path(db), STORE_RW, err, sizeof(err));
+  rc = store_open(&st, cli_db_path(db), STORE_RW_EXISTING, err, sizeof(err));
   if (rc < 0) {
     cli_err("%s", err);
     return cli_exit_for(rc);

@@ -446,7 +446,7 @@ int cmd_prune(int argc, char **argv) {
     cli_err("prune: --older-than DUR is required (e.g. 90d)");
     return EXIT_USAGE;
   }
-  rc = store_open(&st, cli_db_path(db), STORE_RW, err, sizeof(err));
+  rc = store_open(&st, cli_db_path(db), STORE_RW_EXISTING, err, sizeof(err));
   if (rc < 0) {
     cli_err("%s", err);
     return cli_exit_for(rc);

@@ -178,10 +178,10 @@ static int prepare_files(const char *path, enum store_mode mode,
     return rc;
   fd = safefile_open(path, mode == STORE_RO ? O_RDONLY : O_RDWR,
                      mode == STORE_RW, 0640, &created, err, errlen);
-  if (fd == -ENOENT && mode == STORE_RO)
+  if (fd == -ENOENT && mode != STORE_RW)
     snprintf(err, errlen, "%s: no database here (%s); run 'egressaudit read' first",
              path, strerror(ENOENT));
-  else if ((fd == -EACCES || fd == -EROFS) && mode == STORE_RW)
+  else if ((fd == -EACCES || fd == -EROFS) && mode != STORE_RO)
     snprintf(err, errlen, "%s: read-only for this user (uid %lu)%s", path,
              (unsigned long)geteuid(),
              fd == -EROFS ? " on a read-only file system" : "");
@@ -240,7 +240,7 @@ static int open_db(struct store **out, const char *path, enum store_mode mode,
     rc = fail(s, path);
     goto out;
   }
-  if (mode == STORE_RW) {
+  if (mode != STORE_RO) {
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
                      NULL, NULL, NULL) != SQLITE_OK) {

@@ -13,7 +13,10 @@
 
 struct store;
 
-enum store_mode { STORE_RW = 0, STORE_RO = 1 };
+/* STORE_RW creates the database when missing; STORE_RW_EXISTING writes
+ * (and migrates) only one that exists: analyze, prune, a typo in --db must
+ * not leave an empty database behind and report on it. */
+enum store_mode { STORE_RW = 0, STORE_RO = 1, STORE_RW_EXISTING = 2 };
 
 /* Open (creating and migrating when writable) the database at path. On
  * failure returns a negative errno and a one-line reason in err.

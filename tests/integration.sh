@@ -186,6 +186,11 @@ done
 m="$(stat -c %a "$T/fresh/sub/h.db") $(stat -c %a "$T/fresh/sub")"
 [ "$m" = "640 750" ] && ok "new database 0640 in a new 0750 directory (who mailed whom is not for every local user)" ||
   ko "modes: database and directory $m"
+"$BIN" analyze -q --db "$T/typo.db" --resolver 127.0.0.1:9 2>"$T/err"; rc=$?
+[ "$rc" = 66 ] && [ ! -e "$T/typo.db" ] && grep -q "no database here" "$T/err" &&
+  ok "analyze --db on a missing database: 66, none created" || ko "analyze on a missing database: exit $rc, $(ls "$T/typo.db" 2>&1); $(cat "$T/err")"
+"$BIN" prune --db "$T/typo.db" --older-than 1d 2>/dev/null; rc=$?
+[ "$rc" = 66 ] && [ ! -e "$T/typo.db" ] && ok "prune --db on a missing database: 66, none created" || ko "prune on a missing database: exit $rc"
 "$BIN" read -q --db "" tests/data/real-nat.pcap 2>"$T/err"; rc=$?
 [ "$rc" = 64 ] && grep -q "empty path" "$T/err" && ok "--db '': usage error 64" || ko "--db '': exit $rc $(cat "$T/err")"
 

@@ -295,8 +295,10 @@ static void usage(FILE *f) {
           "  --point NAME         only identities seen at this capture point\n"
           "  --fail-on LEVEL      warn or crit (default): the exit code reports\n"
           "                       findings at or above it\n"
-          "  --analyze            run 'analyze' first (takes --resolver and the\n"
-          "                       other analyze options after --)\n"
+          "  --analyze            run 'analyze' first, on the same window; takes\n"
+          "                       --resolver, --dns-timeout, --expect-egress,\n"
+          "                       --max-age, --max-inflight (or any analyze\n"
+          "                       option after --)\n"
           "  -h, --help           this help\n"
           "\n"
           "Exit codes (monitoring plugins): 0 nothing at or above --fail-on,\n"
@@ -314,9 +316,17 @@ int cmd_report(int argc, char **argv) {
       {"fail-on", required_argument, NULL, 'F'},
       {"analyze", no_argument, NULL, 'a'},
       {"point", required_argument, NULL, 'P'},
+      /* analyze's own options, handed to it with --analyze */
+      {"resolver", required_argument, NULL, 'R'},
+      {"dns-timeout", required_argument, NULL, 'T'},
+      {"expect-egress", required_argument, NULL, 'E'},
+      {"max-age", required_argument, NULL, 'A'},
+      {"max-inflight", required_argument, NULL, 'I'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *db = NULL, *fmt = "text", *point = NULL;
+  const char *pass[64], *since_arg = NULL, *until_arg = NULL;
+  int npass = 0;
   int64_t since = INT64_MIN, until = INT64_MAX, now = now_us();
   int c, rc, fail_on = SEV_CRIT, analyze = 0, worst = -1, ex;
   struct store *st = NULL;
@@ -335,6 +345,24 @@ int cmd_report(int argc, char **argv) {
       if (cli_time_opt("report", c == 'S', optarg, now,
                        c == 'S' ? &since : &until) < 0)
         return EXIT_USAGE;
+      if (c == 'S') since_arg = optarg;
+      else until_arg = optarg;
+      break;
+    case 'R':
+    case 'T':
+    case 'E':
+    case 'A':
+    case 'I':
+      if (npass > 60) {
+        cli_err("report: too many analysis options");
+        return EXIT_USAGE;
+      }
+      pass[npass++] = c == 'R'   ? "--resolver"
+                      : c == 'T' ? "--dns-timeout"
+                      : c == 'E' ? "--expect-egress"
+                      : c == 'A' ? "--max-age"
+                                 : "--max-inflight";
+      pass[npass++] = optarg;
       break;
     case 'f':
       if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "csv")) {
@@ -358,16 +386,23 @@ int cmd_report(int argc, char **argv) {
     }
   }
   if (analyze) {
-    /* report --analyze [-- analyze options]: same database, same window. */
-    char *av[64];
+    /* report --analyze [analyze options] [-- analyze options]: the same
+     * database and the same window as the report. */
+    char *av[140];
     int ac = 0, a;
     av[ac++] = "analyze";
     if (db) av[ac++] = "--db", av[ac++] = (char *)db;
+    if (since_arg) av[ac++] = "--since", av[ac++] = (char *)since_arg;
+    if (until_arg) av[ac++] = "--until", av[ac++] = (char *)until_arg;
     av[ac++] = "--quiet";
-    for (a = optind; a < argc && ac < 62; a++) av[ac++] = argv[a];
+    for (a = 0; a < npass; a++) av[ac++] = (char *)pass[a];
+    for (a = optind; a < argc && ac < 138; a++) av[ac++] = argv[a];
     av[ac] = NULL;
     rc = cmd_analyze(ac, av);
     if (rc != 0) return rc;
+  } else if (npass > 0) {
+    cli_err("report: %s is an option of --analyze", pass[0]);
+    return EXIT_USAGE;
   } else if (optind < argc) {
     cli_err("report: unexpected argument '%s'", argv[optind]);
     return EXIT_USAGE;

@@ -147,6 +147,15 @@ sys.exit(0 if st == "SERVFAIL" and "ptr-temperror" in rules and "no-ptr" not in 
 PY
 grep -q "1 unknown" "$T/a3" && ok "analyze summary counts the unknown" || ko "analyze summary: $(cat "$T/a3")"
 
+# report --analyze takes analyze's options itself (no "--" needed) and
+# analyses the report's own window (--since was dropped before).
+"$BIN" read -q --db "$T/ra.db" --local 203.0.113.0/24 "$T/servfail.pcap"
+"$BIN" report --db "$T/ra.db" --since 2026-11-01T00:00:00Z --analyze $R >"$T/ra" 2>&1; rc=$?
+since=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT since FROM analyses').fetchone()[0])" "$T/ra.db" 2>&1)
+[ "$rc" = 3 ] && [ "$since" = 1793491200000000 ] && grep -q "203.0.113.16" "$T/ra" &&
+  ok "report --analyze --resolver (no --): analysed the report's window, exit 3" ||
+  ko "report --analyze: exit $rc, analysis since '$since'; $(head -3 "$T/ra")"
+
 # --- report, history ------------------------------------------------------
 "$BIN" report --db "$db" >"$T/r.txt"; rc=$?
 [ "$rc" = 2 ] && ok "report on the demo: exit 2 (critical)" || ko "report exit $rc"

@@ -23,6 +23,8 @@ struct read_ctx {
   uint64_t by_dir[3];  /* new sessions by enum sess_direction             */
   int store_rc; /* first store error, then nothing more is written */
   bool tty;
+  int64_t prog_t;       /* progress: time and frames of the last update */
+  uint64_t prog_frames;
 };
 
 static void on_session(const struct session *s, void *ctx) {
@@ -47,22 +49,18 @@ static void human(double v, char *out, size_t cap) {
   snprintf(out, cap, i ? "%.1f %s" : "%.0f%s", v, u[i]);
 }
 
+/* The rate is over the time since the previous update, the first one's
+ * since the file was opened (it was frames over 1 us: "8.2 G frames/s"). */
 static void on_progress(const struct capture_progress *p, void *ctx) {
-  static int64_t start;
-  static uint64_t last_frames;
-  static int64_t last_t;
+  struct read_ctx *r = ctx;
   char a[32], b[32], rate[32];
   int64_t t = mono_us();
-  (void)ctx;
 
-  if (start == 0 || p->frames < last_frames) {
-    start = last_t = t;
-    last_frames = 0;
-  }
-  human((double)(p->frames - last_frames) * 1e6 / (double)MAX(t - last_t, 1),
+  human((double)(p->frames - r->prog_frames) * 1e6 /
+            (double)MAX(t - r->prog_t, 1000),
         rate, sizeof(rate));
-  last_frames = p->frames;
-  last_t = t;
+  r->prog_frames = p->frames;
+  r->prog_t = t;
   human((double)p->bytes_done, a, sizeof(a));
   if (p->bytes_total > 0) {
     human((double)p->bytes_total, b, sizeof(b));
@@ -306,7 +304,9 @@ int cmd_read(int argc, char **argv) {
     }
     capture_get_counters(cap, &before);
     memcpy(dir0, r.by_dir, sizeof(dir0));
-    rc = capture_run(cap, point, r.tty ? on_progress : NULL, NULL, err,
+    r.prog_t = mono_us();
+    r.prog_frames = before.frames; /* the counters run across files */
+    rc = capture_run(cap, point, r.tty ? on_progress : NULL, &r, err,
                      sizeof(err));
     if (r.tty) fputs("\r\033[K", stderr);
     if (rc < 0) {

@@ -35,7 +35,7 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
             capture/capture.c \
             store/schema.c store/store.c \
             analyzer/resolver.c analyzer/rules.c analyzer/twins.c analyzer/analyzer.c
-CLI_SRC  := cli/main.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
+CLI_SRC  := cli/main.c cli/opts.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
             cli/history.c cli/watch.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver
 FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules

@@ -12,64 +12,8 @@
 
 #include "analyzer/analyzer.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "common/util.h"
-
-#define RESOLVERS_MAX 8
-
-/* Options shared by analyze and check. Returns 1 when opt was one of them,
- * 0 when not, -1 on a bad value (message printed). */
-struct dnsopts {
-  const char *servers[RESOLVERS_MAX];
-  unsigned n;
-  struct netset expect;
-  struct analyzer_cfg cfg;
-};
-
-static int dns_opt(struct dnsopts *d, int c, const char *cmd) {
-  char *end;
-  long v;
-
-  switch (c) {
-  case 'R':
-    if (d->n == RESOLVERS_MAX) {
-      cli_err("%s: at most %d --resolver", cmd, RESOLVERS_MAX);
-      return -1;
-    }
-    d->servers[d->n++] = optarg;
-    return 1;
-  case 'T':
-    v = strtol(optarg, &end, 10);
-    if (*end != '\0' || v < 10 || v > 60000) {
-      cli_err("%s: --dns-timeout: '%s' is not milliseconds from 10 to 60000",
-              cmd, optarg);
-      return -1;
-    }
-    d->cfg.dns.timeout_ms = (int)v;
-    return 1;
-  case 'E':
-    if (netset_add_text(&d->expect, optarg) < 0) {
-      cli_err("%s: --expect-egress: '%s' is not an address or CIDR network",
-              cmd, optarg);
-      return -1;
-    }
-    d->cfg.expect = &d->expect;
-    return 1;
-  default:
-    return 0;
-  }
-}
-
-#define DNS_LONGOPTS                                                         \
-  {"resolver", required_argument, NULL, 'R'},                                \
-      {"dns-timeout", required_argument, NULL, 'T'},                         \
-      {"expect-egress", required_argument, NULL, 'E'}
-
-#define DNS_HELP                                                             \
-  "  --resolver ADDR[:PORT] DNS server to ask (repeatable; IPv6 as\n"        \
-  "                       [ADDR]:PORT); default: the system's resolvers\n"   \
-  "  --dns-timeout MS     first-try timeout per query (default 2000)\n"      \
-  "  --expect-egress CIDR addresses mail may leave from (repeatable):\n"     \
-  "                       anything else is a nat-surprise\n"
 
 static void progress(void *ctx, unsigned done, unsigned total) {
   (void)ctx;
@@ -91,10 +35,7 @@ static void analyze_usage(FILE *f) {
           "  --db PATH            database (see '%s --help')\n"
           "  --since T, --until T sessions to judge (RFC 3339 or 90m, 24h, 7d;\n"
           "                       default: all)\n"
-          "  --max-age DUR        re-ask answers older than DUR (default: their\n"
-          "                       TTL; 0 asks everything again)\n"
-          "  --max-inflight N     DNS questions in flight at once (default 256)\n"
-          DNS_HELP
+          ANALYSIS_HELP
           "  -q, --quiet          no progress, no summary\n"
           "  -h, --help           this help\n",
           progname, progname);
@@ -105,29 +46,23 @@ int cmd_analyze(int argc, char **argv) {
       {"db", required_argument, NULL, 'd'},
       {"since", required_argument, NULL, 'S'},
       {"until", required_argument, NULL, 'U'},
-      {"max-age", required_argument, NULL, 'A'},
-      {"max-inflight", required_argument, NULL, 'I'},
-      DNS_LONGOPTS,
+      ANALYSIS_LONGOPTS,
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
-  static struct dnsopts d;
+  static struct analysis_opts d;
   const char *db = NULL;
   struct store *st = NULL;
   struct analysis_stats stats;
   uv_loop_t loop;
-  char err[1024], *end;
+  char err[1024];
   int64_t now = now_us();
   int c, rc, quiet = 0;
-  long v;
 
-  memset(&d, 0, sizeof(d));
-  d.cfg.since = INT64_MIN;
-  d.cfg.until = INT64_MAX;
-  d.cfg.max_age_us = -1;
+  analysis_opts_init(&d);
   optind = 1;
   while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-    if ((rc = dns_opt(&d, c, "analyze")) != 0) {
+    if ((rc = analysis_opt(&d, c, optarg, "analyze")) != 0) {
       if (rc < 0) return EXIT_USAGE;
       continue;
     }
@@ -139,22 +74,6 @@ int cmd_analyze(int argc, char **argv) {
                        c == 'S' ? &d.cfg.since : &d.cfg.until) < 0)
         return EXIT_USAGE;
       break;
-    case 'A':
-      if (dur_parse(optarg, &d.cfg.max_age_us) < 0 && strcmp(optarg, "0") != 0) {
-        cli_err("analyze: --max-age: '%s' is not a duration like 1h", optarg);
-        return EXIT_USAGE;
-      }
-      if (strcmp(optarg, "0") == 0) d.cfg.max_age_us = 0;
-      break;
-    case 'I':
-      v = strtol(optarg, &end, 10);
-      if (*end != '\0' || v < 1 || v > 4096) {
-        cli_err("analyze: --max-inflight: '%s' is not a number from 1 to 4096",
-                optarg);
-        return EXIT_USAGE;
-      }
-      d.cfg.max_inflight = (unsigned)v;
-      break;
     case 'q': quiet = 1; break;
     case 'h': analyze_usage(stdout); return 0;
     default: analyze_usage(stderr); return EXIT_USAGE;
@@ -164,8 +83,6 @@ int cmd_analyze(int argc, char **argv) {
     cli_err("analyze: unexpected argument '%s'", argv[optind]);
     return EXIT_USAGE;
   }
-  d.cfg.dns.servers = d.servers;
-  d.cfg.dns.n_servers = d.n;
   if (!quiet && isatty(STDERR_FILENO)) d.cfg.progress = progress;
   rc = store_open(&st, cli_db_path(db), STORE_RW_EXISTING, err, sizeof(err));
   if (rc < 0) {
@@ -366,7 +283,7 @@ int cmd_check(int argc, char **argv) {
       DNS_LONGOPTS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
-  static struct dnsopts d;
+  static struct analysis_opts d;
   const char *helos[IDENT_HELO_MAX];
   unsigned n_helo = 0;
   struct check_out o = {0, 0, 1};
@@ -375,11 +292,10 @@ int cmd_check(int argc, char **argv) {
   char err[512];
   int c, rc, i;
 
-  memset(&d, 0, sizeof(d));
-  d.cfg.max_age_us = -1;
+  analysis_opts_init(&d);
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if ((rc = dns_opt(&d, c, "check")) != 0) {
+    if ((rc = analysis_opt(&d, c, optarg, "check")) != 0) {
       if (rc < 0) return EXIT_USAGE;
       continue;
     }
@@ -411,8 +327,6 @@ int cmd_check(int argc, char **argv) {
       cli_err("check: '%s' is not an IPv4 or IPv6 address", argv[i]);
       return EXIT_USAGE;
     }
-  d.cfg.dns.servers = d.servers;
-  d.cfg.dns.n_servers = d.n;
   uv_loop_init(&loop);
   if (o.json) putchar('[');
   for (i = optind; i < argc; i++) {

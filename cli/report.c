@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "common/util.h"
 #include "store/store.h"
 
@@ -316,17 +317,12 @@ int cmd_report(int argc, char **argv) {
       {"fail-on", required_argument, NULL, 'F'},
       {"analyze", no_argument, NULL, 'a'},
       {"point", required_argument, NULL, 'P'},
-      /* analyze's own options, handed to it with --analyze */
-      {"resolver", required_argument, NULL, 'R'},
-      {"dns-timeout", required_argument, NULL, 'T'},
-      {"expect-egress", required_argument, NULL, 'E'},
-      {"max-age", required_argument, NULL, 'A'},
-      {"max-inflight", required_argument, NULL, 'I'},
+      ANALYSIS_LONGOPTS, /* checked here, handed to analyze (--analyze) */
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *db = NULL, *fmt = "text", *point = NULL;
-  const char *pass[64], *since_arg = NULL, *until_arg = NULL;
-  int npass = 0;
+  const char *since_arg = NULL, *until_arg = NULL;
+  static struct analysis_opts ao;
   int64_t since = INT64_MIN, until = INT64_MAX, now = now_us();
   int c, rc, fail_on = SEV_CRIT, analyze = 0, worst = -1, ex;
   struct store *st = NULL;
@@ -336,8 +332,13 @@ int cmd_report(int argc, char **argv) {
   size_t i, k, j, *order = NULL;
   int64_t by_sev[4] = {0};
 
+  analysis_opts_init(&ao);
   optind = 1;
   while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    if ((rc = analysis_opt(&ao, c, optarg, "report")) != 0) {
+      if (rc < 0) return EXIT_USAGE;
+      continue;
+    }
     switch (c) {
     case 'd': db = optarg; break;
     case 'S':
@@ -347,22 +348,6 @@ int cmd_report(int argc, char **argv) {
         return EXIT_USAGE;
       if (c == 'S') since_arg = optarg;
       else until_arg = optarg;
-      break;
-    case 'R':
-    case 'T':
-    case 'E':
-    case 'A':
-    case 'I':
-      if (npass > 60) {
-        cli_err("report: too many analysis options");
-        return EXIT_USAGE;
-      }
-      pass[npass++] = c == 'R'   ? "--resolver"
-                      : c == 'T' ? "--dns-timeout"
-                      : c == 'E' ? "--expect-egress"
-                      : c == 'A' ? "--max-age"
-                                 : "--max-inflight";
-      pass[npass++] = optarg;
       break;
     case 'f':
       if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "csv")) {
@@ -388,20 +373,20 @@ int cmd_report(int argc, char **argv) {
   if (analyze) {
     /* report --analyze [analyze options] [-- analyze options]: the same
      * database and the same window as the report. */
-    char *av[140];
+    char *av[160];
     int ac = 0, a;
     av[ac++] = "analyze";
     if (db) av[ac++] = "--db", av[ac++] = (char *)db;
     if (since_arg) av[ac++] = "--since", av[ac++] = (char *)since_arg;
     if (until_arg) av[ac++] = "--until", av[ac++] = (char *)until_arg;
     av[ac++] = "--quiet";
-    for (a = 0; a < npass; a++) av[ac++] = (char *)pass[a];
-    for (a = optind; a < argc && ac < 138; a++) av[ac++] = argv[a];
+    for (a = 0; a < ao.argc; a++) av[ac++] = (char *)ao.argv[a];
+    for (a = optind; a < argc && ac < 158; a++) av[ac++] = argv[a];
     av[ac] = NULL;
     rc = cmd_analyze(ac, av);
     if (rc != 0) return rc;
-  } else if (npass > 0) {
-    cli_err("report: %s is an option of --analyze", pass[0]);
+  } else if (ao.argc > 0) {
+    cli_err("report: %s is an option of --analyze", ao.argv[0]);
     return EXIT_USAGE;
   } else if (optind < argc) {
     cli_err("report: unexpected argument '%s'", argv[optind]);

@@ -26,6 +26,7 @@
 #include "analyzer/analyzer.h"
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "common/safefile.h"
 #include "common/util.h"
 #include "store/store.h"
@@ -376,12 +377,13 @@ static void usage(FILE *f) {
           "                         loop (default 0: never; 'analyze' by hand)\n"
           "  --analyze-window DUR   only sessions of the last DUR (default 0:\n"
           "                         all; a busy relay may want 7d)\n"
-          "  --resolver ADDR[:PORT] DNS server for the analysis (repeatable;\n"
-          "                         default: the system's)\n"
           "  --user NAME            drop to this user once capturing\n"
           "  --pidfile PATH         write the process id here\n"
           "  --foreground           stay in the foreground (the default)\n"
           "  -h, --help             this help\n"
+          "\n"
+          "Analysis options (with --analyze-every; as for 'analyze'):\n"
+          ANALYSIS_HELP
           "\n"
           "Signals: SIGHUP reopens the database, SIGUSR1 logs the counters.\n",
           progname, progname);
@@ -398,7 +400,7 @@ int cmd_watch(int argc, char **argv) {
       {"buffer-size", required_argument, NULL, 'B'},
       {"analyze-every", required_argument, NULL, 'a'},
       {"analyze-window", required_argument, NULL, 'W'},
-      {"resolver", required_argument, NULL, 'R'},
+      ANALYSIS_LONGOPTS,
       {"user", required_argument, NULL, 'u'},
       {"pidfile", required_argument, NULL, 'I'},
       {"foreground", no_argument, NULL, 'F'},
@@ -408,10 +410,11 @@ int cmd_watch(int argc, char **argv) {
   static struct netset local;
   static struct watch w;
   const char *ifaces[CAPTURE_LIVE_MAX], *point_opt = NULL, *user = NULL,
-                                        *pidfile = NULL, *resolvers[8];
+                                        *pidfile = NULL;
+  static struct analysis_opts ao;
   struct passwd pw = {0};
   uint64_t wd_us = 0;
-  int n_if = 0, n_res = 0, c, rc, k, a, pid_fd = -1;
+  int n_if = 0, c, rc, k, a, pid_fd = -1;
   int64_t flush_us = 2000000, analyze_us = 0, window_us = 0;
   struct capture_cfg cfg;
   char err[1024], host[256], name[512];
@@ -421,8 +424,13 @@ int cmd_watch(int argc, char **argv) {
   memset(&w, 0, sizeof(w));
   memset(&cfg, 0, sizeof(cfg));
   ports_parse("25", ports);
+  analysis_opts_init(&ao);
   optind = 1;
   while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+    if ((rc = analysis_opt(&ao, c, optarg, "watch")) != 0) {
+      if (rc < 0) return EXIT_USAGE;
+      continue;
+    }
     switch (c) {
     case 'i':
       if (n_if == CAPTURE_LIVE_MAX) {
@@ -478,9 +486,6 @@ int cmd_watch(int argc, char **argv) {
       }
       if (strcmp(optarg, "0") == 0) window_us = 0;
       break;
-    case 'R':
-      if (n_res < 8) resolvers[n_res++] = optarg;
-      break;
     case 'u': user = optarg; break;
     case 'I': pidfile = optarg; break;
     case 'F': break;
@@ -502,9 +507,9 @@ int cmd_watch(int argc, char **argv) {
     pw = *p; /* uid, gid; the strings stay getpwnam's until the next call */
     pw.pw_name = (char *)user;
   }
-  if (analyze_us > 0 && n_res > 0) {
+  if (ao.n > 0) {
     /* A bad --resolver is refused now, not at the first analysis. */
-    struct resolver_cfg rcfg = {resolvers, (unsigned)n_res, 0, 0};
+    struct resolver_cfg rcfg = ao.cfg.dns;
     struct resolver *r;
     uv_loop_init(&loop);
     rc = resolver_new(&r, &loop, &rcfg, err, sizeof(err));
@@ -594,14 +599,11 @@ int cmd_watch(int argc, char **argv) {
   uv_timer_init(&loop, &w.analyze);
   w.analyze.data = &w;
   if (analyze_us > 0) {
-    /* What 'analyze' does by default: every stored session, the cache
-     * trusted for the answers' TTL. */
-    w.acfg.dns.servers = resolvers;
-    w.acfg.dns.n_servers = (unsigned)n_res;
-    w.acfg.since = INT64_MIN;
-    w.acfg.until = INT64_MAX;
+    /* What 'analyze' does with the same options: every stored session
+     * (or the window), the cache trusted for the answers' TTL unless
+     * --max-age, --expect-egress and the resolvers as given. */
+    w.acfg = ao.cfg;
     w.window_us = window_us;
-    w.acfg.max_age_us = -1;
     uv_timer_start(&w.analyze, on_analyze, (uint64_t)(analyze_us / 1000),
                    (uint64_t)(analyze_us / 1000));
   }

@@ -156,6 +156,16 @@ n=$("$BIN" sessions --db "$T/stdin.db" --point stdin --format jsonl | wc -l)
 [ "$rc" = 64 ] && ok "bad --since: exit 64" || ko "bad --since: exit $rc"
 "$BIN" sessions --db "$T/none.db" 2>"$T/err"; rc=$?
 [ "$rc" = 66 ] && ok "no database: exit 66" || ko "no database: exit $rc $(cat "$T/err")"
+# One parser for the analysis options, whichever command takes them.
+for c in analyze watch "report --analyze"; do
+  # shellcheck disable=SC2086
+  "$BIN" $c --db "$T/stdin.db" $(for i in 1 2 3 4 5 6 7 8 9; do echo --resolver 127.0.0.1:9; done) 2>"$T/err"; rc=$?
+  [ "$rc" = 64 ] && grep -q "at most 8 --resolver" "$T/err" || ko "$c with 9 --resolver: exit $rc (a 9th was dropped silently): $(cat "$T/err")"
+  # shellcheck disable=SC2086
+  "$BIN" $c --db "$T/stdin.db" --expect-egress nonsense 2>"$T/err"; rc=$?
+  [ "$rc" = 64 ] && grep -q "expect-egress: 'nonsense'" "$T/err" && ok "$c: 9 resolvers and a bad --expect-egress refused alike (64)" ||
+    ko "$c --expect-egress nonsense: exit $rc: $(cat "$T/err")"
+done
 "$BIN" frobnicate 2>/dev/null; rc=$?
 [ "$rc" = 64 ] && ok "unknown command: exit 64" || ko "unknown command: exit $rc"
 for c in read sessions; do

@@ -196,7 +196,7 @@ wait_until 30 hole_bound
 # The STATUS= lines on the test's notify socket say when an analysis runs
 # (systemd's view of the daemon, not its log).
 : >"$T/watch.log"
-start_watch "$T/h.db" --analyze-every 1s --resolver 127.0.0.1:5399
+start_watch "$T/h.db" --analyze-every 1s --resolver 127.0.0.1:5399 --expect-egress 203.0.113.0/24 --dns-timeout 500
 replay tests/data/real-direct.pcap
 wait_until 30 has_sessions 8 "$T/h.db"
 analysing() { tail -1 "$T/notify.log" | grep -q "; analysing"; }

@@ -1,0 +1,63 @@
+/* egressaudit - cli/opts.h: the analysis options every command that
+ * resolves shares (analyze, check, watch, report --analyze): one parser,
+ * one help text, the same limits and messages everywhere.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EA_CLI_OPTS_H
+#define EA_CLI_OPTS_H
+
+#include "analyzer/analyzer.h"
+#include "common/netset.h"
+
+#define RESOLVERS_MAX 8
+
+/* getopt_long codes, above every short option letter. */
+enum {
+  OPT_RESOLVER = 0x100,
+  OPT_DNS_TIMEOUT,
+  OPT_EXPECT_EGRESS,
+  OPT_MAX_AGE,
+  OPT_MAX_INFLIGHT,
+};
+
+/* DNS: what check takes; ANALYSIS: also the cache and load options. */
+#define DNS_LONGOPTS                                                         \
+  {"resolver", required_argument, NULL, OPT_RESOLVER},                       \
+      {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},             \
+      {"expect-egress", required_argument, NULL, OPT_EXPECT_EGRESS}
+#define ANALYSIS_LONGOPTS                                                    \
+  DNS_LONGOPTS, {"max-age", required_argument, NULL, OPT_MAX_AGE},           \
+      {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT}
+
+#define DNS_HELP                                                             \
+  "  --resolver ADDR[:PORT] DNS server to ask (repeatable, at most 8; IPv6\n" \
+  "                       as [ADDR]:PORT); default: the system's resolvers\n" \
+  "  --dns-timeout MS     first-try timeout per query (default 2000)\n"      \
+  "  --expect-egress CIDR addresses mail may leave from (repeatable):\n"     \
+  "                       anything else is a nat-surprise\n"
+#define ANALYSIS_HELP                                                        \
+  DNS_HELP                                                                   \
+  "  --max-age DUR        reuse cached answers at most this old (default:\n" \
+  "                       their TTL; 0 asks again now)\n"                     \
+  "  --max-inflight N     queries in flight at once (default 256)\n"
+
+/* The options as given, and the analysis configuration they make. */
+struct analysis_opts {
+  const char *servers[RESOLVERS_MAX];
+  unsigned n;
+  struct netset expect;
+  struct analyzer_cfg cfg;
+  /* As given, to hand on to another command (report --analyze). */
+  const char *argv[4 * RESOLVERS_MAX + 64];
+  int argc;
+};
+
+/* Defaults: all sessions, the cache trusted for the answers' TTL. */
+void analysis_opts_init(struct analysis_opts *o);
+
+/* Take option c with its argument arg when it is one of the above:
+ * 1 taken, 0 not ours, -1 a bad value (the message, naming cmd, printed). */
+int analysis_opt(struct analysis_opts *o, int c, const char *arg,
+                 const char *cmd);
+
+#endif

@@ -94,6 +94,7 @@ struct fact {
   uint16_t type;
   uint8_t status, state;
   uint32_t ttl;
+  uint16_t total; /* answers the message held (dns_result.total)       */
   char *text; /* name \0 answers joined by \n \0 zone \0 mname \0 rname \0 */
 };
 
@@ -185,6 +186,7 @@ static void fact_set(struct fact *f, const struct dns_result *r) {
   f->status = r->status;
   f->ttl = r->ttl;
   f->type = r->type;
+  f->total = r->total;
   f->state = F_DONE;
 }
 
@@ -198,6 +200,7 @@ static void fact_load(const struct fact *f, struct dns_result *r) {
   r->type = f->type;
   r->status = f->status;
   r->ttl = f->ttl;
+  r->total = f->total;
   r->soa_zone[0] = r->soa_mname[0] = r->soa_rname[0] = '\0';
   if (p == NULL) {
     r->status = DNS_ERROR;

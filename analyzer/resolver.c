@@ -278,6 +278,7 @@ int resolver_parse(const unsigned char *abuf, int alen, struct dns_result *out) 
   char owner[DNS_NAME_MAX], want[DNS_NAME_MAX];
 
   out->n = 0;
+  out->total = 0;
   want[0] = '\0';
   out->soa_zone[0] = out->soa_mname[0] = out->soa_rname[0] = '\0';
   if (abuf == NULL || alen < 12 || !(abuf[2] & 0x80)) return -1;
@@ -316,6 +317,9 @@ int resolver_parse(const unsigned char *abuf, int alen, struct dns_result *out) 
       p += rdlen;
       continue;
     }
+    if (i < an && type == out->type && out->n == DNS_ANSWERS_MAX &&
+        out->total < UINT16_MAX)
+      out->total++; /* one more than we keep: said, never judged on */
     if (i < an && type == out->type && out->n < DNS_ANSWERS_MAX) {
       char *a = out->answer[out->n];
       if (type == DNS_T_A && rdlen == 4)
@@ -335,6 +339,7 @@ int resolver_parse(const unsigned char *abuf, int alen, struct dns_result *out) 
       }
       if (a != NULL) {
         out->n++;
+        out->total++;
         if (ttl < minttl) minttl = ttl;
       }
     }

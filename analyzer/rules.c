@@ -79,6 +79,21 @@ static int temp(const struct dns_result *r) {
   return r != NULL && dns_status_temporary(r->status);
 }
 
+/* The message held more answers than were kept: "not among them" is not
+ * known. */
+static int cut(const struct dns_result *r) {
+  return r != NULL && r->status == DNS_OK && r->total > r->n;
+}
+
+/* Some answer behind this identity's iprev was cut. */
+static int ident_cut(const struct ident *id) {
+  unsigned i;
+  if (cut(id->ptr)) return 1;
+  for (i = 0; i < id->n_names; i++)
+    if (cut(id->fwd[i].a) || cut(id->fwd[i].aaaa)) return 1;
+  return 0;
+}
+
 enum iprev rules_iprev(const struct ident *id) {
   unsigned i;
   int temporary = 0;
@@ -91,7 +106,8 @@ enum iprev rules_iprev(const struct ident *id) {
       return IPREV_PASS;
     if (temp(id->fwd[i].a) || temp(id->fwd[i].aaaa)) temporary = 1;
   }
-  return temporary ? IPREV_TEMPERROR : IPREV_FAIL;
+  /* Not among the answers kept, but there were more: unknown, never fail. */
+  return temporary || ident_cut(id) ? IPREV_TEMPERROR : IPREV_FAIL;
 }
 
 /* RFC 1123 2.1 / RFC 952 host name: LDH labels of 1-63, at most 253 in
@@ -297,6 +313,11 @@ static void describe_fwd(const struct ident *id, unsigned i, char *out,
                               r[k]->answer[j]);
     }
   }
+  for (k = 0; k < 2 && n < cap; k++)
+    if (cut(r[k]))
+      n += (size_t)snprintf(out + n, cap - n, " (and %u more %s not kept)",
+                            (unsigned)(r[k]->total - r[k]->n),
+                            k ? "AAAA" : "A");
   if (!any && n < cap) {
     const char *s = dns_status_name(r[0] ? r[0]->status : DNS_ERROR);
     if (r[1] && r[0] && r[1]->status != r[0]->status)
@@ -312,7 +333,7 @@ static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
   const char *ip = id->ip_text;
   char buf[FINDING_TEXT_MAX], one[400];
   size_t n = 0;
-  unsigned i, confirmed = 0;
+  unsigned i, confirmed = 0, n_ptr;
   int exempt;
 
   buf[0] = '\0';
@@ -353,13 +374,24 @@ static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
            "Give the PTR name an A (or AAAA) record with exactly this address,"
            " or change the PTR to a name that already points here.",
            "no PTR name of %s resolves back to it: %s", ip, buf);
+    else if (ident_cut(id))
+      emit(cfg, id, "ptr-temperror", SEV_UNKNOWN, ip,
+           "A name with this many records is not a mail host's own: give the "
+           "address a PTR to a name of its own with one A/AAAA record. Meanwhile"
+           " check by hand: dig +short NAME A NAME AAAA.",
+           "%s cannot be confirmed: its DNS answers hold more records than the "
+           "%d kept, and it is not among those: %s%s", ip, DNS_ANSWERS_MAX, buf,
+           cut(id->ptr) ? "; more PTR names than were kept" : "");
     else
       emit(cfg, id, "ptr-temperror", SEV_UNKNOWN, ip,
            "Run the analysis again; the forward zone's servers are failing.",
            "the forward lookups of the PTR names of %s failed temporarily: %s",
            ip, buf);
   }
-  if (id->n_names > 1) {
+  n_ptr = id->ptr->total > id->n_names ? id->ptr->total : id->n_names;
+  if (n_ptr > 1) {
+    /* Past the names kept: say how many there are, judge only those. */
+    const char *more = n_ptr > id->n_names ? ", ... (the first kept)" : "";
     n = 0;
     for (i = 0; i < id->n_names && n < sizeof(buf); i++)
       n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "",
@@ -369,13 +401,13 @@ static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
            "Keep one PTR, for the name your MTA uses in EHLO; delete the "
            "others. Receivers pick one at random, so mail passes or fails "
            "depending on the draw.",
-           "%s has %u PTR records (%s) and %u of them do not resolve back",
-           ip, id->n_names, buf, id->n_names - confirmed);
+           "%s has %u PTR records (%s%s) and %u of them do not resolve back",
+           ip, n_ptr, buf, more, id->n_names - confirmed);
     else
       emit(cfg, id, "multiple-ptr", SEV_WARN, ip,
            "Keep one PTR, for the name your MTA uses in EHLO: some receivers"
            " (Postfix) look at only one of them.",
-           "%s has %u PTR records: %s", ip, id->n_names, buf);
+           "%s has %u PTR records: %s%s", ip, n_ptr, buf, more);
   }
   for (i = 0; i < id->n_names; i++) {
     const char *name = id->ptr->answer[i], *why = ptr_invalid(cfg->psl, name);

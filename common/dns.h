@@ -42,6 +42,9 @@ struct dns_result {
   uint16_t type;                 /* the type asked                          */
   uint8_t status;                /* enum dns_status                         */
   uint8_t n;                     /* answers kept                            */
+  uint16_t total;                /* answers of the type the message held:
+                                    more than n when some were not kept
+                                    (never judge "not among them" then)   */
   uint32_t ttl;                  /* smallest answer TTL, or the negative TTL */
   char name[DNS_NAME_MAX];       /* the question                            */
   /* Names (PTR, MX exchange, no trailing dot, lower case) or canonical

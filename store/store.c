@@ -741,7 +741,7 @@ int store_dns_get(struct store *s, const char *name, int type,
 
   rc = prep(s, &s->q_dns_get,
             "SELECT status, answers, ttl, soa_zone, soa_mname, soa_rname,"
-            " fetched, expires FROM dns WHERE name = ?1 AND type = ?2");
+            " fetched, expires, total FROM dns WHERE name = ?1 AND type = ?2");
   if (rc < 0) return rc;
   st = s->q_dns_get;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -770,6 +770,7 @@ int store_dns_get(struct store *s, const char *name, int type,
 #undef COPY_COL
     *fetched = sqlite3_column_int64(st, 6);
     *expires = sqlite3_column_int64(st, 7);
+    out->total = (uint16_t)MAX(sqlite3_column_int64(st, 8), (int64_t)out->n);
     rc = 1;
   } else {
     rc = rc == SQLITE_DONE ? 0 : fail(s, "dns cache");
@@ -789,8 +790,8 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
 
   rc = prep(s, &s->q_dns_put,
             "INSERT OR REPLACE INTO dns(name, type, status, answers, ttl,"
-            " soa_zone, soa_mname, soa_rname, fetched, expires, resolver)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+            " soa_zone, soa_mname, soa_rname, fetched, expires, resolver, total)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
   if (rc < 0 || (rc = tx_begin(s)) < 0) return rc;
   st = s->q_dns_put;
   answers[0] = '\0';
@@ -813,6 +814,7 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
   sqlite3_bind_int64(st, 9, now);
   sqlite3_bind_int64(st, 10, now + ttl * 1000000);
   bind_str(st, 11, resolver);
+  sqlite3_bind_int(st, 12, r->total);
   rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return fail(s, "dns cache");

@@ -153,6 +153,23 @@ static void test_iprev_and_ptr_rules(void **state) {
   assert_null(find(&g, "fcrdns-fail"));
   assert_non_null(find(&g, "no-ptr"));
   assert_non_null(strstr(find(&g, "no-ptr")->detail, "no usable name"));
+
+  /* The PTR name has 40 addresses, 16 kept, ours not among them: not
+   * known, never fail (it was iprev fail and fcrdns-fail crit). */
+  ident(&id, "203.0.113.42");
+  set_ptr(&id, "many.example.com", NULL);
+  id.fwd[0].a = res(DNS_T_A, DNS_OK, "198.18.0.1", "198.18.0.2");
+  ((struct dns_result *)id.fwd[0].a)->total = 40;
+  id.fwd[0].aaaa = res(DNS_T_AAAA, DNS_NODATA, NULL, NULL);
+  assert_int_equal(rules_iprev(&id), IPREV_TEMPERROR);
+  judge(&id, &g);
+  assert_null(find(&g, "fcrdns-fail"));
+  assert_non_null(find(&g, "ptr-temperror"));
+  assert_non_null(strstr(find(&g, "ptr-temperror")->detail, "38 more A not kept"));
+  /* Ours among the kept ones: pass, truncation or not. */
+  ((struct dns_result *)id.fwd[0].a)->n = 1;
+  snprintf(((struct dns_result *)id.fwd[0].a)->answer[0], DNS_NAME_MAX, "203.0.113.42");
+  assert_int_equal(rules_iprev(&id), IPREV_PASS);
 }
 
 static void test_multiple_ptr(void **state) {
@@ -175,6 +192,14 @@ static void test_multiple_ptr(void **state) {
   assert_int_equal(rules_iprev(&id), IPREV_PASS);
   judge(&id, &g);
   assert_int_equal(find(&g, "multiple-ptr")->severity, SEV_CRIT);
+  /* 100 PTRs in the answer, 2 kept: said as 100 (it said 16). */
+  ident(&id, "203.0.113.15");
+  set_ptr(&id, "mail15a.example.com", "mail15b.example.com");
+  ((struct dns_result *)id.ptr)->total = 100;
+  id.fwd[0].a = res(DNS_T_A, DNS_OK, "203.0.113.15", NULL);
+  id.fwd[1].a = res(DNS_T_A, DNS_OK, "203.0.113.15", NULL);
+  judge(&id, &g);
+  assert_non_null(strstr(find(&g, "multiple-ptr")->detail, "has 100 PTR records"));
 }
 
 static void test_generic_and_invalid(void **state) {

@@ -73,6 +73,9 @@ check "bare domain PTR" 2 fail ptr-invalid,fcrdns-fail no-ptr 203.0.113.20
 # Hostile reverse zone: a PTR to the root name is no PTR (it once put an
 # unwritten stack buffer into the fcrdns-fail detail).
 check "PTR to the root name '.'" 2 permerror no-ptr fcrdns-fail,multiple-ptr 203.0.113.41
+# 40 A records for the PTR name, ours the 40th: more than are kept, so not
+# known (it was iprev fail, fcrdns-fail crit).
+check "PTR name with 40 addresses" 3 temperror ptr-temperror fcrdns-fail 203.0.113.42
 check "IPv6 with PTR" 0 pass "" no-ptr,ipv6-no-ptr 2001:db8:10::25
 check "IPv6 without PTR" 2 permerror no-ptr,ipv6-no-ptr "" 2001:db8:10::26
 check "HELO localhost" 2 pass helo-invalid "" 203.0.113.10 --helo localhost

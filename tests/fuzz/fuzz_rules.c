@@ -43,6 +43,7 @@ static void result(struct rd *r, struct dns_result *d, int type) {
   n = byte(r) % (DNS_ANSWERS_MAX + 1);
   for (k = 0; k < n; k++) name(r, d->answer[k], 64);
   d->n = (uint8_t)n;
+  d->total = (uint16_t)(n + (byte(r) & 3)); /* more than kept, now and then */
   if (byte(r) & 1) {
     name(r, d->soa_zone, 64);
     name(r, d->soa_mname, 64);

@@ -93,7 +93,6 @@ static enum dec_result decode_ipv6(struct rd *r, struct pkt *pk) {
   uint8_t nh;
   uint32_t plen;
   size_t len;
-  int i;
 
   if (r->left < 40) return DEC_IP_SHORT;
   if (r->p[0] >> 4 != 6) return DEC_IP_BADVER;
@@ -104,8 +103,10 @@ static enum dec_result decode_ipv6(struct rd *r, struct pkt *pk) {
   pk->dst = r->p + 24;
   rd_skip(r, 40);
   if (r->left > plen) r->left = plen;
-  /* Walk the extension headers (RFC 8200 4). */
-  for (i = 0; i < 8; i++) {
+  /* Walk the extension headers (RFC 8200 4), however many: each is at
+   * least 8 octets, so the walk is linear in the packet, and a cap would
+   * let a sender hide its session behind a ninth header. */
+  for (;;) {
     switch (nh) {
     case 6:
       return decode_tcp(r, plen, pk);
@@ -132,7 +133,6 @@ static enum dec_result decode_ipv6(struct rd *r, struct pkt *pk) {
     rd_skip(r, len);
     plen -= (uint32_t)len;
   }
-  return DEC_IP6_EXT_SHORT;
 }
 
 static enum dec_result decode_ethertype(struct rd *r, uint16_t type,

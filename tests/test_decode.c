@@ -293,12 +293,24 @@ static void test_ipv6_ext(void **state) {
   ipv6(&f, 50, 20);
   tcp(&f, 5, "");
   assert_int_equal(dec(DLT_IPV6, &f, f.n, &pk), DEC_NOT_TCP);
-  /* Nine hop-by-hop headers in a row: too long a chain. */
+  /* Twenty destination-options headers, then TCP: a long chain hides no
+   * session (a cap of 8 did: a sender could hide behind a ninth). */
   memset(&f, 0, sizeof(f));
-  ipv6(&f, 0, 9 * 8 + 20);
+  ipv6(&f, 60, 20 * 8 + 20 + 6);
+  loop[0] = 60;
+  for (i = 0; i < 19; i++) put(&f, loop, 8);
+  loop[0] = 6;
+  put(&f, loop, 8);
+  tcp(&f, 5, "EHLO x");
+  assert_int_equal(dec(DLT_IPV6, &f, f.n, &pk), DEC_OK);
+  assert_int_equal(pk.caplen, 6);
+  /* A chain that never ends before the packet does: cut, not read past. */
+  memset(&f, 0, sizeof(f));
+  ipv6(&f, 60, 9 * 8);
+  loop[0] = 60;
   for (i = 0; i < 9; i++) put(&f, loop, 8);
-  tcp(&f, 5, "");
   assert_int_equal(dec(DLT_IPV6, &f, f.n, &pk), DEC_IP6_EXT_SHORT);
+  loop[0] = 0;
   /* A header claiming more than the payload length. */
   memset(&f, 0, sizeof(f));
   ipv6(&f, 0, 8);

@@ -116,9 +116,9 @@ static const char *const migrations[] = {
     /* 6 -> 7: the twin probes of a gateway by source address and port: a
      * bounded index seek per session instead of a scan of every session
      * from that address in the second around it. */
-    "CREATE INDEX sessions_srcport ON sessions(src_ip, src_port, first_seen);"
-    /* and how many answers a DNS message held, beyond those kept. */
-    "ALTER TABLE dns ADD COLUMN total INTEGER NOT NULL DEFAULT 0;",
+    ("CREATE INDEX sessions_srcport ON sessions(src_ip, src_port, first_seen);"
+     /* and how many answers a DNS message held, beyond those kept. */
+     "ALTER TABLE dns ADD COLUMN total INTEGER NOT NULL DEFAULT 0;"),
 };
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {

@@ -7,11 +7,7 @@ BIN=${EA_BIN:-build/egressaudit}
 PY=${PYTHON:-python3}
 T=$(mktemp -d /tmp/ea-int.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
-nsessions() { "$BIN" sessions --db "$1" --format jsonl 2>/dev/null | wc -l; }
+. tests/lib.sh # ok, ko, pass/fail counts, nsessions, wait_until
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export EGRESSAUDIT_DB=/nonexistent/never-used.db # every call names --db

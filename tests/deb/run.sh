@@ -10,10 +10,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "deb: 0 passed, 0 failed, 7 skipped"
   exit 0
 fi
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. tests/lib.sh # ok, ko, pass/fail counts, nsessions, wait_until
 T=$(mktemp -d /tmp/ea-deb.XXXXXX)
 chmod 755 "$T"
 cleanup() {

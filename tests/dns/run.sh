@@ -23,10 +23,7 @@ cleanup() {
 trap cleanup EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export EGRESSAUDIT_DB=/nonexistent/never-used.db
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. tests/lib.sh # ok, ko, pass/fail counts, nsessions, wait_until
 
 command -v nsd >/dev/null || { echo "nsd missing (run scripts/deps.sh)"; echo "0 passed, 1 failed"; exit 1; }
 tests/dns/nsd.sh start "$T/nsd" "$PORT" || { echo "0 passed, 1 failed"; exit 1; }

@@ -351,6 +351,24 @@ fi
 grep -q "info watch: analysis: " "$T/wg.log" && ! grep -q "analysis: .*cannot\|cannot start the analysis" "$T/wg.log" &&
   ok "gateway: analyses ran on the watch loop and logged their summary" || ko "gateway analyses: $(tail -3 "$T/wg.log")"
 
+# Before the watches stop: both gateway databases hold all 22 sessions (11
+# per interface, ended), and one of the gateway's own analyses has judged
+# the newest of them: the report below reads what the live analysis found.
+# (A fixed pause here failed 1 run in 20 with both cores busy.)
+gw_settled() {
+  "$PY" - "$T/gw.db" "$T/gwany.db" <<'PY'
+import sqlite3, sys
+try:
+    c = sqlite3.connect(sys.argv[1], timeout=5)
+    n, newest = c.execute("SELECT count(*), max(id) FROM sessions").fetchone()
+    judged = c.execute("SELECT max(max_session_id) FROM analyses").fetchone()[0]
+    n_any = sqlite3.connect(sys.argv[2], timeout=5).execute("SELECT count(*) FROM sessions").fetchone()[0]
+except sqlite3.Error:
+    sys.exit(1)
+sys.exit(0 if n >= 22 and n_any >= 22 and judged is not None and judged >= newest else 1)
+PY
+}
+wait_until 120 gw_settled || ko "gateway: no live analysis covered all 22 sessions in 120 s"
 touch "$T/stop-readers"
 wait "$RL"
 RL=""

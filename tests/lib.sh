@@ -57,6 +57,10 @@ frames_seen() {
     sed -n 's/.*: \([0-9]*\) frames.*/\1/p')
   [ -n "$_fs" ] && [ "$_fs" -ge "$1" ]
 }
+# pcap_started FILE: tcpdump -U -w FILE has activated its capture: it
+# writes the file's header only then (tcpdump has no readiness signal of
+# its own; its "listening on" line is log text).
+pcap_started() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge 24 ]; }
 # pcap_frames FILE: its packets (all of them are port 25 in tests/data).
 pcap_frames() { tcpdump -n -r "$1" 2>/dev/null | wc -l; }
 

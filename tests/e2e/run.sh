@@ -85,8 +85,7 @@ trap 'exit 1' INT TERM
 LEAK='net 198.51.100.0/24 or net 203.0.113.0/24 or net 2001:db8::/32 or port 53'
 tcpdump -n -i any -U -Z root -w "$T/host.pcap" "$LEAK" 2>"$T/hostcap.log" &
 HC=$!
-hc_ready() { grep -q "listening on" "$T/hostcap.log"; }
-wait_until 30 hc_ready
+wait_until 30 pcap_started "$T/host.pcap" || ko "host capture did not start: $(cat "$T/hostcap.log")"
 
 # --- network ------------------------------------------------------------
 for ns in "$S" "$G" "$M"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
@@ -507,7 +506,7 @@ HC=""
 leaked=$(tcpdump -n -r "$T/host.pcap" 'net 198.51.100.0/24 or net 203.0.113.0/24 or net 2001:db8::/32' 2>/dev/null | wc -l)
 asked=$(tcpdump -n -r "$T/host.pcap" port 53 2>/dev/null |
   grep -ciE 'example\.(com|net|org)|provider\.example|113\.0\.203\.in-addr|100\.51\.198\.in-addr|8\.b\.d\.0\.1\.0\.0\.2\.ip6')
-[ "$leaked" = 0 ] && [ "$asked" = 0 ] && hc_ready &&
+[ "$leaked" = 0 ] && [ "$asked" = 0 ] && pcap_started "$T/host.pcap" &&
   ok "host namespace: no testbed address and no question about the test zones on its interfaces" ||
   ko "leak: $leaked testbed packets, $asked DNS questions about test names on the host"
 

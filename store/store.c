@@ -127,7 +127,8 @@ static int make_parent(const char *path) {
   return 0;
 }
 
-static const char *const companions[] = {"-wal", "-shm", "-journal", NULL};
+/* The database's own name and its companions, as suffixes of the path. */
+static const char *const names[] = {"", "-wal", "-shm", "-journal", NULL};
 
 /* Hand the companion (-wal, -shm) that exists to uid:gid by descriptor. */
 static int hand_companion(const char *path, const char *suffix, int shared,
@@ -173,19 +174,43 @@ static int prepare_files(const char *path, enum store_mode mode,
              strerror(-rc));
     return rc;
   }
-  /* The companions first: nothing is created while one is a link. */
-  if ((rc = safefile_check_companions(path, companions, err, errlen)) < 0)
-    return rc;
-  fd = safefile_open(path, mode == STORE_RO ? O_RDONLY : O_RDWR,
-                     mode == STORE_RW, 0640, &created, err, errlen);
-  if (fd == -ENOENT && mode != STORE_RW)
-    snprintf(err, errlen, "%s: no database here (%s); run 'egressaudit read' first",
-             path, strerror(ENOENT));
-  else if ((fd == -EACCES || fd == -EROFS) && mode != STORE_RO)
+  /* The name and its companions first (lstat only): nothing is created
+   * while one is a link. An existing database is never opened here: a
+   * close() of any descriptor of the file drops every POSIX lock this
+   * process's SQLite connections hold on it (watch's own, while an
+   * analysis opens its read connection). */
+  if ((rc = safefile_check_companions(path, names, err, errlen)) < 0) return rc;
+  fd = -1;
+  created = 0;
+  if (lstat(path, &sb) < 0 && errno == ENOENT) {
+    if (mode != STORE_RW) {
+      snprintf(err, errlen,
+               "%s: no database here (%s); run 'egressaudit read' first", path,
+               strerror(ENOENT));
+      return -ENOENT;
+    }
+    /* A new inode: no lock of anyone's on it yet. */
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd >= 0) created = 1;
+    else if (errno != EEXIST) {
+      rc = -errno;
+      snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+      return rc == -EROFS ? -EACCES : rc;
+    }
+  }
+  if (fd < 0 && uid != NULL && geteuid() == 0) {
+    /* To hand it over by descriptor: watch's start, before it has any
+     * connection of its own to the file. */
+    fd = safefile_open(path, O_RDWR, 0, 0, &created, err, errlen);
+    if (fd < 0) return fd;
+  }
+  if (fd < 0 && mode != STORE_RO && faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) < 0) {
+    rc = errno == EROFS ? -EACCES : -errno;
     snprintf(err, errlen, "%s: read-only for this user (uid %lu)%s", path,
              (unsigned long)geteuid(),
-             fd == -EROFS ? " on a read-only file system" : "");
-  if (fd < 0) return fd == -EROFS ? -EACCES : fd;
+             errno == EROFS ? " on a read-only file system" : "");
+    return rc;
+  }
   rc = safefile_dir_shared(path, &downer, err, errlen);
   if (rc >= 0) *shared = rc, rc = 0;
   if (rc == 0 && uid != NULL && geteuid() == 0) {
@@ -208,7 +233,7 @@ static int prepare_files(const char *path, enum store_mode mode,
     if (rc == 0) rc = hand_companion(path, "-wal", *shared, *uid, gid, err, errlen);
     if (rc == 0) rc = hand_companion(path, "-shm", *shared, *uid, gid, err, errlen);
   }
-  close(fd);
+  if (fd >= 0) close(fd);
   return rc;
 }
 

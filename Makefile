@@ -31,10 +31,12 @@ Q := @
 endif
 
 LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c common/dns.c \
+            common/strmap.c \
             capture/decode.c capture/smtp.c capture/flow.c capture/pcapng_if.c \
             capture/capture.c \
             store/schema.c store/store.c \
-            analyzer/resolver.c analyzer/rules.c analyzer/twins.c analyzer/analyzer.c
+            analyzer/resolver.c analyzer/rules.c analyzer/rules_cross.c analyzer/twins.c \
+            analyzer/facts.c analyzer/idents.c analyzer/analyzer.c
 CLI_SRC  := cli/main.c cli/opts.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
             cli/history.c cli/watch.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver

@@ -1,6 +1,8 @@
-/* egressaudit - analyzer/rules.h: the checks of RULES.md as pure functions.
- * Input: what the wire showed about one egress identity and what DNS said;
- * output: findings through a callback. No I/O, no clock, no allocation.
+/* egressaudit - analyzer/rules.h: the checks of RULES.md as pure functions,
+ * every judgement of the analysis (rules.c: one identity, one server;
+ * rules_cross.c: across identities and from the sessions themselves).
+ * Input: what the wire showed and what DNS said; output: findings through
+ * a callback. No I/O, no clock; no allocation but the reject aggregation.
  * SPDX-License-Identifier: MIT
  */
 #ifndef EA_RULES_H
@@ -9,7 +11,9 @@
 #include "common/dns.h"
 #include "common/finding.h"
 #include "common/netset.h"
+#include "common/strmap.h"
 #include "common/types.h"
+#include "store/store.h"
 
 #define IDENT_NAMES_MAX DNS_ANSWERS_MAX
 #define IDENT_HELO_MAX 16
@@ -75,8 +79,51 @@ struct server_ident {
  * check, seed task 9). */
 void rules_server(const struct rules_cfg *cfg, const struct server_ident *sv);
 
-/* Is the address private, CGNAT, loopback, link-local or ULA? */
-int addr_is_private(const struct ea_addr *a);
+/* --- across identities (rules_cross.c) -------------------------------- */
+
+/* One public identity as the rotation rule sees it. */
+struct rot_ident {
+  const char *ip_text;
+  int iprev;                    /* enum iprev                           */
+  int64_t sessions, first_us, last_us;
+};
+/* One HELO name used by one identity (an index into the rot_ident array). */
+struct rot_use {
+  const char *helo;
+  size_t ident;
+};
+/* ip-rotation: one HELO name leaving from several public addresses (crit
+ * unless every one of them forward-confirms). uses is sorted in place. */
+void rules_rotation(const struct rules_cfg *cfg, const struct rot_ident *ids,
+                    struct rot_use *uses, size_t n_uses);
+
+/* One translation a NAT gateway made, with the iprev of the outside
+ * address. */
+struct nat_use {
+  const char *in_text, *out_text;
+  int iprev;
+  int64_t sessions, first_us, last_us;
+};
+/* ip-rotation of an inside host translated to several public addresses;
+ * uses must come grouped by inside address. */
+void rules_nat_rotation(const struct rules_cfg *cfg, const struct nat_use *uses,
+                        size_t n);
+
+/* rdns-reject: replies that blame reverse DNS, one finding per address the
+ * receiver saw (quoted in the text, echoed, or the source). */
+struct rejects {
+  struct strmap by_ip;          /* address -> struct finding            */
+};
+void rules_reject_add(struct rejects *rj, const struct reject_row *r);
+void rules_rejects_emit(const struct rules_cfg *cfg, struct rejects *rj);
+void rules_rejects_free(struct rejects *rj);
+
+/* port25-blocked: attempts that got no answer or a reset; crit when none
+ * from the address was ever answered. */
+void rules_port25(const struct rules_cfg *cfg, const struct port25_row *r);
+
+/* capture-drops: a capture point lost packets. */
+void rules_drops(const struct rules_cfg *cfg, const struct drops_row *r);
 
 /* Does a reply text blame our reverse DNS? Returns the matched phrase. */
 const char *rules_rdns_phrase(const char *text);

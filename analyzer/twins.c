@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "analyzer/rules.h"
+#include "common/netset.h"
 #include "common/limits.h"
 #include "common/util.h"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "analyzer/rules.h"
+#include "common/netset.h"
 #include "cli/cli.h"
 #include "common/util.h"
 #include "store/store.h"

@@ -90,6 +90,17 @@
 #define TWIN_PROBE_MAX 16
 #define TWIN_CANDIDATES_MAX 64
 
+/* port25-blocked on an address that some receivers did answer: only when
+ * this many receivers never did (one silent receiver is its own problem,
+ * three point at our side or a blocklisting). */
+#define PORT25_BLOCKED_DSTS_MIN 3
+
+/* The DNS cache keeps an answer at least a minute (a TTL of 0 or 5 s would
+ * make every analysis ask again) and at most a day (a long TTL must not
+ * hide a fixed PTR from the next day's report). */
+#define DNS_CACHE_TTL_MIN 60
+#define DNS_CACHE_TTL_MAX 86400
+
 /* The last second a capture timestamp may carry: 9999-12-31T23:59:59Z.
  * Past it, microseconds since 1970 still fit 64 bits only up to year
  * 294247, and RFC 3339 text needs a fifth year digit: such a record

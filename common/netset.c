@@ -63,3 +63,24 @@ int netset_contains(const struct netset *s, uint8_t family, const uint8_t *a) {
   }
   return 0;
 }
+
+/* The one definition of a special address: RFC 1918, CGNAT (RFC 6598),
+ * loopback, 0/8, link-local, ULA, :: and ::1. Such an address is never
+ * what a receiver sees, so it has no public identity to judge. */
+int addr_is_private(const struct ea_addr *a) {
+  const uint8_t *b = a->a;
+
+  if (a->family == 4)
+    return b[0] == 10 || b[0] == 127 || b[0] == 0 ||
+           (b[0] == 172 && (b[1] & 0xF0) == 16) ||
+           (b[0] == 192 && b[1] == 168) ||
+           (b[0] == 100 && (b[1] & 0xC0) == 64) || /* CGNAT, RFC 6598 */
+           (b[0] == 169 && b[1] == 254);
+  if (a->family == 6) {
+    static const uint8_t zero[15] = {0};
+    return (b[0] & 0xFE) == 0xFC ||                     /* ULA fc00::/7   */
+           (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) ||   /* fe80::/10      */
+           (memcmp(b, zero, 15) == 0 && b[15] <= 1);     /* :: and ::1     */
+  }
+  return 0;
+}

@@ -29,4 +29,8 @@ int netset_add(struct netset *s, uint8_t family, const uint8_t *a,
 /* Is the address (4 or 16 bytes) inside one of the networks? */
 int netset_contains(const struct netset *s, uint8_t family, const uint8_t *a);
 
+/* Is the address private, CGNAT, loopback, link-local or ULA (never what
+ * a receiver sees)? */
+int addr_is_private(const struct ea_addr *a);
+
 #endif

@@ -826,8 +826,8 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
   /* Keep an answer at least a minute and at most a day; a temporary
    * failure is never cached as a fact. */
   if (dns_status_temporary(r->status)) ttl = 0;
-  else if (ttl < 60) ttl = 60;
-  else if (ttl > 86400) ttl = 86400;
+  else if (ttl < DNS_CACHE_TTL_MIN) ttl = DNS_CACHE_TTL_MIN;
+  else if (ttl > DNS_CACHE_TTL_MAX) ttl = DNS_CACHE_TTL_MAX;
   sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, r->type);
   sqlite3_bind_text(st, 3, dns_status_name(r->status), -1, SQLITE_STATIC);

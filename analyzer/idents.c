@@ -1,0 +1,356 @@
+/* egressaudit - analyzer/idents.c: the egress identities of one analysis.
+ * SPDX-License-Identifier: MIT
+ */
+#define _DEFAULT_SOURCE
+#include "analyzer/idents.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/netset.h"
+#include "common/util.h"
+
+static void idrec_free(void *v) {
+  struct idrec *d = v;
+  unsigned i;
+
+  if (d == NULL) return;
+  for (i = 0; i < d->n_helo; i++) free(d->helo[i]);
+  free(d);
+}
+
+struct idrec *idset_get(struct idset *s, const struct ea_addr *ip, int echoed) {
+  char text[ADDR_STRLEN];
+  struct idrec *d;
+  void **slot;
+
+  addr_str(ip, text);
+  slot = strmap_slot(&s->by_ip, text, 1);
+  if (slot == NULL) return NULL;
+  if (*slot != NULL) {
+    d = *slot;
+    if (echoed) d->echoed = 1;
+    return d;
+  }
+  d = calloc(1, sizeof(*d));
+  if (d == NULL) return NULL;
+  *slot = d;
+  d->ip = *ip;
+  memcpy(d->ip_text, text, sizeof(text));
+  dns_reverse_name(ip->family, ip->a, d->rev, sizeof(d->rev));
+  d->echoed = echoed;
+  d->first_us = INT64_MAX;
+  d->last_us = INT64_MIN;
+  if (vec_room(&s->ids, &s->capids, s->nids, sizeof(*s->ids), 256) < 0)
+    return d;
+  s->ids[s->nids++] = d;
+  return d;
+}
+
+const struct idrec *idset_find(const struct idset *s, const char *ip_text) {
+  return strmap_get(&s->by_ip, ip_text);
+}
+
+void idrec_add(struct idrec *d, const struct ea_addr *src, const char *helo,
+               int64_t sessions, int64_t first, int64_t last, int unknown_dir) {
+  unsigned i;
+
+  for (i = 0; i < d->n_src; i++)
+    if (memcmp(&d->src[i], src, sizeof(*src)) == 0) break;
+  if (i == d->n_src && d->n_src < IDENT_SRC_MAX) d->src[d->n_src++] = *src;
+  if (helo != NULL && helo[0] != '\0') {
+    for (i = 0; i < d->n_helo; i++)
+      if (strcasecmp(d->helo[i], helo) == 0) break;
+    if (i == d->n_helo && d->n_helo < IDENT_HELO_MAX &&
+        (d->helo[i] = strdup(helo)) != NULL)
+      d->n_helo++;
+    if (i < d->n_helo) d->helo_sessions[i] += sessions;
+  }
+  d->sessions += sessions;
+  if (first < d->first_us) d->first_us = first;
+  if (last > d->last_us) d->last_us = last;
+  if (unknown_dir) d->unknown_dir = 1;
+}
+
+int idset_on_group(const struct egress_group *g, void *ctx) {
+  struct idset *s = ctx;
+  struct ea_addr src, echo, *ip;
+  struct idrec *d;
+
+  if (g->src_ip == NULL || addr_parse(&src, g->src_ip, strlen(g->src_ip)) < 0)
+    return 0;
+  ip = &src;
+  if (g->echoed_ip != NULL &&
+      addr_parse(&echo, g->echoed_ip, strlen(g->echoed_ip)) == 0)
+    ip = &echo;
+  d = idset_get(s, ip, ip == &echo);
+  if (d == NULL) return 0;
+  idrec_add(d, &src, g->helo, g->sessions, g->first_us, g->last_us,
+            g->direction && strcmp(g->direction, "unknown") == 0);
+  d->rejected += g->rejected;
+  d->starttls += g->starttls;
+  if (g->points && !strstr(d->points, g->points)) {
+    size_t n = strlen(d->points);
+    snprintf(d->points + n, sizeof(d->points) - n, "%s%s", n ? "," : "",
+             g->points);
+  }
+  return 0;
+}
+
+int idset_on_server(const struct server_row *r, void *ctx) {
+  struct idset *s = ctx;
+  struct srv *v;
+
+  if (r->ip == NULL || r->banner_host == NULL) return 0;
+  if (vec_room(&s->srv, &s->capsrv, s->nsrv, sizeof(*s->srv), 16) < 0) return 1;
+  v = &s->srv[s->nsrv];
+  memset(v, 0, sizeof(*v));
+  if (addr_parse(&v->ip, r->ip, strlen(r->ip)) < 0) return 0;
+  snprintf(v->ip_text, sizeof(v->ip_text), "%s", r->ip);
+  snprintf(v->host, sizeof(v->host), "%s", r->banner_host);
+  for (char *c = v->host; *c; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
+  dns_reverse_name(v->ip.family, v->ip.a, v->rev, sizeof(v->rev));
+  v->sessions = r->sessions;
+  v->first_us = r->first_us;
+  v->last_us = r->last_us;
+  s->nsrv++;
+  return 0;
+}
+
+int idset_on_nat(const struct nat_row *r, void *ctx) {
+  struct idset *s = ctx;
+  struct natpair *p;
+
+  if (vec_room(&s->nat, &s->capnat, s->nnat, sizeof(*s->nat), 16) < 0) return 1;
+  p = &s->nat[s->nnat];
+  memset(p, 0, sizeof(*p));
+  if (addr_parse(&p->in, r->inside_ip, strlen(r->inside_ip)) < 0 ||
+      addr_parse(&p->out, r->outside_ip, strlen(r->outside_ip)) < 0)
+    return 0;
+  snprintf(p->in_text, sizeof(p->in_text), "%s", r->inside_ip);
+  snprintf(p->out_text, sizeof(p->out_text), "%s", r->outside_ip);
+  snprintf(p->point_in, sizeof(p->point_in), "%s", r->point_in ? r->point_in : "");
+  snprintf(p->point_out, sizeof(p->point_out), "%s", r->point_out ? r->point_out : "");
+  p->first_us = r->first_us;
+  p->last_us = r->last_us;
+  p->sessions = r->sessions;
+  s->nnat++;
+  return 0;
+}
+
+/* The one public identity p's sessions belong to, or NULL (none, or
+ * several: a gateway's NAT map first, then receivers' echoes). */
+static struct idrec *merge_target(struct idset *s, const struct idrec *p) {
+  struct idrec *to = NULL, *e;
+  size_t j;
+  unsigned k;
+
+  for (j = 0; j < s->nnat; j++) {
+    if (memcmp(&s->nat[j].in, &p->ip, sizeof(p->ip)) != 0) continue;
+    e = idset_get(s, &s->nat[j].out, 0);
+    if (to != NULL && to != e) return NULL;
+    to = e;
+  }
+  for (j = 0; j < s->nids; j++) {
+    e = s->ids[j];
+    if (!e->echoed || e == p) continue;
+    for (k = 0; k < e->n_src; k++)
+      if (memcmp(&e->src[k], &p->ip, sizeof(p->ip)) == 0) {
+        if (to != NULL && to != e) return NULL;
+        to = e;
+      }
+  }
+  return to;
+}
+
+void idset_merge_private(struct idset *s) {
+  size_t i, j;
+  unsigned h;
+
+  /* A gateway's inside sessions are not counted (their outside twins are):
+   * the inside host still shows as a source of each public identity. */
+  for (j = 0; j < s->nnat; j++) {
+    struct idrec *e = idset_get(s, &s->nat[j].out, 0);
+    unsigned had;
+    if (e == NULL) continue;
+    had = e->n_src;
+    idrec_add(e, &s->nat[j].in, NULL, 0, s->nat[j].first_us,
+              s->nat[j].last_us, 0);
+    /* A translation seen on both sides of the gateway is the NAT map's,
+     * not a surprise: listed as a source, kept from the nat rules. */
+    if (e->n_src > had) e->src_paired[e->n_src - 1] = 1;
+  }
+  /* A private source that some receiver echoed back (Exim, Microsoft) has
+   * a known public address: its sessions without an echo (to Postfix, say)
+   * belong to that identity too, when there is exactly one such address. */
+  for (i = 0; i < s->nids; i++) {
+    struct idrec *p = s->ids[i], *to;
+    if (!addr_is_private(&p->ip) || p->echoed) continue;
+    if ((to = merge_target(s, p)) == NULL) continue;
+    for (h = 0; h < p->n_helo; h++)
+      idrec_add(to, &p->ip, p->helo[h], p->helo_sessions[h], p->first_us,
+                p->last_us, p->unknown_dir);
+    if (p->n_helo == 0)
+      idrec_add(to, &p->ip, NULL, p->sessions, p->first_us, p->last_us,
+                p->unknown_dir);
+    to->rejected += p->rejected;
+    to->starttls += p->starttls;
+    p->merged = 1;
+  }
+}
+
+size_t idset_count(const struct idset *s) {
+  size_t i, n = 0;
+
+  for (i = 0; i < s->nids; i++)
+    if (!s->ids[i]->merged) n++;
+  return n;
+}
+
+/* A HELO argument worth asking DNS about. */
+static int helo_is_name(const char *h) {
+  return h[0] != '[' && rules_helo_invalid(h) == NULL;
+}
+
+void idset_plan1(const struct idset *s, struct facts *fx) {
+  size_t i;
+  unsigned h;
+
+  for (i = 0; i < s->nids; i++) {
+    const struct idrec *d = s->ids[i];
+    if (d->merged) continue;
+    if (!addr_is_private(&d->ip)) {
+      facts_want(fx, DNS_T_PTR, d->rev);
+      facts_want(fx, DNS_T_SOA, d->rev);
+    }
+    for (h = 0; h < d->n_helo; h++)
+      if (helo_is_name(d->helo[h])) {
+        facts_want(fx, DNS_T_A, d->helo[h]);
+        facts_want(fx, DNS_T_AAAA, d->helo[h]);
+      }
+  }
+  for (i = 0; i < s->nsrv; i++) {
+    if (addr_is_private(&s->srv[i].ip)) continue;
+    facts_want(fx, DNS_T_PTR, s->srv[i].rev);
+    if (helo_is_name(s->srv[i].host)) {
+      facts_want(fx, DNS_T_A, s->srv[i].host);
+      facts_want(fx, DNS_T_AAAA, s->srv[i].host);
+    }
+  }
+}
+
+void idset_plan2(const struct idset *s, struct facts *fx,
+                 struct dns_result *scratch) {
+  size_t i;
+  unsigned h, k;
+
+  for (i = 0; i < s->nids; i++) {
+    const struct idrec *d = s->ids[i];
+    if (d->merged) continue;
+    if (facts_load1(fx, DNS_T_PTR, d->rev, scratch) && scratch->status == DNS_OK)
+      for (k = 0; k < scratch->n; k++) {
+        facts_want(fx, DNS_T_A, scratch->answer[k]);
+        facts_want(fx, DNS_T_AAAA, scratch->answer[k]);
+      }
+    for (h = 0; h < d->n_helo; h++)
+      if (helo_is_name(d->helo[h]) && facts_no_address(fx, d->helo[h]))
+        facts_want(fx, DNS_T_MX, d->helo[h]);
+  }
+}
+
+void idset_build(const struct idrec *d, const struct facts *fx,
+                 struct facts_ws *ws, struct ident *id) {
+  unsigned k;
+
+  ws->used = 0;
+  memset(id, 0, sizeof(*id));
+  id->ip = d->ip;
+  memcpy(id->ip_text, d->ip_text, sizeof(id->ip_text));
+  id->echoed = d->echoed;
+  id->sessions = d->sessions;
+  id->first_us = d->first_us;
+  id->last_us = d->last_us;
+  id->unknown_direction = d->unknown_dir;
+  for (k = 0; k < d->n_src; k++)
+    if (!d->src_paired[k]) id->src[id->n_src++] = d->src[k];
+  if (!addr_is_private(&d->ip)) {
+    id->ptr = facts_load(fx, ws, DNS_T_PTR, d->rev);
+    id->soa = facts_load(fx, ws, DNS_T_SOA, d->rev);
+  }
+  if (id->ptr != NULL && id->ptr->status == DNS_OK) {
+    id->n_names = MIN(id->ptr->n, IDENT_NAMES_MAX);
+    for (k = 0; k < id->n_names; k++) {
+      id->fwd[k].a = facts_load(fx, ws, DNS_T_A, id->ptr->answer[k]);
+      id->fwd[k].aaaa = facts_load(fx, ws, DNS_T_AAAA, id->ptr->answer[k]);
+    }
+  }
+  id->n_helo = d->n_helo;
+  for (k = 0; k < d->n_helo; k++) {
+    snprintf(id->helo[k].name, sizeof(id->helo[k].name), "%s", d->helo[k]);
+    id->helo[k].sessions = d->helo_sessions[k];
+    if (!helo_is_name(d->helo[k])) continue;
+    id->helo[k].a = facts_load(fx, ws, DNS_T_A, d->helo[k]);
+    id->helo[k].aaaa = facts_load(fx, ws, DNS_T_AAAA, d->helo[k]);
+    id->helo[k].mx = facts_load(fx, ws, DNS_T_MX, d->helo[k]);
+  }
+}
+
+int idset_build_server(const struct srv *v, const struct facts *fx,
+                       struct facts_ws *ws, struct server_ident *sv) {
+  ws->used = 0;
+  memset(sv, 0, sizeof(*sv));
+  if (addr_is_private(&v->ip)) return -1;
+  sv->ip = v->ip;
+  memcpy(sv->ip_text, v->ip_text, sizeof(sv->ip_text));
+  sv->banner_host = v->host;
+  sv->sessions = v->sessions;
+  sv->first_us = v->first_us;
+  sv->last_us = v->last_us;
+  sv->ptr = facts_load(fx, ws, DNS_T_PTR, v->rev);
+  sv->a = facts_load(fx, ws, DNS_T_A, v->host);
+  sv->aaaa = facts_load(fx, ws, DNS_T_AAAA, v->host);
+  return 0;
+}
+
+void idset_row(const struct idrec *d, const struct ident *id,
+               struct identity_text *t, struct identity_row *row) {
+  char a[ADDR_STRLEN];
+  size_t n = 0;
+  unsigned k;
+
+  t->ptr[0] = t->helos[0] = t->srcs[0] = '\0';
+  for (k = 0; id->ptr && id->ptr->status == DNS_OK && k < id->ptr->n; k++)
+    n += (size_t)snprintf(t->ptr + n, sizeof(t->ptr) - n, "%s%s",
+                          k ? "\n" : "", id->ptr->answer[k]);
+  for (n = 0, k = 0; k < d->n_helo; k++)
+    n += (size_t)snprintf(t->helos + n, sizeof(t->helos) - n, "%s%s",
+                          k ? "\n" : "", d->helo[k]);
+  for (n = 0, k = 0; k < d->n_src; k++)
+    n += (size_t)snprintf(t->srcs + n, sizeof(t->srcs) - n, "%s%s",
+                          k ? "\n" : "", addr_str(&d->src[k], a));
+  memset(row, 0, sizeof(*row));
+  row->ip = d->ip_text;
+  row->iprev = iprev_name((unsigned)d->iprev);
+  row->ptr = t->ptr;
+  row->helos = t->helos;
+  row->sources = t->srcs;
+  row->echoed = d->echoed ? d->ip_text : "";
+  row->sessions = d->sessions;
+  row->rejected = d->rejected;
+  row->starttls = d->starttls;
+  row->first_us = d->first_us;
+  row->last_us = d->last_us;
+  row->unknown_direction = d->unknown_dir;
+  row->points = d->points;
+}
+
+void idset_free(struct idset *s) {
+  strmap_free(&s->by_ip, idrec_free);
+  free(s->ids);
+  free(s->srv);
+  free(s->nat);
+  memset(s, 0, sizeof(*s));
+}

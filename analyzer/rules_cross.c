@@ -1,0 +1,211 @@
+/* egressaudit - analyzer/rules_cross.c: the rules across identities and
+ * the ones read straight from the sessions (RULES.md c, d): ip-rotation
+ * (by HELO name and by a gateway's inside host), rdns-reject,
+ * port25-blocked, capture-drops. Pure like rules.c: facts in the
+ * arguments, findings out through cfg->emit; only the reject aggregation
+ * allocates (one entry per address blamed).
+ * SPDX-License-Identifier: MIT
+ */
+#define _DEFAULT_SOURCE
+#include "analyzer/rules.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/limits.h"
+#include "common/util.h"
+
+static void start(struct finding *f, const char *rule, int sev,
+                  const char *subject, const char *ident) {
+  memset(f, 0, sizeof(*f));
+  f->rule = rule;
+  f->severity = (uint8_t)sev;
+  snprintf(f->subject, sizeof(f->subject), "%s", subject);
+  if (ident != NULL) snprintf(f->ident, sizeof(f->ident), "%s", ident);
+  f->first_us = INT64_MAX;
+  f->last_us = INT64_MIN;
+}
+
+/* Append " ADDR (iprev RESULT)" to the detail and count the sessions. */
+static void add_address(struct finding *f, size_t *o, const char *ip,
+                        int iprev, int64_t sessions, int64_t first,
+                        int64_t last) {
+  if (*o < sizeof(f->detail))
+    *o += (size_t)snprintf(f->detail + *o, sizeof(f->detail) - *o,
+                           " %s (iprev %s)", ip, iprev_name((unsigned)iprev));
+  f->count += sessions;
+  if (first < f->first_us) f->first_us = first;
+  if (last > f->last_us) f->last_us = last;
+}
+
+static int by_helo(const void *a, const void *b) {
+  const struct rot_use *x = a, *y = b;
+  int c = strcasecmp(x->helo, y->helo);
+  return c ? c : (x->ident > y->ident) - (x->ident < y->ident);
+}
+
+void rules_rotation(const struct rules_cfg *cfg, const struct rot_ident *ids,
+                    struct rot_use *uses, size_t n_uses) {
+  size_t i, j, k;
+
+  if (n_uses > 1) qsort(uses, n_uses, sizeof(*uses), by_helo);
+  for (i = 0; i < n_uses; i = j) {
+    struct finding f;
+    char name[sizeof(f.subject)];
+    int coherent = 1;
+    size_t o;
+
+    for (j = i + 1; j < n_uses && strcasecmp(uses[j].helo, uses[i].helo) == 0;)
+      j++;
+    if (j - i < 2) continue;
+    snprintf(name, sizeof(name), "%s", uses[i].helo);
+    for (char *c = name; *c; c++)
+      if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
+    start(&f, "ip-rotation", SEV_WARN, name, NULL);
+    o = (size_t)snprintf(f.detail, sizeof(f.detail),
+                         "EHLO name %s left from %zu public addresses:", name,
+                         j - i);
+    for (k = i; k < j; k++) {
+      const struct rot_ident *d = &ids[uses[k].ident];
+      if (d->iprev != IPREV_PASS) coherent = 0;
+      add_address(&f, &o, d->ip_text, d->iprev, d->sessions, d->first_us,
+                  d->last_us);
+    }
+    f.severity = coherent ? SEV_WARN : SEV_CRIT;
+    snprintf(f.fix, sizeof(f.fix), "%s",
+             coherent ? "Every address of the pool forward-confirms; make sure"
+                        " each PTR name also matches the EHLO name, or pin the"
+                        " sender to one address."
+                      : "Give every address of the egress pool a PTR that "
+                        "resolves back (ideally to the EHLO name), or send "
+                        "from the coherent ones only (Postfix: "
+                        "smtp_bind_address; NAT: one SNAT address).");
+    cfg->emit(cfg->ctx, &f);
+  }
+}
+
+void rules_nat_rotation(const struct rules_cfg *cfg, const struct nat_use *uses,
+                        size_t n) {
+  size_t i, j;
+
+  for (i = 0; i < n; i = j) {
+    struct finding f;
+    int coherent = 1;
+    size_t o;
+
+    for (j = i + 1; j < n && strcmp(uses[j].in_text, uses[i].in_text) == 0;)
+      j++;
+    if (j - i < 2) continue;
+    start(&f, "ip-rotation", SEV_WARN, uses[i].in_text, NULL);
+    o = (size_t)snprintf(f.detail, sizeof(f.detail), "inside host %s left as:",
+                         uses[i].in_text);
+    for (size_t k = i; k < j; k++) {
+      if (uses[k].iprev != IPREV_PASS) coherent = 0;
+      add_address(&f, &o, uses[k].out_text, uses[k].iprev, uses[k].sessions,
+                  uses[k].first_us, uses[k].last_us);
+    }
+    f.severity = coherent ? SEV_WARN : SEV_CRIT;
+    snprintf(f.fix, sizeof(f.fix), "%s",
+             "Pin this host to one SNAT address with a coherent PTR, or give "
+             "every address of the pool one (PTR -> name -> same address).");
+    cfg->emit(cfg->ctx, &f);
+  }
+}
+
+void rules_reject_add(struct rejects *rj, const struct reject_row *r) {
+  const char *phrase = r->text ? rules_rdns_phrase(r->text) : NULL;
+  const char *ip = r->echoed_ip ? r->echoed_ip : r->src_ip;
+  char qbuf[ADDR_STRLEN], when[TIME_STRLEN];
+  struct ea_addr quoted;
+  struct finding *f;
+  void **slot;
+
+  if (phrase == NULL || ip == NULL) return;
+  /* The reject text often quotes the address the receiver saw. */
+  if (addr_find_bracketed(r->text, strlen(r->text), NULL, &quoted) == 0)
+    ip = addr_str(&quoted, qbuf);
+  slot = strmap_slot(&rj->by_ip, ip, 1);
+  if (slot == NULL) return;
+  if (*slot == NULL) {
+    if ((f = malloc(sizeof(*f))) == NULL) return;
+    *slot = f;
+    start(f, "rdns-reject", SEV_CRIT, ip, ip);
+    f->first_us = r->first_us;
+    snprintf(f->detail, sizeof(f->detail),
+             "%s (%s) answered %lld %s%s%s at %s, blaming reverse DNS ('%s')",
+             r->banner_host ? r->banner_host : r->dst_ip, r->dst_ip,
+             (long long)r->code, r->enhanced ? r->enhanced : "",
+             r->enhanced ? " " : "", r->text, time_str(r->first_us, when),
+             phrase);
+    snprintf(f->fix, sizeof(f->fix),
+             "The receiver refused mail because of the PTR of %s: fix what "
+             "no-ptr / fcrdns-fail say for this address, then retry the "
+             "deferred mail (postqueue -f).", ip);
+  }
+  f = *slot;
+  f->count++;
+  f->last_us = r->first_us;
+}
+
+static void emit_reject(const char *key, void *val, void *ctx) {
+  const struct rules_cfg *cfg = ctx;
+  struct finding *f = val;
+
+  (void)key;
+  if (f->count > 1) {
+    size_t n = strlen(f->detail);
+    snprintf(f->detail + n, sizeof(f->detail) - n,
+             "; %lld such rejects in all", (long long)f->count);
+  }
+  cfg->emit(cfg->ctx, f);
+}
+
+void rules_rejects_emit(const struct rules_cfg *cfg, struct rejects *rj) {
+  strmap_each(&rj->by_ip, emit_reject, (void *)cfg);
+}
+
+void rules_rejects_free(struct rejects *rj) { strmap_free(&rj->by_ip, free); }
+
+void rules_port25(const struct rules_cfg *cfg, const struct port25_row *r) {
+  struct finding f;
+
+  if (r->src_ip == NULL || r->blocked_dsts == 0) return;
+  if (r->answered > 0 && r->blocked_dsts < PORT25_BLOCKED_DSTS_MIN) return;
+  start(&f, "port25-blocked", r->answered == 0 ? SEV_CRIT : SEV_WARN,
+        r->src_ip, r->src_ip);
+  snprintf(f.detail, sizeof(f.detail),
+           "%lld connection attempts from %s to %lld receivers got no answer"
+           " or a reset; %lld sessions from it reached a banner",
+           (long long)r->blocked, r->src_ip, (long long)r->blocked_dsts,
+           (long long)r->answered);
+  snprintf(f.fix, sizeof(f.fix), "%s",
+           r->answered == 0
+               ? "Outbound port 25 looks blocked: ask the provider to open it "
+                 "(many clouds block it by default), or relay through a "
+                 "smarthost on port 587."
+               : "Some receivers never answer: check a firewall rule or a "
+                 "blocklisting of this address by those networks.");
+  f.first_us = r->first_us;
+  f.last_us = r->last_us;
+  f.count = r->blocked;
+  cfg->emit(cfg->ctx, &f);
+}
+
+void rules_drops(const struct rules_cfg *cfg, const struct drops_row *r) {
+  struct finding f;
+
+  start(&f, "capture-drops", SEV_WARN, r->point, NULL);
+  snprintf(f.detail, sizeof(f.detail),
+           "capture point %s lost %lld packets (kernel or interface drops): "
+           "the history has holes, sessions may be missing or incomplete",
+           r->point, (long long)r->dropped);
+  snprintf(f.fix, sizeof(f.fix), "%s",
+           "Capture only SMTP (the default filter), give the capture a "
+           "larger buffer, or run it on a less loaded host.");
+  f.first_us = r->first_us;
+  f.last_us = r->last_us;
+  f.count = r->dropped;
+  cfg->emit(cfg->ctx, &f);
+}

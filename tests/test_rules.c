@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "analyzer/rules.h"
+#include "common/limits.h"
 #include "common/util.h"
 
 static struct dns_result pool[32];
@@ -393,6 +394,225 @@ static void test_small_predicates(void **state) {
   assert_null(rules_rdns_phrase("Greylisted, try again later"));
 }
 
+/* --- rules across identities: tables of cases --------------------------- */
+
+static void emit_with(struct got *g, void (*fn)(const struct rules_cfg *, void *),
+                      void *arg) {
+  struct rules_cfg cfg = {psl, NULL, collect, g};
+  memset(g, 0, sizeof(*g));
+  fn(&cfg, arg);
+}
+
+struct rot_case {
+  const char *name;
+  struct { const char *ip, *helo; int iprev; int64_t sessions; } use[5];
+  unsigned n_findings;          /* ip-rotation findings expected          */
+  const char *subject;          /* of the first, or NULL                  */
+  int sev;
+  int64_t count;
+  const char *detail_has;
+};
+
+struct rot_arg {
+  struct rot_ident ids[5];
+  struct rot_use uses[5];
+  size_t n;
+};
+
+static void run_rotation(const struct rules_cfg *cfg, void *v) {
+  struct rot_arg *a = v;
+  rules_rotation(cfg, a->ids, a->uses, a->n);
+}
+
+static void test_rotation_table(void **state) {
+  static const struct rot_case cases[] = {
+      {"one address, one name: nothing", {{"192.0.2.1", "mx.example.com", IPREV_PASS, 3}}, 0, NULL, 0, 0, NULL},
+      {"two names, two addresses: nothing",
+       {{"192.0.2.1", "a.example.com", IPREV_PASS, 1}, {"192.0.2.2", "b.example.com", IPREV_FAIL, 1}},
+       0, NULL, 0, 0, NULL},
+      {"pool, all confirm: warn",
+       {{"192.0.2.1", "mx.example.com", IPREV_PASS, 2}, {"192.0.2.2", "mx.example.com", IPREV_PASS, 5}},
+       1, "mx.example.com", SEV_WARN, 7, "left from 2 public addresses: 192.0.2.1 (iprev pass) 192.0.2.2 (iprev pass)"},
+      {"pool, one without PTR: crit",
+       {{"192.0.2.1", "mx.example.com", IPREV_PASS, 2}, {"192.0.2.2", "mx.example.com", IPREV_NONE, 1},
+        {"192.0.2.3", "mx.example.com", IPREV_PASS, 1}},
+       1, "mx.example.com", SEV_CRIT, 4, "192.0.2.2 (iprev none)"},
+      {"names differ only in case: one name",
+       {{"192.0.2.1", "MX.Example.COM", IPREV_PASS, 1}, {"192.0.2.2", "mx.example.com", IPREV_TEMPERROR, 1}},
+       1, "mx.example.com", SEV_CRIT, 2, "iprev temperror"},
+      {"two pools, interleaved: two findings",
+       {{"192.0.2.1", "a.example.com", IPREV_PASS, 1}, {"192.0.2.2", "b.example.com", IPREV_PASS, 1},
+        {"192.0.2.3", "a.example.com", IPREV_PASS, 1}, {"192.0.2.4", "b.example.com", IPREV_FAIL, 1}},
+       2, "a.example.com", SEV_WARN, 2, "192.0.2.1 (iprev pass) 192.0.2.3 (iprev pass)"},
+  };
+  size_t c, k;
+  (void)state;
+
+  for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    struct rot_arg a;
+    struct got g;
+    memset(&a, 0, sizeof(a));
+    for (k = 0; k < 5 && cases[c].use[k].ip; k++) {
+      a.ids[k] = (struct rot_ident){cases[c].use[k].ip, cases[c].use[k].iprev,
+                                    cases[c].use[k].sessions, 100 + (int64_t)k,
+                                    200 + (int64_t)k};
+      a.uses[k] = (struct rot_use){cases[c].use[k].helo, k};
+    }
+    a.n = k;
+    emit_with(&g, run_rotation, &a);
+    if (g.n != cases[c].n_findings) fail_msg("%s: %u findings", cases[c].name, g.n);
+    if (g.n == 0) continue;
+    assert_string_equal(g.f[0].rule, "ip-rotation");
+    if (strcmp(g.f[0].subject, cases[c].subject) != 0)
+      fail_msg("%s: subject %s", cases[c].name, g.f[0].subject);
+    if (g.f[0].severity != cases[c].sev) fail_msg("%s: severity %d", cases[c].name, g.f[0].severity);
+    if (g.f[0].count != cases[c].count) fail_msg("%s: count %lld", cases[c].name, (long long)g.f[0].count);
+    if (strstr(g.f[0].detail, cases[c].detail_has) == NULL)
+      fail_msg("%s: detail %s", cases[c].name, g.f[0].detail);
+    assert_int_equal(g.f[0].first_us, 100);
+    assert_string_equal(g.f[0].ident, "");
+  }
+}
+
+struct nat_arg {
+  struct nat_use u[4];
+  size_t n;
+};
+
+static void run_nat(const struct rules_cfg *cfg, void *v) {
+  struct nat_arg *a = v;
+  rules_nat_rotation(cfg, a->u, a->n);
+}
+
+static void test_nat_rotation_table(void **state) {
+  static const struct {
+    const char *name;
+    struct nat_use u[4];
+    unsigned n_findings;
+    int sev;
+    const char *detail_has;
+  } cases[] = {
+      {"one translation: nothing", {{"10.0.0.10", "203.0.113.10", IPREV_PASS, 4, 1, 2}}, 0, 0, NULL},
+      {"two hosts, one address each: nothing",
+       {{"10.0.0.10", "203.0.113.10", IPREV_PASS, 1, 1, 2}, {"10.0.0.11", "203.0.113.11", IPREV_FAIL, 1, 1, 2}},
+       0, 0, NULL},
+      {"one host, two coherent addresses: warn",
+       {{"10.0.0.10", "203.0.113.10", IPREV_PASS, 1, 1, 2}, {"10.0.0.10", "203.0.113.13", IPREV_PASS, 2, 3, 4}},
+       1, SEV_WARN, "inside host 10.0.0.10 left as: 203.0.113.10 (iprev pass) 203.0.113.13 (iprev pass)"},
+      {"one host, one address fails: crit",
+       {{"10.0.0.10", "203.0.113.10", IPREV_PASS, 1, 1, 2}, {"10.0.0.10", "203.0.113.15", IPREV_FAIL, 2, 3, 4},
+        {"10.0.0.11", "203.0.113.10", IPREV_PASS, 1, 1, 2}},
+       1, SEV_CRIT, "203.0.113.15 (iprev fail)"},
+  };
+  size_t c;
+  (void)state;
+
+  for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    struct nat_arg a;
+    struct got g;
+    memset(&a, 0, sizeof(a));
+    for (a.n = 0; a.n < 4 && cases[c].u[a.n].in_text; a.n++) a.u[a.n] = cases[c].u[a.n];
+    emit_with(&g, run_nat, &a);
+    if (g.n != cases[c].n_findings) fail_msg("%s: %u findings", cases[c].name, g.n);
+    if (g.n == 0) continue;
+    assert_string_equal(g.f[0].subject, "10.0.0.10");
+    if (g.f[0].severity != cases[c].sev) fail_msg("%s: severity %d", cases[c].name, g.f[0].severity);
+    if (strstr(g.f[0].detail, cases[c].detail_has) == NULL)
+      fail_msg("%s: detail %s", cases[c].name, g.f[0].detail);
+    assert_int_equal(g.f[0].count, 3);
+    assert_int_equal(g.f[0].first_us, 1);
+    assert_int_equal(g.f[0].last_us, 4);
+  }
+}
+
+static void run_port25(const struct rules_cfg *cfg, void *v) { rules_port25(cfg, v); }
+static void run_drops(const struct rules_cfg *cfg, void *v) { rules_drops(cfg, v); }
+
+static void test_port25_table(void **state) {
+  static const struct {
+    struct port25_row r;
+    int want; /* -1: no finding, else the severity */
+  } cases[] = {
+      {{"192.0.2.1", 0, 0, 5, 1, 2}, -1},              /* nothing blocked      */
+      {{"192.0.2.1", 1, 3, 0, 1, 2}, SEV_CRIT},        /* never answered       */
+      {{"192.0.2.1", 2, 2, 9, 1, 2}, -1},              /* 2 silent receivers   */
+      {{"192.0.2.1", PORT25_BLOCKED_DSTS_MIN, 4, 9, 1, 2}, SEV_WARN},
+      {{NULL, 5, 5, 0, 1, 2}, -1},                     /* no source            */
+  };
+  size_t c;
+  (void)state;
+
+  for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    struct got g;
+    emit_with(&g, run_port25, (void *)&cases[c].r);
+    if (cases[c].want < 0) {
+      if (g.n != 0) fail_msg("case %zu: unexpected finding", c);
+      continue;
+    }
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.f[0].rule, "port25-blocked");
+    assert_int_equal(g.f[0].severity, cases[c].want);
+    assert_int_equal(g.f[0].count, cases[c].r.blocked);
+    assert_string_equal(g.f[0].ident, "192.0.2.1");
+  }
+  {
+    struct drops_row d = {"gw:eth0", 17, 5, 6};
+    struct got g;
+    emit_with(&g, run_drops, &d);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.f[0].rule, "capture-drops");
+    assert_int_equal(g.f[0].count, 17);
+    assert_non_null(strstr(g.f[0].detail, "gw:eth0 lost 17 packets"));
+  }
+}
+
+static void run_rejects(const struct rules_cfg *cfg, void *v) {
+  rules_rejects_emit(cfg, v);
+}
+
+static void test_rejects_table(void **state) {
+  static const struct reject_row rows[] = {
+      /* src, echoed, dst, banner, enhanced, text, first, code */
+      {"192.0.2.11", NULL, "198.51.100.25", "mx.example.net", "5.7.1",
+       "Client host rejected: cannot find your reverse hostname, [192.0.2.11]", 10, 550},
+      {"10.0.0.10", "192.0.2.11", "198.51.100.26", NULL, "4.7.1",
+       "Client host rejected: cannot find your hostname", 20, 450},
+      {"192.0.2.12", NULL, "198.51.100.25", NULL, "5.1.1", "User unknown", 30, 550},
+      {"192.0.2.12", NULL, "198.51.100.25", NULL, NULL,
+       "rejected: PTR record of [203.0.113.7] does not match", 40, 554},
+      {"192.0.2.13", NULL, "198.51.100.25", NULL, NULL, NULL, 50, 421},
+  };
+  struct rejects rj;
+  struct got g;
+  const struct finding *a = NULL, *b = NULL;
+  unsigned i;
+  (void)state;
+
+  memset(&rj, 0, sizeof(rj));
+  for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) rules_reject_add(&rj, &rows[i]);
+  emit_with(&g, run_rejects, &rj);
+  rules_rejects_free(&rj);
+  /* 192.0.2.11 (quoted once, echoed once) and 203.0.113.7 (quoted); the
+   * user-unknown reject and the empty text blame nothing. */
+  assert_int_equal(g.n, 2);
+  for (i = 0; i < g.n; i++) {
+    assert_string_equal(g.f[i].rule, "rdns-reject");
+    assert_int_equal(g.f[i].severity, SEV_CRIT);
+    if (strcmp(g.f[i].subject, "192.0.2.11") == 0) a = &g.f[i];
+    if (strcmp(g.f[i].subject, "203.0.113.7") == 0) b = &g.f[i];
+  }
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(a->count, 2);
+  assert_int_equal(a->first_us, 10);
+  assert_int_equal(a->last_us, 20);
+  assert_non_null(strstr(a->detail, "mx.example.net (198.51.100.25) answered 550 5.7.1"));
+  assert_non_null(strstr(a->detail, "2 such rejects in all"));
+  assert_string_equal(a->ident, "192.0.2.11");
+  assert_int_equal(b->count, 1);
+  assert_null(strstr(b->detail, "such rejects"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iprev_and_ptr_rules),
@@ -401,6 +621,10 @@ int main(void) {
       cmocka_unit_test(test_helo),
       cmocka_unit_test(test_nat_and_v6),
       cmocka_unit_test(test_small_predicates),
+      cmocka_unit_test(test_rotation_table),
+      cmocka_unit_test(test_nat_rotation_table),
+      cmocka_unit_test(test_port25_table),
+      cmocka_unit_test(test_rejects_table),
   };
   int rc;
   psl = psl_builtin();

@@ -164,13 +164,27 @@ check-clang:
 	  $(TESTS:%=$(B)/clang/tests/%)
 
 # Only capture/ includes pcap.h, only the resolver ares.h, only store/ sqlite3.h.
+# DESIGN.md's dependency rule: cli may use everything; capture, store and
+# analyzer never include each other except analyzer -> store; common
+# includes none of them; pcap.h only in capture/, ares.h only in the
+# resolver, sqlite3.h only in store/, uv.h only where the loop lives (the
+# resolver, the analysis run, watch), sd-daemon only in watch.
 check-deps:
-	$(Q)bad=$$(grep -l '#include <pcap' $$(git ls-files '*.c' '*.h' | grep -v '^capture/\|^tests/')); \
-	bad="$$bad $$(grep -l '#include <ares' $$(git ls-files '*.c' '*.h' | grep -v '^analyzer/resolver\|^tests/'))"; \
-	bad="$$bad $$(grep -l '#include <sqlite3' $$(git ls-files '*.c' '*.h' | grep -v '^store/\|^tests/'))"; \
-	bad="$$bad $$(grep -l '#include "\(store\|analyzer\)/' $$(git ls-files 'capture/*'))"; \
-	bad="$$bad $$(grep -l '#include "\(capture\|analyzer\)/' $$(git ls-files 'store/*'))"; \
-	if [ -n "$$(echo $$bad | tr -d ' ')" ]; then echo "check-deps: layering broken in: $$bad"; exit 1; fi; \
+	$(Q)src() { git ls-files "$$@" | grep -v '^tests/'; }; \
+	only() { pat=$$1; shift; for f in $$(src '*.c' '*.h'); do \
+	  grep -q "#include $$pat" $$f || continue; ok=0; \
+	  for a in "$$@"; do case $$f in $$a) ok=1;; esac; done; \
+	  [ $$ok = 1 ] || echo "$$f:$$pat"; done; }; \
+	bad="$$(only '<pcap' 'capture/*')"; \
+	bad="$$bad $$(only '<ares' 'analyzer/resolver.c')"; \
+	bad="$$bad $$(only '<sqlite3' 'store/*')"; \
+	bad="$$bad $$(only '<uv.h>' 'analyzer/resolver.h' 'analyzer/analyzer.h' 'analyzer/analyzer.c' 'cli/watch.c')"; \
+	bad="$$bad $$(only '<systemd/' 'cli/watch.c')"; \
+	bad="$$bad $$(only '"cli/' 'cli/*')"; \
+	bad="$$bad $$(only '"capture/' 'capture/*' 'cli/*')"; \
+	bad="$$bad $$(only '"store/' 'store/*' 'analyzer/*' 'cli/*')"; \
+	bad="$$bad $$(only '"analyzer/' 'analyzer/*' 'cli/*')"; \
+	if [ -n "$$(echo $$bad)" ]; then echo "check-deps: layering broken (file:include):"; for b in $$bad; do echo "  $$b"; done; exit 1; fi; \
 	echo "check-deps: ok"
 
 # The systemd units verify (with ExecStart pointed at the built binary);

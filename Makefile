@@ -37,7 +37,7 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
             store/schema.c store/store.c \
             analyzer/resolver.c analyzer/rules.c analyzer/rules_cross.c analyzer/twins.c \
             analyzer/facts.c analyzer/idents.c analyzer/analyzer.c
-CLI_SRC  := cli/main.c cli/opts.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
+CLI_SRC  := cli/main.c cli/opts.c cli/render.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
             cli/history.c cli/watch.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver
 FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules

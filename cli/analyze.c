@@ -13,6 +13,7 @@
 #include "analyzer/analyzer.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/render.h"
 #include "common/util.h"
 
 static void progress(void *ctx, unsigned done, unsigned total) {
@@ -115,24 +116,9 @@ int cmd_analyze(int argc, char **argv) {
 
 struct check_out {
   int json;
-  int worst; /* monitoring exit code so far */
   int first;
+  int64_t by_sev[4]; /* findings so far, for the exit code */
 };
-
-static int exit_for_sev(int sev) {
-  switch (sev) {
-  case SEV_CRIT: return 2;
-  case SEV_WARN: return 1;
-  case SEV_UNKNOWN: return 3;
-  default: return 0;
-  }
-}
-
-/* crit 2 > unknown 3 > warn 1 > ok 0 */
-static int worse(int a, int b) {
-  static const int rank[4] = {0, 1, 3, 2};
-  return rank[b] > rank[a] ? b : a;
-}
 
 static void json_list(FILE *f, const struct dns_result *r) {
   unsigned i;
@@ -157,13 +143,22 @@ static void text_fwd(const struct dns_result *a, const struct dns_result *q) {
     printf("%s", a ? dns_status_name(a->status) : "not asked");
 }
 
+/* A check has no sessions: no times, no count. */
+static struct fview finding_view(const struct finding *f) {
+  struct fview v = {f->rule, f->subject, f->detail, f->fix, f->severity,
+                    INT64_MIN, INT64_MIN, 0};
+  return v;
+}
+
 static void on_checked(void *ctx, const struct ident *id,
                        const struct finding *f, unsigned nf) {
   struct check_out *o = ctx;
   enum iprev ipr = rules_iprev(id);
+  int colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
   unsigned i;
 
-  for (i = 0; i < nf; i++) o->worst = worse(o->worst, exit_for_sev(f[i].severity));
+  for (i = 0; i < nf; i++)
+    if (f[i].severity <= SEV_UNKNOWN) o->by_sev[f[i].severity]++;
   if (o->json) {
     printf("%s{\"ip\":", o->first ? "" : ",");
     json_str(stdout, id->ip_text);
@@ -201,15 +196,9 @@ static void on_checked(void *ctx, const struct ident *id,
     printf("],\"echoed_ip\":[],\"sessions\":0,\"first_seen\":null,"
            "\"last_seen\":null,\"findings\":[");
     for (i = 0; i < nf; i++) {
-      printf("%s{\"rule\":", i ? "," : "");
-      json_str(stdout, f[i].rule);
-      printf(",\"severity\":\"%s\",\"subject\":", severity_name(f[i].severity));
-      json_str(stdout, f[i].subject);
-      printf(",\"detail\":");
-      json_str(stdout, f[i].detail);
-      printf(",\"fix\":");
-      json_str(stdout, f[i].fix);
-      putchar('}');
+      struct fview v = finding_view(&f[i]);
+      if (i) putchar(',');
+      render_finding_json(&v);
     }
     printf("]}");
   } else {
@@ -246,11 +235,8 @@ static void on_checked(void *ctx, const struct ident *id,
     }
     if (nf == 0) printf("  no findings\n");
     for (i = 0; i < nf; i++) {
-      printf("  %-7s %s: ", severity_name(f[i].severity), f[i].rule);
-      esc_fputs(stdout, f[i].detail);
-      printf("\n          fix: ");
-      esc_fputs(stdout, f[i].fix);
-      putchar('\n');
+      struct fview v = finding_view(&f[i]);
+      render_finding_text(&v, colour);
     }
   }
   o->first = 0;
@@ -286,7 +272,7 @@ int cmd_check(int argc, char **argv) {
   static struct analysis_opts d;
   const char *helos[IDENT_HELO_MAX];
   unsigned n_helo = 0;
-  struct check_out o = {0, 0, 1};
+  struct check_out o = {0, 1, {0}};
   struct ea_addr a;
   uv_loop_t loop;
   char err[512];
@@ -342,5 +328,5 @@ int cmd_check(int argc, char **argv) {
   if (o.json) printf("]\n");
   uv_loop_close(&loop);
   fflush(stdout);
-  return o.worst;
+  return render_exit_code(o.by_sev, SEV_WARN);
 }

@@ -16,6 +16,10 @@ enum severity {
 
 const char *severity_name(unsigned s);
 int severity_parse(const char *s); /* -1 when unknown */
+/* How bad, for ordering and exit codes: crit 3 > unknown 2 > warn 1 >
+ * info 0 (an unknown may hide a crit; it outranks a known warning);
+ * -1 for anything else. The one place this order is written. */
+int severity_rank(int s);
 
 #define FINDING_TEXT_MAX 1024
 

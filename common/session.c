@@ -48,3 +48,8 @@ int severity_parse(const char *s) {
     if (strcmp(s, severity_name(i)) == 0) return (int)i;
   return -1;
 }
+
+int severity_rank(int s) {
+  static const int rank[] = {0, 1, 3, 2}; /* info, warn, crit, unknown */
+  return s >= 0 && s <= SEV_UNKNOWN ? rank[s] : -1;
+}

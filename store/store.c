@@ -1220,7 +1220,7 @@ static int take_findings(sqlite3_stmt *st, void *arg) {
   struct finding_row r;
 
   r.rule = col_text(st, 0);
-  r.severity = col_text(st, 1);
+  r.severity = severity_parse(col_text(st, 1) ? col_text(st, 1) : "");
   r.subject = col_text(st, 2);
   r.ident = col_text(st, 3);
   r.detail = col_text(st, 4);
@@ -1241,8 +1241,7 @@ int64_t store_findings(struct store *s, int64_t since, int64_t until,
                   "SELECT rule, severity, subject, ident, detail, fix, status,"
                   " first_seen, last_seen, count, closed_at FROM findings"
                   " WHERE status = 'open' AND last_seen >= ?1 AND first_seen <= ?2"
-                  " ORDER BY CASE severity WHEN 'crit' THEN 0 WHEN 'unknown' THEN 1"
-                  " WHEN 'warn' THEN 2 ELSE 3 END, rule, subject",
+                  " ORDER BY rule, subject",
                   since, until, NULL, take_findings, &k);
 }
 

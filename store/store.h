@@ -179,11 +179,12 @@ int64_t store_identities(struct store *s, int64_t since, int64_t until,
                          const char *point, identity_fn fn, void *ctx);
 
 struct finding_row {
-  const char *rule, *severity, *subject, *ident, *detail, *fix, *status;
+  const char *rule, *subject, *ident, *detail, *fix, *status;
+  int severity;                 /* enum severity; -1 when not one        */
   int64_t first_us, last_us, count, closed_us;
 };
 typedef int (*finding_fn_row)(const struct finding_row *r, void *ctx);
-/* Open findings touching [since, until], most severe first. */
+/* Open findings touching [since, until], by rule and subject. */
 int64_t store_findings(struct store *s, int64_t since, int64_t until,
                        finding_fn_row fn, void *ctx);
 

@@ -177,6 +177,19 @@ assert all(set(f) >= {"rule", "severity", "detail", "fix"} for f in i["findings"
 assert [f["rule"] for f in d["findings"]] == ["ip-rotation"]
 assert ids["203.0.113.10"]["sources"] == ["10.0.0.10", "203.0.113.10"]
 PY
+# Identities worst first (crit, unknown, warn, info), and each one's
+# findings most severe first: the order used to rank info above crit.
+"$PY" - "$T/r.json" <<'PY' && ok "report: identities worst first, findings most severe first" || ko "report order: $(grep -o '"ip":"[^"]*"' "$T/r.json" | head -8 | tr '\n' ' ')"
+import json, sys
+rank = {"info": 0, "warn": 1, "unknown": 2, "crit": 3}
+d = json.load(open(sys.argv[1]))
+worst = [max((rank[f["severity"]] for f in i["findings"]), default=-1) for i in d["identities"]]
+assert worst == sorted(worst, reverse=True), worst
+assert worst[0] == 3 and worst[-1] < 3, worst
+for i in d["identities"]:
+    r = [rank[f["severity"]] for f in i["findings"]]
+    assert r == sorted(r, reverse=True), (i["ip"], r)
+PY
 "$BIN" report --db "$db" --format csv | "$PY" -c "import csv, sys
 rows = list(csv.reader(sys.stdin)); assert rows[0][:3] == ['severity', 'rule', 'identity'], rows[0]
 assert len(rows) == 26 and all(len(r) == 9 for r in rows), len(rows)" && ok "report csv parses back (25 findings)" || ko "report csv"

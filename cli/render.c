@@ -1,0 +1,95 @@
+/* egressaudit - cli/render.c: findings as text and JSON, exit codes.
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli/render.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/finding.h"
+#include "common/util.h"
+
+static const char *sev_colour(int sev) {
+  switch (sev) {
+  case SEV_CRIT: return "\033[1;31m";
+  case SEV_WARN: return "\033[33m";
+  case SEV_UNKNOWN: return "\033[35m";
+  default: return "\033[36m";
+  }
+}
+
+void render_wrap(const char *text, int col, int indent) {
+  char buf[4096];
+  const char *p, *w;
+  size_t n;
+
+  esc_text(buf, sizeof(buf), text, strlen(text));
+  for (p = buf; *p;) {
+    while (*p == ' ') p++;
+    for (w = p; *w && *w != ' '; w++)
+      ;
+    n = (size_t)(w - p);
+    if (n == 0) break;
+    if (col + (int)n > 79 && col > indent) {
+      printf("\n%*s", indent, "");
+      col = indent;
+    } else if (col > indent) {
+      putchar(' ');
+      col++;
+    }
+    fwrite(p, 1, n, stdout);
+    col += (int)n;
+    p = w;
+  }
+  putchar('\n');
+}
+
+void render_finding_text(const struct fview *f, int colour) {
+  int col;
+
+  printf("  %s%-7s%s %s:", colour ? sev_colour(f->sev) : "",
+         severity_name((unsigned)f->sev), colour ? "\033[0m" : "", f->rule);
+  col = 2 + 8 + (int)strlen(f->rule) + 1;
+  render_wrap(f->detail, col, 10);
+  printf("          fix: ");
+  render_wrap(f->fix, 15, 15);
+}
+
+void render_json_time(int64_t us) {
+  char t[TIME_STRLEN];
+
+  if (us == INT64_MIN || us == INT64_MAX) printf("null");
+  else printf("\"%s\"", time_str(us, t));
+}
+
+void render_text_time(int64_t us, char *out) {
+  time_str(us, out);
+  out[16] = '\0';
+  out[10] = ' ';
+}
+
+void render_finding_json(const struct fview *f) {
+  printf("{\"rule\":");
+  json_str(stdout, f->rule);
+  printf(",\"severity\":");
+  json_str(stdout, severity_name((unsigned)f->sev));
+  printf(",\"subject\":");
+  json_str(stdout, f->subject);
+  printf(",\"detail\":");
+  json_str(stdout, f->detail);
+  printf(",\"fix\":");
+  json_str(stdout, f->fix);
+  printf(",\"first_seen\":");
+  render_json_time(f->first_us);
+  printf(",\"last_seen\":");
+  render_json_time(f->last_us);
+  printf(",\"count\":%lld}", (long long)f->count);
+}
+
+int render_exit_code(const int64_t by_sev[4], int fail_on) {
+  if (by_sev[SEV_CRIT] > 0) return 2;
+  if (by_sev[SEV_UNKNOWN] > 0) return 3;
+  if (by_sev[SEV_WARN] > 0 && fail_on == SEV_WARN) return 1;
+  return 0;
+}

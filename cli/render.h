@@ -1,0 +1,40 @@
+/* egressaudit - cli/render.h: how a finding looks, for report and check
+ * alike (text for people, JSON for scripts), and the monitoring exit code.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EA_RENDER_H
+#define EA_RENDER_H
+
+#include <stdint.h>
+
+/* A finding to print; the strings are borrowed. A time of INT64_MIN is
+ * unknown (printed null). */
+struct fview {
+  const char *rule, *subject, *detail, *fix;
+  int sev;                       /* enum severity                         */
+  int64_t first_us, last_us, count;
+};
+
+/* "  crit    rule: detail" and "          fix: ...", wrapped at 79
+ * columns, the severity in colour when asked. */
+void render_finding_text(const struct fview *f, int colour);
+
+/* One JSON object (DESIGN.md keys). */
+void render_finding_json(const struct fview *f);
+
+/* Text (escaped) wrapped at 79 columns: the first line goes on at column
+ * col, the next start at column indent. */
+void render_wrap(const char *text, int col, int indent);
+
+/* "2026-12-02T11:13:12Z" in quotes, or null. */
+void render_json_time(int64_t us);
+
+/* "2026-12-02 11:13" (minutes) into out (TIME_STRLEN). */
+void render_text_time(int64_t us, char *out);
+
+/* The exit code monitoring plugins read from findings counted by
+ * severity: crit 2, else unknown 3, else warn 1 when fail_on is warn,
+ * else 0. */
+int render_exit_code(const int64_t by_sev[4], int fail_on);
+
+#endif

@@ -34,7 +34,8 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
             common/strmap.c \
             capture/decode.c capture/smtp.c capture/flow.c capture/pcapng_if.c \
             capture/capture.c \
-            store/schema.c store/store.c \
+            store/schema.c store/store.c store/ingest.c store/dns.c store/analysis.c \
+            store/report.c store/retention.c \
             analyzer/resolver.c analyzer/rules.c analyzer/rules_cross.c analyzer/twins.c \
             analyzer/facts.c analyzer/idents.c analyzer/analyzer.c
 CLI_SRC  := cli/main.c cli/opts.c cli/render.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
@@ -168,7 +169,8 @@ check-clang:
 # analyzer never include each other except analyzer -> store; common
 # includes none of them; pcap.h only in capture/, ares.h only in the
 # resolver, sqlite3.h only in store/, uv.h only where the loop lives (the
-# resolver, the analysis run, watch), sd-daemon only in watch.
+# resolver, the analysis run, watch), sd-daemon only in watch; store_int.h
+# (the connection and its helpers) only inside store/.
 check-deps:
 	$(Q)src() { git ls-files "$$@" | grep -v '^tests/'; }; \
 	only() { pat=$$1; shift; for f in $$(src '*.c' '*.h'); do \
@@ -184,6 +186,7 @@ check-deps:
 	bad="$$bad $$(only '"capture/' 'capture/*' 'cli/*')"; \
 	bad="$$bad $$(only '"store/' 'store/*' 'analyzer/*' 'cli/*')"; \
 	bad="$$bad $$(only '"analyzer/' 'analyzer/*' 'cli/*')"; \
+	bad="$$bad $$(only '"store/store_int.h' 'store/*')"; \
 	if [ -n "$$(echo $$bad)" ]; then echo "check-deps: layering broken (file:include):"; for b in $$bad; do echo "  $$b"; done; exit 1; fi; \
 	echo "check-deps: ok"
 

@@ -32,7 +32,7 @@ static void on_session(const struct session *s, void *ctx) {
   int rc;
 
   if (r->store_rc < 0) return;
-  rc = store_put_session(r->st, s);
+  rc = store_session_put(r->st, s);
   if (rc < 0) r->store_rc = rc;
   else if (rc == 1) {
     r->stored++;
@@ -171,20 +171,20 @@ static int put_stats(struct store *st, int64_t point,
   unsigned i;
   int rc = 0;
 
-  rc |= store_put_stat(st, point, at, "frames", (int64_t)n->frames);
-  rc |= store_put_stat(st, point, at, "smtp_segments",
+  rc |= store_stat_put(st, point, at, "frames", (int64_t)n->frames);
+  rc |= store_stat_put(st, point, at, "smtp_segments",
                        (int64_t)n->flow.smtp_packets);
-  rc |= store_put_stat(st, point, at, "snaplen_cut", (int64_t)n->snap_cut);
-  rc |= store_put_stat(st, point, at, "flows", (int64_t)n->flow.flows);
-  rc |= store_put_stat(st, point, at, "flows_evicted",
+  rc |= store_stat_put(st, point, at, "snaplen_cut", (int64_t)n->snap_cut);
+  rc |= store_stat_put(st, point, at, "flows", (int64_t)n->flow.flows);
+  rc |= store_stat_put(st, point, at, "flows_evicted",
                        (int64_t)(n->flow.evicted + n->flow.dialog_evicted));
   if (n->flow.rst_ignored)
-    rc |= store_put_stat(st, point, at, "rst_ignored", (int64_t)n->flow.rst_ignored);
+    rc |= store_stat_put(st, point, at, "rst_ignored", (int64_t)n->flow.rst_ignored);
   for (i = 1; i < DEC_COUNT_; i++)
     if (n->decode[i]) {
       char name[48];
       snprintf(name, sizeof(name), "decode_%s", dec_result_name(i));
-      rc |= store_put_stat(st, point, at, name, (int64_t)n->decode[i]);
+      rc |= store_stat_put(st, point, at, name, (int64_t)n->decode[i]);
     }
   return rc;
 }

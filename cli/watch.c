@@ -114,7 +114,7 @@ static void on_session(const struct session *s, void *ctx) {
   int rc;
 
   if (w->st == NULL || w->exit_code) return;
-  rc = store_put_session(w->st, s);
+  rc = store_session_put(w->st, s);
   if (rc == 1) w->stored++;
   else if (rc == 0) w->dups++;
   else {
@@ -133,9 +133,9 @@ static void record_stats(struct watch *w) {
   for (k = 0; k < w->n && w->st; k++) {
     if (capture_live_stats(w->cap, k, &r, &d, &i) < 0) continue;
     /* Deltas, so that a sum over a window is what was lost in it. */
-    store_put_stat(w->st, w->point[k], at, "ps_recv", (int64_t)(r - w->last_recv[k]));
-    store_put_stat(w->st, w->point[k], at, "ps_drop", (int64_t)(d - w->last_drop[k]));
-    store_put_stat(w->st, w->point[k], at, "ps_ifdrop", (int64_t)(i - w->last_ifdrop[k]));
+    store_stat_put(w->st, w->point[k], at, "ps_recv", (int64_t)(r - w->last_recv[k]));
+    store_stat_put(w->st, w->point[k], at, "ps_drop", (int64_t)(d - w->last_drop[k]));
+    store_stat_put(w->st, w->point[k], at, "ps_ifdrop", (int64_t)(i - w->last_ifdrop[k]));
     if (d > w->last_drop[k] || i > w->last_ifdrop[k])
       logf_("warn", "capture %d lost %llu packets (kernel) and %llu (interface)",
             k, (unsigned long long)(d - w->last_drop[k]),

@@ -57,17 +57,17 @@ int store_point(struct store *s, const char *name, const char *host,
 /* Queue one session (borrowed) for writing. Returns 1 when it is new, 0
  * when the database already holds it (same point, first packet time and
  * 5-tuple), negative on error. */
-int store_put_session(struct store *s, const struct session *ss);
+int store_session_put(struct store *s, const struct session *ss);
 
 /* Record a capture counter for a point at time at. */
-int store_put_stat(struct store *s, int64_t point, int64_t at,
+int store_stat_put(struct store *s, int64_t point, int64_t at,
                    const char *name, int64_t value);
 
 /* Commit the open batch. On failure the batch is gone (rolled back) and
  * the error says why, naming the full file system on -ENOSPC. */
 int store_flush(struct store *s);
 
-/* New sessions this connection has committed (store_put_session said 1
+/* New sessions this connection has committed (store_session_put said 1
  * and the batch's COMMIT went through): what is really stored. */
 uint64_t store_committed(const struct store *s);
 

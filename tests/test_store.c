@@ -101,17 +101,17 @@ static void test_roundtrip_idempotent(void **state) {
   assert_int_equal(pt, 1);
   for (i = 0; i < 3000; i++) { /* crosses a batch boundary */
     make_session(&s, i);
-    assert_int_equal(store_put_session(st, &s), 1);
+    assert_int_equal(store_session_put(st, &s), 1);
   }
   make_session(&s, 7);
-  assert_int_equal(store_put_session(st, &s), 0); /* already there */
+  assert_int_equal(store_session_put(st, &s), 0); /* already there */
   assert_int_equal(store_close(st), 0);
 
   assert_int_equal(store_open(&st, path, STORE_RW, err, sizeof(err)), 0);
   assert_int_equal(store_point(st, "cap.pcap", NULL, NULL, NULL, NULL, &pt), 0);
   assert_int_equal(pt, 1); /* same point, found again */
   make_session(&s, 2999);
-  assert_int_equal(store_put_session(st, &s), 0);
+  assert_int_equal(store_session_put(st, &s), 0);
   assert_int_equal(store_close(st), 0);
 
   assert_int_equal(store_open(&st, path, STORE_RO, err, sizeof(err)), 0);
@@ -227,7 +227,7 @@ static void test_migrate_v1(void **state) {
   assert_int_equal(store_open(&st, p1, STORE_RW, err, sizeof(err)), 0);
   assert_int_equal(store_point(st, "p", NULL, NULL, NULL, NULL, &pt), 0);
   make_session(&s, 1);
-  assert_int_equal(store_put_session(st, &s), 1);
+  assert_int_equal(store_session_put(st, &s), 1);
   store_close(st);
   /* Turn it back into version 1. */
   assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
@@ -267,7 +267,7 @@ static void put_at(struct store *st, int64_t point, const char *src,
   addr_parse(&s.dst, dst, strlen(dst));
   s.sport = sport;
   s.echoed.family = 0; /* no echo: the pairing must do it */
-  assert_int_equal(store_put_session(st, &s), 1);
+  assert_int_equal(store_session_put(st, &s), 1);
 }
 
 struct tally {
@@ -372,7 +372,7 @@ static void test_prune(void **state) {
   assert_int_equal(store_point(st, "p", NULL, NULL, NULL, NULL, &pt), 0);
   for (i = 0; i < 10; i++) {
     make_session(&s, i); /* first_seen t0 + i s, last_seen + 500 us */
-    assert_int_equal(store_put_session(st, &s), 1);
+    assert_int_equal(store_session_put(st, &s), 1);
   }
   /* The reverse-DNS log: X changed after the cut-off, Y never did. */
   assert_int_equal(store_identity_log(st, "203.0.113.1", t0, "permerror", ""), 0);

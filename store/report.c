@@ -1,0 +1,277 @@
+/* egressaudit - store/report.c: what people and scripts read: sessions, identities,
+ * findings, the report's counts, an identity's log, the NAT map.
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include "store/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/limits.h"
+#include "common/util.h"
+#include "store/store_int.h"
+
+/* The session query: one SELECT, with the JSON built by SQLite's JSON
+ * functions so every string is quoted by the same code. */
+#define REJECT_SQL                                                           \
+  "(SELECT code || ' ' || coalesce(enhanced || ' ', '') || text FROM"        \
+  " replies r WHERE r.session_id = s.id AND code >= 400 ORDER BY seq"        \
+  " LIMIT 1)"
+#define SESS_COLS                                                            \
+  "s.first_seen, s.last_seen, p.name, s.src_ip, s.src_port, s.dst_ip,"       \
+  " s.dst_port, s.state, s.end_reason, s.banner, s.helo, s.ehlo_reply,"      \
+  " s.echoed_ip, s.starttls, s.last_code, s.last_reply, s.vlan, s.direction,"\
+  " s.banner_host,"                                                          \
+  " (SELECT count(*) FROM replies r WHERE r.session_id = s.id),"             \
+  " " REJECT_SQL
+#define SESS_JSON                                                            \
+  ", json_object('first_seen', rfc3339(s.first_seen),"                       \
+  " 'last_seen', rfc3339(s.last_seen), 'point', p.name,"                     \
+  " 'src_ip', s.src_ip, 'src_port', s.src_port, 'dst_ip', s.dst_ip,"         \
+  " 'dst_port', s.dst_port, 'ipver', s.ipver, 'vlan', s.vlan,"               \
+  " 'direction', s.direction,"                                               \
+  " 'state', s.state, 'end', s.end_reason, 'client_by', s.client_by,"        \
+  " 'banner', s.banner, 'banner_host', s.banner_host, 'helo', s.helo,"       \
+  " 'helos', json((SELECT json_group_array(name) FROM (SELECT name FROM"     \
+  " helos h WHERE h.session_id = s.id ORDER BY seq))),"                      \
+  " 'ehlo_reply', s.ehlo_reply, 'echoed_ip', s.echoed_ip,"                   \
+  " 'echoed_from', s.echoed_from, 'mail_from_domain', s.mail_from_domain,"   \
+  " 'starttls', json(CASE WHEN s.starttls THEN 'true' ELSE 'false' END),"    \
+  " 'starttls_offered', json(CASE WHEN s.starttls_offered THEN 'true'"       \
+  " ELSE 'false' END),"                                                      \
+  " 'starttls_requested', json(CASE WHEN s.starttls_requested THEN 'true'"   \
+  " ELSE 'false' END),"                                                      \
+  " 'last_reply', s.last_reply, 'reject', " REJECT_SQL ","                           \
+  " 'replies', json((SELECT json_group_array(json_object('code', code,"      \
+  " 'enhanced', enhanced, 'text', text, 'cmd', cmd)) FROM (SELECT * FROM"    \
+  " replies r WHERE r.session_id = s.id ORDER BY seq))),"                    \
+  " 'packets', json_array(s.pkts_c2s, s.pkts_s2c),"                          \
+  " 'bytes', json_array(s.bytes_c2s, s.bytes_s2c),"                          \
+  " 'anomalies', json_object('overlong', s.n_overlong, 'bare_lf',"           \
+  " s.n_bare_lf, 'bare_cr', s.n_bare_cr, 'gaps', s.n_gaps, 'pipelined',"     \
+  " s.n_pipelined, 'retransmissions', s.n_retrans, 'out_of_order', s.n_ooo," \
+  " 'bad_replies', s.n_bad_reply, 'replies_dropped', s.n_replies_dropped,"   \
+  " 'truncated', s.n_truncated))"
+
+int64_t store_sessions(struct store *s, const struct sess_filter *f,
+                       bool want_json, sess_row_fn fn, void *ctx) {
+  char sql[4096];
+  size_t n;
+  sqlite3_stmt *st = NULL;
+  struct sess_row row;
+  int64_t count = 0;
+  int rc, i = 1;
+
+  n = (size_t)snprintf(sql, sizeof(sql),
+                       "SELECT " SESS_COLS "%s FROM sessions s JOIN points p"
+                       " ON p.id = s.point_id WHERE 1",
+                       want_json ? SESS_JSON : "");
+#define ADD(cond) n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND %s", cond)
+  if (f->ip) ADD("(s.src_ip = ?1 OR s.echoed_ip = ?1)");
+  if (f->helo)
+    ADD("s.id IN (SELECT session_id FROM helos WHERE name = ?2"
+        " COLLATE NOCASE)"); /* uses helos_name, not a scan */
+  if (f->dst) ADD("(s.dst_ip = ?3 OR s.banner_host = ?3 COLLATE NOCASE)");
+  if (f->state) ADD("s.state = ?4");
+  if (f->direction) ADD("s.direction = ?9");
+  if (f->point) ADD("p.name = ?5");
+  if (f->since != INT64_MIN) ADD("s.first_seen >= ?6");
+  if (f->until != INT64_MAX) ADD("s.first_seen <= ?7");
+#undef ADD
+  n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+                        " ORDER BY s.first_seen, s.id%s",
+                        f->limit > 0 ? " LIMIT ?8" : "");
+  if (n >= sizeof(sql)) return -E2BIG;
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return st_fail(s, "sessions query");
+  if (f->ip) sqlite3_bind_text(st, 1, f->ip, -1, SQLITE_STATIC);
+  if (f->helo) sqlite3_bind_text(st, 2, f->helo, -1, SQLITE_STATIC);
+  if (f->dst) sqlite3_bind_text(st, 3, f->dst, -1, SQLITE_STATIC);
+  if (f->state) sqlite3_bind_text(st, 4, f->state, -1, SQLITE_STATIC);
+  if (f->point) sqlite3_bind_text(st, 5, f->point, -1, SQLITE_STATIC);
+  if (f->since != INT64_MIN) sqlite3_bind_int64(st, 6, f->since);
+  if (f->until != INT64_MAX) sqlite3_bind_int64(st, 7, f->until);
+  if (f->limit > 0) sqlite3_bind_int64(st, 8, f->limit);
+  if (f->direction) sqlite3_bind_text(st, 9, f->direction, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    memset(&row, 0, sizeof(row));
+    i = 0;
+    row.first_us = sqlite3_column_int64(st, i++);
+    row.last_us = sqlite3_column_int64(st, i++);
+    row.point = st_col_text(st, i++);
+    row.src_ip = st_col_text(st, i++);
+    row.src_port = sqlite3_column_int64(st, i++);
+    row.dst_ip = st_col_text(st, i++);
+    row.dst_port = sqlite3_column_int64(st, i++);
+    row.state = st_col_text(st, i++);
+    row.end = st_col_text(st, i++);
+    row.banner = st_col_text(st, i++);
+    row.helo = st_col_text(st, i++);
+    row.ehlo_reply = st_col_text(st, i++);
+    row.echoed_ip = st_col_text(st, i++);
+    row.starttls = sqlite3_column_int64(st, i++);
+    row.last_code = sqlite3_column_int64(st, i++);
+    row.last_reply = st_col_text(st, i++);
+    row.vlan = sqlite3_column_type(st, i) == SQLITE_NULL
+                   ? -1
+                   : sqlite3_column_int64(st, i);
+    i++;
+    row.direction = st_col_text(st, i++);
+    row.banner_host = st_col_text(st, i++);
+    row.n_replies = sqlite3_column_int64(st, i++);
+    row.reject = st_col_text(st, i++);
+    if (want_json) row.json = st_col_text(st, i++);
+    count++;
+    if (fn(&row, ctx) != 0) break;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    int e = st_fail(s, "sessions query");
+    sqlite3_finalize(st);
+    return e;
+  }
+  sqlite3_finalize(st);
+  return count;
+}
+
+static int take_idlog(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct idlog_row r;
+
+  r.ip = st_col_text(st, 0);
+  r.at = sqlite3_column_int64(st, 1);
+  r.iprev = st_col_text(st, 2);
+  r.ptr = st_col_text(st, 3);
+  return ((idlog_fn)k->fn)(&r, k->ctx);
+}
+
+int64_t store_identity_log_of(struct store *s, const char *ip, idlog_fn fn,
+                              void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return st_each_row(s, "identity log",
+                  "SELECT ip, at, iprev, ptr FROM identity_log WHERE ip = ?3"
+                  " AND at BETWEEN ?1 AND ?2 ORDER BY at",
+                  INT64_MIN, INT64_MAX, ip, take_idlog, &k);
+}
+
+/* --- report ------------------------------------------------------------- */
+
+static int take_identities(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct identity_row r;
+
+  r.ip = st_col_text(st, 0);
+  r.iprev = st_col_text(st, 1);
+  r.ptr = st_col_text(st, 2);
+  r.helos = st_col_text(st, 3);
+  r.sources = st_col_text(st, 4);
+  r.echoed = st_col_text(st, 5);
+  r.sessions = sqlite3_column_int64(st, 6);
+  r.rejected = sqlite3_column_int64(st, 7);
+  r.starttls = sqlite3_column_int64(st, 8);
+  r.first_us = sqlite3_column_int64(st, 9);
+  r.last_us = sqlite3_column_int64(st, 10);
+  r.unknown_direction = sqlite3_column_int(st, 11);
+  r.points = st_col_text(st, 12);
+  return ((identity_fn)k->fn)(&r, k->ctx);
+}
+
+int64_t store_identities(struct store *s, int64_t since, int64_t until,
+                         const char *point, identity_fn fn, void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return st_each_row(s, "identities",
+                  "SELECT ip, iprev, ptr, helos, sources, echoed, sessions,"
+                  " rejected, starttls, first_seen, last_seen,"
+                  " unknown_direction, points FROM identities"
+                  " WHERE last_seen >= ?1 AND first_seen <= ?2"
+                  " AND (?3 IS NULL OR instr(',' || points || ',',"
+                  "  ',' || ?3 || ',') > 0) ORDER BY ip",
+                  since, until, point, take_identities, &k);
+}
+
+static int take_findings(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct finding_row r;
+
+  r.rule = st_col_text(st, 0);
+  r.severity = severity_parse(st_col_text(st, 1) ? st_col_text(st, 1) : "");
+  r.subject = st_col_text(st, 2);
+  r.ident = st_col_text(st, 3);
+  r.detail = st_col_text(st, 4);
+  r.fix = st_col_text(st, 5);
+  r.status = st_col_text(st, 6);
+  r.first_us = sqlite3_column_int64(st, 7);
+  r.last_us = sqlite3_column_int64(st, 8);
+  r.count = sqlite3_column_int64(st, 9);
+  r.closed_us = sqlite3_column_int64(st, 10);
+  return ((finding_fn_row)k->fn)(&r, k->ctx);
+}
+
+int64_t store_findings(struct store *s, int64_t since, int64_t until,
+                       finding_fn_row fn, void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return st_each_row(s, "findings",
+                  "SELECT rule, severity, subject, ident, detail, fix, status,"
+                  " first_seen, last_seen, count, closed_at FROM findings"
+                  " WHERE status = 'open' AND last_seen >= ?1 AND first_seen <= ?2"
+                  " ORDER BY rule, subject",
+                  since, until, NULL, take_findings, &k);
+}
+
+int store_report_meta(struct store *s, int64_t since, int64_t until,
+                      struct report_meta *m) {
+  int err = 0;
+
+  memset(m, 0, sizeof(*m));
+  m->last_analysis = st_scalar(s, "SELECT coalesce(max(at), 0) FROM analyses", 0, 0, &err);
+  m->new_sessions = st_scalar(s,
+                           "SELECT count(*) FROM sessions WHERE id > (SELECT"
+                           " coalesce(max(max_session_id), 0) FROM analyses)",
+                           0, 0, &err);
+  m->sessions = st_scalar(s,
+                       "SELECT count(*) FROM sessions WHERE first_seen >= ?1"
+                       " AND first_seen <= ?2",
+                       since, until, &err);
+  m->unknown_dir = st_scalar(s,
+                          "SELECT count(*) FROM sessions WHERE first_seen >= ?1"
+                          " AND first_seen <= ?2 AND direction = 'unknown'",
+                          since, until, &err);
+  m->points = st_scalar(s, "SELECT count(*) FROM points", 0, 0, &err);
+  m->drops = st_scalar(s,
+                    "SELECT coalesce(sum(value), 0) FROM capture_stats WHERE"
+                    " name IN ('ps_drop', 'ps_ifdrop') AND at >= ?1 AND at <= ?2",
+                    since, until, &err);
+  return err;
+}
+
+static int take_nat(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct nat_row r;
+
+  r.inside_ip = st_col_text(st, 0);
+  r.outside_ip = st_col_text(st, 1);
+  r.point_in = st_col_text(st, 2);
+  r.point_out = st_col_text(st, 3);
+  r.first_us = sqlite3_column_int64(st, 4);
+  r.last_us = sqlite3_column_int64(st, 5);
+  r.sessions = sqlite3_column_int64(st, 6);
+  return ((nat_fn)k->fn)(&r, k->ctx);
+}
+
+int64_t store_nat_map(struct store *s, int64_t since, int64_t until,
+                      nat_fn fn, void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return st_each_row(s, "nat map",
+                  "SELECT inside_ip, outside_ip, point_in, point_out,"
+                  " first_seen, last_seen, sessions FROM nat_map"
+                  " WHERE last_seen >= ?1 AND first_seen <= ?2"
+                  " ORDER BY inside_ip, first_seen",
+                  since, until, NULL, take_nat, &k);
+}

@@ -1,0 +1,93 @@
+/* egressaudit - store/retention.c: prune: old sessions and what hangs off them, in
+ * bounded batches.
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include "store/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/limits.h"
+#include "common/util.h"
+#include "store/store_int.h"
+
+/* --- retention ---------------------------------------------------------- */
+
+#define PRUNE_BATCH 5000
+
+/* Run a DELETE in bounded batches, each its own transaction. */
+static int prune_loop(struct store *s, const char *sql, int64_t cutoff,
+                      int64_t *count) {
+  sqlite3_stmt *st = NULL;
+  int rc, n;
+
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return st_fail(s, "prune");
+  do {
+    if ((rc = st_tx_begin(s)) < 0) break;
+    sqlite3_bind_int64(st, 1, cutoff);
+    sqlite3_bind_int(st, 2, PRUNE_BATCH);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+      rc = st_fail(s, "prune");
+      st_run(s, ST_ROLLBACK);
+      s->in_tx = 0;
+      break;
+    }
+    n = sqlite3_changes(s->db);
+    *count += n;
+    if ((rc = store_flush(s)) < 0) break;
+  } while (n == PRUNE_BATCH);
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : 0;
+}
+
+int store_prune(struct store *s, int64_t cutoff, int vacuum,
+                struct prune_counts *c) {
+  int rc;
+
+  memset(c, 0, sizeof(*c));
+  if ((rc = store_flush(s)) < 0) return rc;
+  if ((rc = prune_loop(s,
+                       "DELETE FROM sessions WHERE id IN (SELECT id FROM"
+                       " sessions WHERE last_seen < ?1 LIMIT ?2)",
+                       cutoff, &c->sessions)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM dns WHERE (name, type) IN (SELECT name,"
+                       " type FROM dns WHERE expires < ?1 LIMIT ?2)",
+                       cutoff, &c->dns)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM findings WHERE id IN (SELECT id FROM"
+                       " findings WHERE status = 'closed' AND closed_at < ?1"
+                       " LIMIT ?2)",
+                       cutoff, &c->findings)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM analyses WHERE id IN (SELECT id FROM"
+                       " analyses WHERE at < ?1 AND id < (SELECT max(id) FROM"
+                       " analyses) LIMIT ?2)",
+                       cutoff, &c->analyses)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM capture_stats WHERE rowid IN (SELECT rowid"
+                       " FROM capture_stats WHERE at < ?1 LIMIT ?2)",
+                       cutoff, &c->stats)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM identities WHERE ip IN (SELECT ip FROM"
+                       " identities WHERE last_seen < ?1 LIMIT ?2)",
+                       cutoff, &c->identities)) < 0 ||
+      /* an address's last entry stays: it says what holds since */
+      (rc = prune_loop(s,
+                       "DELETE FROM identity_log WHERE (ip, at) IN (SELECT"
+                       " l.ip, l.at FROM identity_log l WHERE l.at < ?1 AND"
+                       " l.at < (SELECT max(m.at) FROM identity_log m WHERE"
+                       " m.ip = l.ip) LIMIT ?2)",
+                       cutoff, &c->idlog)) < 0)
+    return rc;
+  if (vacuum && sqlite3_exec(s->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
+    return st_fail(s, "vacuum");
+  return 0;
+}

@@ -1,0 +1,72 @@
+/* egressaudit - store/store_int.h: what the files of store/ share, and
+ * nothing outside store/ may include: the connection, its statements, the
+ * helpers that prepare, bind, step and report errors.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EA_STORE_INT_H
+#define EA_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "common/limits.h"
+#include "common/util.h"
+#include "store/store.h"
+
+enum {
+  ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SESSION, ST_HELO, ST_REPLY, ST_STAT,
+  ST_POINT, ST_COUNT_
+};
+
+struct store {
+  sqlite3 *db;
+  sqlite3_stmt *st[ST_COUNT_];
+  sqlite3_stmt *q_dns_get, *q_dns_put, *q_finding, *q_ident, *q_idlog,
+      *q_partial, *q_delsess;
+                      /* the q_ statements: prepared on first use         */
+  int in_tx;
+  unsigned pending;
+  uint64_t new_pending;   /* new sessions in the open batch               */
+  uint64_t new_committed; /* new sessions this connection committed       */
+  int excluding;          /* temp.ea_excluded exists (a gateway's twins)  */
+  int64_t tx_start;   /* monotonic time the open batch began             */
+  char err[512];
+  char esc[ESC_CAP(REPLY_TEXT_ERR_MAX) + 64];
+};
+
+#define WINDOW " AND s.first_seen >= ?1 AND s.first_seen <= ?2"
+
+/* The sessions store_exclude_sessions named: a gateway's twins. */
+#define NOT_EXCLUDED " AND s.id NOT IN (SELECT id FROM temp.ea_excluded)"
+
+/* A row callback and its context, for the take_*() functions. */
+struct sink {
+  void (*fn)(void); /* the caller's typed callback, cast back to call it */
+  void *ctx;
+};
+
+
+/* Set s->err to "what: SQLite's message" and map the error to a negative
+ * errno (-ENOSPC, -EROFS, -EACCES, -EBUSY, -EINVAL, -EIO). */
+int st_fail(struct store *s, const char *what);
+/* Step and reset one of the fixed statements (ST_*): 0 or st_fail's. */
+int st_run(struct store *s, int which);
+/* Open the batch transaction unless one is open. */
+int st_tx_begin(struct store *s);
+/* Prepare sql into *st once (persistent); 0, or st_fail's. */
+int st_prep(struct store *s, sqlite3_stmt **st, const char *sql);
+/* Bind wire bytes as escaped text (NULL when absent), or a C string. */
+void st_bind_wire(struct store *s, sqlite3_stmt *st, int i,
+                  const struct slice *v);
+void st_bind_str(sqlite3_stmt *st, int i, const char *v);
+const char *st_col_text(sqlite3_stmt *st, int i);
+/* Run a window query (?1 since, ?2 until, ?3 p3 when not NULL); take()
+ * turns each row into its struct and hands it on, non-zero stops. Returns
+ * the rows seen, or a negative errno. */
+int64_t st_each_row(struct store *s, const char *what, const char *sql,
+                    int64_t since, int64_t until, const char *p3,
+                    int (*take)(sqlite3_stmt *st, void *arg), void *arg);
+/* One integer from sql with ?1 = a, ?2 = b; *err set on failure. */
+int64_t st_scalar(struct store *s, const char *sql, int64_t a, int64_t b,
+                  int *err);
+
+#endif

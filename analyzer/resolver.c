@@ -153,6 +153,15 @@ static int server_item(const char *in, char *out, size_t cap) {
   return -1;
 }
 
+int resolver_check_server(const char *server, char *err, size_t errlen) {
+  char item[96];
+
+  if (server_item(server, item, sizeof(item)) == 0) return 0;
+  snprintf(err, errlen, "--resolver '%s' is not ADDR, ADDR:PORT or [IPV6]:PORT",
+           server);
+  return -EINVAL;
+}
+
 int resolver_new(struct resolver **out, uv_loop_t *loop,
                  const struct resolver_cfg *cfg, char *err, size_t errlen) {
   static int lib_ready;
@@ -173,12 +182,9 @@ int resolver_new(struct resolver **out, uv_loop_t *loop,
   }
   csv[0] = '\0';
   for (i = 0; i < cfg->n_servers; i++) {
-    if (server_item(cfg->servers[i], item, sizeof(item)) < 0) {
-      snprintf(err, errlen,
-               "--resolver '%s' is not ADDR, ADDR:PORT or [IPV6]:PORT",
-               cfg->servers[i]);
-      return -EINVAL;
-    }
+    if ((rc = resolver_check_server(cfg->servers[i], err, errlen)) < 0)
+      return rc;
+    server_item(cfg->servers[i], item, sizeof(item));
     n += (size_t)snprintf(csv + n, sizeof(csv) - n, "%s%s", n ? "," : "", item);
     if (n >= sizeof(csv)) {
       snprintf(err, errlen, "too many --resolver addresses");

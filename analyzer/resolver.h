@@ -26,6 +26,10 @@ struct resolver_cfg {
  * It is called with DNS_ERROR when the resolver is closed first. */
 typedef void (*resolver_cb)(void *ctx, const struct dns_result *r);
 
+/* Whether server is a --resolver value we take: 0, or -EINVAL and a
+ * one-line reason naming it in err. No loop, no socket. */
+int resolver_check_server(const char *server, char *err, size_t errlen);
+
 /* Create a resolver on loop. Returns 0, or a negative errno and a one-line
  * reason in err (a bad server address names it). */
 int resolver_new(struct resolver **out, uv_loop_t *loop,

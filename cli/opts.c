@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer/resolver.h"
 #include "cli/cli.h"
 #include "common/util.h"
 
@@ -40,6 +41,13 @@ int analysis_opt(struct analysis_opts *o, int c, const char *arg,
     if (o->n == RESOLVERS_MAX) {
       cli_err("%s: at most %d --resolver", cmd, RESOLVERS_MAX);
       return -1;
+    }
+    {
+      char err[256];
+      if (resolver_check_server(arg, err, sizeof(err)) < 0) {
+        cli_err("%s: %s", cmd, err);
+        return -1;
+      }
     }
     o->servers[o->n++] = arg;
     o->cfg.dns.n_servers = o->n;

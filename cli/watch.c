@@ -51,6 +51,7 @@ struct watch {
   int64_t window_us;         /* --analyze-window, 0: all history      */
   const char *point_prefix;  /* "any": points are PREFIX:IFNAME        */
   const char *host;
+  char hostbuf[256];
   int reopen;                /* SIGHUP came during an analysis        */
   unsigned skipped;          /* analysis ticks that found one running */
   uint64_t stored, dups;
@@ -389,7 +390,92 @@ static void usage(FILE *f) {
           progname, progname);
 }
 
-int cmd_watch(int argc, char **argv) {
+/* What the command line asked for. */
+struct watch_opts {
+  const char *ifaces[CAPTURE_LIVE_MAX];
+  int n_if;
+  const char *point, *user, *pidfile;
+  int64_t flush_us, analyze_us, window_us;
+  struct passwd pw;             /* --user's uid and gid                 */
+  struct analysis_opts ao;      /* --resolver and the other analysis flags */
+  struct capture_cfg cfg;
+  uint8_t ports[8192];
+  struct netset local;
+};
+
+/* A duration option: --flush-every (more than 0), --analyze-every and
+ * --analyze-window (0: off). */
+static int watch_dur(struct watch_opts *o, int c, const char *arg) {
+  const char *name = c == 'f' ? "flush-every" : c == 'a' ? "analyze-every"
+                                                        : "analyze-window";
+  int64_t *v = c == 'f' ? &o->flush_us : c == 'a' ? &o->analyze_us
+                                                  : &o->window_us;
+
+  if (strcmp(arg, "0") == 0 && c != 'f') {
+    *v = 0;
+    return 0;
+  }
+  if (dur_parse(arg, v) < 0 || *v <= 0) {
+    if (strcmp(arg, "0") == 0) cli_err("watch: --%s must be more than 0", name);
+    else cli_err("watch: --%s: '%s' is not a duration like %s", name, arg,
+                 c == 'W' ? "7d" : "2s or 1h");
+    return -1;
+  }
+  return 0;
+}
+
+static int watch_opt(struct watch_opts *o, struct watch *w, int c,
+                     const char *arg) {
+  char *end;
+  unsigned long v;
+
+  switch (c) {
+  case 'i':
+    if (o->n_if == CAPTURE_LIVE_MAX) {
+      cli_err("watch: at most %d interfaces", CAPTURE_LIVE_MAX);
+      return EXIT_USAGE;
+    }
+    o->ifaces[o->n_if++] = arg;
+    return 0;
+  case 'd': w->db = arg; return 0;
+  case 'p':
+    if (ports_parse(arg, o->ports) < 0) {
+      cli_err("watch: --ports: '%s' is not a list of ports", arg);
+      return EXIT_USAGE;
+    }
+    return 0;
+  case 'P': o->point = arg; return 0;
+  case 'B':
+    v = strtoul(arg, &end, 10);
+    if (*end != '\0' || v < 1 || v > 1024 || arg[0] == '-') {
+      cli_err("watch: --buffer-size: '%s' is not a size in MiB from 1 to 1024",
+              arg);
+      return EXIT_USAGE;
+    }
+    o->cfg.buffer_mib = (uint32_t)v;
+    return 0;
+  case 'L':
+    if (netset_add_text(&o->local, arg) < 0) {
+      cli_err("watch: --local: '%s' is not an address or CIDR network", arg);
+      return EXIT_USAGE;
+    }
+    return 0;
+  case 'f':
+  case 'a':
+  case 'W': return watch_dur(o, c, arg) < 0 ? EXIT_USAGE : 0;
+  case 'u': o->user = arg; return 0;
+  case 'I': o->pidfile = arg; return 0;
+  case 'F': return 0;
+  case 'h': usage(stdout); return -1;
+  default: usage(stderr); return EXIT_USAGE;
+  }
+}
+
+/* Parse and check the command line: 0, -1 after --help, or an exit code.
+ * A bad --resolver (analysis_opt) or --user is refused now, not at the
+ * first analysis. */
+static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
+                       char **argv) {
   static const struct option opts[] = {
       {"interface", required_argument, NULL, 'i'},
       {"db", required_argument, NULL, 'd'},
@@ -406,258 +492,200 @@ int cmd_watch(int argc, char **argv) {
       {"foreground", no_argument, NULL, 'F'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
-  static uint8_t ports[8192];
-  static struct netset local;
-  static struct watch w;
-  const char *ifaces[CAPTURE_LIVE_MAX], *point_opt = NULL, *user = NULL,
-                                        *pidfile = NULL;
-  static struct analysis_opts ao;
-  struct passwd pw = {0};
-  uint64_t wd_us = 0;
-  int n_if = 0, c, rc, k, a, pid_fd = -1;
-  int64_t flush_us = 2000000, analyze_us = 0, window_us = 0;
-  struct capture_cfg cfg;
-  char err[1024], host[256], name[512];
-  uv_loop_t loop;
-  int sigs[4] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+  int c, rc;
 
-  memset(&w, 0, sizeof(w));
-  memset(&cfg, 0, sizeof(cfg));
-  ports_parse("25", ports);
-  analysis_opts_init(&ao);
+  o->flush_us = 2000000;
+  ports_parse("25", o->ports);
+  analysis_opts_init(&o->ao);
   optind = 1;
   while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
-    if ((rc = analysis_opt(&ao, c, optarg, "watch")) != 0) {
+    if ((rc = analysis_opt(&o->ao, c, optarg, "watch")) != 0) {
       if (rc < 0) return EXIT_USAGE;
       continue;
     }
-    switch (c) {
-    case 'i':
-      if (n_if == CAPTURE_LIVE_MAX) {
-        cli_err("watch: at most %d interfaces", CAPTURE_LIVE_MAX);
-        return EXIT_USAGE;
-      }
-      ifaces[n_if++] = optarg;
-      break;
-    case 'd': w.db = optarg; break;
-    case 'p':
-      if (ports_parse(optarg, ports) < 0) {
-        cli_err("watch: --ports: '%s' is not a list of ports", optarg);
-        return EXIT_USAGE;
-      }
-      break;
-    case 'P': point_opt = optarg; break;
-    case 'B': {
-      char *end;
-      unsigned long v = strtoul(optarg, &end, 10);
-      if (*end != '\0' || v < 1 || v > 1024 || optarg[0] == '-') {
-        cli_err("watch: --buffer-size: '%s' is not a size in MiB from 1 to 1024",
-                optarg);
-        return EXIT_USAGE;
-      }
-      cfg.buffer_mib = (uint32_t)v;
-      break;
-    }
-    case 'L':
-      if (netset_add_text(&local, optarg) < 0) {
-        cli_err("watch: --local: '%s' is not an address or CIDR network", optarg);
-        return EXIT_USAGE;
-      }
-      break;
-    case 'f':
-    case 'a':
-      if (strcmp(optarg, "0") == 0) {
-        if (c == 'a') analyze_us = 0;
-        else {
-          cli_err("watch: --flush-every must be more than 0");
-          return EXIT_USAGE;
-        }
-      } else if (dur_parse(optarg, c == 'f' ? &flush_us : &analyze_us) < 0 ||
-                 (c == 'f' && flush_us == 0)) {
-        cli_err("watch: --%s: '%s' is not a duration like 2s or 1h",
-                c == 'f' ? "flush-every" : "analyze-every", optarg);
-        return EXIT_USAGE;
-      }
-      break;
-    case 'W':
-      if (strcmp(optarg, "0") != 0 && (dur_parse(optarg, &window_us) < 0 || window_us <= 0)) {
-        cli_err("watch: --analyze-window: '%s' is not a duration like 7d", optarg);
-        return EXIT_USAGE;
-      }
-      if (strcmp(optarg, "0") == 0) window_us = 0;
-      break;
-    case 'u': user = optarg; break;
-    case 'I': pidfile = optarg; break;
-    case 'F': break;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return EXIT_USAGE;
-    }
+    if ((rc = watch_opt(o, w, c, optarg)) != 0) return rc;
   }
-  if (n_if == 0 || optind < argc) {
+  if (o->n_if == 0 || optind < argc) {
     cli_err("watch: give at least one -i IFACE (try 'watch --help')");
     return EXIT_USAGE;
   }
-  w.db = cli_db_path(w.db);
-  if (user != NULL) {
-    struct passwd *p = getpwnam(user);
+  w->db = cli_db_path(w->db);
+  if (o->user != NULL) {
+    struct passwd *p = getpwnam(o->user);
     if (p == NULL) {
-      cli_err("watch: --user: no user '%s'", user);
+      cli_err("watch: --user: no user '%s'", o->user);
       return EXIT_USAGE;
     }
-    pw = *p; /* uid, gid; the strings stay getpwnam's until the next call */
-    pw.pw_name = (char *)user;
+    o->pw = *p; /* uid, gid; the strings stay getpwnam's until the next call */
+    o->pw.pw_name = (char *)o->user;
   }
-  if (ao.n > 0) {
-    /* A bad --resolver is refused now, not at the first analysis. */
-    struct resolver_cfg rcfg = ao.cfg.dns;
-    struct resolver *r;
-    uv_loop_init(&loop);
-    rc = resolver_new(&r, &loop, &rcfg, err, sizeof(err));
-    if (rc == 0) resolver_close(r);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+  return 0;
+}
+
+/* The database, the capture and every interface, opened before anything
+ * else (never a half-started daemon); then privileges dropped. 0 or an
+ * exit code. */
+static int watch_open(struct watch *w, struct watch_opts *o) {
+  char *host = w->hostbuf, err[1024], name[512];
+  int k, rc;
+
+  o->cfg.ports = o->ports;
+  o->cfg.local = &o->local;
+  o->cfg.if_point = point_of_if;
+  o->cfg.if_point_ctx = w;
+  /* Run as root with --user: the database is handed to that user
+   * through the descriptor that was checked, never by name. */
+  if (o->user != NULL && geteuid() == 0)
+    rc = store_open_for(&w->st, w->db, o->pw.pw_uid, o->pw.pw_gid, err,
+                        sizeof(err));
+  else
+    rc = store_open(&w->st, w->db, STORE_RW, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("watch: %s", err);
+    return rc == -ELOOP || rc == -EMLINK || rc == -EPERM || rc == -EACCES
+               ? EXIT_NOPERM : EXIT_CANTCREAT;
+  }
+  if (capture_new(&w->cap, &o->cfg, on_session, w) < 0) return EXIT_SOFTWARE;
+  gethostname(host, sizeof(w->hostbuf));
+  host[sizeof(w->hostbuf) - 1] = '\0';
+  w->host = host;
+  w->point_prefix = o->point ? o->point : host;
+  for (k = 0; k < o->n_if; k++) {
+    const char *ifc = o->ifaces[k];
+    int64_t pt;
+    if (o->point && o->n_if == 1) snprintf(name, sizeof(name), "%s", o->point);
+    else snprintf(name, sizeof(name), "%s:%s", w->point_prefix, ifc);
+    if (store_point(w->st, name, host, ifc, NULL, NULL, &pt) < 0) {
+      cli_err("watch: %s", store_errmsg(w->st));
+      return EXIT_CANTCREAT;
+    }
+    rc = capture_open_live(w->cap, ifc, pt, err, sizeof(err));
     if (rc < 0) {
       cli_err("watch: %s", err);
-      return EXIT_USAGE;
+      return rc == -ENODEV ? EXIT_NOINPUT : rc == -EPERM ? EXIT_NOPERM : EXIT_IOERR;
     }
+    w->point[k] = pt;
+    w->iface[k] = ifc;
+    capture_local_add_iface(w->cap, ifc);
   }
+  w->n = o->n_if;
+  store_flush(w->st);
+  return o->user != NULL ? drop_privileges(&o->pw) : 0;
+}
+
+/* Every handle on the loop: a poll per interface, the timers, signals,
+ * systemd's watchdog. */
+static void watch_handles(struct watch *w, const struct watch_opts *o,
+                          uv_loop_t *loop) {
+  static const int sigs[4] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+  uint64_t wd_us = 0;
+  int k;
+
+  w->loop = loop;
+  for (k = 0; k < w->n; k++) {
+    uv_poll_init(loop, &w->poll[k], capture_live_fd(w->cap, k));
+    w->poll[k].data = w;
+    uv_poll_start(&w->poll[k], UV_READABLE, on_readable);
+  }
+  uv_timer_init(loop, &w->flush);
+  w->flush.data = w;
+  uv_timer_start(&w->flush, on_flush, (uint64_t)(o->flush_us / 1000),
+                 (uint64_t)(o->flush_us / 1000));
+  uv_timer_init(loop, &w->stats);
+  w->stats.data = w;
+  uv_timer_start(&w->stats, on_stats, STATS_EVERY_MS, STATS_EVERY_MS);
+  uv_timer_init(loop, &w->analyze);
+  w->analyze.data = w;
+  if (o->analyze_us > 0) {
+    /* What 'analyze' does with the same options: every stored session
+     * (or the window), the cache trusted for the answers' TTL unless
+     * --max-age, --expect-egress and the resolvers as given. */
+    w->acfg = o->ao.cfg;
+    w->window_us = o->window_us;
+    uv_timer_start(&w->analyze, on_analyze, (uint64_t)(o->analyze_us / 1000),
+                   (uint64_t)(o->analyze_us / 1000));
+  }
+  for (k = 0; k < 4; k++) {
+    uv_signal_init(loop, &w->sig[k]);
+    w->sig[k].data = w;
+    uv_signal_start(&w->sig[k], on_signal, sigs[k]);
+  }
+  uv_timer_init(loop, &w->watchdog);
+  w->watchdog.data = w;
+  if (sd_watchdog_enabled(0, &wd_us) > 0 && wd_us >= 2000)
+    uv_timer_start(&w->watchdog, on_watchdog, 0, wd_us / 2000);
+}
+
+/* Ready: say so, run until a signal or an error, stop cleanly. Returns
+ * the exit code. */
+static int watch_run(struct watch *w, const struct watch_opts *o, int pid_fd) {
+  int k;
+
+  for (k = 0; k < w->n; k++)
+    logf_("info", "%s: link type %s", w->iface[k], capture_live_linktype(w->cap, k));
+  logf_("info", "listening on %d interface%s, database %s", w->n,
+        w->n > 1 ? "s" : "", w->db);
+  /* Every capture handle open, the database open and migrated, privileges
+   * dropped: tell whoever waits, the pidfile (written only now) and
+   * systemd (Type=notify). */
+  if (pid_fd >= 0 && pidfile_write(pid_fd) < 0) {
+    cli_err("watch: --pidfile %s: %s", o->pidfile, strerror(errno));
+    return EXIT_CANTCREAT;
+  }
+  sd_notifyf(0, "READY=1\nMAINPID=%ld\nSTATUS=capturing on %d interface%s",
+             (long)getpid(), w->n, w->n > 1 ? "s" : "");
+  uv_run(w->loop, UV_RUN_DEFAULT);
+  sd_notify(0, "STOPPING=1");
+  if (!w->stopping && w->exit_code == 0) {
+    shutdown_all(w);
+  } else if (!w->stopping) {
+    /* An error stopped us: keep what we have. */
+    w->stopping = 1;
+    if (w->st) store_flush(w->st);
+  }
+  /* A cancelled analysis closes its own handles (after its store reads
+   * stop, when it was reading): let it finish before closing the rest. */
+  while (w->analysis != NULL) uv_run(w->loop, UV_RUN_ONCE);
+  logf_("info", "stopped: %llu sessions stored", (unsigned long long)w->stored);
+  return w->exit_code;
+}
+
+int cmd_watch(int argc, char **argv) {
+  static struct watch_opts o;
+  static struct watch w;
+  uv_loop_t loop;
+  char err[1024];
+  int rc, pid_fd = -1;
+
+  memset(&w, 0, sizeof(w));
+  memset(&o, 0, sizeof(o));
+  rc = watch_parse(&o, &w, argc, argv);
+  if (rc != 0) return rc < 0 ? 0 : rc;
   /* The pidfile first: a second instance stops here, before it touches
    * the database or the first one's file. */
-  if (pidfile != NULL) {
+  if (o.pidfile != NULL) {
     pid_t holder;
-    pid_fd = pidfile_take(pidfile, &holder, err, sizeof(err));
+    pid_fd = pidfile_take(o.pidfile, &holder, err, sizeof(err));
     if (pid_fd < 0) {
       cli_err("watch: --pidfile %s", err);
       return pid_fd == -EWOULDBLOCK ? EXIT_TEMPFAIL : cli_exit_for(pid_fd);
     }
   }
-  cfg.ports = ports;
-  cfg.local = &local;
-  cfg.if_point = point_of_if;
-  cfg.if_point_ctx = &w;
-  /* Run as root with --user: the database is handed to that user
-   * through the descriptor that was checked, never by name. */
-  if (user != NULL && geteuid() == 0)
-    rc = store_open_for(&w.st, w.db, pw.pw_uid, pw.pw_gid, err, sizeof(err));
-  else
-    rc = store_open(&w.st, w.db, STORE_RW, err, sizeof(err));
-  if (rc < 0) {
-    cli_err("watch: %s", err);
-    /* never a half-started daemon */
-    rc = rc == -ELOOP || rc == -EMLINK || rc == -EPERM || rc == -EACCES
-             ? EXIT_NOPERM : EXIT_CANTCREAT;
-    goto out;
-  }
-  if ((rc = capture_new(&w.cap, &cfg, on_session, &w)) < 0) {
-    rc = EXIT_SOFTWARE;
-    goto out;
-  }
-  gethostname(host, sizeof(host));
-  host[sizeof(host) - 1] = '\0';
-  w.host = host;
-  w.point_prefix = point_opt ? point_opt : host;
-  /* Open every interface before anything else: never a half-started
-   * daemon. */
-  for (k = 0; k < n_if; k++) {
-    int64_t pt;
-    if (point_opt && n_if == 1) snprintf(name, sizeof(name), "%s", point_opt);
-    else if (point_opt) snprintf(name, sizeof(name), "%s:%s", point_opt, ifaces[k]);
-    else snprintf(name, sizeof(name), "%s:%s", host, ifaces[k]);
-    if (store_point(w.st, name, host, ifaces[k], NULL, NULL, &pt) < 0) {
-      cli_err("watch: %s", store_errmsg(w.st));
-      rc = EXIT_CANTCREAT;
-      goto out;
-    }
-    a = capture_open_live(w.cap, ifaces[k], pt, err, sizeof(err));
-    if (a < 0) {
-      cli_err("watch: %s", err);
-      rc = a == -ENODEV ? EXIT_NOINPUT : a == -EPERM ? EXIT_NOPERM : EXIT_IOERR;
-      goto out;
-    }
-    w.point[k] = pt;
-    w.iface[k] = ifaces[k];
-    capture_local_add_iface(w.cap, ifaces[k]);
-  }
-  w.n = n_if;
-  store_flush(w.st);
-  if (user != NULL && (rc = drop_privileges(&pw)) != 0) goto out;
-
-  uv_loop_init(&loop);
-  w.loop = &loop;
-  for (k = 0; k < w.n; k++) {
-    uv_poll_init(&loop, &w.poll[k], capture_live_fd(w.cap, k));
-    w.poll[k].data = &w;
-    uv_poll_start(&w.poll[k], UV_READABLE, on_readable);
-  }
-  uv_timer_init(&loop, &w.flush);
-  w.flush.data = &w;
-  uv_timer_start(&w.flush, on_flush, (uint64_t)(flush_us / 1000),
-                 (uint64_t)(flush_us / 1000));
-  uv_timer_init(&loop, &w.stats);
-  w.stats.data = &w;
-  uv_timer_start(&w.stats, on_stats, STATS_EVERY_MS, STATS_EVERY_MS);
-  uv_timer_init(&loop, &w.analyze);
-  w.analyze.data = &w;
-  if (analyze_us > 0) {
-    /* What 'analyze' does with the same options: every stored session
-     * (or the window), the cache trusted for the answers' TTL unless
-     * --max-age, --expect-egress and the resolvers as given. */
-    w.acfg = ao.cfg;
-    w.window_us = window_us;
-    uv_timer_start(&w.analyze, on_analyze, (uint64_t)(analyze_us / 1000),
-                   (uint64_t)(analyze_us / 1000));
-  }
-  for (k = 0; k < 4; k++) {
-    uv_signal_init(&loop, &w.sig[k]);
-    w.sig[k].data = &w;
-    uv_signal_start(&w.sig[k], on_signal, sigs[k]);
-  }
-  uv_timer_init(&loop, &w.watchdog);
-  w.watchdog.data = &w;
-  if (sd_watchdog_enabled(0, &wd_us) > 0 && wd_us >= 2000)
-    uv_timer_start(&w.watchdog, on_watchdog, 0, wd_us / 2000);
-  for (k = 0; k < w.n; k++)
-    logf_("info", "%s: link type %s", w.iface[k], capture_live_linktype(w.cap, k));
-  logf_("info", "listening on %d interface%s, database %s", w.n,
-        w.n > 1 ? "s" : "", w.db);
-  /* Ready: every capture handle open, the database open and migrated,
-   * privileges dropped. Say so to whoever waits: the pidfile (written only
-   * now) and systemd (Type=notify). */
-  if (pid_fd >= 0 && pidfile_write(pid_fd) < 0) {
-    cli_err("watch: --pidfile %s: %s", pidfile, strerror(errno));
-    rc = EXIT_CANTCREAT;
-    goto out_loop;
-  }
-  sd_notifyf(0, "READY=1\nMAINPID=%ld\nSTATUS=capturing on %d interface%s",
-             (long)getpid(), w.n, w.n > 1 ? "s" : "");
-  uv_run(&loop, UV_RUN_DEFAULT);
-  sd_notify(0, "STOPPING=1");
-  if (!w.stopping && w.exit_code == 0) shutdown_all(&w);
-  else if (!w.stopping) {
-    /* An error stopped us: keep what we have. */
-    w.stopping = 1;
-    if (w.st) store_flush(w.st);
-  }
-  /* A cancelled analysis closes its own handles (after its store reads
-   * stop, when it was reading): let it finish before closing the rest. */
-  while (w.analysis != NULL) uv_run(&loop, UV_RUN_ONCE);
-  uv_walk(&loop, close_any, NULL);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  rc = w.exit_code;
-  logf_("info", "stopped: %llu sessions stored", (unsigned long long)w.stored);
-out_loop:
-  if (w.loop != NULL && rc != w.exit_code) {
+  rc = watch_open(&w, &o);
+  if (rc == 0) {
+    uv_loop_init(&loop);
+    watch_handles(&w, &o, &loop);
+    rc = watch_run(&w, &o, pid_fd);
     uv_walk(&loop, close_any, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
   }
-  if (w.loop != NULL) uv_loop_close(&loop);
-out:
   capture_free(w.cap);
   if (w.st && store_close(w.st) < 0 && rc == 0) rc = EXIT_IOERR;
   /* The lock says the file is ours: remove it (where we still may) and
    * never a file another instance holds. */
   if (pid_fd >= 0) {
-    unlink(pidfile);
+    unlink(o.pidfile);
     close(pid_fd);
   }
   return rc;

@@ -189,7 +189,16 @@ static int put_stats(struct store *st, int64_t point,
   return rc;
 }
 
-int cmd_read(int argc, char **argv) {
+struct read_opts {
+  const char *db, *point;
+  int quiet;
+  struct capture_cfg cfg;
+  uint8_t ports[8192];
+  struct netset local;
+};
+
+/* Parse the command line: 0, -1 after --help, or an exit code. */
+static int read_parse(struct read_opts *o, int argc, char **argv) {
   static const struct option opts[] = {
       {"db", required_argument, NULL, 'd'},
       {"ports", required_argument, NULL, 'p'},
@@ -200,36 +209,25 @@ int cmd_read(int argc, char **argv) {
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
-  static uint8_t ports[8192];
-  static struct netset local;
-  const char *db = NULL, *point_opt = NULL;
-  struct capture_cfg cfg;
-  struct capture *cap = NULL;
-  struct read_ctx r;
-  struct capture_counters before, after;
-  char err[1024];
-  int c, i, rc, ex = 0, quiet = 0;
   long long mf;
-  int64_t point = 0;
   char *end;
+  int c, rc;
 
-  memset(&cfg, 0, sizeof(cfg));
-  memset(&r, 0, sizeof(r));
-  ports_parse("25", ports);
+  ports_parse("25", o->ports);
   optind = 1;
   while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
     switch (c) {
-    case 'd': db = optarg; break;
+    case 'd': o->db = optarg; break;
     case 'p':
-      if (ports_parse(optarg, ports) < 0) {
+      if (ports_parse(optarg, o->ports) < 0) {
         cli_err("read: --ports: '%s' is not a list of ports (e.g. 25,587)",
                 optarg);
         return EXIT_USAGE;
       }
       break;
-    case 'P': point_opt = optarg; break;
+    case 'P': o->point = optarg; break;
     case 'L':
-      rc = netset_add_text(&local, optarg);
+      rc = netset_add_text(&o->local, optarg);
       if (rc < 0) {
         if (rc == -2)
           cli_err("read: --local: more than %d networks", NETSET_MAX);
@@ -246,11 +244,11 @@ int cmd_read(int argc, char **argv) {
                 optarg, 1 << 26);
         return EXIT_USAGE;
       }
-      cfg.max_flows = (uint32_t)mf;
+      o->cfg.max_flows = (uint32_t)mf;
       break;
-    case 'F': cfg.no_filter = true; break;
-    case 'q': quiet = 1; break;
-    case 'h': usage(stdout); return 0;
+    case 'F': o->cfg.no_filter = true; break;
+    case 'q': o->quiet = 1; break;
+    case 'h': usage(stdout); return -1;
     default: usage(stderr); return EXIT_USAGE;
     }
   }
@@ -258,75 +256,96 @@ int cmd_read(int argc, char **argv) {
     cli_err("read: no capture file given (try 'read --help')");
     return EXIT_USAGE;
   }
-  cfg.ports = ports;
-  cfg.local = &local;
-  r.tty = !quiet && isatty(STDERR_FILENO);
+  o->cfg.ports = o->ports;
+  o->cfg.local = &o->local;
+  return 0;
+}
 
-  rc = store_open(&r.st, cli_db_path(db), STORE_RW, err, sizeof(err));
+/* Read one capture file as its own capture point (its name, --point or
+ * "stdin"); the last file ends the capture (open flows are written).
+ * Returns 0 or an exit code; a store error is left in r->store_rc. */
+static int read_file(struct capture *cap, struct read_ctx *r,
+                     const struct read_opts *o, const char *path, int last) {
+  char namebuf[4096], err[1024], *base;
+  uint64_t stored0 = r->stored, dups0 = r->dups, dir0[3];
+  struct capture_counters before, after;
+  struct read_ctx per;
+  int64_t point = 0;
+  int k, rc, ex = 0;
+
+  rc = capture_open_file(cap, path, err, sizeof(err));
   if (rc < 0) {
     cli_err("%s", err);
     return cli_exit_for(rc);
   }
-  rc = capture_new(&cap, &cfg, on_session, &r);
+  if (o->point != NULL) {
+    snprintf(namebuf, sizeof(namebuf), "%s", o->point);
+    base = namebuf;
+  } else if (strcmp(path, "-") == 0) {
+    base = "stdin";
+  } else {
+    snprintf(namebuf, sizeof(namebuf), "%s", path);
+    base = basename(namebuf);
+  }
+  rc = store_point(r->st, base, NULL, NULL, path, capture_linktype(cap), &point);
+  if (rc < 0) {
+    cli_err("%s", store_errmsg(r->st));
+    r->store_rc = rc;
+    capture_close_file(cap);
+    return 0;
+  }
+  capture_get_counters(cap, &before);
+  memcpy(dir0, r->by_dir, sizeof(dir0));
+  r->prog_t = mono_us();
+  r->prog_frames = before.frames; /* the counters run across files */
+  rc = capture_run(cap, point, r->tty ? on_progress : NULL, r, err, sizeof(err));
+  if (r->tty) fputs("\r\033[K", stderr);
+  if (rc < 0) {
+    cli_err("%s", err);
+    ex = EXIT_DATAERR;
+  }
+  if (last) capture_finish(cap);
+  capture_get_counters(cap, &after);
+  counters_sub(&after, &before);
+  if (r->store_rc == 0 && put_stats(r->st, point, &after) != 0)
+    r->store_rc = -EIO;
+  per = *r;
+  per.stored = r->stored - stored0;
+  per.dups = r->dups - dups0;
+  for (k = 0; k < 3; k++) per.by_dir[k] = r->by_dir[k] - dir0[k];
+  if (!o->quiet)
+    summary(path, &after, &per, capture_snaplen(cap),
+            capture_filter(cap)[0] != '\0',
+            o->local.n + (unsigned)capture_file_addrs(cap));
+  capture_close_file(cap);
+  return ex;
+}
+
+int cmd_read(int argc, char **argv) {
+  static struct read_opts o;
+  struct capture *cap = NULL;
+  struct read_ctx r;
+  char err[1024];
+  int i, rc, ex = 0;
+
+  memset(&o, 0, sizeof(o));
+  memset(&r, 0, sizeof(r));
+  if ((rc = read_parse(&o, argc, argv)) != 0) return rc < 0 ? 0 : rc;
+  r.tty = !o.quiet && isatty(STDERR_FILENO);
+  rc = store_open(&r.st, cli_db_path(o.db), STORE_RW, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("%s", err);
+    return cli_exit_for(rc);
+  }
+  rc = capture_new(&cap, &o.cfg, on_session, &r);
   if (rc < 0) {
     cli_err("read: %s", strerror(-rc));
     store_close(r.st);
     return EXIT_SOFTWARE;
   }
   for (i = optind; i < argc && r.store_rc == 0; i++) {
-    const char *path = argv[i];
-    char namebuf[4096], *base;
-    uint64_t stored0 = r.stored, dups0 = r.dups, dir0[3];
-    int k;
-    struct read_ctx per;
-
-    rc = capture_open_file(cap, path, err, sizeof(err));
-    if (rc < 0) {
-      cli_err("%s", err);
-      if (ex == 0) ex = cli_exit_for(rc);
-      continue;
-    }
-    if (point_opt != NULL) {
-      snprintf(namebuf, sizeof(namebuf), "%s", point_opt);
-      base = namebuf;
-    } else if (strcmp(path, "-") == 0) {
-      base = "stdin";
-    } else {
-      snprintf(namebuf, sizeof(namebuf), "%s", path);
-      base = basename(namebuf);
-    }
-    rc = store_point(r.st, base, NULL, NULL, path, capture_linktype(cap),
-                     &point);
-    if (rc < 0) {
-      cli_err("%s", store_errmsg(r.st));
-      r.store_rc = rc;
-      break;
-    }
-    capture_get_counters(cap, &before);
-    memcpy(dir0, r.by_dir, sizeof(dir0));
-    r.prog_t = mono_us();
-    r.prog_frames = before.frames; /* the counters run across files */
-    rc = capture_run(cap, point, r.tty ? on_progress : NULL, &r, err,
-                     sizeof(err));
-    if (r.tty) fputs("\r\033[K", stderr);
-    if (rc < 0) {
-      cli_err("%s", err);
-      if (ex == 0) ex = EXIT_DATAERR;
-    }
-    if (i == argc - 1) capture_finish(cap); /* the last file ends the capture */
-    capture_get_counters(cap, &after);
-    counters_sub(&after, &before);
-    if (r.store_rc == 0 && put_stats(r.st, point, &after) != 0)
-      r.store_rc = -EIO;
-    per = r;
-    per.stored = r.stored - stored0;
-    per.dups = r.dups - dups0;
-    for (k = 0; k < 3; k++) per.by_dir[k] = r.by_dir[k] - dir0[k];
-    if (!quiet)
-      summary(path, &after, &per, capture_snaplen(cap),
-              capture_filter(cap)[0] != '\0',
-              local.n + (unsigned)capture_file_addrs(cap));
-    capture_close_file(cap);
+    rc = read_file(cap, &r, &o, argv[i], i == argc - 1);
+    if (rc != 0 && ex == 0) ex = rc;
   }
   if (r.store_rc == 0 && i >= argc) {
     /* The loop ended early only on a store error; make sure open flows of a

@@ -171,7 +171,7 @@ static int on_idlog(const struct idlog_row *r, void *ctx) {
 }
 
 /* The public addresses receivers saw in the uses, each once. */
-static void print_rdns(struct hist *h, struct store *st) {
+static void print_rdns(const struct hist *h, struct store *st) {
   struct rdns_out o = {h->json, 1};
   unsigned i, j, shown = 0;
 
@@ -270,6 +270,68 @@ static void usage(FILE *f) {
           progname, progname, progname, progname);
 }
 
+/* The uses and receivers, then the PTR log and the NAT map. */
+static void print_json(const struct hist *h, struct store *st,
+                       const struct sess_filter *flt) {
+  char t1[TIME_STRLEN], t2[TIME_STRLEN];
+  unsigned i;
+
+  printf("],\"sessions\":%lld,\"uses\":[", (long long)h->sessions);
+  for (i = 0; i < h->nuse; i++) {
+    printf("%s{\"src_ip\":", i ? "," : "");
+    json_str(stdout, h->use[i].src);
+    printf(",\"echoed_ip\":");
+    json_str(stdout, h->use[i].echoed);
+    printf(",\"helo\":");
+    json_str(stdout, h->use[i].helo);
+    printf(",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"sessions\":%lld}",
+           time_str(h->use[i].first, t1), time_str(h->use[i].last, t2),
+           (long long)h->use[i].n);
+  }
+  printf("],\"receivers\":[");
+  for (i = 0; i < h->nrcv; i++) {
+    printf("%s{\"host\":", i ? "," : "");
+    json_str(stdout, h->rcv[i].host);
+    printf(",\"ip\":");
+    json_str(stdout, h->rcv[i].ip);
+    printf(",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"sessions\":%lld,"
+           "\"rejected\":%lld}",
+           time_str(h->rcv[i].first, t1), time_str(h->rcv[i].last, t2),
+           (long long)h->rcv[i].n, (long long)h->rcv[i].rejected);
+  }
+  printf("]");
+  print_rdns(h, st);
+  print_nat(flt->ip, 1, st, flt->since, flt->until);
+  printf("}\n");
+}
+
+static void print_text(const struct hist *h, struct store *st,
+                       const struct sess_filter *flt) {
+  char t1[TIME_STRLEN], t2[TIME_STRLEN];
+  unsigned i;
+
+  if (h->sessions == 0) printf("  (no session in the window)\n");
+  printf("\nused as (source, address receivers saw, HELO):\n");
+  for (i = 0; i < h->nuse; i++) {
+    text_time(h->use[i].first, t1);
+    text_time(h->use[i].last, t2);
+    printf("  %-15s %-15s ", h->use[i].src, h->use[i].echoed[0] ? h->use[i].echoed : "-");
+    esc_fputs(stdout, h->use[i].helo[0] ? h->use[i].helo : "-");
+    printf("\n      %s .. %s, %lld sessions\n", t1, t2, (long long)h->use[i].n);
+  }
+  printf("\nreceivers:\n");
+  for (i = 0; i < h->nrcv; i++) {
+    text_time(h->rcv[i].first, t1);
+    text_time(h->rcv[i].last, t2);
+    printf("  ");
+    esc_fputs(stdout, h->rcv[i].host[0] ? h->rcv[i].host : "?");
+    printf(" [%s]: %lld sessions, %lld rejected, %s .. %s\n", h->rcv[i].ip,
+           (long long)h->rcv[i].n, (long long)h->rcv[i].rejected, t1, t2);
+  }
+  print_rdns(h, st);
+  print_nat(flt->ip, 0, st, flt->since, flt->until);
+}
+
 int cmd_history(int argc, char **argv) {
   static const struct option opts[] = {
       {"db", required_argument, NULL, 'd'},
@@ -283,11 +345,9 @@ int cmd_history(int argc, char **argv) {
   struct sess_filter flt;
   struct store *st = NULL;
   struct ea_addr a;
-  char err[1024], ipbuf[ADDR_STRLEN], dstbuf[ADDR_STRLEN], t1[TIME_STRLEN],
-      t2[TIME_STRLEN];
+  char err[1024], ipbuf[ADDR_STRLEN], dstbuf[ADDR_STRLEN];
   const char *db = NULL, *what;
   int64_t n, now = now_us();
-  unsigned i;
   int c;
 
   memset(&h, 0, sizeof(h));
@@ -352,56 +412,8 @@ int cmd_history(int argc, char **argv) {
     store_close(st);
     return EXIT_IOERR;
   }
-  if (h.json) {
-    printf("],\"sessions\":%lld,\"uses\":[", (long long)h.sessions);
-    for (i = 0; i < h.nuse; i++) {
-      printf("%s{\"src_ip\":", i ? "," : "");
-      json_str(stdout, h.use[i].src);
-      printf(",\"echoed_ip\":");
-      json_str(stdout, h.use[i].echoed);
-      printf(",\"helo\":");
-      json_str(stdout, h.use[i].helo);
-      printf(",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"sessions\":%lld}",
-             time_str(h.use[i].first, t1), time_str(h.use[i].last, t2),
-             (long long)h.use[i].n);
-    }
-    printf("],\"receivers\":[");
-    for (i = 0; i < h.nrcv; i++) {
-      printf("%s{\"host\":", i ? "," : "");
-      json_str(stdout, h.rcv[i].host);
-      printf(",\"ip\":");
-      json_str(stdout, h.rcv[i].ip);
-      printf(",\"first_seen\":\"%s\",\"last_seen\":\"%s\",\"sessions\":%lld,"
-             "\"rejected\":%lld}",
-             time_str(h.rcv[i].first, t1), time_str(h.rcv[i].last, t2),
-             (long long)h.rcv[i].n, (long long)h.rcv[i].rejected);
-    }
-    printf("]");
-    print_rdns(&h, st);
-    print_nat(flt.ip, 1, st, flt.since, flt.until);
-    printf("}\n");
-  } else {
-    if (h.sessions == 0) printf("  (no session in the window)\n");
-    printf("\nused as (source, address receivers saw, HELO):\n");
-    for (i = 0; i < h.nuse; i++) {
-      text_time(h.use[i].first, t1);
-      text_time(h.use[i].last, t2);
-      printf("  %-15s %-15s ", h.use[i].src, h.use[i].echoed[0] ? h.use[i].echoed : "-");
-      esc_fputs(stdout, h.use[i].helo[0] ? h.use[i].helo : "-");
-      printf("\n      %s .. %s, %lld sessions\n", t1, t2, (long long)h.use[i].n);
-    }
-    printf("\nreceivers:\n");
-    for (i = 0; i < h.nrcv; i++) {
-      text_time(h.rcv[i].first, t1);
-      text_time(h.rcv[i].last, t2);
-      printf("  ");
-      esc_fputs(stdout, h.rcv[i].host[0] ? h.rcv[i].host : "?");
-      printf(" [%s]: %lld sessions, %lld rejected, %s .. %s\n", h.rcv[i].ip,
-             (long long)h.rcv[i].n, (long long)h.rcv[i].rejected, t1, t2);
-    }
-    print_rdns(&h, st);
-    print_nat(flt.ip, 0, st, flt.since, flt.until);
-  }
+  if (h.json) print_json(&h, st, &flt);
+  else print_text(&h, st, &flt);
   store_close(st);
   return ferror(stdout) ? EXIT_IOERR : 0;
 }

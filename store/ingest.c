@@ -71,12 +71,67 @@ static int replace_partial(struct store *s, const struct session *ss,
   return rc == SQLITE_DONE ? 1 : st_fail(s, "sessions");
 }
 
+/* The last reply as "550 5.7.1 text" (columns 23, 24), in buf. */
+static void bind_last_reply(sqlite3_stmt *st, const struct sess_reply *r,
+                            char *buf, size_t cap) {
+  size_t n;
+
+  if (r == NULL) {
+    sqlite3_bind_null(st, 23);
+    sqlite3_bind_null(st, 24);
+    return;
+  }
+  n = (size_t)snprintf(buf, cap, "%u ", r->code);
+  if (r->enhanced.len > 0) {
+    n += esc_bytes(buf + n, cap - n, r->enhanced.p, r->enhanced.len);
+    if (n + 1 < cap) buf[n++] = ' ';
+  }
+  n += esc_bytes(buf + n, cap - n, r->text.p, r->text.len);
+  while (n > 0 && buf[n - 1] == ' ') n--;
+  sqlite3_bind_int(st, 23, r->code);
+  sqlite3_bind_text(st, 24, buf, (int)n, SQLITE_STATIC);
+}
+
+/* The session's HELO arguments and replies, in order. */
+static int put_children(struct store *s, const struct session *ss,
+                        int64_t sid) {
+  sqlite3_stmt *st;
+  unsigned i;
+  int rc;
+
+  st = s->st[ST_HELO];
+  for (i = 0; i < ss->n_helo; i++) {
+    sqlite3_bind_int64(st, 1, sid);
+    sqlite3_bind_int(st, 2, (int)i);
+    sqlite3_bind_text(st, 3, smtp_cmd_name(ss->helo_cmd[i]), -1, SQLITE_STATIC);
+    st_bind_wire(s, st, 4, &ss->helo[i]);
+    if ((rc = st_run(s, ST_HELO)) < 0) return rc;
+  }
+  st = s->st[ST_REPLY];
+  for (i = 0; i < ss->n_replies; i++) {
+    const struct sess_reply *r = &ss->replies[i];
+    const char *cmd = smtp_cmd_name(r->cmd);
+    sqlite3_bind_int64(st, 1, sid);
+    sqlite3_bind_int(st, 2, (int)i);
+    st_bind_str(st, 3, cmd);
+    sqlite3_bind_int(st, 4, r->code);
+    if (r->enhanced.len > 0) st_bind_wire(s, st, 5, &r->enhanced);
+    else sqlite3_bind_null(st, 5);
+    {
+      struct slice t = r->text;
+      if (t.p == NULL) t.p = "";
+      st_bind_wire(s, st, 6, &t);
+    }
+    if ((rc = st_run(s, ST_REPLY)) < 0) return rc;
+  }
+  return 0;
+}
+
 int store_session_put(struct store *s, const struct session *ss) {
   sqlite3_stmt *st = s->st[ST_SESSION];
   char src[ADDR_STRLEN], dst[ADDR_STRLEN], echoed[ADDR_STRLEN];
   char last[ESC_CAP(REPLY_TEXT_ERR_MAX) + 32];
   int64_t sid;
-  unsigned i;
   int rc;
 
   rc = st_tx_begin(s);
@@ -114,21 +169,7 @@ int store_session_put(struct store *s, const struct session *ss) {
   sqlite3_bind_int(st, 20, ss->starttls_offered);
   sqlite3_bind_int(st, 21, ss->starttls_requested);
   sqlite3_bind_int(st, 22, ss->starttls_accepted);
-  if (ss->last_reply != NULL) {
-    const struct sess_reply *r = ss->last_reply;
-    size_t n = (size_t)snprintf(last, sizeof(last), "%u ", r->code);
-    if (r->enhanced.len > 0) {
-      n += esc_bytes(last + n, sizeof(last) - n, r->enhanced.p, r->enhanced.len);
-      if (n + 1 < sizeof(last)) last[n++] = ' ';
-    }
-    n += esc_bytes(last + n, sizeof(last) - n, r->text.p, r->text.len);
-    while (n > 0 && last[n - 1] == ' ') n--;
-    sqlite3_bind_int(st, 23, r->code);
-    sqlite3_bind_text(st, 24, last, (int)n, SQLITE_STATIC);
-  } else {
-    sqlite3_bind_null(st, 23);
-    sqlite3_bind_null(st, 24);
-  }
+  bind_last_reply(st, ss->last_reply, last, sizeof(last));
   sqlite3_bind_int64(st, 25, ss->pkts_c2s);
   sqlite3_bind_int64(st, 26, ss->pkts_s2c);
   sqlite3_bind_int64(st, 27, (sqlite3_int64)ss->bytes_c2s);
@@ -158,31 +199,7 @@ int store_session_put(struct store *s, const struct session *ss) {
   }
   sid = sqlite3_last_insert_rowid(s->db);
 
-  st = s->st[ST_HELO];
-  for (i = 0; i < ss->n_helo; i++) {
-    sqlite3_bind_int64(st, 1, sid);
-    sqlite3_bind_int(st, 2, (int)i);
-    sqlite3_bind_text(st, 3, smtp_cmd_name(ss->helo_cmd[i]), -1, SQLITE_STATIC);
-    st_bind_wire(s, st, 4, &ss->helo[i]);
-    if ((rc = st_run(s, ST_HELO)) < 0) return rc;
-  }
-  st = s->st[ST_REPLY];
-  for (i = 0; i < ss->n_replies; i++) {
-    const struct sess_reply *r = &ss->replies[i];
-    const char *cmd = smtp_cmd_name(r->cmd);
-    sqlite3_bind_int64(st, 1, sid);
-    sqlite3_bind_int(st, 2, (int)i);
-    st_bind_str(st, 3, cmd);
-    sqlite3_bind_int(st, 4, r->code);
-    if (r->enhanced.len > 0) st_bind_wire(s, st, 5, &r->enhanced);
-    else sqlite3_bind_null(st, 5);
-    {
-      struct slice t = r->text;
-      if (t.p == NULL) t.p = "";
-      st_bind_wire(s, st, 6, &t);
-    }
-    if ((rc = st_run(s, ST_REPLY)) < 0) return rc;
-  }
+  if ((rc = put_children(s, ss, sid)) < 0) return rc;
   s->new_pending++;
   /* Commit every STORE_BATCH_ROWS rows or STORE_BATCH_MS, whichever first:
    * few transactions, and a reader never waits long for new rows. */

@@ -31,7 +31,6 @@
 #include "common/util.h"
 #include "store/store.h"
 
-#define STATS_EVERY_MS 60000
 
 struct watch {
   uv_loop_t *loop;
@@ -372,6 +371,8 @@ static void usage(FILE *f) {
           "                         NAME:iface with several or 'any')\n"
           "  --local CIDR           more addresses of ours (repeatable)\n"
           "  --flush-every DUR      commit at least this often (default 2s)\n"
+          "  --stats-every DUR      record the kernel's packet and drop counters\n"
+          "                         this often (default 60s)\n"
           "  --buffer-size MIB      kernel capture ring per interface (default\n"
           "                         32; more rides out longer pauses)\n"
           "  --analyze-every DUR    analyse the database this often, on the same\n"
@@ -395,7 +396,7 @@ struct watch_opts {
   const char *ifaces[CAPTURE_LIVE_MAX];
   int n_if;
   const char *point, *user, *pidfile;
-  int64_t flush_us, analyze_us, window_us;
+  int64_t flush_us, analyze_us, window_us, stats_us;
   struct passwd pw;             /* --user's uid and gid                 */
   struct analysis_opts ao;      /* --resolver and the other analysis flags */
   struct capture_cfg cfg;
@@ -403,15 +404,19 @@ struct watch_opts {
   struct netset local;
 };
 
-/* A duration option: --flush-every (more than 0), --analyze-every and
- * --analyze-window (0: off). */
+/* A duration option: --flush-every and --stats-every (more than 0),
+ * --analyze-every and --analyze-window (0: off). */
 static int watch_dur(struct watch_opts *o, int c, const char *arg) {
-  const char *name = c == 'f' ? "flush-every" : c == 'a' ? "analyze-every"
-                                                        : "analyze-window";
-  int64_t *v = c == 'f' ? &o->flush_us : c == 'a' ? &o->analyze_us
-                                                  : &o->window_us;
+  const char *name = c == 'f'   ? "flush-every"
+                     : c == 'T' ? "stats-every"
+                     : c == 'a' ? "analyze-every"
+                                : "analyze-window";
+  int64_t *v = c == 'f'   ? &o->flush_us
+               : c == 'T' ? &o->stats_us
+               : c == 'a' ? &o->analyze_us
+                          : &o->window_us;
 
-  if (strcmp(arg, "0") == 0 && c != 'f') {
+  if (strcmp(arg, "0") == 0 && c != 'f' && c != 'T') {
     *v = 0;
     return 0;
   }
@@ -461,6 +466,7 @@ static int watch_opt(struct watch_opts *o, struct watch *w, int c,
     }
     return 0;
   case 'f':
+  case 'T':
   case 'a':
   case 'W': return watch_dur(o, c, arg) < 0 ? EXIT_USAGE : 0;
   case 'u': o->user = arg; return 0;
@@ -483,6 +489,7 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
       {"point", required_argument, NULL, 'P'},
       {"local", required_argument, NULL, 'L'},
       {"flush-every", required_argument, NULL, 'f'},
+      {"stats-every", required_argument, NULL, 'T'},
       {"buffer-size", required_argument, NULL, 'B'},
       {"analyze-every", required_argument, NULL, 'a'},
       {"analyze-window", required_argument, NULL, 'W'},
@@ -495,6 +502,7 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
   int c, rc;
 
   o->flush_us = 2000000;
+  o->stats_us = 60000000;
   ports_parse("25", o->ports);
   analysis_opts_init(&o->ao);
   optind = 1;
@@ -593,7 +601,8 @@ static void watch_handles(struct watch *w, const struct watch_opts *o,
                  (uint64_t)(o->flush_us / 1000));
   uv_timer_init(loop, &w->stats);
   w->stats.data = w;
-  uv_timer_start(&w->stats, on_stats, STATS_EVERY_MS, STATS_EVERY_MS);
+  uv_timer_start(&w->stats, on_stats, (uint64_t)(o->stats_us / 1000),
+                 (uint64_t)(o->stats_us / 1000));
   uv_timer_init(loop, &w->analyze);
   w->analyze.data = w;
   if (o->analyze_us > 0) {

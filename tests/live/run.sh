@@ -214,6 +214,42 @@ grep -q "reopening the database after the analysis" "$T/watch.log" &&
   ok "analysis waiting on DNS: SIGHUP reopen deferred, SIGTERM cancels it, exit 0 in $ms ms" ||
   ko "cancel: exit $rc after $ms ms; $(tail -4 "$T/watch.log")"
 
+# 6c. Analyses go on across the counters' writes: watch writes its
+# capture statistics on its own connection while each analysis reads on a
+# connection of its own; a close() of a descriptor of the database used to
+# drop the readers' POSIX locks ("disk I/O error" from the first analysis
+# after the first statistics write, 60 s in). --stats-every 1s brings that
+# moment forward; waits on rows in the database, not on the log.
+ip netns exec "$NS" "$PY" -c "import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 5399)); time.sleep(90)" &
+HOLE=$!
+wait_until 30 hole_bound
+: >"$T/watch.log"
+start_watch "$T/s.db" --stats-every 1s --analyze-every 1s --resolver 127.0.0.1:5399 --dns-timeout 100
+replay tests/data/real-direct.pcap
+wait_until 30 has_sessions 8 "$T/s.db"
+# Sessions keep coming meanwhile (the same capture again: the rows are
+# duplicates, each batch still a write transaction beside the reads).
+( for _ in $(seq 60); do replay tests/data/real-direct.pcap; sleep 0.2; done ) &
+RP=$!
+after_stats() { # analyses that finished after the third statistics write
+  "$PY" - "$T/s.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
+t = [r[0] for r in c.execute("SELECT DISTINCT at FROM capture_stats ORDER BY at")]
+n = c.execute("SELECT count(*) FROM analyses WHERE at > ?", (t[2] if len(t) > 2 else 1 << 62,)).fetchone()[0]
+sys.exit(0 if n >= 3 else 1)
+PY
+}
+wait_until 90 after_stats; waited=$?
+kill "$RP" 2>/dev/null; wait "$RP" 2>/dev/null
+stop_watch; rc=$?
+kill "$HOLE" 2>/dev/null
+fails=$(grep -c "\(warn\|error\) watch: analysis: " "$T/watch.log")
+[ "$waited" = 0 ] && [ "$rc" = 0 ] && [ "$fails" = 0 ] &&
+  ok "analyses every second across statistics writes every second: 3 after the third write, none failed, exit 0" ||
+  ko "analyses across statistics writes: waited $waited, exit $rc, $fails failed: $(grep "\(warn\|error\) watch: analysis: " "$T/watch.log" | tail -2)"
+
 # 7. Disk full under a running watch: a clear error, a non-zero exit,
 # nothing stored before is lost or corrupted.
 mkdir -p "$T/small"

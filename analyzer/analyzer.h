@@ -10,6 +10,8 @@
 
 #include <uv.h>
 
+/* What the API below takes: resolver settings, the store, the rules'
+ * identity and findings (check). */
 #include "analyzer/resolver.h"
 #include "analyzer/rules.h"
 #include "store/store.h"
@@ -35,11 +37,13 @@ typedef void (*analyzer_done_fn)(void *ctx, int rc,
                                  const struct analysis_stats *stats,
                                  const char *err);
 
-/* Read what to judge from st now (synchronously), then resolve on loop
- * and judge in one transaction when the answers are in; done reports.
- * st must stay open until then. Returns 0, or a negative errno with a
- * reason in err (done is then never called; run the loop to let the
- * half-made run close). */
+/* Start an analysis of st's sessions on loop and return at once. The
+ * store reads run on libuv's thread pool through a read-only connection of
+ * their own (st's file, opened by path); DNS, judging and every write run
+ * on the loop through st, in one transaction when the answers are in; done
+ * reports. st must stay open until then, and loop must be the thread that
+ * uses st. Returns 0, or a negative errno with a reason in err (done is
+ * then never called; run the loop to let the half-made run close). */
 int analyzer_start(struct analysis **out, struct store *st, uv_loop_t *loop,
                    const struct analyzer_cfg *cfg, analyzer_done_fn done,
                    void *ctx, char *err, size_t errlen);

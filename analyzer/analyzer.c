@@ -97,12 +97,47 @@ static void rules_setup(struct run *R, struct rules_cfg *rc) {
   rc->expect = R->cfg->expect;
   rc->emit = on_finding;
   rc->ctx = R;
+  rc->resolver = resolver_servers(R->res);
+  rc->zones_apart = R->st != NULL; /* a check shows its one zone itself */
+}
+
+/* Who runs the reverse zone of each identity, kept for
+ * rules_reverse_zones (the answers are reused per identity). */
+struct zones {
+  struct zone_use *use;
+  size_t n, cap;
+};
+
+static void zone_keep(struct zones *z, const struct ident *id) {
+  char *copy;
+  size_t lz, lm, lr;
+
+  if (id->soa == NULL || id->soa->soa_zone[0] == '\0') return;
+  if (vec_room(&z->use, &z->cap, z->n, sizeof(*z->use), 64) < 0) return;
+  lz = strlen(id->soa->soa_zone) + 1;
+  lm = strlen(id->soa->soa_mname) + 1;
+  lr = strlen(id->soa->soa_rname) + 1;
+  if ((copy = malloc(lz + lm + lr)) == NULL) return;
+  memcpy(copy, id->soa->soa_zone, lz);
+  memcpy(copy + lz, id->soa->soa_mname, lm);
+  memcpy(copy + lz + lm, id->soa->soa_rname, lr);
+  z->use[z->n++] = (struct zone_use){copy, copy + lz, copy + lz + lm,
+                                     id->ip_text, id->sessions, id->first_us,
+                                     id->last_us};
+}
+
+static void zones_free(struct zones *z) {
+  size_t i;
+
+  for (i = 0; i < z->n; i++) free((char *)z->use[i].zone);
+  free(z->use);
 }
 
 /* Every identity through the rules, recorded for the report. */
 static void judge_idents(struct run *R, const struct rules_cfg *rc) {
   struct identity_text t;
   struct identity_row row;
+  struct zones z = {NULL, 0, 0};
   size_t i;
   int ret;
 
@@ -112,6 +147,7 @@ static void judge_idents(struct run *R, const struct rules_cfg *rc) {
     idset_build(d, &R->facts, R->ws, R->view);
     d->iprev = rules_iprev(R->view);
     rules_ident(rc, R->view);
+    zone_keep(&z, R->view);
     if (R->store_rc != 0) continue;
     idset_row(d, R->view, &t, &row);
     ret = store_identity_put(R->st, &row, R->now);
@@ -119,6 +155,8 @@ static void judge_idents(struct run *R, const struct rules_cfg *rc) {
       ret = store_identity_log(R->st, row.ip, R->now, row.iprev, t.ptr);
     if (ret < 0) R->store_rc = ret;
   }
+  rules_reverse_zones(rc, z.use, z.n);
+  zones_free(&z);
 }
 
 static void judge_servers(struct run *R, const struct rules_cfg *rc) {
@@ -142,8 +180,8 @@ static int judge_rotation(struct run *R, const struct rules_cfg *rc) {
   if (ri == NULL || nu == NULL) goto oom;
   for (i = 0; i < R->ids.nids; i++) {
     const struct idrec *d = R->ids.ids[i];
-    ri[i] = (struct rot_ident){d->ip_text, d->iprev, d->sessions, d->first_us,
-                               d->last_us};
+    ri[i] = (struct rot_ident){d->ip_text, d->ip.family, d->iprev,
+                               d->sessions, d->first_us, d->last_us};
     if (addr_is_private(&d->ip) || d->merged) continue;
     for (h = 0; h < d->n_helo; h++) {
       if (vec_room(&ru, &cap, nuse, sizeof(*ru), 64) < 0) goto oom;

@@ -202,36 +202,33 @@ static int embeds_ip(const char *host, const struct ea_addr *ip) {
          strcasestr(host, hex) != NULL;
 }
 
-const char *rules_generic(const void *psl, const char *name,
-                          const struct ea_addr *ip, int *exempt) {
-  static char why[400];
+int rules_generic(const void *psl, const char *name, const struct ea_addr *ip,
+                  char *why, size_t cap, int *exempt) {
   char host[256];
   const char *org = org_of(psl, name);
   size_t hl;
   unsigned i;
 
   *exempt = 0;
+  why[0] = '\0';
   /* Only the labels left of the organisational domain: a company called
    * dynw.com is not a dynamic pool (rspamd/rspamd#2140). */
-  if (org == name || strlen(org) >= strlen(name)) return NULL;
+  if (org == name || strlen(org) >= strlen(name)) return 0;
   hl = strlen(name) - strlen(org) - 1;
-  if (hl >= sizeof(host)) return NULL;
+  if (hl >= sizeof(host)) return 0;
   memcpy(host, name, hl);
   host[hl] = '\0';
-  why[0] = '\0';
   if (embeds_ip(host, ip))
-    snprintf(why, sizeof(why), "the host part '%s' embeds the address", host);
+    snprintf(why, cap, "the host part '%s' embeds the address", host);
   for (i = 0; why[0] == '\0' && i < ARRAY_SIZE(access_words); i++)
     if (has_word(host, access_words[i]))
-      snprintf(why, sizeof(why), "the host part '%s' has the access-network"
+      snprintf(why, cap, "the host part '%s' has the access-network"
                " word '%s'", host, access_words[i]);
-  if (why[0] == '\0') return NULL;
+  if (why[0] == '\0') return 0;
   for (i = 0; i < ARRAY_SIZE(static_words); i++)
-    if (has_word(host, static_words[i]) || strcasestr(host, static_words[i])) {
+    if (has_word(host, static_words[i]) || strcasestr(host, static_words[i]))
       *exempt = 1;
-      return NULL;
-    }
-  return why;
+  return 1;
 }
 
 const char *rules_helo_invalid(const char *h) {
@@ -310,6 +307,35 @@ static void describe_fwd(const struct ident *id, unsigned i, char *out,
   }
 }
 
+/* For an IPv6 address the missing or failing PTR is one problem with its
+ * IPv6 consequence: ipv6-no-ptr, said once, instead of no-ptr or
+ * fcrdns-fail beside it. */
+static const char *v6_rule(const struct ident *id, const char *rule) {
+  return id->ip.family == 6 ? "ipv6-no-ptr" : rule;
+}
+
+#define V6_FIX                                                                \
+  " Until it is set, stop sending over IPv6 (Postfix: "                      \
+  "smtp_address_preference = ipv4, or inet_protocols = ipv4): Gmail and "    \
+  "others reject IPv6 mail without one (550-5.7.1 ... IPv6 sending "         \
+  "guidelines)."
+
+/* Why none of the addresses a PTR name gives is public, or NULL. */
+static const char *fwd_private(const struct ident *id, unsigned i) {
+  const struct dns_result *r[2] = {id->fwd[i].a, id->fwd[i].aaaa};
+  struct ea_addr a;
+  unsigned k, j, any = 0;
+
+  for (k = 0; k < 2; k++)
+    for (j = 0; r[k] && r[k]->status == DNS_OK && j < r[k]->n; j++, any++)
+      if (addr_parse(&a, r[k]->answer[j], strlen(r[k]->answer[j])) < 0 ||
+          !addr_is_private(&a))
+        return NULL;
+  return any ? "it resolves only to private, loopback or link-local "
+               "addresses: an internal zone leaks into public DNS"
+             : NULL;
+}
+
 static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
                       enum iprev ipr) {
   const char *ip = id->ip_text;
@@ -332,10 +358,15 @@ static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
   if (id->ptr->status != DNS_OK || id->n_names == 0) {
     /* NOERROR without a usable name (a cache row from before the resolver
      * dropped root-name PTRs) is no PTR either. */
-    emit(cfg, id, "no-ptr", SEV_CRIT, ip,
-         "Ask whoever controls the reverse zone (see reverse-zone: your ISP "
-         "or cloud provider) to set a PTR for this address to your mail "
-         "host's name, and give that name an A/AAAA record pointing back.",
+    emit(cfg, id, v6_rule(id, "no-ptr"), SEV_CRIT, ip,
+         id->ip.family == 6
+             ? "Ask whoever controls the reverse zone (see reverse-zone) to "
+               "set a PTR for this address to your mail host's name, with a "
+               "matching AAAA." V6_FIX
+             : "Ask whoever controls the reverse zone (see reverse-zone: your "
+               "ISP or cloud provider) to set a PTR for this address to your "
+               "mail host's name, and give that name an A/AAAA record "
+               "pointing back.",
          "%s has no PTR (%s for %s): receivers that check iprev treat this as"
          " permerror", ip,
          id->ptr->status == DNS_OK ? "no usable name"
@@ -347,14 +378,19 @@ static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
     if (holds(id->fwd[i].a, ip) || holds(id->fwd[i].aaaa, ip)) confirmed++;
   if (ipr == IPREV_FAIL || ipr == IPREV_TEMPERROR) {
     for (i = 0; i < id->n_names && n < sizeof(buf); i++) {
+      const char *priv = fwd_private(id, i);
       describe_fwd(id, i, one, sizeof(one));
-      n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? "; " : "",
-                            one);
+      n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s%s%s", i ? "; " : "",
+                            one, priv ? ": " : "", priv ? priv : "");
     }
     if (ipr == IPREV_FAIL)
-      emit(cfg, id, "fcrdns-fail", SEV_CRIT, ip,
-           "Give the PTR name an A (or AAAA) record with exactly this address,"
-           " or change the PTR to a name that already points here.",
+      emit(cfg, id, v6_rule(id, "fcrdns-fail"), SEV_CRIT, ip,
+           id->ip.family == 6
+               ? "Give the PTR name an AAAA record with exactly this address,"
+                 " or change the PTR to a name that already points here." V6_FIX
+               : "Give the PTR name an A (or AAAA) record with exactly this "
+                 "address, or change the PTR to a name that already points "
+                 "here.",
            "no PTR name of %s resolves back to it: %s", ip, buf);
     else if (ident_cut(id))
       emit(cfg, id, "ptr-temperror", SEV_UNKNOWN, ip,
@@ -400,13 +436,22 @@ static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
            "PTR name %s of %s is not usable: %s", name, ip, why);
       continue;
     }
-    why = rules_generic(cfg->psl, name, &id->ip, &exempt);
-    if (why != NULL)
+    if (!rules_generic(cfg->psl, name, &id->ip, one, sizeof(one), &exempt))
+      continue;
+    if (!exempt)
       emit(cfg, id, "generic-ptr", SEV_WARN, ip,
            "Ask for a PTR naming your mail host (mail01.yourdomain) instead"
            " of the provider's generic one; many receivers score generic"
            " names as residential or dynamic.",
-           "PTR name %s of %s looks generic: %s", name, ip, why);
+           "PTR name %s of %s looks generic: %s", name, ip, one);
+    else
+      emit(cfg, id, "generic-ptr", SEV_WARN, ip,
+           "A name of your mail host's own (mail01.yourdomain) passes "
+           "everywhere; the provider's static pool name passes only where "
+           "receivers honour the static word.",
+           "PTR name %s of %s looks generic (%s), though it carries a "
+           "static or mail word: some receivers exempt it, others score it "
+           "as a pool address", name, ip, one);
   }
 }
 
@@ -438,12 +483,33 @@ static void rules_helo(const struct rules_cfg *cfg, const struct ident *id) {
              "EHLO literal %s is not the egress address %s that receivers"
              " saw%s", helo, id->ip_text,
              addr_is_private(&lit) ? " (it is a private, inside address)" : "");
+      else
+        emit(cfg, id, "helo-literal", SEV_WARN, helo,
+             "Greet with the host name the PTR of this address gives "
+             "(Postfix: smtp_helo_name; Exim: helo_data): RFC 5321 4.1.4 "
+             "allows a literal only to a client without a name.",
+             "EHLO %s from %s is an address literal, though the right one: "
+             "spam filters (rspamd HFILTER_HELO_BAREIP) score a client "
+             "without a name", helo, id->ip_text);
       continue;
     }
     on_ip = holds(id->helo[h].a, id->ip_text) || holds(id->helo[h].aaaa, id->ip_text);
     resolvable = (id->helo[h].a && id->helo[h].a->status == DNS_OK) ||
                  (id->helo[h].aaaa && id->helo[h].aaaa->status == DNS_OK);
     temporary = temp(id->helo[h].a) || temp(id->helo[h].aaaa);
+    if (temporary && !on_ip) {
+      const struct dns_result *t = temp(id->helo[h].a) ? id->helo[h].a
+                                                        : id->helo[h].aaaa;
+      emit(cfg, id, "helo-temperror", SEV_UNKNOWN, helo,
+           "Nothing is known to be wrong yet: run the analysis again; if it "
+           "persists, the EHLO name's zone is failing, and receivers that "
+           "check it (Postfix reject_unknown_helo_hostname) defer with 450.",
+           "%s lookup of EHLO name %s failed temporarily (%s%s%s): whether "
+           "it resolves to %s is not known", temp(id->helo[h].a) ? "A" : "AAAA",
+           helo, dns_status_name(t->status),
+           cfg->resolver ? ", resolver " : "", cfg->resolver ? cfg->resolver : "",
+           id->ip_text);
+    }
     if (!resolvable && !temporary && id->helo[h].a && id->helo[h].aaaa) {
       int mx = id->helo[h].mx && id->helo[h].mx->status == DNS_OK;
       if (!mx && !temp(id->helo[h].mx))
@@ -516,16 +582,7 @@ void rules_ident(const struct rules_cfg *cfg, const struct ident *id) {
 
   if (!addr_is_private(&id->ip)) {
     rules_ptr(cfg, id, ipr);
-    if (id->ip.family == 6 &&
-        (ipr == IPREV_PERMERROR || ipr == IPREV_FAIL))
-      emit(cfg, id, "ipv6-no-ptr", SEV_CRIT, id->ip_text,
-           "Set a PTR for the IPv6 address with a matching AAAA, or stop "
-           "sending over IPv6 until it is set (Postfix: "
-           "smtp_address_preference = ipv4, or inet_protocols = ipv4).",
-           "mail leaves over IPv6 from %s, which has no coherent PTR (iprev "
-           "%s): Gmail and others reject it (550-5.7.1 ... IPv6 sending "
-           "guidelines)", id->ip_text, iprev_name(ipr));
-    if (id->soa != NULL && id->soa->soa_zone[0] != '\0')
+    if (!cfg->zones_apart && id->soa != NULL && id->soa->soa_zone[0] != '\0')
       emit(cfg, id, "reverse-zone", SEV_INFO, id->ip_text,
            "Changes to this PTR go through whoever runs this zone: usually "
            "the provider of the address, through its control panel or "

@@ -55,6 +55,9 @@ struct rules_cfg {
   const struct netset *expect;  /* --expect-egress, or NULL              */
   finding_fn emit;
   void *ctx;
+  const char *resolver;         /* who answered, for the details; or NULL */
+  int zones_apart;              /* reverse-zone is judged across identities
+                                   (rules_reverse_zones), not per identity */
 };
 
 /* The iprev result of an identity from its PTR and forward answers. */
@@ -84,6 +87,7 @@ void rules_server(const struct rules_cfg *cfg, const struct server_ident *sv);
 /* One public identity as the rotation rule sees it. */
 struct rot_ident {
   const char *ip_text;
+  int family;                   /* 4 or 6                               */
   int iprev;                    /* enum iprev                           */
   int64_t sessions, first_us, last_us;
 };
@@ -92,8 +96,10 @@ struct rot_use {
   const char *helo;
   size_t ident;
 };
-/* ip-rotation: one HELO name leaving from several public addresses (crit
- * unless every one of them forward-confirms). uses is sorted in place. */
+/* ip-rotation: one HELO name leaving from several public addresses of one
+ * family, or from several of which one does not forward-confirm (crit
+ * then; a dual-stack host with one coherent address per family is one
+ * identity, not a rotation). uses is sorted in place. */
 void rules_rotation(const struct rules_cfg *cfg, const struct rot_ident *ids,
                     struct rot_use *uses, size_t n_uses);
 
@@ -108,6 +114,16 @@ struct nat_use {
  * uses must come grouped by inside address. */
 void rules_nat_rotation(const struct rules_cfg *cfg, const struct nat_use *uses,
                         size_t n);
+
+/* Who controls the PTR of each public identity, once per reverse zone. */
+struct zone_use {
+  const char *zone, *mname, *rname, *ip_text;
+  int64_t sessions, first_us, last_us;
+};
+/* reverse-zone, one finding per zone naming its addresses; uses is sorted
+ * in place. */
+void rules_reverse_zones(const struct rules_cfg *cfg, struct zone_use *uses,
+                         size_t n);
 
 /* rdns-reject: replies that blame reverse DNS, one finding per address the
  * receiver saw (quoted in the text, echoed, or the source). */
@@ -128,11 +144,13 @@ void rules_drops(const struct rules_cfg *cfg, const struct drops_row *r);
 /* Does a reply text blame our reverse DNS? Returns the matched phrase. */
 const char *rules_rdns_phrase(const char *text);
 
-/* The generic-PTR test on one name: returns NULL, or which pattern fired
- * ("embeds the address", "access keyword 'dyn'"). exempt is set when a
- * static/mail marker spares an otherwise generic name. */
-const char *rules_generic(const void *psl, const char *name,
-                          const struct ea_addr *ip, int *exempt);
+/* The generic-PTR test on one name: 1 when it looks generic, with which
+ * pattern fired in why ("the host part ... embeds the address", "... has
+ * the access-network word 'dyn'"); exempt is set when a static/mail word
+ * marks it as a deliberate, static sender (still generic: a warning that
+ * says so). */
+int rules_generic(const void *psl, const char *name, const struct ea_addr *ip,
+                  char *why, size_t cap, int *exempt);
 
 /* Why a HELO argument is invalid (no dot, localhost, internal suffix, bare
  * IP...), or NULL when it is a plausible FQDN or a proper literal. */

@@ -54,12 +54,20 @@ void rules_rotation(const struct rules_cfg *cfg, const struct rot_ident *ids,
   for (i = 0; i < n_uses; i = j) {
     struct finding f;
     char name[sizeof(f.subject)];
+    unsigned fam[2] = {0, 0};
     int coherent = 1;
     size_t o;
 
     for (j = i + 1; j < n_uses && strcasecmp(uses[j].helo, uses[i].helo) == 0;)
       j++;
     if (j - i < 2) continue;
+    for (k = i; k < j; k++) {
+      const struct rot_ident *d = &ids[uses[k].ident];
+      fam[d->family == 6]++;
+      if (d->iprev != IPREV_PASS) coherent = 0;
+    }
+    /* One coherent address per family: a dual-stack host. */
+    if (coherent && fam[0] < 2 && fam[1] < 2) continue;
     snprintf(name, sizeof(name), "%s", uses[i].helo);
     for (char *c = name; *c; c++)
       if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
@@ -69,7 +77,6 @@ void rules_rotation(const struct rules_cfg *cfg, const struct rot_ident *ids,
                          j - i);
     for (k = i; k < j; k++) {
       const struct rot_ident *d = &ids[uses[k].ident];
-      if (d->iprev != IPREV_PASS) coherent = 0;
       add_address(&f, &o, d->ip_text, d->iprev, d->sessions, d->first_us,
                   d->last_us);
     }
@@ -110,6 +117,46 @@ void rules_nat_rotation(const struct rules_cfg *cfg, const struct nat_use *uses,
     snprintf(f.fix, sizeof(f.fix), "%s",
              "Pin this host to one SNAT address with a coherent PTR, or give "
              "every address of the pool one (PTR -> name -> same address).");
+    cfg->emit(cfg->ctx, &f);
+  }
+}
+
+static int by_zone(const void *a, const void *b) {
+  const struct zone_use *x = a, *y = b;
+  int c = strcasecmp(x->zone, y->zone);
+  return c ? c : strcmp(x->ip_text, y->ip_text);
+}
+
+void rules_reverse_zones(const struct rules_cfg *cfg, struct zone_use *uses,
+                         size_t n) {
+  size_t i, j, k;
+
+  if (n > 1) qsort(uses, n, sizeof(*uses), by_zone);
+  for (i = 0; i < n; i = j) {
+    struct finding f;
+    size_t o;
+
+    for (j = i + 1; j < n && strcasecmp(uses[j].zone, uses[i].zone) == 0;) j++;
+    start(&f, "reverse-zone", SEV_INFO, uses[i].zone, NULL);
+    o = (size_t)snprintf(f.detail, sizeof(f.detail), "the PTR%s of",
+                         j - i > 1 ? "s" : "");
+    for (k = i; k < j; k++) {
+      if (o < sizeof(f.detail))
+        o += (size_t)snprintf(f.detail + o, sizeof(f.detail) - o, "%s %s",
+                              k > i ? "," : "", uses[k].ip_text);
+      f.count += uses[k].sessions;
+      if (uses[k].first_us < f.first_us) f.first_us = uses[k].first_us;
+      if (uses[k].last_us > f.last_us) f.last_us = uses[k].last_us;
+    }
+    if (o < sizeof(f.detail))
+      snprintf(f.detail + o, sizeof(f.detail) - o,
+               " %s served by zone %s (primary %s, contact %s)",
+               j - i > 1 ? "are" : "is", uses[i].zone, uses[i].mname,
+               uses[i].rname);
+    snprintf(f.fix, sizeof(f.fix), "%s",
+             "Changes to these PTRs go through whoever runs this zone: usually"
+             " the provider of the addresses, through its control panel or "
+             "support.");
     cfg->emit(cfg->ctx, &f);
   }
 }

@@ -59,7 +59,7 @@ static void ident(struct ident *id, const char *ip) {
 }
 
 static void judge(const struct ident *id, struct got *g) {
-  struct rules_cfg cfg = {psl, NULL, collect, g};
+  struct rules_cfg cfg = {psl, NULL, collect, g, NULL, 0};
   memset(g, 0, sizeof(*g));
   rules_ident(&cfg, id);
 }
@@ -213,8 +213,8 @@ static void test_generic_and_invalid(void **state) {
       {"cb00710c.pool.example.net", "203.0.113.12", 1, 0},
       {"dyn-77.isp.example", "203.0.113.12", 1, 0},
       {"pool12.isp.example", "203.0.113.12", 1, 0},
-      {"static-203-0-113-19.provider.example", "203.0.113.19", 0, 1},
-      {"mail-203-0-113-19.provider.example", "203.0.113.19", 0, 1},
+      {"static-203-0-113-19.provider.example", "203.0.113.19", 1, 1},
+      {"mail-203-0-113-19.provider.example", "203.0.113.19", 1, 1},
       {"mail01.example.com", "203.0.113.10", 0, 0},
       {"dynamo.example.com", "203.0.113.10", 0, 0}, /* not "dyn" */
       {"mx.dynw.com", "203.0.113.10", 0, 0},        /* only left of org */
@@ -226,9 +226,10 @@ static void test_generic_and_invalid(void **state) {
   (void)state;
   for (i = 0; i < ARRAY_SIZE(v); i++) {
     addr_parse(&a, v[i].ip, strlen(v[i].ip));
-    const char *why = rules_generic(psl, v[i].name, &a, &exempt);
-    if (v[i].generic) assert_non_null(why);
-    else assert_null(why);
+    char why[400];
+    int generic = rules_generic(psl, v[i].name, &a, why, sizeof(why), &exempt);
+    assert_int_equal(generic, v[i].generic);
+    if (generic) assert_non_null(strstr(why, "the host part"));
     assert_int_equal(exempt, v[i].exempt);
   }
   {
@@ -325,7 +326,7 @@ static void test_nat_and_v6(void **state) {
   struct ident id;
   struct got g;
   struct netset expect;
-  struct rules_cfg cfg = {NULL, &expect, collect, &g};
+  struct rules_cfg cfg = {NULL, &expect, collect, &g, NULL, 0};
 
   (void)state;
   ident(&id, "203.0.113.10");
@@ -398,7 +399,7 @@ static void test_small_predicates(void **state) {
 
 static void emit_with(struct got *g, void (*fn)(const struct rules_cfg *, void *),
                       void *arg) {
-  struct rules_cfg cfg = {psl, NULL, collect, g};
+  struct rules_cfg cfg = {psl, NULL, collect, g, NULL, 0};
   memset(g, 0, sizeof(*g));
   fn(&cfg, arg);
 }
@@ -440,6 +441,16 @@ static void test_rotation_table(void **state) {
       {"names differ only in case: one name",
        {{"192.0.2.1", "MX.Example.COM", IPREV_PASS, 1}, {"192.0.2.2", "mx.example.com", IPREV_TEMPERROR, 1}},
        1, "mx.example.com", SEV_CRIT, 2, "iprev temperror"},
+      {"dual-stack, both confirm: one identity, no rotation",
+       {{"192.0.2.1", "mx.example.com", IPREV_PASS, 2}, {"2001:db8::25", "mx.example.com", IPREV_PASS, 1}},
+       0, NULL, 0, 0, NULL},
+      {"dual-stack, the IPv6 one without PTR: crit",
+       {{"192.0.2.1", "mx.example.com", IPREV_PASS, 2}, {"2001:db8::26", "mx.example.com", IPREV_PERMERROR, 1}},
+       1, "mx.example.com", SEV_CRIT, 3, "2001:db8::26 (iprev permerror)"},
+      {"two IPv6 addresses, both confirm: warn",
+       {{"2001:db8::25", "mx.example.com", IPREV_PASS, 1}, {"2001:db8::27", "mx.example.com", IPREV_PASS, 1},
+        {"192.0.2.1", "mx.example.com", IPREV_PASS, 1}},
+       1, "mx.example.com", SEV_WARN, 3, "left from 3 public addresses"},
       {"two pools, interleaved: two findings",
        {{"192.0.2.1", "a.example.com", IPREV_PASS, 1}, {"192.0.2.2", "b.example.com", IPREV_PASS, 1},
         {"192.0.2.3", "a.example.com", IPREV_PASS, 1}, {"192.0.2.4", "b.example.com", IPREV_FAIL, 1}},
@@ -453,7 +464,9 @@ static void test_rotation_table(void **state) {
     struct got g;
     memset(&a, 0, sizeof(a));
     for (k = 0; k < 5 && cases[c].use[k].ip; k++) {
-      a.ids[k] = (struct rot_ident){cases[c].use[k].ip, cases[c].use[k].iprev,
+      a.ids[k] = (struct rot_ident){cases[c].use[k].ip,
+                                    strchr(cases[c].use[k].ip, ':') ? 6 : 4,
+                                    cases[c].use[k].iprev,
                                     cases[c].use[k].sessions, 100 + (int64_t)k,
                                     200 + (int64_t)k};
       a.uses[k] = (struct rot_use){cases[c].use[k].helo, k};
@@ -566,6 +579,120 @@ static void test_port25_table(void **state) {
   }
 }
 
+struct zone_arg {
+  struct zone_use u[4];
+  size_t n;
+};
+
+static void run_zones(const struct rules_cfg *cfg, void *v) {
+  struct zone_arg *a = v;
+  rules_reverse_zones(cfg, a->u, a->n);
+}
+
+static void test_reverse_zones(void **state) {
+  struct zone_arg a = {{{"113.0.203.in-addr.arpa", "ns1.example.com", "hostmaster.example.com", "203.0.113.11", 2, 5, 6},
+                        {"8.b.d.0.1.0.0.2.ip6.arpa", "ns1.example.com", "hostmaster.example.com", "2001:db8::25", 1, 1, 2},
+                        {"113.0.203.in-addr.arpa", "ns1.example.com", "hostmaster.example.com", "203.0.113.10", 3, 3, 9}},
+                       3};
+  struct got g;
+  (void)state;
+
+  emit_with(&g, run_zones, &a);
+  assert_int_equal(g.n, 2); /* once per zone, not once per address */
+  assert_string_equal(g.f[0].rule, "reverse-zone");
+  assert_string_equal(g.f[0].subject, "113.0.203.in-addr.arpa");
+  assert_string_equal(g.f[0].detail,
+                      "the PTRs of 203.0.113.10, 203.0.113.11 are served by zone "
+                      "113.0.203.in-addr.arpa (primary ns1.example.com, contact "
+                      "hostmaster.example.com)");
+  assert_int_equal(g.f[0].count, 5);
+  assert_int_equal(g.f[0].first_us, 3);
+  assert_int_equal(g.f[0].last_us, 9);
+  assert_string_equal(g.f[0].ident, "");
+  assert_non_null(strstr(g.f[1].detail, "the PTR of 2001:db8::25 is served"));
+}
+
+/* One problem, one finding; literals, private-only names, temporary
+ * failures of HELO lookups and static generic names are said. */
+static void test_said_once_and_blind_spots(void **state) {
+  struct rules_cfg cfg;
+  struct ident id;
+  struct got g;
+  (void)state;
+
+  /* IPv6 without PTR: ipv6-no-ptr alone (it was no-ptr as well). */
+  ident(&id, "2001:db8:10::26");
+  id.ptr = res(DNS_T_PTR, DNS_NXDOMAIN, NULL, NULL);
+  judge(&id, &g);
+  assert_non_null(find(&g, "ipv6-no-ptr"));
+  assert_null(find(&g, "no-ptr"));
+  assert_non_null(strstr(find(&g, "ipv6-no-ptr")->fix, "smtp_address_preference"));
+  /* IPv6 whose PTR name does not confirm: ipv6-no-ptr, not fcrdns-fail. */
+  ident(&id, "2001:db8:10::27");
+  set_ptr(&id, "mail27.example.com", NULL);
+  id.fwd[0].a = res(DNS_T_A, DNS_NODATA, NULL, NULL);
+  id.fwd[0].aaaa = res(DNS_T_AAAA, DNS_OK, "2001:db8:10::99", NULL);
+  judge(&id, &g);
+  assert_non_null(find(&g, "ipv6-no-ptr"));
+  assert_null(find(&g, "fcrdns-fail"));
+  /* A PTR name that resolves only to private addresses: says so. */
+  ident(&id, "203.0.113.30");
+  set_ptr(&id, "mail30.example.com", NULL);
+  id.fwd[0].a = res(DNS_T_A, DNS_OK, "10.1.2.3", "127.0.0.1");
+  id.fwd[0].aaaa = res(DNS_T_AAAA, DNS_NODATA, NULL, NULL);
+  judge(&id, &g);
+  assert_non_null(find(&g, "fcrdns-fail"));
+  assert_non_null(strstr(find(&g, "fcrdns-fail")->detail, "only to private"));
+  /* The right literal is still a literal. */
+  ident(&id, "203.0.113.10");
+  set_ptr(&id, "mail01.example.com", NULL);
+  id.fwd[0].a = res(DNS_T_A, DNS_OK, "203.0.113.10", NULL);
+  id.n_helo = 1;
+  snprintf(id.helo[0].name, sizeof(id.helo[0].name), "[203.0.113.10]");
+  judge(&id, &g);
+  assert_non_null(find(&g, "helo-literal"));
+  assert_int_equal(find(&g, "helo-literal")->severity, SEV_WARN);
+  assert_null(find(&g, "helo-literal-mismatch"));
+  /* A HELO lookup that failed temporarily is an unknown, naming it. */
+  ident(&id, "203.0.113.10");
+  set_ptr(&id, "mail01.example.com", NULL);
+  id.fwd[0].a = res(DNS_T_A, DNS_OK, "203.0.113.10", NULL);
+  id.n_helo = 1;
+  snprintf(id.helo[0].name, sizeof(id.helo[0].name), "mail01.example.com");
+  id.helo[0].a = res(DNS_T_A, DNS_SERVFAIL, NULL, NULL);
+  id.helo[0].aaaa = res(DNS_T_AAAA, DNS_NODATA, NULL, NULL);
+  memset(&g, 0, sizeof(g));
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.psl = psl;
+  cfg.emit = collect;
+  cfg.ctx = &g;
+  cfg.resolver = "127.0.0.1:5300";
+  rules_ident(&cfg, &id);
+  assert_non_null(find(&g, "helo-temperror"));
+  assert_int_equal(find(&g, "helo-temperror")->severity, SEV_UNKNOWN);
+  assert_non_null(strstr(find(&g, "helo-temperror")->detail, "SERVFAIL, resolver 127.0.0.1:5300"));
+  assert_null(find(&g, "helo-unresolvable"));
+  /* Generic but static: a warning that says so (it passed). */
+  ident(&id, "203.0.113.19");
+  set_ptr(&id, "static-203-0-113-19.provider.example", NULL);
+  id.fwd[0].a = res(DNS_T_A, DNS_OK, "203.0.113.19", NULL);
+  judge(&id, &g);
+  assert_non_null(find(&g, "generic-ptr"));
+  assert_non_null(strstr(find(&g, "generic-ptr")->detail, "static or mail word"));
+  /* With zones judged apart, no per-identity reverse-zone. */
+  ident(&id, "203.0.113.10");
+  set_ptr(&id, "mail01.example.com", NULL);
+  id.fwd[0].a = res(DNS_T_A, DNS_OK, "203.0.113.10", NULL);
+  id.soa = res(DNS_T_SOA, DNS_OK, NULL, NULL);
+  snprintf(((struct dns_result *)id.soa)->soa_zone, DNS_NAME_MAX, "113.0.203.in-addr.arpa");
+  judge(&id, &g);
+  assert_non_null(find(&g, "reverse-zone"));
+  memset(&g, 0, sizeof(g));
+  cfg.zones_apart = 1;
+  rules_ident(&cfg, &id);
+  assert_null(find(&g, "reverse-zone"));
+}
+
 static void run_rejects(const struct rules_cfg *cfg, void *v) {
   rules_rejects_emit(cfg, v);
 }
@@ -625,6 +752,8 @@ int main(void) {
       cmocka_unit_test(test_nat_rotation_table),
       cmocka_unit_test(test_port25_table),
       cmocka_unit_test(test_rejects_table),
+      cmocka_unit_test(test_reverse_zones),
+      cmocka_unit_test(test_said_once_and_blind_spots),
   };
   int rc;
   psl = psl_builtin();

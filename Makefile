@@ -52,7 +52,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration dns-check tsan-check memcheck live-check deb-check e2e man-check units-check check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check tsan-check memcheck live-check deb-check e2e man-check rules-check units-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -206,6 +206,10 @@ man-check:
 	$(Q)out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l packaging/egressaudit.8 2>&1 >/dev/null); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "man-check: ok"
 
+# The man page's CHECKS table lists exactly the rule ids the code emits.
+rules-check:
+	$(Q)python3 tests/rules_doc.py
+
 # curl's banned functions.
 lint:
 	$(Q)if grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets|vsprintf)\s*\(' \
@@ -217,7 +221,7 @@ deps:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory lint check-deps man-check units-check
+	$(Q)$(MAKE) --no-print-directory lint check-deps man-check rules-check units-check
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory unit-asan
 	$(Q)$(MAKE) --no-print-directory integration

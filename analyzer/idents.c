@@ -59,7 +59,17 @@ void idrec_add(struct idrec *d, const struct ea_addr *src, const char *helo,
 
   for (i = 0; i < d->n_src; i++)
     if (memcmp(&d->src[i], src, sizeof(*src)) == 0) break;
-  if (i == d->n_src && d->n_src < IDENT_SRC_MAX) d->src[d->n_src++] = *src;
+  if (i == d->n_src && d->n_src < IDENT_SRC_MAX) {
+    d->src[d->n_src++] = *src;
+    d->src_use[i].first_us = INT64_MAX;
+    d->src_use[i].last_us = INT64_MIN;
+  }
+  if (i < d->n_src && sessions > 0) {
+    struct ident_src_use *u = &d->src_use[i];
+    u->sessions += sessions;
+    if (first < u->first_us) u->first_us = first;
+    if (last > u->last_us) u->last_us = last;
+  }
   if (helo != NULL && helo[0] != '\0') {
     for (i = 0; i < d->n_helo; i++)
       if (strcasecmp(d->helo[i], helo) == 0) break;
@@ -275,7 +285,10 @@ void idset_build(const struct idrec *d, const struct facts *fx,
   id->last_us = d->last_us;
   id->unknown_direction = d->unknown_dir;
   for (k = 0; k < d->n_src; k++)
-    if (!d->src_paired[k]) id->src[id->n_src++] = d->src[k];
+    if (!d->src_paired[k]) {
+      id->src_use[id->n_src] = d->src_use[k];
+      id->src[id->n_src++] = d->src[k];
+    }
   if (!addr_is_private(&d->ip)) {
     id->ptr = facts_load(fx, ws, DNS_T_PTR, d->rev);
     id->soa = facts_load(fx, ws, DNS_T_SOA, d->rev);

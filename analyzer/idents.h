@@ -23,6 +23,7 @@ struct idrec {
   unsigned n_src, n_helo;
   struct ea_addr src[IDENT_SRC_MAX];
   uint8_t src_paired[IDENT_SRC_MAX]; /* known only from a gateway's pair  */
+  struct ident_src_use src_use[IDENT_SRC_MAX]; /* sessions per source     */
   char *helo[IDENT_HELO_MAX];
   int64_t helo_sessions[IDENT_HELO_MAX];
   int64_t sessions, first_us, last_us, rejected, starttls;

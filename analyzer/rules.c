@@ -22,6 +22,26 @@ const char *iprev_name(unsigned v) {
   return v < ARRAY_SIZE(names) ? names[v] : "?";
 }
 
+static void vemit(const struct rules_cfg *cfg, const struct ident *id,
+                  const struct ident_src_use *use, const char *rule, int sev,
+                  const char *subject, const char *fix, const char *fmt,
+                  va_list ap) {
+  struct finding f;
+
+  memset(&f, 0, sizeof(f));
+  f.rule = rule;
+  f.severity = (uint8_t)sev;
+  snprintf(f.subject, sizeof(f.subject), "%s", subject);
+  vsnprintf(f.detail, sizeof(f.detail), fmt, ap);
+  snprintf(f.fix, sizeof(f.fix), "%s", fix);
+  snprintf(f.ident, sizeof(f.ident), "%s", id->ip_text);
+  /* The sessions that raised it: the identity's, or one source's. */
+  f.first_us = use ? use->first_us : id->first_us;
+  f.last_us = use ? use->last_us : id->last_us;
+  f.count = use ? use->sessions : id->sessions;
+  cfg->emit(cfg->ctx, &f);
+}
+
 static void emit(const struct rules_cfg *cfg, const struct ident *id,
                  const char *rule, int sev, const char *subject,
                  const char *fix, const char *fmt, ...)
@@ -30,22 +50,28 @@ static void emit(const struct rules_cfg *cfg, const struct ident *id,
 static void emit(const struct rules_cfg *cfg, const struct ident *id,
                  const char *rule, int sev, const char *subject,
                  const char *fix, const char *fmt, ...) {
-  struct finding f;
   va_list ap;
 
-  memset(&f, 0, sizeof(f));
-  f.rule = rule;
-  f.severity = (uint8_t)sev;
-  snprintf(f.subject, sizeof(f.subject), "%s", subject);
   va_start(ap, fmt);
-  vsnprintf(f.detail, sizeof(f.detail), fmt, ap);
+  vemit(cfg, id, NULL, rule, sev, subject, fix, fmt, ap);
   va_end(ap);
-  snprintf(f.fix, sizeof(f.fix), "%s", fix);
-  snprintf(f.ident, sizeof(f.ident), "%s", id->ip_text);
-  f.first_us = id->first_us;
-  f.last_us = id->last_us;
-  f.count = id->sessions;
-  cfg->emit(cfg->ctx, &f);
+}
+
+/* A finding about the sessions of one source address of id. */
+static void emit_src(const struct rules_cfg *cfg, const struct ident *id,
+                     unsigned src, const char *rule, int sev,
+                     const char *subject, const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
+static void emit_src(const struct rules_cfg *cfg, const struct ident *id,
+                     unsigned src, const char *rule, int sev,
+                     const char *subject, const char *fix, const char *fmt, ...) {
+  const struct ident_src_use *u = &id->src_use[src];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vemit(cfg, id, u->sessions > 0 ? u : NULL, rule, sev, subject, fix, fmt, ap);
+  va_end(ap);
 }
 
 /* Does the forward answer hold the address? */
@@ -554,14 +580,14 @@ static void rules_nat(const struct rules_cfg *cfg, const struct ident *id) {
     addr_str(&id->src[i], src);
     if (!same && id->echoed &&
         !(cfg->expect && netset_contains(cfg->expect, id->ip.family, id->ip.a)))
-      emit(cfg, id, "nat-surprise", SEV_CRIT, id->ip_text,
+      emit_src(cfg, id, i, "nat-surprise", SEV_CRIT, id->ip_text,
            "Make sure the PTR, SPF and EHLO name are set for the address the "
            "world sees, not the inside one; if this address is expected, list"
            " it with --expect-egress.",
            "receivers saw %s, but the packets left from %s: a NAT or a "
            "container bridge translates the source", id->ip_text, src);
     if (addr_is_private(&id->src[i]) && !id->echoed)
-      emit(cfg, id, "nat-surprise", SEV_CRIT, src,
+      emit_src(cfg, id, i, "nat-surprise", SEV_CRIT, src,
            "Find the public address this host leaves as (a receiver that "
            "echoes it, Exim or Microsoft, or the NAT rules), and set its PTR;"
            " capture outside the NAT to see it here.",

@@ -24,6 +24,11 @@ enum iprev { IPREV_NONE = 0, IPREV_PASS, IPREV_FAIL, IPREV_TEMPERROR,
              IPREV_PERMERROR };
 const char *iprev_name(unsigned v);
 
+/* The sessions of one source address of an identity. */
+struct ident_src_use {
+  int64_t sessions, first_us, last_us;
+};
+
 /* One egress identity: the public address receivers saw. DNS results are
  * borrowed; NULL means "not looked up". */
 struct ident {
@@ -43,6 +48,7 @@ struct ident {
   } helo[IDENT_HELO_MAX];
   unsigned n_src;                /* the source addresses in the packets */
   struct ea_addr src[IDENT_SRC_MAX];
+  struct ident_src_use src_use[IDENT_SRC_MAX]; /* per src, same order    */
   int echoed;                    /* ip came from a receiver's echo       */
   int64_t sessions, first_us, last_us;
   int unknown_direction;         /* read without --local: maybe not ours */

@@ -134,6 +134,15 @@ if c.execute("SELECT count(*) FROM analyses").fetchone()[0] != 2: print("analyse
 print("%d findings as expected; second run %d answers from cache" % (len(got), c2))
 sys.exit(1 if bad else 0)
 PY
+# Counts are true: the NAT surprise covers the 3 translated sessions of
+# 10.0.0.10 (12:04:28), not the 9 of the identity from 12:04:01.
+"$PY" - "$db" <<'PY' && ok "nat-surprise counts the translated sessions: 3, 12:04:28" || ko "nat-surprise count: $("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count, rfc3339(first_seen) FROM findings WHERE rule='nat-surprise'\").fetchall())" "$db" 2>&1)"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+n, first, last = c.execute("SELECT count, first_seen, last_seen FROM findings WHERE rule = 'nat-surprise' AND subject = '203.0.113.10'").fetchone()
+t = c.execute("SELECT min(first_seen), max(last_seen) FROM sessions WHERE src_ip = '10.0.0.10'").fetchone()
+assert (n, first, last) == (3, t[0], t[1]), (n, first, last, t)
+PY
 # A session from an address whose reverse zone is broken (SERVFAIL): the
 # analysis says unknown, never no-ptr.
 "$PY" -c "import sys; sys.path.insert(0, 'tests/gen'); import capgen

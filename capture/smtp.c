@@ -88,7 +88,7 @@ static size_t enhanced_len(const char *p, size_t len) {
 
 int smtp_find_echo(const char *text, size_t len, const struct ea_addr *skip,
                    struct ea_addr *out) {
-  return addr_find_bracketed(text, len, skip, out);
+  return addr_find_bracketed_last(text, len, skip, out);
 }
 
 /* Keep a finished reply: in the list while there is room, and always as the

@@ -86,8 +86,10 @@ static inline bool smtp_done(const struct smtp *s) { return s->done != 0; }
 /* Fill the SMTP fields of out; out borrows s's memory. */
 void smtp_view(const struct smtp *s, struct session *out);
 
-/* Find the first bracketed address in text ("[1.2.3.4]", "[IPv6:...]",
- * "[2001:db8::1]") that differs from skip. Returns 0 and sets *out, or -1. */
+/* Find the last bracketed address in text ("[1.2.3.4]", "[IPv6:...]",
+ * "[2001:db8::1]") that differs from skip: Sendmail answers a literal
+ * EHLO with "Hello [client's literal] [address seen]". Returns 0 and sets
+ * *out, or -1. */
 int smtp_find_echo(const char *text, size_t len, const struct ea_addr *skip,
                    struct ea_addr *out);
 

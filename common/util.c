@@ -142,27 +142,48 @@ int addr_parse(struct ea_addr *a, const char *s, size_t len) {
   return -1;
 }
 
+/* Is there an address literal at text[i] ('[' then an address, "IPv6:"
+ * allowed), other than skip? */
+static int bracket_at(const char *text, size_t len, size_t i,
+                      const struct ea_addr *skip, struct ea_addr *out) {
+  size_t j = i + 1, k;
+
+  if (text[i] != '[') return 0;
+  if (len - j >= 5 && strncasecmp(text + j, "IPv6:", 5) == 0) j += 5;
+  for (k = j; k < len && k - j < ADDR_STRLEN; k++) {
+    char c = text[k];
+    if (!((c >= '0' && c <= '9') || c == ':' || c == '.' || (c >= 'a' && c <= 'f') ||
+          (c >= 'A' && c <= 'F')))
+      break;
+  }
+  return addr_parse(out, text + j, k - j) == 0 &&
+         !(skip != NULL && skip->family == out->family &&
+           memcmp(skip->a, out->a, out->family == 4 ? 4 : 16) == 0);
+}
+
 int addr_find_bracketed(const char *text, size_t len,
                         const struct ea_addr *skip, struct ea_addr *out) {
-  size_t i, j, k;
+  size_t i;
 
-  for (i = 0; i < len; i++) {
-    if (text[i] != '[') continue;
-    j = i + 1;
-    if (len - j >= 5 && strncasecmp(text + j, "IPv6:", 5) == 0) j += 5;
-    for (k = j; k < len && k - j < ADDR_STRLEN; k++) {
-      char c = text[k];
-      if (!((c >= '0' && c <= '9') || c == ':' || c == '.' || (c >= 'a' && c <= 'f') ||
-            (c >= 'A' && c <= 'F')))
-        break;
-    }
-    if (addr_parse(out, text + j, k - j) == 0 &&
-        !(skip != NULL && skip->family == out->family &&
-          memcmp(skip->a, out->a, out->family == 4 ? 4 : 16) == 0))
-      return 0;
-  }
+  for (i = 0; i < len; i++)
+    if (bracket_at(text, len, i, skip, out)) return 0;
   memset(out, 0, sizeof(*out));
   return -1;
+}
+
+int addr_find_bracketed_last(const char *text, size_t len,
+                             const struct ea_addr *skip, struct ea_addr *out) {
+  struct ea_addr a;
+  int found = -1;
+  size_t i;
+
+  memset(out, 0, sizeof(*out));
+  for (i = 0; i < len; i++)
+    if (bracket_at(text, len, i, skip, &a)) {
+      *out = a;
+      found = 0;
+    }
+  return found;
 }
 
 int vec_room(void *arr, size_t *cap, size_t n, size_t elem, size_t first) {

@@ -50,6 +50,11 @@ int addr_parse(struct ea_addr *a, const char *s, size_t len);
  * from skip (may be NULL). Returns 0 and sets *out, or -1. */
 int addr_find_bracketed(const char *text, size_t len,
                         const struct ea_addr *skip, struct ea_addr *out);
+/* The same, the last one: a receiver's echo ("Hello [10.0.0.5]
+ * [192.0.2.37]" from Sendmail: the client's own literal, then the address
+ * it saw). */
+int addr_find_bracketed_last(const char *text, size_t len,
+                             const struct ea_addr *skip, struct ea_addr *out);
 
 /* Make room for one more element in a growable array *arr of *cap
  * elements of size elem holding n: doubles the capacity (from first) when

@@ -194,6 +194,11 @@ static void test_echo_formats(void **state) {
       {"vpop Hello [203.0.113.5] (203.0.113.5), pleased", "203.0.113.5"},
       {"mx Hello name [203.0.113.6 port 4000]", "203.0.113.6"},
       {"mx Hello [198.51.100.25] [203.0.113.7]", "203.0.113.7"}, /* skip server */
+      /* Sendmail to an address-literal EHLO: the client's own literal
+       * first, the address the receiver saw last. */
+      {"mx.example.net Hello [10.3.111.193] [192.0.2.37], pleased to meet you", "192.0.2.37"},
+      {"mx Hello [IPv6:fd00::25] [IPv6:2001:db8:10::26], pleased", "2001:db8:10::26"},
+      {"mx Hello [203.0.113.8] [300.1.2.3]", "203.0.113.8"}, /* last valid one */
       {"mx Hello [300.1.2.3] [mx.example]", NULL},
       {"mx Hello there", NULL},
       {"[", NULL},

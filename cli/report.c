@@ -526,9 +526,11 @@ static void text_identity(const struct rep *R, const struct idn *d) {
   if (strcmp(d->sources, d->ip) != 0) list_line("from", d->sources);
   render_text_time(d->first_us, t1);
   render_text_time(d->last_us, t2);
-  printf("  %-9s%lld (%lld rejected, %lld TLS), %s .. %s\n", "sessions",
+  /* After STARTTLS the rest is ciphertext: never counted as accepted. */
+  printf("  %-9s%lld (%lld rejected, %lld TLS%s), %s .. %s\n", "sessions",
          (long long)d->sessions, (long long)d->rejected,
-         (long long)d->starttls, t1, t2 + 11);
+         (long long)d->starttls, d->starttls ? ": outcome not visible" : "",
+         t1, t2 + 11);
   findings_of(R, d->ip, &first, &end);
   for (j = first; j < end; j++) {
     v = view(R->by_ident[j]);

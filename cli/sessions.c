@@ -68,7 +68,8 @@ static int on_row(const struct sess_row *r, void *ctx) {
     csv_field(o->f, r->starttls ? "true" : "false", 0);
     csv_int(o->f, r->last_code, r->last_reply == NULL);
     csv_field(o->f, r->last_reply, 0);
-    csv_field(o->f, r->reject, 1);
+    csv_field(o->f, r->reject, 0);
+    csv_field(o->f, r->outcome, 1);
     break;
   case FMT_TEXT:
     time_str(r->first_us, t1);
@@ -86,8 +87,11 @@ static int on_row(const struct sess_row *r, void *ctx) {
     text_col(o->f, r->helo, 24);
     text_col(o->f, r->echoed_ip, 15);
     fputs(r->starttls ? "tls " : "    ", o->f);
-    /* The reply that matters: the first reject, else the last reply. */
+    /* The reply that matters: the first reject, else the last reply;
+     * after STARTTLS what became of the mail is not visible. */
     text_col(o->f, r->reject ? r->reject : r->last_reply, 0);
+    if (r->outcome && strcmp(r->outcome, "tls") == 0)
+      fputs(" (then TLS: outcome not visible)", o->f);
     fputc('\n', o->f);
     break;
   }
@@ -108,6 +112,9 @@ static void usage(FILE *f) {
           "  --dst IP|NAME        receiver address or banner host name\n"
           "  --state STATE        syn-only refused connected banner helo mail\n"
           "                       tls closed\n"
+          "  --outcome O          accepted rejected deferred refused no-answer\n"
+          "                       incomplete, or tls (went to TLS: what became\n"
+          "                       of the mail is not visible on the wire)\n"
           "  --direction D        egress (our mail), inbound (mail to us) or\n"
           "                       unknown (read without --local)\n"
           "  --point NAME         capture point\n"
@@ -122,13 +129,23 @@ static void usage(FILE *f) {
           progname, progname);
 }
 
-int cmd_sessions(int argc, char **argv) {
+/* Buffers the filter's addresses point into. */
+struct sess_bufs {
+  char ip[ADDR_STRLEN], dst[ADDR_STRLEN];
+};
+
+/* Parse the command line into f and o: 0, -1 after --help, or an exit
+ * code. */
+static int sessions_parse(struct sess_filter *f, struct out_ctx *o,
+                          struct sess_bufs *b, const char **db, int argc,
+                          char **argv) {
   static const struct option opts[] = {
       {"db", required_argument, NULL, 'd'},
       {"ip", required_argument, NULL, 'i'},
       {"helo", required_argument, NULL, 'H'},
       {"dst", required_argument, NULL, 'D'},
       {"state", required_argument, NULL, 's'},
+      {"outcome", required_argument, NULL, 'O'},
       {"direction", required_argument, NULL, 'r'},
       {"point", required_argument, NULL, 'P'},
       {"since", required_argument, NULL, 'S'},
@@ -140,34 +157,33 @@ int cmd_sessions(int argc, char **argv) {
   static const char *const states[] = {"syn-only", "refused", "connected",
                                        "banner",   "helo",    "mail",
                                        "tls",      "closed"};
-  struct sess_filter flt;
-  struct out_ctx o = {FMT_TEXT, stdout};
-  struct store *st = NULL;
+  static const char *const outcomes[] = {"accepted", "rejected", "deferred",
+                                         "tls",      "refused",  "no-answer",
+                                         "incomplete"};
   struct ea_addr a;
-  char err[1024], ipbuf[ADDR_STRLEN], dstbuf[ADDR_STRLEN], *end;
-  const char *db = NULL;
-  int64_t n, now = now_us();
-  int c;
+  int64_t now = now_us();
+  char *end;
   size_t k;
+  int c;
 
-  memset(&flt, 0, sizeof(flt));
-  flt.since = INT64_MIN;
-  flt.until = INT64_MAX;
+  memset(f, 0, sizeof(*f));
+  f->since = INT64_MIN;
+  f->until = INT64_MAX;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
-    case 'd': db = optarg; break;
+    case 'd': *db = optarg; break;
     case 'i':
       if (addr_parse(&a, optarg, strlen(optarg)) < 0) {
         cli_err("sessions: --ip: '%s' is not an IPv4 or IPv6 address", optarg);
         return EXIT_USAGE;
       }
-      flt.ip = addr_str(&a, ipbuf);
+      f->ip = addr_str(&a, b->ip);
       break;
-    case 'H': flt.helo = optarg; break;
+    case 'H': f->helo = optarg; break;
     case 'D':
-      flt.dst = addr_parse(&a, optarg, strlen(optarg)) == 0
-                    ? addr_str(&a, dstbuf)
+      f->dst = addr_parse(&a, optarg, strlen(optarg)) == 0
+                    ? addr_str(&a, b->dst)
                     : optarg;
       break;
     case 's':
@@ -178,9 +194,9 @@ int cmd_sessions(int argc, char **argv) {
                 " connected, banner, helo, mail, tls, closed", optarg);
         return EXIT_USAGE;
       }
-      flt.state = optarg;
+      f->state = optarg;
       break;
-    case 'P': flt.point = optarg; break;
+    case 'P': f->point = optarg; break;
     case 'r':
       if (strcmp(optarg, "egress") != 0 && strcmp(optarg, "inbound") != 0 &&
           strcmp(optarg, "unknown") != 0) {
@@ -188,32 +204,42 @@ int cmd_sessions(int argc, char **argv) {
                 " unknown", optarg);
         return EXIT_USAGE;
       }
-      flt.direction = optarg;
+      f->direction = optarg;
       break;
     case 'S':
     case 'U':
       if (cli_time_opt("sessions", c == 'S', optarg, now,
-                       c == 'S' ? &flt.since : &flt.until) < 0)
+                       c == 'S' ? &f->since : &f->until) < 0)
         return EXIT_USAGE;
       break;
     case 'l':
-      flt.limit = strtoll(optarg, &end, 10);
-      if (*end != '\0' || flt.limit <= 0) {
+      f->limit = strtoll(optarg, &end, 10);
+      if (*end != '\0' || f->limit <= 0) {
         cli_err("sessions: --limit: '%s' is not a positive number", optarg);
         return EXIT_USAGE;
       }
       break;
     case 'f':
-      if (strcmp(optarg, "text") == 0) o.fmt = FMT_TEXT;
+      if (strcmp(optarg, "text") == 0) o->fmt = FMT_TEXT;
       else if (strcmp(optarg, "jsonl") == 0 || strcmp(optarg, "json") == 0)
-        o.fmt = FMT_JSONL;
-      else if (strcmp(optarg, "csv") == 0) o.fmt = FMT_CSV;
+        o->fmt = FMT_JSONL;
+      else if (strcmp(optarg, "csv") == 0) o->fmt = FMT_CSV;
       else {
         cli_err("sessions: --format: '%s' is not text, jsonl or csv", optarg);
         return EXIT_USAGE;
       }
       break;
-    case 'h': usage(stdout); return 0;
+    case 'O':
+      for (k = 0; k < ARRAY_SIZE(outcomes); k++)
+        if (strcmp(optarg, outcomes[k]) == 0) break;
+      if (k == ARRAY_SIZE(outcomes)) {
+        cli_err("sessions: --outcome: '%s' is not one of accepted, rejected,"
+                " deferred, tls, refused, no-answer, incomplete", optarg);
+        return EXIT_USAGE;
+      }
+      f->outcome = optarg;
+      break;
+    case 'h': usage(stdout); return -1;
     default: usage(stderr); return EXIT_USAGE;
     }
   }
@@ -221,6 +247,21 @@ int cmd_sessions(int argc, char **argv) {
     cli_err("sessions: unexpected argument '%s'", argv[optind]);
     return EXIT_USAGE;
   }
+  return 0;
+}
+
+int cmd_sessions(int argc, char **argv) {
+  struct sess_filter flt;
+  struct out_ctx o = {FMT_TEXT, stdout};
+  struct sess_bufs bufs;
+  struct store *st = NULL;
+  char err[1024];
+  const char *db = NULL;
+  int64_t n;
+  int rc;
+
+  rc = sessions_parse(&flt, &o, &bufs, &db, argc, argv);
+  if (rc != 0) return rc < 0 ? 0 : rc;
   n = store_open(&st, cli_db_path(db), STORE_RO, err, sizeof(err));
   if (n < 0) {
     cli_err("%s", err);
@@ -229,7 +270,7 @@ int cmd_sessions(int argc, char **argv) {
   if (o.fmt == FMT_CSV)
     fputs("first_seen,last_seen,point,src_ip,src_port,dst_ip,dst_port,direction,state,"
           "end,banner,helo,ehlo_reply,echoed_ip,starttls,last_code,"
-          "last_reply,reject\r\n", o.f);
+          "last_reply,reject,outcome\r\n", o.f);
   else if (o.fmt == FMT_TEXT)
     fputs("FIRST SEEN (UTC)    DIR SOURCE          DESTINATION           STATE     "
           "HELO                     ECHOED          TLS REJECT, ELSE LAST REPLY\n", o.f);

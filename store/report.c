@@ -21,19 +21,35 @@
   "(SELECT code || ' ' || coalesce(enhanced || ' ', '') || text FROM"        \
   " replies r WHERE r.session_id = s.id AND code >= 400 ORDER BY seq"        \
   " LIMIT 1)"
+/* What became of the mail, from the replies seen: a 5xx is rejected, a
+ * 4xx deferred, a 2xx to the end of DATA/BDAT accepted; after STARTTLS
+ * the rest is ciphertext (tls: not visible, never taken for accepted);
+ * syn-only and refused connections; anything else ended incomplete. */
+#define OUTCOME_SQL                                                          \
+  "CASE WHEN EXISTS (SELECT 1 FROM replies r WHERE r.session_id = s.id"     \
+  " AND r.code >= 500) THEN 'rejected'"                                      \
+  " WHEN EXISTS (SELECT 1 FROM replies r WHERE r.session_id = s.id"         \
+  " AND r.code >= 400) THEN 'deferred'"                                      \
+  " WHEN EXISTS (SELECT 1 FROM replies r WHERE r.session_id = s.id"         \
+  " AND r.cmd IN ('DATA', 'BDAT') AND r.code BETWEEN 200 AND 299)"          \
+  " THEN 'accepted'"                                                         \
+  " WHEN s.starttls THEN 'tls'"                                              \
+  " WHEN s.state = 'syn-only' THEN 'no-answer'"                              \
+  " WHEN s.state = 'refused' THEN 'refused'"                                 \
+  " ELSE 'incomplete' END"
 #define SESS_COLS                                                            \
   "s.first_seen, s.last_seen, p.name, s.src_ip, s.src_port, s.dst_ip,"       \
   " s.dst_port, s.state, s.end_reason, s.banner, s.helo, s.ehlo_reply,"      \
   " s.echoed_ip, s.starttls, s.last_code, s.last_reply, s.vlan, s.direction,"\
   " s.banner_host,"                                                          \
   " (SELECT count(*) FROM replies r WHERE r.session_id = s.id),"             \
-  " " REJECT_SQL
+  " " REJECT_SQL ", " OUTCOME_SQL
 #define SESS_JSON                                                            \
   ", json_object('first_seen', rfc3339(s.first_seen),"                       \
   " 'last_seen', rfc3339(s.last_seen), 'point', p.name,"                     \
   " 'src_ip', s.src_ip, 'src_port', s.src_port, 'dst_ip', s.dst_ip,"         \
   " 'dst_port', s.dst_port, 'ipver', s.ipver, 'vlan', s.vlan,"               \
-  " 'direction', s.direction,"                                               \
+  " 'direction', s.direction, 'outcome', " OUTCOME_SQL ","                   \
   " 'state', s.state, 'end', s.end_reason, 'client_by', s.client_by,"        \
   " 'banner', s.banner, 'banner_host', s.banner_host, 'helo', s.helo,"       \
   " 'helos', json((SELECT json_group_array(name) FROM (SELECT name FROM"     \
@@ -78,6 +94,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
   if (f->dst) ADD("(s.dst_ip = ?3 OR s.banner_host = ?3 COLLATE NOCASE)");
   if (f->state) ADD("s.state = ?4");
   if (f->direction) ADD("s.direction = ?9");
+  if (f->outcome) ADD("(" OUTCOME_SQL ") = ?10");
   if (f->point) ADD("p.name = ?5");
   if (f->since != INT64_MIN) ADD("s.first_seen >= ?6");
   if (f->until != INT64_MAX) ADD("s.first_seen <= ?7");
@@ -97,6 +114,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
   if (f->until != INT64_MAX) sqlite3_bind_int64(st, 7, f->until);
   if (f->limit > 0) sqlite3_bind_int64(st, 8, f->limit);
   if (f->direction) sqlite3_bind_text(st, 9, f->direction, -1, SQLITE_STATIC);
+  if (f->outcome) sqlite3_bind_text(st, 10, f->outcome, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     memset(&row, 0, sizeof(row));
     i = 0;
@@ -124,6 +142,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
     row.banner_host = st_col_text(st, i++);
     row.n_replies = sqlite3_column_int64(st, i++);
     row.reject = st_col_text(st, i++);
+    row.outcome = st_col_text(st, i++);
     if (want_json) row.json = st_col_text(st, i++);
     count++;
     if (fn(&row, ctx) != 0) break;

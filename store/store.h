@@ -78,6 +78,8 @@ struct sess_filter {
   const char *dst;    /* destination address or banner host name          */
   const char *state;
   const char *direction; /* egress, inbound, unknown                     */
+  const char *outcome;   /* accepted, rejected, deferred, tls, refused,
+                            no-answer, incomplete                         */
   const char *point;
   int64_t since, until; /* microseconds; INT64_MIN / INT64_MAX for open */
   int64_t limit;        /* 0: no limit                                   */
@@ -92,6 +94,7 @@ struct sess_row {
   const char *reject; /* first 4xx/5xx reply, "550 5.7.1 text", or NULL  */
   const char *direction;
   const char *banner_host;
+  const char *outcome; /* what became of the mail (sess_filter.outcome)   */
   int64_t src_port, dst_port, vlan, starttls, last_code, n_replies;
   const char *json; /* the row as one JSON object (DESIGN.md keys)      */
 };

@@ -58,6 +58,27 @@ after=$("$BIN" sessions --db "$db" --format jsonl | wc -l)
 "$BIN" read --db "$db" "$T/gen/main.pcap" 2>"$T/err" >/dev/null
 grep -q "0 sessions stored (25 already known)" "$T/err" && ok "re-read summary says already known" || ko "re-read summary: $(cat "$T/err")"
 
+# What became of the mail: the demo has one of each outcome; the session
+# that went to TLS says its outcome is not visible, never accepted.
+"$BIN" read -q --db "$T/demo.db" --local 203.0.113.0/24 --local 10.0.0.0/24 --local 2001:db8:10::/48 tests/data/demo.pcapng
+if "$BIN" sessions --db "$T/demo.db" --format jsonl | "$PY" -c "
+import collections, json, sys
+rows = [json.loads(l) for l in sys.stdin]
+c = collections.Counter(r['outcome'] for r in rows)
+assert c == {'incomplete': 10, 'rejected': 1, 'tls': 1, 'accepted': 1, 'deferred': 1, 'refused': 1, 'no-answer': 1}, c
+t = [r for r in rows if r['outcome'] == 'tls'][0]
+assert t['starttls'] and t['replies'][-1]['cmd'] == 'STARTTLS', t
+a = [r for r in rows if r['outcome'] == 'accepted'][0]
+assert ('DATA', 250) in [(x['cmd'], x['code']) for x in a['replies']], a
+" && [ "$("$BIN" sessions --db "$T/demo.db" --outcome tls --format jsonl | wc -l)" = 1 ] &&
+  "$BIN" sessions --db "$T/demo.db" --outcome tls | grep -q "outcome not visible" &&
+  "$BIN" sessions --db "$T/demo.db" --format csv | head -1 | grep -q ',reject,outcome' &&
+  ! "$BIN" sessions --db "$T/demo.db" --outcome delivered 2>/dev/null; then
+  ok "outcome: accepted, rejected, deferred, tls (not visible), refused, no-answer, incomplete; --outcome filters"
+else
+  ko "outcome: $("$BIN" sessions --db "$T/demo.db" --format jsonl | "$PY" -c "import json,sys; print([json.loads(l).get('outcome') for l in sys.stdin])")"
+fi
+
 # A capture rotated mid-session (tcpdump -G/-C): the first file read alone
 # stores the sessions it cuts as ended by eof; read again with the next
 # file, the complete versions replace them (more packets win).

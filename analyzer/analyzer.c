@@ -150,6 +150,7 @@ static void judge_idents(struct run *R, const struct rules_cfg *rc) {
     zone_keep(&z, R->view);
     if (R->store_rc != 0) continue;
     idset_row(d, R->view, &t, &row);
+    row.dns_fetched = R->ws->oldest;
     ret = store_identity_put(R->st, &row, R->now);
     if (ret == 0)
       ret = store_identity_log(R->st, row.ip, R->now, row.iprev, t.ptr);
@@ -302,6 +303,7 @@ static void advance(struct run *R) {
   R->stats.queries = R->facts.queries;
   R->stats.cached = R->facts.cached;
   R->stats.temp_failures = R->facts.temp_failures;
+  R->stats.oldest_cached = R->facts.oldest_cached;
   if (R->store_rc == 0) R->store_rc = R->facts.store_rc;
   R->stats.dns_us = mono_us() - R->t_phase;
   R->t_phase = mono_us();

@@ -23,6 +23,7 @@ struct fact {
   uint8_t status, state;
   uint32_t ttl;
   uint16_t total; /* answers the message held (dns_result.total)       */
+  int64_t fetched; /* when the answer came (a cached one: its fetch time) */
   char *text; /* name \0 answers joined by \n \0 zone \0 mname \0 rname \0 */
 };
 
@@ -129,6 +130,9 @@ static int from_cache(struct facts *fx, struct fact *f, const char *name,
                          : fetched < fx->now - fx->max_age_us)
     return 0;
   fact_set(f, &r);
+  f->fetched = fetched;
+  if (fx->oldest_cached == 0 || fetched < fx->oldest_cached)
+    fx->oldest_cached = fetched;
   return f->state == F_DONE;
 }
 
@@ -173,6 +177,7 @@ static void on_answer(void *ctx, const struct dns_result *r) {
   fx->inflight--;
   if (fx->stopped) return; /* closing: nothing to keep */
   fact_set(f, r);
+  f->fetched = fx->now;
   fx->done++;
   fx->queries++;
   if (dns_status_temporary(r->status)) fx->temp_failures++;
@@ -222,6 +227,8 @@ const struct dns_result *facts_load(const struct facts *fx,
 
   if (f == NULL || f->state != F_DONE || ws->used >= FACTS_WS_MAX) return NULL;
   fact_load(f, &ws->r[ws->used]);
+  if (f->fetched > 0 && (ws->oldest == 0 || f->fetched < ws->oldest))
+    ws->oldest = f->fetched;
   return &ws->r[ws->used++];
 }
 

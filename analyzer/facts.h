@@ -32,6 +32,8 @@ struct facts {
   void *progress_ctx;
   int64_t next_progress;
   int64_t cached, queries, temp_failures;
+  int64_t oldest_cached;        /* fetch time of the oldest answer taken
+                                   from the cache; 0: none              */
   int store_rc;                 /* the first failed cache write          */
 };
 
@@ -41,6 +43,8 @@ struct facts {
 #define FACTS_WS_MAX (2 + IDENT_NAMES_MAX * 2 + IDENT_HELO_MAX * 3)
 struct facts_ws {
   unsigned used;
+  int64_t oldest;               /* when the oldest answer loaded was
+                                   fetched; 0: none                     */
   struct dns_result r[FACTS_WS_MAX];
 };
 

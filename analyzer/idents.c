@@ -276,6 +276,7 @@ void idset_build(const struct idrec *d, const struct facts *fx,
   unsigned k;
 
   ws->used = 0;
+  ws->oldest = 0;
   memset(id, 0, sizeof(*id));
   id->ip = d->ip;
   memcpy(id->ip_text, d->ip_text, sizeof(id->ip_text));

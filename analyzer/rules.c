@@ -340,6 +340,12 @@ static const char *v6_rule(const struct ident *id, const char *rule) {
   return id->ip.family == 6 ? "ipv6-no-ptr" : rule;
 }
 
+/* After a DNS change: the cache would keep the old verdict for its TTL. */
+#define RECHECK                                                               \
+  " Once changed, re-check at once with 'egressaudit check' and the "        \
+  "address (it asks DNS afresh; analyze trusts a cached answer for its TTL " \
+  "unless --max-age 0)."
+
 #define V6_FIX                                                                \
   " Until it is set, stop sending over IPv6 (Postfix: "                      \
   "smtp_address_preference = ipv4, or inet_protocols = ipv4): Gmail and "    \
@@ -388,11 +394,11 @@ static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
          id->ip.family == 6
              ? "Ask whoever controls the reverse zone (see reverse-zone) to "
                "set a PTR for this address to your mail host's name, with a "
-               "matching AAAA." V6_FIX
+               "matching AAAA." V6_FIX RECHECK
              : "Ask whoever controls the reverse zone (see reverse-zone: your "
                "ISP or cloud provider) to set a PTR for this address to your "
                "mail host's name, and give that name an A/AAAA record "
-               "pointing back.",
+               "pointing back." RECHECK,
          "%s has no PTR (%s for %s): receivers that check iprev treat this as"
          " permerror", ip,
          id->ptr->status == DNS_OK ? "no usable name"
@@ -414,9 +420,10 @@ static void rules_ptr(const struct rules_cfg *cfg, const struct ident *id,
            id->ip.family == 6
                ? "Give the PTR name an AAAA record with exactly this address,"
                  " or change the PTR to a name that already points here." V6_FIX
+                     RECHECK
                : "Give the PTR name an A (or AAAA) record with exactly this "
                  "address, or change the PTR to a name that already points "
-                 "here.",
+                 "here." RECHECK,
            "no PTR name of %s resolves back to it: %s", ip, buf);
     else if (ident_cut(id))
       emit(cfg, id, "ptr-temperror", SEV_UNKNOWN, ip,

@@ -101,7 +101,7 @@ int cmd_analyze(int argc, char **argv) {
     return cli_exit_for(rc);
   }
   rc = store_close(st);
-  if (!quiet)
+  if (!quiet) {
     printf("analyzed %lld identities: %lld crit, %lld warn, %lld info, %lld "
            "unknown; %lld DNS queries sent, %lld answered from cache, %lld "
            "temporary failures\n",
@@ -109,6 +109,15 @@ int cmd_analyze(int argc, char **argv) {
            (long long)stats.by_sev[SEV_WARN], (long long)stats.by_sev[SEV_INFO],
            (long long)stats.by_sev[SEV_UNKNOWN], (long long)stats.queries,
            (long long)stats.cached, (long long)stats.temp_failures);
+    /* A fixed PTR shows only once the cached answer is let go. */
+    if (stats.cached > 0 && stats.oldest_cached > 0) {
+      char age[32];
+      dur_str(now_us() - stats.oldest_cached, age, sizeof(age));
+      printf("the oldest cached answer was fetched %s ago: after a DNS "
+             "change, 'analyze --max-age 0' (or 'check IP') asks afresh\n",
+             age);
+    }
+  }
   return rc < 0 ? cli_exit_for(rc) : 0;
 }
 

@@ -27,7 +27,7 @@ struct fnd {
 };
 struct idn {
   char *ip, *iprev, *ptr, *helos, *sources, *echoed;
-  int64_t sessions, rejected, starttls, first_us, last_us;
+  int64_t sessions, rejected, starttls, first_us, last_us, dns_fetched;
   int unknown_direction, worst;
 };
 struct srvr {
@@ -58,6 +58,7 @@ struct rep {
   struct fnd **by_ident;         /* the findings by identity address     */
   int64_t by_sev[4];
   struct report_meta m;
+  int64_t now;
   int oom, colour;
 };
 
@@ -103,6 +104,7 @@ static int on_ident(const struct identity_row *r, void *ctx) {
   d->first_us = r->first_us;
   d->last_us = r->last_us;
   d->unknown_direction = r->unknown_direction;
+  d->dns_fetched = r->dns_fetched;
   d->worst = -1;
   if (!d->ip || !d->iprev || !d->ptr || !d->helos || !d->sources || !d->echoed)
     R->oom = 1;
@@ -362,6 +364,8 @@ static void json_identity(const struct rep *R, const struct idn *d) {
   render_json_time(d->first_us);
   printf(",\"last_seen\":");
   render_json_time(d->last_us);
+  printf(",\"dns_fetched\":");
+  render_json_time(d->dns_fetched > 0 ? d->dns_fetched : INT64_MIN);
   printf(",\"findings\":[");
   findings_of(R, d->ip, &first, &end);
   for (j = first; j < end; j++) {
@@ -518,9 +522,16 @@ static void text_identity(const struct rep *R, const struct idn *d) {
   struct fview v;
   size_t j, first, end;
 
-  printf("\n%s%s%s  iprev %s%s\n", R->colour ? "\033[1m" : "", d->ip,
+  printf("\n%s%s%s  iprev %s%s", R->colour ? "\033[1m" : "", d->ip,
          R->colour ? "\033[0m" : "", d->iprev,
          d->unknown_direction ? "  (direction unknown)" : "");
+  /* How old the answers behind the verdict are (a cached one may be). */
+  if (d->dns_fetched > 0) {
+    char age[32];
+    dur_str(R->now - d->dns_fetched, age, sizeof(age));
+    printf("  (DNS as of %s ago)", age);
+  }
+  putchar('\n');
   list_line("PTR", d->ptr);
   list_line("HELO", d->helos);
   if (strcmp(d->sources, d->ip) != 0) list_line("from", d->sources);
@@ -563,6 +574,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
   struct fview v;
   size_t i, k;
 
+  R->now = o->now;
   R->colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
   text_header(R, o);
   for (k = 0; k < R->ni; k++) text_identity(R, R->shown[k]);

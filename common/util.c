@@ -337,3 +337,12 @@ void csv_field(FILE *f, const char *s, int last) {
   }
   fputs(last ? "\r\n" : ",", f);
 }
+
+void dur_str(int64_t us, char *out, size_t cap) {
+  int64_t s = us > 0 ? us / 1000000 : 0;
+
+  if (s < 120) snprintf(out, cap, "%llds", (long long)s);
+  else if (s < 7200) snprintf(out, cap, "%lldm", (long long)(s / 60));
+  else if (s < 172800) snprintf(out, cap, "%lldh", (long long)(s / 3600));
+  else snprintf(out, cap, "%lldd", (long long)(s / 86400));
+}

@@ -77,6 +77,8 @@ const char *time_str(int64_t us, char *out);
 int time_parse(const char *s, int64_t now, int64_t *us);
 /* Parse a duration ("90m", "24h", "7d"); -1 when invalid. */
 int dur_parse(const char *s, int64_t *us);
+/* A span for people: "45s", "12m", "3h", "2d" (rounded down). */
+void dur_str(int64_t us, char *out, size_t cap);
 
 /* Parse "25,587" into a port bitmap of 65536 bits; -1 on a bad list. */
 int ports_parse(const char *s, uint8_t bitmap[8192]);

@@ -168,8 +168,8 @@ int store_identity_put(struct store *s, const struct identity_row *r,
   rc = st_prep(s, &s->q_ident,
             "INSERT OR REPLACE INTO identities(ip, iprev, ptr, helos, sources,"
             " echoed, sessions, rejected, starttls, first_seen, last_seen,"
-            " unknown_direction, analyzed, points)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
+            " unknown_direction, analyzed, points, dns_fetched)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
   if (rc < 0 || (rc = st_tx_begin(s)) < 0) return rc;
   st = s->q_ident;
   sqlite3_bind_text(st, 1, r->ip, -1, SQLITE_STATIC);
@@ -186,6 +186,8 @@ int store_identity_put(struct store *s, const struct identity_row *r,
   sqlite3_bind_int(st, 12, r->unknown_direction);
   sqlite3_bind_int64(st, 13, at);
   sqlite3_bind_text(st, 14, r->points ? r->points : "", -1, SQLITE_STATIC);
+  if (r->dns_fetched > 0) sqlite3_bind_int64(st, 15, r->dns_fetched);
+  else sqlite3_bind_null(st, 15);
   rc = sqlite3_step(st);
   sqlite3_reset(st);
   return rc == SQLITE_DONE ? 0 : st_fail(s, "identities");

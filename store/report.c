@@ -196,6 +196,7 @@ static int take_identities(sqlite3_stmt *st, void *arg) {
   r.last_us = sqlite3_column_int64(st, 10);
   r.unknown_direction = sqlite3_column_int(st, 11);
   r.points = st_col_text(st, 12);
+  r.dns_fetched = sqlite3_column_int64(st, 13); /* NULL: 0 */
   return ((identity_fn)k->fn)(&r, k->ctx);
 }
 
@@ -206,7 +207,7 @@ int64_t store_identities(struct store *s, int64_t since, int64_t until,
   return st_each_row(s, "identities",
                   "SELECT ip, iprev, ptr, helos, sources, echoed, sessions,"
                   " rejected, starttls, first_seen, last_seen,"
-                  " unknown_direction, points FROM identities"
+                  " unknown_direction, points, dns_fetched FROM identities"
                   " WHERE last_seen >= ?1 AND first_seen <= ?2"
                   " AND (?3 IS NULL OR instr(',' || points || ',',"
                   "  ',' || ?3 || ',') > 0) ORDER BY ip",

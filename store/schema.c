@@ -119,6 +119,9 @@ static const char *const migrations[] = {
     ("CREATE INDEX sessions_srcport ON sessions(src_ip, src_port, first_seen);"
      /* and how many answers a DNS message held, beyond those kept. */
      "ALTER TABLE dns ADD COLUMN total INTEGER NOT NULL DEFAULT 0;"),
+    /* 7 -> 8: when the DNS answers an identity was judged on were fetched
+     * (a cached answer may be hours old: the verdict says so). */
+    "ALTER TABLE identities ADD COLUMN dns_fetched INTEGER;",
 };
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {

@@ -158,6 +158,7 @@ int64_t store_port25(struct store *s, int64_t since, int64_t until,
 struct identity_row {
   const char *ip, *iprev, *ptr, *helos, *sources, *echoed, *points;
   int64_t sessions, rejected, starttls, first_us, last_us;
+  int64_t dns_fetched; /* when the oldest DNS answer judged was fetched  */
   int unknown_direction;
 };
 int store_identity_put(struct store *s, const struct identity_row *r,
@@ -296,6 +297,7 @@ struct analysis_stats {
   int64_t read_us, dns_us, judge_us; /* time in each phase                 */
   int write_failed;  /* the failure was in writing the results           */
   uint64_t twin_overflow; /* outside addresses past TWIN_CANDIDATES_MAX  */
+  int64_t oldest_cached;  /* fetch time of the oldest cached answer used  */
 };
 int store_analysis_end(struct store *s, int64_t at, int64_t since,
                        int64_t until, const struct analysis_stats *st,

@@ -134,6 +134,22 @@ if c.execute("SELECT count(*) FROM analyses").fetchone()[0] != 2: print("analyse
 print("%d findings as expected; second run %d answers from cache" % (len(got), c2))
 sys.exit(1 if bad else 0)
 PY
+# Verify after the fix: the second analysis took its answers from the
+# cache and says how old the oldest is and how to ask afresh; every
+# identity of the report says when its answers were fetched; the DNS
+# rules' fixes say how to re-check at once.
+grep -q "the oldest cached answer was fetched [0-9]*s ago: after a DNS change, 'analyze --max-age 0'" "$T/a2" &&
+  ! grep -q "oldest cached" "$T/a1" &&
+  "$BIN" report --db "$db" --format json | "$PY" -c "
+import json, sys
+d = json.load(sys.stdin)
+assert all(i['dns_fetched'] for i in d['identities'] if ':' in i['ip'] or not i['ip'].startswith('10.')), d['identities']
+f = [f for i in d['identities'] for f in i['findings'] if f['rule'] in ('no-ptr', 'fcrdns-fail', 'ipv6-no-ptr')]
+assert f and all('re-check at once' in x['fix'] for x in f), f
+" && "$BIN" report --db "$db" | grep -q "iprev pass  (DNS as of [0-9]*s ago)" &&
+  ok "cache age: analyze says how old, identities say when their answers were fetched, fixes say how to re-check" ||
+  ko "cache age: $(tail -1 "$T/a2")"
+
 # Counts are true: the NAT surprise covers the 3 translated sessions of
 # 10.0.0.10 (12:04:28), not the 9 of the identity from 12:04:01.
 "$PY" - "$db" <<'PY' && ok "nat-surprise counts the translated sessions: 3, 12:04:28" || ko "nat-surprise count: $("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count, rfc3339(first_seen) FROM findings WHERE rule='nat-surprise'\").fetchall())" "$db" 2>&1)"

@@ -1,7 +1,7 @@
 /* egressaudit - analyzer/analyzer.c: one analysis run, a small state
  * machine on the caller's loop. gather (the store reads, on libuv's thread
- * pool with a connection of their own), phase 1 DNS (PTR and HELO names,
- * our servers), phase 2 DNS (the names the PTRs gave, MX of HELO names
+ * pool with a connection of their own), DNS in rounds (PTR and HELO names,
+ * our servers; then the names the PTRs gave, MX of HELO names
  * without an address), judge (on the loop, one transaction), close. DNS
  * answers drive it; the step timer moves it on outside c-ares callbacks.
  * What it judges with: idents.c (identities, DNS plan), facts.c (answers),
@@ -29,7 +29,7 @@
 /* Findings a check (one address, no database) keeps. */
 #define CHECK_FINDINGS_MAX 64
 
-enum { A_PHASE1, A_PHASE2, A_FINISHED };
+enum { A_READ, A_DNS, A_FINISHED };
 
 struct run {
   struct analyzer_cfg cfgv;  /* a copy: the caller's may go first        */
@@ -45,6 +45,7 @@ struct run {
   struct finding *pre;       /* findings the reads gave (rejects, port 25, */
   size_t npre, cappre;       /* drops), emitted with the rest            */
   int phase, closing, cancelled, ret;
+  unsigned rounds;           /* DNS rounds planned                          */
   int64_t t_phase;
   analyzer_done_fn done_fn;
   void *done_ctx;
@@ -144,7 +145,7 @@ static void judge_idents(struct run *R, const struct rules_cfg *rc) {
   for (i = 0; i < R->ids.nids; i++) {
     struct idrec *d = R->ids.ids[i];
     if (d->merged) continue;
-    idset_build(d, &R->facts, R->ws, R->view);
+    idset_build(&R->ids, d, &R->facts, R->ws, R->view);
     d->iprev = rules_iprev(R->view);
     rules_ident(rc, R->view);
     zone_keep(&z, R->view);
@@ -250,7 +251,7 @@ static void judge_check(struct run *R) {
     snprintf(R->err, sizeof(R->err), "out of memory");
     return;
   }
-  idset_build(R->check_id, &R->facts, R->ws, R->view);
+  idset_build(&R->ids, R->check_id, &R->facts, R->ws, R->view);
   rules_ident(&rc, R->view);
   R->check_fn(R->check_ctx, R->view, R->found, R->nfound);
 }
@@ -288,16 +289,30 @@ static void run_close(struct run *R) {
   uv_close((uv_handle_t *)&R->step, on_closed);
 }
 
+/* Plan again with the answers in: 1 when that queued queries. Answers
+ * from the cache come at once and may name more: plan until nothing new
+ * is wanted (every round adds facts, so this ends; DNS_ROUNDS_MAX bounds
+ * it all the same). */
+static int replan(struct run *R) {
+  size_t known;
+
+  do {
+    if (R->rounds++ >= DNS_ROUNDS_MAX) return 0;
+    known = R->facts.map.n;
+    idset_plan(&R->ids, &R->facts, &R->ws->r[0]);
+    if (facts_busy(&R->facts)) return 1;
+  } while (R->facts.map.n > known);
+  return 0;
+}
+
 static void advance(struct run *R) {
   if (R->closing) return;
   if (facts_busy(&R->facts)) {
     pump(R); /* more to send */
     return;
   }
-  if (R->phase == A_PHASE1) {
-    R->phase = A_PHASE2;
-    idset_plan2(&R->ids, &R->facts, &R->ws->r[0]);
-    pump(R);
+  if (replan(R)) {
+    pump(R); /* another round: what the answers named */
     return;
   }
   R->stats.queries = R->facts.queries;
@@ -359,8 +374,8 @@ static int run_new(struct run **out, uv_loop_t *loop,
 /* Phase 1 starts: its answers (or the step timer, when nothing needs
  * asking) carry the run on. */
 static void run_go(struct run *R) {
-  R->phase = A_PHASE1;
-  idset_plan1(&R->ids, &R->facts);
+  R->phase = A_DNS;
+  replan(R);
   uv_check_start(&R->sender, on_sender);
   pump(R);
 }

@@ -39,8 +39,11 @@ struct facts {
 
 /* The facts of one identity, expanded for the rules (which borrow them):
  * PTR and SOA, A and AAAA of each PTR name, A, AAAA and MX of each HELO
- * name. Large (about 400 KB): one per run, on the heap. */
-#define FACTS_WS_MAX (2 + IDENT_NAMES_MAX * 2 + IDENT_HELO_MAX * 3)
+ * name, and those of the names' other addresses. Large (about 600 KB):
+ * one per run, on the heap. */
+#define FACTS_WS_MAX                                                         \
+  (2 + IDENT_NAMES_MAX * 2 + IDENT_HELO_MAX * 3 +                            \
+   IDENT_OTHER_MAX * (1 + 2 * OTHER_NAMES_MAX))
 struct facts_ws {
   unsigned used;
   int64_t oldest;               /* when the oldest answer loaded was

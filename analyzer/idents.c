@@ -225,23 +225,93 @@ static int helo_is_name(const char *h) {
   return h[0] != '[' && rules_helo_invalid(h) == NULL;
 }
 
-void idset_plan1(const struct idset *s, struct facts *fx) {
-  size_t i;
-  unsigned h;
+/* The addresses a name has, as far as known, when one of them is ip (a
+ * name of ours: its other addresses are ours to judge; a name pointing
+ * elsewhere is helo-elsewhere's or fcrdns-fail's business): calls fn for
+ * each. */
+static void each_address(const struct facts *fx, const char *name,
+                         const char *ip, struct dns_result *scratch,
+                         void (*fn)(const char *addr, void *ctx), void *ctx) {
+  static const int types[2] = {DNS_T_A, DNS_T_AAAA};
+  unsigned t, k, ours = 0;
 
-  for (i = 0; i < s->nids; i++) {
-    const struct idrec *d = s->ids[i];
-    if (d->merged) continue;
-    if (!addr_is_private(&d->ip)) {
-      facts_want(fx, DNS_T_PTR, d->rev);
-      facts_want(fx, DNS_T_SOA, d->rev);
+  for (t = 0; t < 2 && !ours; t++)
+    if (facts_load1(fx, types[t], name, scratch) && scratch->status == DNS_OK)
+      for (k = 0; k < scratch->n; k++) ours |= strcmp(scratch->answer[k], ip) == 0;
+  for (t = 0; t < 2 && ours; t++)
+    if (facts_load1(fx, types[t], name, scratch) && scratch->status == DNS_OK)
+      for (k = 0; k < scratch->n; k++) fn(scratch->answer[k], ctx);
+}
+
+struct other_plan {
+  struct facts *fx;
+  const struct idrec *d;
+  struct dns_result *scratch;   /* for the other address's PTR           */
+  char seen[IDENT_OTHER_MAX][ADDR_STRLEN];
+  unsigned n;
+};
+
+/* Another address of an EHLO or PTR name: its PTR, and its names' A and
+ * AAAA, so that its own FCrDNS can be judged. */
+static void plan_other(const char *addr, void *ctx) {
+  struct other_plan *p = ctx;
+  struct ea_addr a;
+  char rev[80];
+  unsigned i;
+
+  if (addr_parse(&a, addr, strlen(addr)) < 0 || addr_is_private(&a) ||
+      strcmp(addr, p->d->ip_text) == 0)
+    return;
+  for (i = 0; i < p->n; i++)
+    if (strcmp(p->seen[i], addr) == 0) return;
+  if (p->n == IDENT_OTHER_MAX) return;
+  snprintf(p->seen[p->n++], ADDR_STRLEN, "%s", addr);
+  dns_reverse_name(a.family, a.a, rev, sizeof(rev));
+  facts_want(p->fx, DNS_T_PTR, rev);
+  if (facts_load1(p->fx, DNS_T_PTR, rev, p->scratch) &&
+      p->scratch->status == DNS_OK)
+    for (i = 0; i < p->scratch->n && i < OTHER_NAMES_MAX; i++) {
+      facts_want(p->fx, DNS_T_A, p->scratch->answer[i]);
+      facts_want(p->fx, DNS_T_AAAA, p->scratch->answer[i]);
     }
-    for (h = 0; h < d->n_helo; h++)
-      if (helo_is_name(d->helo[h])) {
-        facts_want(fx, DNS_T_A, d->helo[h]);
-        facts_want(fx, DNS_T_AAAA, d->helo[h]);
+}
+
+static void plan_ident(const struct idrec *d, struct facts *fx,
+                       struct dns_result scratch[3]) {
+  struct other_plan op;
+  unsigned h, k;
+
+  memset(&op, 0, sizeof(op));
+  op.fx = fx;
+  op.d = d;
+  op.scratch = &scratch[2];
+  if (!addr_is_private(&d->ip)) {
+    facts_want(fx, DNS_T_PTR, d->rev);
+    facts_want(fx, DNS_T_SOA, d->rev);
+    if (facts_load1(fx, DNS_T_PTR, d->rev, &scratch[0]) &&
+        scratch[0].status == DNS_OK)
+      for (k = 0; k < scratch[0].n; k++) {
+        facts_want(fx, DNS_T_A, scratch[0].answer[k]);
+        facts_want(fx, DNS_T_AAAA, scratch[0].answer[k]);
+        each_address(fx, scratch[0].answer[k], d->ip_text, &scratch[1],
+                     plan_other, &op);
       }
   }
+  for (h = 0; h < d->n_helo; h++) {
+    if (!helo_is_name(d->helo[h])) continue;
+    facts_want(fx, DNS_T_A, d->helo[h]);
+    facts_want(fx, DNS_T_AAAA, d->helo[h]);
+    if (facts_no_address(fx, d->helo[h])) facts_want(fx, DNS_T_MX, d->helo[h]);
+    each_address(fx, d->helo[h], d->ip_text, &scratch[1], plan_other, &op);
+  }
+}
+
+void idset_plan(const struct idset *s, struct facts *fx,
+                struct dns_result scratch[3]) {
+  size_t i;
+
+  for (i = 0; i < s->nids; i++)
+    if (!s->ids[i]->merged) plan_ident(s->ids[i], fx, scratch);
   for (i = 0; i < s->nsrv; i++) {
     if (addr_is_private(&s->srv[i].ip)) continue;
     facts_want(fx, DNS_T_PTR, s->srv[i].rev);
@@ -252,27 +322,56 @@ void idset_plan1(const struct idset *s, struct facts *fx) {
   }
 }
 
-void idset_plan2(const struct idset *s, struct facts *fx,
-                 struct dns_result *scratch) {
-  size_t i;
-  unsigned h, k;
+/* One other address of a name of id's (the EHLO name or a PTR name):
+ * kept with its PTR and its names' A/AAAA, unless it is the identity's
+ * own, private, already kept, or an identity of this run itself. */
+static void keep_other(const struct idset *s, const struct facts *fx,
+                       struct facts_ws *ws, struct ident *id, const char *addr,
+                       const char *of, int from_helo) {
+  struct ea_addr a;
+  char rev[80];
+  unsigned i, n;
 
-  for (i = 0; i < s->nids; i++) {
-    const struct idrec *d = s->ids[i];
-    if (d->merged) continue;
-    if (facts_load1(fx, DNS_T_PTR, d->rev, scratch) && scratch->status == DNS_OK)
-      for (k = 0; k < scratch->n; k++) {
-        facts_want(fx, DNS_T_A, scratch->answer[k]);
-        facts_want(fx, DNS_T_AAAA, scratch->answer[k]);
-      }
-    for (h = 0; h < d->n_helo; h++)
-      if (helo_is_name(d->helo[h]) && facts_no_address(fx, d->helo[h]))
-        facts_want(fx, DNS_T_MX, d->helo[h]);
+  if (id->n_other == IDENT_OTHER_MAX || strcmp(addr, id->ip_text) == 0 ||
+      addr_parse(&a, addr, strlen(addr)) < 0 || addr_is_private(&a) ||
+      (s != NULL && idset_find(s, addr) != NULL))
+    return;
+  for (i = 0; i < id->n_other; i++)
+    if (strcmp(id->other[i].addr, addr) == 0) return;
+  n = id->n_other++;
+  snprintf(id->other[n].addr, sizeof(id->other[n].addr), "%s", addr);
+  snprintf(id->other[n].of, sizeof(id->other[n].of), "%s", of);
+  id->other[n].from_helo = from_helo;
+  dns_reverse_name(a.family, a.a, rev, sizeof(rev));
+  id->other[n].ptr = facts_load(fx, ws, DNS_T_PTR, rev);
+  if (id->other[n].ptr == NULL || id->other[n].ptr->status != DNS_OK) return;
+  for (i = 0; i < id->other[n].ptr->n && i < OTHER_NAMES_MAX; i++) {
+    id->other[n].a[i] = facts_load(fx, ws, DNS_T_A, id->other[n].ptr->answer[i]);
+    id->other[n].aaaa[i] =
+        facts_load(fx, ws, DNS_T_AAAA, id->other[n].ptr->answer[i]);
   }
 }
 
-void idset_build(const struct idrec *d, const struct facts *fx,
-                 struct facts_ws *ws, struct ident *id) {
+static void keep_others_of(const struct idset *s, const struct facts *fx,
+                           struct facts_ws *ws, struct ident *id,
+                           const struct dns_result *a,
+                           const struct dns_result *q, const char *of,
+                           int from_helo) {
+  const struct dns_result *r[2] = {a, q};
+  unsigned t, k, ours = 0;
+
+  /* Only a name of ours (one of its addresses is the identity's). */
+  for (t = 0; t < 2; t++)
+    for (k = 0; r[t] && r[t]->status == DNS_OK && k < r[t]->n; k++)
+      ours |= strcmp(r[t]->answer[k], id->ip_text) == 0;
+  for (t = 0; t < 2 && ours; t++)
+    for (k = 0; r[t] && r[t]->status == DNS_OK && k < r[t]->n; k++)
+      keep_other(s, fx, ws, id, r[t]->answer[k], of, from_helo);
+}
+
+void idset_build(const struct idset *s, const struct idrec *d,
+                 const struct facts *fx, struct facts_ws *ws,
+                 struct ident *id) {
   unsigned k;
 
   ws->used = 0;
@@ -310,6 +409,12 @@ void idset_build(const struct idrec *d, const struct facts *fx,
     id->helo[k].aaaa = facts_load(fx, ws, DNS_T_AAAA, d->helo[k]);
     id->helo[k].mx = facts_load(fx, ws, DNS_T_MX, d->helo[k]);
   }
+  for (k = 0; k < id->n_helo; k++)
+    keep_others_of(s, fx, ws, id, id->helo[k].a, id->helo[k].aaaa,
+                   id->helo[k].name, 1);
+  for (k = 0; k < id->n_names; k++)
+    keep_others_of(s, fx, ws, id, id->fwd[k].a, id->fwd[k].aaaa,
+                   id->ptr->answer[k], 0);
 }
 
 int idset_build_server(const struct srv *v, const struct facts *fx,

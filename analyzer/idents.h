@@ -78,17 +78,22 @@ void idset_merge_private(struct idset *s);
 /* Identities left after merging. */
 size_t idset_count(const struct idset *s);
 
-/* What DNS must say: phase 1, the PTR and SOA of each public identity,
- * A and AAAA of each HELO name and of our servers' names; phase 2, A and
- * AAAA of the names the PTRs gave, MX of HELO names without an address.
- * scratch holds one expanded answer. */
-void idset_plan1(const struct idset *s, struct facts *fx);
-void idset_plan2(const struct idset *s, struct facts *fx,
-                 struct dns_result *scratch);
+/* What DNS must say, given what it has said so far; called after each
+ * round of answers, it queues only what is new (none: the DNS is done).
+ * Per public identity: PTR and SOA; A and AAAA of each PTR name and each
+ * HELO name (MX when it has no address); for the other addresses those
+ * names give (IDENT_OTHER_MAX), their PTR and the A/AAAA of its first
+ * OTHER_NAMES_MAX names. Our servers: PTR, A and AAAA of the banner name.
+ * scratch holds three expanded answers. */
+void idset_plan(const struct idset *s, struct facts *fx,
+                struct dns_result scratch[3]);
 
-/* The rules' view of d (facts expanded into ws, which is reset first). */
-void idset_build(const struct idrec *d, const struct facts *fx,
-                 struct facts_ws *ws, struct ident *id);
+/* The rules' view of d (facts expanded into ws, which is reset first);
+ * other addresses that are identities of s themselves are left out (their
+ * own findings say it). */
+void idset_build(const struct idset *s, const struct idrec *d,
+                 const struct facts *fx, struct facts_ws *ws,
+                 struct ident *id);
 /* The rules' view of server v; 0, or -1 when it has no public address. */
 int idset_build_server(const struct srv *v, const struct facts *fx,
                        struct facts_ws *ws, struct server_ident *sv);

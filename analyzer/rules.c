@@ -610,6 +610,45 @@ static void rules_nat(const struct rules_cfg *cfg, const struct ident *id) {
          id->ip_text);
 }
 
+/* address-no-ptr: another address of the EHLO name or of a PTR name that
+ * has no PTR confirming it. An MTA that resolves its own name (or a
+ * receiver checking the EHLO name) meets that address too; with an AAAA,
+ * the first IPv6 delivery leaves from it (seed: "if you can't set IPv6
+ * PTR, don't publish AAAA for the mail hostname"). Temporary failures are
+ * left unsaid here: the address is not the one mail left from. */
+static void rules_others(const struct rules_cfg *cfg, const struct ident *id) {
+  unsigned i, k;
+
+  for (i = 0; i < id->n_other; i++) {
+    const char *x = id->other[i].addr, *of = id->other[i].of;
+    const struct dns_result *p = id->other[i].ptr;
+    int six = strchr(x, ':') != NULL, confirmed = 0, unknown = 0;
+
+    if (p == NULL || temp(p)) continue;
+    if (p->status == DNS_OK)
+      for (k = 0; k < p->n && k < OTHER_NAMES_MAX; k++) {
+        if (holds(id->other[i].a[k], x) || holds(id->other[i].aaaa[k], x))
+          confirmed = 1;
+        if (temp(id->other[i].a[k]) || temp(id->other[i].aaaa[k])) unknown = 1;
+      }
+    if (confirmed || unknown) continue;
+    emit(cfg, id, "address-no-ptr", SEV_WARN, x,
+         six ? "Give this IPv6 address a PTR to the name (with the matching "
+               "AAAA), or remove the AAAA from the name if mail is not meant "
+               "to leave from it: an MTA with IPv6 prefers it."
+             : "Give this address a PTR to the name (with the matching A), or"
+               " remove the A record from the name if mail is not meant to "
+               "leave from it.",
+         "%s %s also has %s %s, %s: %s", id->other[i].from_helo ? "EHLO name"
+                                                                  : "PTR name",
+         of, six ? "AAAA" : "A", x,
+         p->status == DNS_OK ? "whose PTR names do not resolve back to it"
+                             : "which has no PTR",
+         six ? "the first IPv6 delivery from it meets Gmail's 550-5.7.25"
+             : "mail leaving from it fails iprev");
+  }
+}
+
 void rules_ident(const struct rules_cfg *cfg, const struct ident *id) {
   enum iprev ipr = rules_iprev(id);
 
@@ -626,6 +665,7 @@ void rules_ident(const struct rules_cfg *cfg, const struct ident *id) {
   }
   rules_helo(cfg, id);
   rules_nat(cfg, id);
+  rules_others(cfg, id);
 }
 
 static void emit_server(const struct rules_cfg *cfg,

@@ -18,6 +18,11 @@
 #define IDENT_NAMES_MAX DNS_ANSWERS_MAX
 #define IDENT_HELO_MAX 16
 #define IDENT_SRC_MAX 8
+/* Other addresses of the EHLO and PTR names followed per identity, and the
+ * PTR names of each that are asked forward: bounds on what a hostile zone
+ * can make one identity cost (16 answers each would be 16 x 16 x 16). */
+#define IDENT_OTHER_MAX 8
+#define OTHER_NAMES_MAX 2
 
 /* RFC 8601 2.7.3 iprev results. */
 enum iprev { IPREV_NONE = 0, IPREV_PASS, IPREV_FAIL, IPREV_TEMPERROR,
@@ -49,6 +54,14 @@ struct ident {
   unsigned n_src;                /* the source addresses in the packets */
   struct ea_addr src[IDENT_SRC_MAX];
   struct ident_src_use src_use[IDENT_SRC_MAX]; /* per src, same order    */
+  unsigned n_other;              /* the names' other addresses           */
+  struct {
+    char addr[46];
+    char of[256];                /* the EHLO or PTR name that gave it    */
+    int from_helo;
+    const struct dns_result *ptr;
+    const struct dns_result *a[OTHER_NAMES_MAX], *aaaa[OTHER_NAMES_MAX];
+  } other[IDENT_OTHER_MAX];
   int echoed;                    /* ip came from a receiver's echo       */
   int64_t sessions, first_us, last_us;
   int unknown_direction;         /* read without --local: maybe not ours */
@@ -71,7 +84,7 @@ enum iprev rules_iprev(const struct ident *id);
 
 /* Every per-identity rule: no-ptr, ptr-temperror, fcrdns-fail,
  * multiple-ptr, ptr-invalid, generic-ptr, helo-*, nat-surprise,
- * ipv6-no-ptr, reverse-zone. */
+ * ipv6-no-ptr, address-no-ptr, reverse-zone. */
 void rules_ident(const struct rules_cfg *cfg, const struct ident *id);
 
 /* One of our servers as clients saw it: its address, the host name its

@@ -95,6 +95,10 @@
  * three point at our side or a blocklisting). */
 #define PORT25_BLOCKED_DSTS_MIN 3
 
+/* DNS rounds of one analysis: PTR, the names it gave, their other
+ * addresses' PTR, those names' A/AAAA take four; a bound all the same. */
+#define DNS_ROUNDS_MAX 8
+
 /* The DNS cache keeps an answer at least a minute (a TTL of 0 or 5 s would
  * make every analysis ask again) and at most a day (a long TTL must not
  * hide a fixed PTR from the next day's report). */

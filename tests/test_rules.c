@@ -693,6 +693,48 @@ static void test_said_once_and_blind_spots(void **state) {
   assert_null(find(&g, "reverse-zone"));
 }
 
+/* address-no-ptr: the other addresses of a name of ours. */
+static void test_other_addresses(void **state) {
+  static const struct {
+    int ptr_status;
+    const char *ptr_name, *aaaa;
+    int want;
+  } v[] = {
+      {DNS_NXDOMAIN, NULL, NULL, 1},                                 /* no PTR */
+      {DNS_OK, "mail25.example.com", "2001:db8:10::99", 0},          /* confirms */
+      {DNS_OK, "mail25.example.com", "2001:db8:10::98", 1},          /* elsewhere */
+      {DNS_SERVFAIL, NULL, NULL, 0},                                 /* unknown */
+  };
+  struct ident id;
+  struct got g;
+  unsigned i;
+  (void)state;
+
+  for (i = 0; i < ARRAY_SIZE(v); i++) {
+    ident(&id, "203.0.113.25");
+    set_ptr(&id, "mail25.example.com", NULL);
+    id.fwd[0].a = res(DNS_T_A, DNS_OK, "203.0.113.25", NULL);
+    id.n_other = 1;
+    snprintf(id.other[0].addr, sizeof(id.other[0].addr), "2001:db8:10::99");
+    snprintf(id.other[0].of, sizeof(id.other[0].of), "mail25.example.com");
+    id.other[0].from_helo = 1;
+    id.other[0].ptr = res(DNS_T_PTR, v[i].ptr_status, v[i].ptr_name, NULL);
+    if (v[i].aaaa) id.other[0].aaaa[0] = res(DNS_T_AAAA, DNS_OK, v[i].aaaa, NULL);
+    judge(&id, &g);
+    if (!v[i].want) {
+      assert_null(find(&g, "address-no-ptr"));
+      continue;
+    }
+    assert_non_null(find(&g, "address-no-ptr"));
+    assert_int_equal(find(&g, "address-no-ptr")->severity, SEV_WARN);
+    assert_string_equal(find(&g, "address-no-ptr")->subject, "2001:db8:10::99");
+    assert_non_null(strstr(find(&g, "address-no-ptr")->detail,
+                           "EHLO name mail25.example.com also has AAAA 2001:db8:10::99"));
+    assert_non_null(strstr(find(&g, "address-no-ptr")->detail,
+                           v[i].ptr_status == DNS_OK ? "do not resolve back" : "has no PTR"));
+  }
+}
+
 static void run_rejects(const struct rules_cfg *cfg, void *v) {
   rules_rejects_emit(cfg, v);
 }
@@ -754,6 +796,7 @@ int main(void) {
       cmocka_unit_test(test_rejects_table),
       cmocka_unit_test(test_reverse_zones),
       cmocka_unit_test(test_said_once_and_blind_spots),
+      cmocka_unit_test(test_other_addresses),
   };
   int rc;
   psl = psl_builtin();

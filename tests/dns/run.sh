@@ -79,6 +79,12 @@ check "IPv6 with PTR" 0 pass "" no-ptr,ipv6-no-ptr 2001:db8:10::25
 check "IPv6 without PTR" 2 permerror ipv6-no-ptr no-ptr 2001:db8:10::26
 check "HELO localhost" 2 pass helo-invalid "" 203.0.113.10 --helo localhost
 check "HELO unresolvable" 1 pass helo-unresolvable helo-elsewhere 203.0.113.10 --helo ghost.example.com
+# Every address of a name of ours: mail25.example.com's AAAA
+# 2001:db8:10::99 has no PTR (it passed silently), from the EHLO name and
+# from the PTR name alike; mail01's AAAA has one that confirms.
+check "EHLO name's AAAA without PTR" 1 pass address-no-ptr "" 203.0.113.25 --helo mail25.example.com
+check "PTR name's AAAA without PTR" 1 pass address-no-ptr "" 203.0.113.25
+check "every address confirms" 0 pass "" address-no-ptr 203.0.113.10 --helo mail01.example.com
 check "HELO elsewhere" 1 pass helo-elsewhere "" 203.0.113.15 --helo mail01.example.com
 check "HELO MX only" 0 pass "" helo-unresolvable 203.0.113.10 --helo mxonly.example.com
 # A HELO lookup REFUSED is said (unknown, exit 3), not swallowed (exit 1).

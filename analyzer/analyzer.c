@@ -111,20 +111,23 @@ struct zones {
 
 static void zone_keep(struct zones *z, const struct ident *id) {
   char *copy;
-  size_t lz, lm, lr;
+  size_t lz, lm, lr, li;
 
   if (id->soa == NULL || id->soa->soa_zone[0] == '\0') return;
   if (vec_room(&z->use, &z->cap, z->n, sizeof(*z->use), 64) < 0) return;
+  /* All four copied: id and its answers are reused for the next one. */
   lz = strlen(id->soa->soa_zone) + 1;
   lm = strlen(id->soa->soa_mname) + 1;
   lr = strlen(id->soa->soa_rname) + 1;
-  if ((copy = malloc(lz + lm + lr)) == NULL) return;
+  li = strlen(id->ip_text) + 1;
+  if ((copy = malloc(lz + lm + lr + li)) == NULL) return;
   memcpy(copy, id->soa->soa_zone, lz);
   memcpy(copy + lz, id->soa->soa_mname, lm);
   memcpy(copy + lz + lm, id->soa->soa_rname, lr);
+  memcpy(copy + lz + lm + lr, id->ip_text, li);
   z->use[z->n++] = (struct zone_use){copy, copy + lz, copy + lz + lm,
-                                     id->ip_text, id->sessions, id->first_us,
-                                     id->last_us};
+                                     copy + lz + lm + lr, id->sessions,
+                                     id->first_us, id->last_us};
 }
 
 static void zones_free(struct zones *z) {

@@ -220,6 +220,8 @@ assert i["iprev"] == "permerror" and i["ptr"] == []
 assert {f["rule"] for f in i["findings"]} >= {"no-ptr", "rdns-reject"}
 assert all(set(f) >= {"rule", "severity", "detail", "fix"} for f in i["findings"])
 assert sorted(f["rule"] for f in d["findings"]) == ["ip-rotation", "reverse-zone", "reverse-zone"]
+z = [f for f in d["findings"] if f["rule"] == "reverse-zone" and f["subject"] == "113.0.203.in-addr.arpa"][0]
+assert z["detail"].startswith("the PTRs of 203.0.113.10, 203.0.113.11, 203.0.113.12, 203.0.113.14, 203.0.113.15 are served"), z["detail"]
 assert ids["203.0.113.10"]["sources"] == ["10.0.0.10", "203.0.113.10"]
 PY
 # Identities worst first (crit, unknown, warn, info), and each one's

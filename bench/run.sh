@@ -8,6 +8,7 @@
 #   make bench FULL=1     also tshark on the large capture (minutes)
 set -eu
 BIN=${EA_BIN:-build/egressaudit}
+export EGRESSAUDIT_CONF=""  # never this machine's configuration
 DIR=${BENCH_DIR:-/var/tmp/egressaudit-bench}
 RUNS=${RUNS:-5}
 SMALL=200000

@@ -61,6 +61,7 @@ int cmd_analyze(int argc, char **argv) {
   int c, rc, quiet = 0;
 
   analysis_opts_init(&d);
+  if ((rc = analysis_opts_conf(&d, "analyze")) != 0) return rc;
   optind = 1;
   while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
     if ((rc = analysis_opt(&d, c, optarg, "analyze")) != 0) {
@@ -288,6 +289,7 @@ int cmd_check(int argc, char **argv) {
   int c, rc, i;
 
   analysis_opts_init(&d);
+  if ((rc = analysis_opts_conf(&d, "check")) != 0) return rc;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if ((rc = analysis_opt(&d, c, optarg, "check")) != 0) {

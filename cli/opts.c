@@ -4,7 +4,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli/opts.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,10 @@ int analysis_opt(struct analysis_opts *o, int c, const char *arg,
 
   switch (c) {
   case OPT_RESOLVER:
+    if (o->conf_resolvers && !o->loading) {
+      o->n = 0; /* the command line's, not the file's */
+      o->conf_resolvers = 0;
+    }
     if (o->n == RESOLVERS_MAX) {
       cli_err("%s: at most %d --resolver", cmd, RESOLVERS_MAX);
       return -1;
@@ -62,6 +68,10 @@ int analysis_opt(struct analysis_opts *o, int c, const char *arg,
     o->cfg.dns.timeout_ms = (int)v;
     break;
   case OPT_EXPECT_EGRESS:
+    if (o->conf_expect && !o->loading) {
+      memset(&o->expect, 0, sizeof(o->expect));
+      o->conf_expect = 0;
+    }
     if (netset_add_text(&o->expect, arg) < 0) {
       cli_err("%s: --expect-egress: '%s' is not an address or CIDR network",
               cmd, arg);
@@ -88,9 +98,99 @@ int analysis_opt(struct analysis_opts *o, int c, const char *arg,
   default:
     return 0;
   }
+  if (o->loading) {
+    o->conf_resolvers |= c == OPT_RESOLVER;
+    o->conf_expect |= c == OPT_EXPECT_EGRESS;
+    return 1; /* another command reads the file itself */
+  }
   if (o->argc + 2 < (int)(sizeof(o->argv) / sizeof(*o->argv))) {
     o->argv[o->argc++] = name_of(c);
     o->argv[o->argc++] = arg;
   }
   return 1;
+}
+
+/* The value of CONF_VAR in the file's text: NAME=value, NAME="value" or
+ * NAME='value' on a line of its own (no expansion: the units' systemd
+ * reads the same file the same way). Copied into out; 1 found, 0 not. */
+static int conf_value(FILE *f, char *out, size_t cap) {
+  char line[CONF_MAX + 64];
+  size_t n = strlen(CONF_VAR);
+  int found = 0;
+
+  while (fgets(line, sizeof(line), f) != NULL) {
+    char *v = line, *end;
+    while (*v == ' ' || *v == '\t') v++;
+    if (strncmp(v, CONF_VAR, n) != 0 || v[n] != '=') continue;
+    v += n + 1;
+    end = v + strcspn(v, "\r\n");
+    *end = '\0';
+    if ((*v == '"' || *v == '\'') && end > v + 1 && end[-1] == *v) {
+      v++;
+      end[-1] = '\0';
+    }
+    snprintf(out, cap, "%s", v); /* the last assignment wins, as in sh */
+    found = 1;
+  }
+  return found;
+}
+
+int analysis_opts_conf(struct analysis_opts *o, const char *cmd) {
+  const char *path = getenv("EGRESSAUDIT_CONF");
+  char *w[64], *p;
+  int nw = 0, i, c;
+  FILE *f;
+
+  if (path == NULL) path = CONF_PATH;
+  if (path[0] == '\0') return 0;
+  f = fopen(path, "re");
+  if (f == NULL) {
+    if (errno == ENOENT) return 0;
+    cli_err("%s: %s: %s", cmd, path, strerror(errno));
+    return EXIT_CONFIG;
+  }
+  c = conf_value(f, o->conf, sizeof(o->conf));
+  fclose(f);
+  if (!c) return 0;
+  for (p = o->conf; *p && nw < 64;) {
+    while (*p == ' ' || *p == '\t') *p++ = '\0';
+    if (*p == '\0') break;
+    w[nw++] = p;
+    while (*p && *p != ' ' && *p != '\t') p++;
+  }
+  o->loading = 1;
+  for (i = 0; i < nw; i++) {
+    static const struct {
+      const char *name;
+      int code;
+    } names[] = {{"--resolver", OPT_RESOLVER},
+                 {"--dns-timeout", OPT_DNS_TIMEOUT},
+                 {"--expect-egress", OPT_EXPECT_EGRESS},
+                 {"--max-age", OPT_MAX_AGE},
+                 {"--max-inflight", OPT_MAX_INFLIGHT}};
+    const char *val = NULL;
+    size_t k, len;
+    for (k = 0; k < sizeof(names) / sizeof(*names); k++) {
+      len = strlen(names[k].name);
+      if (strncmp(w[i], names[k].name, len) != 0) continue;
+      if (w[i][len] == '=') val = w[i] + len + 1;
+      else if (w[i][len] == '\0' && i + 1 < nw) val = w[++i];
+      else continue;
+      break;
+    }
+    if (k == sizeof(names) / sizeof(*names) || val == NULL) {
+      o->loading = 0;
+      cli_err("%s: %s: %s: '%s' is not an analysis option with its value"
+              " (--resolver, --dns-timeout, --expect-egress, --max-age,"
+              " --max-inflight)", cmd, path, CONF_VAR, w[i]);
+      return EXIT_CONFIG;
+    }
+    if (analysis_opt(o, names[k].code, val, cmd) < 0) {
+      o->loading = 0;
+      cli_err("%s: the value above is in %s (%s)", cmd, path, CONF_VAR);
+      return EXIT_CONFIG;
+    }
+  }
+  o->loading = 0;
+  return 0;
 }

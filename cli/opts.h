@@ -41,10 +41,21 @@ enum {
   "                       their TTL; 0 asks again now)\n"                     \
   "  --max-inflight N     queries in flight at once (default 256)\n"
 
+/* The configuration file: Debian's /etc/default/egressaudit (the units
+ * read it too), $EGRESSAUDIT_CONF instead when set. Its variable
+ * EGRESSAUDIT_ANALYSIS_OPTS holds analysis options for every command
+ * that resolves; the command line overrides them. */
+#define CONF_PATH "/etc/default/egressaudit"
+#define CONF_VAR "EGRESSAUDIT_ANALYSIS_OPTS"
+#define CONF_MAX 4096
+
 /* The options as given, and the analysis configuration they make. */
 struct analysis_opts {
   const char *servers[RESOLVERS_MAX];
   unsigned n;
+  char conf[CONF_MAX];          /* the variable's value, split in place  */
+  int conf_resolvers, conf_expect; /* set from the file, not yet replaced */
+  int loading;                  /* reading the file: nothing to hand on  */
   struct netset expect;
   struct analyzer_cfg cfg;
   /* As given, to hand on to another command (report --analyze). */
@@ -55,8 +66,14 @@ struct analysis_opts {
 /* Defaults: all sessions, the cache trusted for the answers' TTL. */
 void analysis_opts_init(struct analysis_opts *o);
 
+/* Read the analysis options of the configuration file into o (after
+ * analysis_opts_init, before the command line): 0 (also when there is no
+ * file), or EXIT_CONFIG after a message naming the file and the value. */
+int analysis_opts_conf(struct analysis_opts *o, const char *cmd);
+
 /* Take option c with its argument arg when it is one of the above:
- * 1 taken, 0 not ours, -1 a bad value (the message, naming cmd, printed). */
+ * 1 taken, 0 not ours, -1 a bad value (the message, naming cmd, printed).
+ * A --resolver or --expect-egress given replaces the file's. */
 int analysis_opt(struct analysis_opts *o, int c, const char *arg,
                  const char *cmd);
 

@@ -505,6 +505,7 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
   o->stats_us = 60000000;
   ports_parse("25", o->ports);
   analysis_opts_init(&o->ao);
+  if ((rc = analysis_opts_conf(&o->ao, "watch")) != 0) return rc;
   optind = 1;
   while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
     if ((rc = analysis_opt(&o->ao, c, optarg, "watch")) != 0) {

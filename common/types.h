@@ -45,5 +45,6 @@ struct ea_addr {
 #define EXIT_IOERR 74
 #define EXIT_TEMPFAIL 75
 #define EXIT_NOPERM 77
+#define EXIT_CONFIG 78
 
 #endif

@@ -6,6 +6,8 @@
 # (never this machine's resolvers), and the report is printed.
 set -eu
 BIN=${EA_BIN:-build/egressaudit}
+# The demo asks only its own NSD: never this machine's configuration.
+export EGRESSAUDIT_CONF=""
 DIR=$(mktemp -d /tmp/egressaudit-demo.XXXXXX)
 DB=${DEMO_DB:-build/demo.db}
 PORT=$(python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")

@@ -108,6 +108,36 @@ sys.exit(0 if d['iprev']=='temperror' and 'no-ptr' not in r and 'ptr-temperror' 
 else ko "timeout: exit $rc $(cat "$T/out.json")"; fi
 kill "$HOLE_PID" 2>/dev/null; HOLE_PID=""
 
+# The configuration file: analysis options set once for every command.
+# (A broken reading would fall back to the system's resolvers: here a
+# private /etc/resolv.conf in a mount namespace points at nothing.)
+printf 'EGRESSAUDIT_OPTS="-i eth0"\nEGRESSAUDIT_ANALYSIS_OPTS="--resolver 127.0.0.1:%s --dns-timeout 500 --expect-egress 203.0.113.99"\n' "$PORT" >"$T/conf"
+printf "EGRESSAUDIT_ANALYSIS_OPTS='--resolver 127.0.0.1:%s --bogus 1'\n" "$PORT" >"$T/conf.bad"
+printf 'nameserver 127.0.0.9\n' >"$T/resolv.conf"
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+  conf_run() { # CONF ARGS...: egressaudit with CONF, no system resolver
+  _c=$1; shift
+  unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && EGRESSAUDIT_CONF="$1" && shift && exec "$@"' \
+    sh "$T/resolv.conf" "$_c" "$BIN" "$@"
+  }
+  conf_run "$T/conf" check --format json 203.0.113.10 >"$T/c1.json" 2>"$T/c1.err"; r1=$?
+  conf_run "$T/conf" check --format json --expect-egress 203.0.113.10 203.0.113.10 >"$T/c2.json" 2>&1; r2=$?
+  conf_run "$T/conf.bad" check 203.0.113.10 >/dev/null 2>"$T/c3.err"; r3=$?
+  if "$PY" - "$T/c1.json" "$T/c2.json" <<'PY' && [ "$r1" = 2 ] && [ "$r2" = 0 ] && [ "$r3" = 78 ] && grep -q "conf.bad: EGRESSAUDIT_ANALYSIS_OPTS: '--bogus'" "$T/c3.err"
+import json, sys
+a = json.load(open(sys.argv[1]))[0]
+b = json.load(open(sys.argv[2]))[0]
+ra = {f["rule"] for f in a["findings"]}
+rb = {f["rule"] for f in b["findings"]}
+assert a["iprev"] == "pass" and "nat-surprise" in ra, (a["iprev"], ra)
+assert b["iprev"] == "pass" and "nat-surprise" not in rb, (b["iprev"], rb)
+PY
+  then ok "config file: its --resolver and --expect-egress used by check, the command line's replace them, a bad value is exit 78 naming it"
+  else ko "config file: exits $r1 $r2 $r3; $(cat "$T/c1.err" "$T/c3.err" | head -3)"; fi
+else
+  echo "skip - config file (needs root for a private /etc/resolv.conf)"
+fi
+
 # Text output and usage errors.
 "$BIN" check $R 203.0.113.11 >"$T/out.txt"; rc=$?
 grep -q "iprev permerror" "$T/out.txt" && grep -q "fix: " "$T/out.txt" && [ "$rc" = 2 ] && ok "check text output" || ko "check text output ($rc): $(cat "$T/out.txt")"

@@ -220,6 +220,34 @@ static void test_echo_formats(void **state) {
   }
 }
 
+/* A client that speaks before the banner (an early talker): the banner
+ * still answers the connection, the next reply the command sent early
+ * (Exim answers it with 554 SMTP synchronization error). */
+static void test_client_first(void **state) {
+  struct smtp *s = new_smtp(true);
+  struct session v;
+  (void)state;
+
+  c(s, "EHLO early.example.com\r\n");
+  sv(s, "220 mx.example.net ESMTP\r\n");
+  sv(s, "554 SMTP synchronization error\r\n");
+  c(s, "QUIT\r\n");
+  sv(s, "221 mx.example.net closing connection\r\n");
+  memset(&v, 0, sizeof(v));
+  smtp_view(s, &v);
+  assert_slice(v.banner, "mx.example.net ESMTP");
+  assert_int_equal(v.n_helo, 1);
+  assert_slice(v.helo[0], "early.example.com");
+  assert_int_equal(v.n_replies, 3);
+  assert_int_equal(v.replies[0].cmd, CMD_CONNECT);
+  assert_int_equal(v.replies[0].code, 220);
+  assert_int_equal(v.replies[1].cmd, CMD_EHLO);
+  assert_int_equal(v.replies[1].code, 554);
+  assert_int_equal(v.replies[2].cmd, CMD_QUIT);
+  assert_int_equal(v.replies[2].code, 221);
+  free(s);
+}
+
 static void test_starttls_stops(void **state) {
   struct smtp *s = new_smtp(true);
   struct session v;
@@ -486,6 +514,7 @@ int main(void) {
       cmocka_unit_test(test_dialogue_split_everywhere),
       cmocka_unit_test(test_pipelining),
       cmocka_unit_test(test_echo_formats),
+      cmocka_unit_test(test_client_first),
       cmocka_unit_test(test_starttls_stops),
       cmocka_unit_test(test_auth_and_bdat),
       cmocka_unit_test(test_overlong_and_line_endings),

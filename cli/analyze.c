@@ -125,10 +125,35 @@ int cmd_analyze(int argc, char **argv) {
 /* --- check ------------------------------------------------------------- */
 
 struct check_out {
-  int json;
+  int json, nagios;
   int first;
   int64_t by_sev[4]; /* findings so far, for the exit code */
+  /* nagios: the status line's list and the long text, printed at the end */
+  char sum[700];
+  size_t nsum, nlong;
+  unsigned listed;
+  char long_text[32768];
 };
+
+/* Keep a finding for the plugin output ('|' would start perfdata). */
+static void nagios_keep(struct check_out *o, const struct finding *f) {
+  char line[FINDING_TEXT_MAX + 400], esc[ESC_CAP(FINDING_TEXT_MAX + 400)];
+  size_t i;
+
+  if (severity_rank(f->severity) >= severity_rank(SEV_WARN) &&
+      o->nsum < sizeof(o->sum))
+    o->nsum += (size_t)snprintf(o->sum + o->nsum, sizeof(o->sum) - o->nsum,
+                                "%s%s %s", o->listed++ ? ", " : ": ", f->rule,
+                                f->subject);
+  snprintf(line, sizeof(line), "%s %s %s: %s\n", severity_name(f->severity),
+           f->rule, f->subject, f->detail);
+  for (i = 0; line[i]; i++)
+    if (line[i] == '|' || line[i] == '\r') line[i] = ' ';
+  esc_text(esc, sizeof(esc), line, strlen(line) - 1);
+  if (o->nlong < sizeof(o->long_text))
+    o->nlong += (size_t)snprintf(o->long_text + o->nlong,
+                                 sizeof(o->long_text) - o->nlong, "%s\n", esc);
+}
 
 static void json_list(FILE *f, const struct dns_result *r) {
   unsigned i;
@@ -169,6 +194,10 @@ static void on_checked(void *ctx, const struct ident *id,
 
   for (i = 0; i < nf; i++)
     if (f[i].severity <= SEV_UNKNOWN) o->by_sev[f[i].severity]++;
+  if (o->nagios) {
+    for (i = 0; i < nf; i++) nagios_keep(o, &f[i]);
+    return;
+  }
   if (o->json) {
     printf("%s{\"ip\":", o->first ? "" : ",");
     json_str(stdout, id->ip_text);
@@ -263,7 +292,8 @@ static void check_usage(FILE *f) {
           "\n"
           "Options:\n"
           "  --helo NAME          also judge this EHLO name (repeatable)\n"
-          "  --format FMT         text (default) or json\n"
+          "  --format FMT         text (default), json, or nagios (a monitoring-\n"
+          "                       plugin status line, perfdata, one line a finding)\n"
           DNS_HELP
           "  -h, --help           this help\n"
           "\n"
@@ -282,12 +312,14 @@ int cmd_check(int argc, char **argv) {
   static struct analysis_opts d;
   const char *helos[IDENT_HELO_MAX];
   unsigned n_helo = 0;
-  struct check_out o = {0, 1, {0}};
+  static struct check_out o;
   struct ea_addr a;
   uv_loop_t loop;
   char err[512];
   int c, rc, i;
 
+  memset(&o, 0, sizeof(o));
+  o.first = 1;
   analysis_opts_init(&d);
   if ((rc = analysis_opts_conf(&d, "check")) != 0) return rc;
   optind = 1;
@@ -306,8 +338,9 @@ int cmd_check(int argc, char **argv) {
       break;
     case 'f':
       if (strcmp(optarg, "json") == 0) o.json = 1;
+      else if (strcmp(optarg, "nagios") == 0) o.nagios = 1;
       else if (strcmp(optarg, "text") != 0) {
-        cli_err("check: --format: '%s' is not text or json", optarg);
+        cli_err("check: --format: '%s' is not text, json or nagios", optarg);
         return EXIT_USAGE;
       }
       break;
@@ -337,6 +370,16 @@ int cmd_check(int argc, char **argv) {
     }
   }
   if (o.json) printf("]\n");
+  if (o.nagios) {
+    char sum[800];
+    snprintf(sum, sizeof(sum), "%lld crit, %lld warn, %lld unknown%s%s",
+             (long long)o.by_sev[SEV_CRIT], (long long)o.by_sev[SEV_WARN],
+             (long long)o.by_sev[SEV_UNKNOWN], o.listed > 5 ? "" : o.sum,
+             o.listed > 5 ? ": see below" : "");
+    render_nagios_status(render_exit_code(o.by_sev, SEV_WARN), sum, o.by_sev,
+                         NULL);
+    fputs(o.long_text, stdout);
+  }
   uv_loop_close(&loop);
   fflush(stdout);
   return render_exit_code(o.by_sev, SEV_WARN);

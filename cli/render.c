@@ -93,3 +93,22 @@ int render_exit_code(const int64_t by_sev[4], int fail_on) {
   if (by_sev[SEV_WARN] > 0 && fail_on == SEV_WARN) return 1;
   return 0;
 }
+
+void render_nagios_status(int code, const char *summary,
+                          const int64_t by_sev[4], const char *extra_perf) {
+  static const char *const word[4] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+  char line[1024];
+  size_t i;
+
+  /* The plugin output is one line: '|' starts the perfdata, so none in
+   * the text (a finding's subject comes from the wire or the DNS). */
+  snprintf(line, sizeof(line), "%s", summary);
+  for (i = 0; line[i]; i++)
+    if (line[i] == '|' || line[i] == '\n' || line[i] == '\r') line[i] = ' ';
+  printf("EGRESSAUDIT %s - %s | crit=%lld;;; warn=%lld;;; unknown=%lld;;; "
+         "info=%lld;;;%s%s\n",
+         word[code >= 0 && code <= 3 ? code : 3], line,
+         (long long)by_sev[SEV_CRIT], (long long)by_sev[SEV_WARN],
+         (long long)by_sev[SEV_UNKNOWN], (long long)by_sev[SEV_INFO],
+         extra_perf ? " " : "", extra_perf ? extra_perf : "");
+}

@@ -32,6 +32,12 @@ void render_json_time(int64_t us);
 /* "2026-12-02 11:13" (minutes) into out (TIME_STRLEN). */
 void render_text_time(int64_t us, char *out);
 
+/* A monitoring-plugin status line (Nagios plugin guidelines):
+ * "EGRESSAUDIT CRITICAL - summary | crit=2;;; warn=3;;; ..." for exit code
+ * code; the caller prints the long text after it. */
+void render_nagios_status(int code, const char *summary,
+                          const int64_t by_sev[4], const char *extra_perf);
+
 /* The exit code monitoring plugins read from findings counted by
  * severity: crit 2, else unknown 3, else warn 1 when fail_on is warn,
  * else 0. */

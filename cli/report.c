@@ -42,7 +42,9 @@ struct natp {
 struct report_opts {
   const char *db, *fmt, *point, *since_arg, *until_arg;
   int64_t since, until, now;
-  int fail_on, analyze;
+  int64_t max_stale;            /* --max-stale; 0: off, -1: not given     */
+  int fail_on, analyze, min_sev;
+  int fail_on_given;
 };
 
 struct rep {
@@ -59,6 +61,8 @@ struct rep {
   int64_t by_sev[4];
   struct report_meta m;
   int64_t now;
+  int min_sev;                   /* --min-severity: findings shown        */
+  char stale[256];               /* why the data is stale, or ""          */
   int oom, colour;
 };
 
@@ -316,6 +320,11 @@ static int is_server_rule(const char *rule) {
   return strncmp(rule, "banner-", 7) == 0;
 }
 
+/* Shown at --min-severity (counted and judged either way). */
+static int shown(const struct rep *R, const struct fnd *f) {
+  return severity_rank(f->sev) >= severity_rank(R->min_sev);
+}
+
 static struct fview view(const struct fnd *f) {
   struct fview v = {f->rule,     f->subject, f->detail, f->fix,
                     f->sev,      f->first_us, f->last_us, f->count};
@@ -343,7 +352,7 @@ static void json_nl_list(const char *s) {
 
 static void json_identity(const struct rep *R, const struct idn *d) {
   struct fview v;
-  size_t j, first, end;
+  size_t j, k, first, end;
 
   printf("{\"ip\":");
   json_str(stdout, d->ip);
@@ -368,8 +377,9 @@ static void json_identity(const struct rep *R, const struct idn *d) {
   render_json_time(d->dns_fetched > 0 ? d->dns_fetched : INT64_MIN);
   printf(",\"findings\":[");
   findings_of(R, d->ip, &first, &end);
-  for (j = first; j < end; j++) {
-    if (j > first) putchar(',');
+  for (j = first, k = 0; j < end; j++) {
+    if (!shown(R, R->by_ident[j])) continue;
+    if (k++) putchar(',');
     v = view(R->by_ident[j]);
     render_finding_json(&v);
   }
@@ -407,8 +417,11 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
   printf(",\"analyzed\":");
   if (R->m.last_analysis) render_json_time(R->m.last_analysis);
   else printf("null");
-  printf(",\"sessions_since_analysis\":%lld,\"identities\":[",
+  printf(",\"sessions_since_analysis\":%lld,\"stale\":",
          (long long)R->m.new_sessions);
+  if (R->stale[0]) json_str(stdout, R->stale);
+  else printf("null");
+  printf(",\"identities\":[");
   for (k = 0; k < R->ni; k++) {
     if (k) putchar(',');
     json_identity(R, R->shown[k]);
@@ -422,7 +435,8 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
     json_str(stdout, R->s[k].host);
     printf(",\"sessions\":%lld,\"findings\":[", (long long)R->s[k].sessions);
     for (i = 0; i < R->nf; i++)
-      if (is_server_rule(R->f[i].rule) && strcmp(R->f[i].subject, R->s[k].ip) == 0) {
+      if (is_server_rule(R->f[i].rule) && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
+          shown(R, &R->f[i])) {
         if (!first) putchar(',');
         v = view(&R->f[i]);
         render_finding_json(&v);
@@ -437,7 +451,7 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
   }
   printf("],\"findings\":[");
   for (i = 0, k = 0; i < R->nf; i++)
-    if (!R->f[i].attached && !is_server_rule(R->f[i].rule)) {
+    if (!R->f[i].attached && !is_server_rule(R->f[i].rule) && shown(R, &R->f[i])) {
       if (k++) putchar(',');
       v = view(&R->f[i]);
       render_finding_json(&v);
@@ -455,6 +469,7 @@ static void render_csv(const struct rep *R) {
         stdout);
   for (i = 0; i < R->nf; i++) {
     const struct fnd *f = &R->f[i];
+    if (!shown(R, f)) continue;
     csv_field(stdout, severity_name((unsigned)f->sev), 0);
     csv_field(stdout, f->rule, 0);
     csv_field(stdout, f->ident, 0);
@@ -499,6 +514,7 @@ static void text_header(const struct rep *R, const struct report_opts *o) {
   }
   printf("; %lld sessions, %lld capture points, %lld packets dropped\n",
          (long long)m->sessions, (long long)m->points, (long long)m->drops);
+  if (R->stale[0]) printf("stale: %s\n", R->stale);
   if (m->last_analysis == 0)
     printf("not analysed yet: run 'egressaudit analyze' (or report --analyze)\n");
   else if (m->new_sessions > 0)
@@ -544,6 +560,7 @@ static void text_identity(const struct rep *R, const struct idn *d) {
          t1, t2 + 11);
   findings_of(R, d->ip, &first, &end);
   for (j = first; j < end; j++) {
+    if (!shown(R, R->by_ident[j])) continue;
     v = view(R->by_ident[j]);
     render_finding_text(&v, R->colour);
   }
@@ -579,7 +596,8 @@ static void render_text(struct rep *R, const struct report_opts *o) {
   text_header(R, o);
   for (k = 0; k < R->ni; k++) text_identity(R, R->shown[k]);
   for (i = 0, k = 0; i < R->nf; i++) {
-    if (is_server_rule(R->f[i].rule) || R->f[i].attached) continue;
+    if (is_server_rule(R->f[i].rule) || R->f[i].attached || !shown(R, &R->f[i]))
+      continue;
     if (k++ == 0) printf("\nacross identities\n");
     v = view(&R->f[i]);
     render_finding_text(&v, R->colour);
@@ -591,12 +609,91 @@ static void render_text(struct rep *R, const struct report_opts *o) {
     esc_fputs(stdout, R->s[k].host);
     printf(" (%lld sessions)\n", (long long)R->s[k].sessions);
     for (i = 0; i < R->nf; i++)
-      if (is_server_rule(R->f[i].rule) && strcmp(R->f[i].subject, R->s[k].ip) == 0) {
+      if (is_server_rule(R->f[i].rule) && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
+          shown(R, &R->f[i])) {
         v = view(&R->f[i]);
         render_finding_text(&v, R->colour);
       }
   }
   if (R->nf == 0 && R->m.last_analysis != 0) printf("\nno findings\n");
+}
+
+/* --- monitoring ------------------------------------------------------ */
+
+/* Why what the report says may be out of date, into R->stale: no session
+ * in the window, no capture heartbeat or no analysis within max_stale. */
+static void report_stale(struct rep *R, const struct report_opts *o) {
+  char age[32];
+  int64_t oldest = o->now - o->max_stale;
+
+  R->stale[0] = '\0';
+  if (o->max_stale <= 0) return;
+  if (R->m.last_heartbeat < oldest) {
+    if (R->m.last_heartbeat == 0)
+      snprintf(R->stale, sizeof(R->stale), "no capture has recorded its "
+               "counters: is watch running?");
+    else {
+      dur_str(o->now - R->m.last_heartbeat, age, sizeof(age));
+      snprintf(R->stale, sizeof(R->stale), "no capture heartbeat for %s "
+               "(--max-stale): is watch running?", age);
+    }
+  } else if (R->m.last_analysis < oldest) {
+    dur_str(o->now - R->m.last_analysis, age, sizeof(age));
+    snprintf(R->stale, sizeof(R->stale), R->m.last_analysis
+             ? "the last analysis is %s old (--max-stale)"
+             : "never analysed%s", R->m.last_analysis ? age : "");
+  } else if (R->m.sessions == 0) {
+    snprintf(R->stale, sizeof(R->stale), "no session in the window: nothing"
+             " was captured, or mail stopped");
+  }
+}
+
+/* crit > unknown > warn > ok, as monitoring plugins read them; stale data
+ * is unknown unless something is critical. */
+static int report_exit(const struct rep *R, const struct report_opts *o) {
+  int ex = render_exit_code(R->by_sev, o->fail_on);
+
+  if (R->m.last_analysis == 0) return 3;
+  if (R->stale[0] != '\0' && ex != 2) return 3;
+  return ex;
+}
+
+/* The plugin output: status line with the worst findings, perfdata, and
+ * one line per finding after (no '|': it would start perfdata). */
+static void render_nagios(const struct rep *R, const struct report_opts *o) {
+  char sum[900], perf[160], line[512];
+  size_t n, i, shown = 0;
+
+  n = (size_t)snprintf(sum, sizeof(sum), "%lld crit, %lld warn, %lld unknown",
+                       (long long)R->by_sev[SEV_CRIT],
+                       (long long)R->by_sev[SEV_WARN],
+                       (long long)R->by_sev[SEV_UNKNOWN]);
+  if (R->stale[0]) n += (size_t)snprintf(sum + n, sizeof(sum) - n, "; stale: %s", R->stale);
+  else if (R->m.last_analysis == 0)
+    n += (size_t)snprintf(sum + n, sizeof(sum) - n, "; not analysed yet");
+  for (i = 0; i < R->nf && n < sizeof(sum); i++) {
+    const struct fnd *f = &R->f[i];
+    if (severity_rank(f->sev) < severity_rank(SEV_WARN)) continue;
+    if (shown == 5) {
+      n += (size_t)snprintf(sum + n, sizeof(sum) - n, ", ...");
+      break;
+    }
+    n += (size_t)snprintf(sum + n, sizeof(sum) - n, "%s%s %s",
+                          shown++ ? ", " : ": ", f->rule, f->subject);
+  }
+  snprintf(perf, sizeof(perf), "sessions=%lld;;; identities=%zu;;;",
+           (long long)R->m.sessions, R->ni);
+  render_nagios_status(report_exit(R, o), sum, R->by_sev, perf);
+  for (i = 0; i < R->nf; i++) {
+    const struct fnd *f = &R->f[i];
+    if (severity_rank(f->sev) < severity_rank(R->min_sev)) continue;
+    snprintf(line, sizeof(line), "%s %s %s: %s", severity_name((unsigned)f->sev),
+             f->rule, f->subject, f->detail);
+    for (n = 0; line[n]; n++)
+      if (line[n] == '|' || line[n] == '\n' || line[n] == '\r') line[n] = ' ';
+    esc_fputs(stdout, line);
+    putchar('\n');
+  }
 }
 
 /* --- the command ------------------------------------------------------ */
@@ -613,7 +710,16 @@ static void usage(FILE *f) {
           "Options:\n"
           "  --db PATH            database (see '%s --help')\n"
           "  --since T, --until T window (RFC 3339 or 90m, 24h, 7d; default: all)\n"
-          "  --format FMT         text (default), json, csv (one row per finding)\n"
+          "  --format FMT         text (default), json, csv (one row per finding),\n"
+          "                       nagios (a monitoring-plugin status line with\n"
+          "                       perfdata, one line a finding; --fail-on warn\n"
+          "                       and --max-stale 25h unless given)\n"
+          "  --min-severity LEVEL show findings at or above info (default),\n"
+          "                       warn or crit (the exit code counts all)\n"
+          "  --max-stale DUR      no capture heartbeat (watch records one every\n"
+          "                       --stats-every), no analysis within DUR, or no\n"
+          "                       session in the window: UNKNOWN (exit 3) with\n"
+          "                       the reason, unless something is critical\n"
           "  --point NAME         only identities seen at this capture point\n"
           "  --fail-on LEVEL      warn or crit (default): the exit code reports\n"
           "                       findings at or above it\n"
@@ -639,6 +745,8 @@ static int report_opts_parse(struct report_opts *o, struct analysis_opts *ao,
       {"fail-on", required_argument, NULL, 'F'},
       {"analyze", no_argument, NULL, 'a'},
       {"point", required_argument, NULL, 'P'},
+      {"min-severity", required_argument, NULL, 'm'},
+      {"max-stale", required_argument, NULL, 'X'},
       ANALYSIS_LONGOPTS, /* checked here, handed to analyze (--analyze) */
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -650,6 +758,7 @@ static int report_opts_parse(struct report_opts *o, struct analysis_opts *ao,
   o->until = INT64_MAX;
   o->now = now_us();
   o->fail_on = SEV_CRIT;
+  o->max_stale = -1;
   analysis_opts_init(ao);
   optind = 1;
   while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -668,13 +777,16 @@ static int report_opts_parse(struct report_opts *o, struct analysis_opts *ao,
       else o->until_arg = optarg;
       break;
     case 'f':
-      if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "csv")) {
-        cli_err("report: --format: '%s' is not text, json or csv", optarg);
+      if (strcmp(optarg, "text") && strcmp(optarg, "json") &&
+          strcmp(optarg, "csv") && strcmp(optarg, "nagios")) {
+        cli_err("report: --format: '%s' is not text, json, csv or nagios",
+                optarg);
         return EXIT_USAGE;
       }
       o->fmt = optarg;
       break;
     case 'F':
+      o->fail_on_given = 1;
       if (strcmp(optarg, "warn") == 0) o->fail_on = SEV_WARN;
       else if (strcmp(optarg, "crit") == 0) o->fail_on = SEV_CRIT;
       else {
@@ -683,10 +795,29 @@ static int report_opts_parse(struct report_opts *o, struct analysis_opts *ao,
       }
       break;
     case 'a': o->analyze = 1; break;
+    case 'm':
+      if ((o->min_sev = severity_parse(optarg)) < 0 || o->min_sev == SEV_UNKNOWN) {
+        cli_err("report: --min-severity: '%s' is not info, warn or crit", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'X':
+      if (strcmp(optarg, "0") == 0) o->max_stale = 0;
+      else if (dur_parse(optarg, &o->max_stale) < 0 || o->max_stale <= 0) {
+        cli_err("report: --max-stale: '%s' is not a duration like 2h", optarg);
+        return EXIT_USAGE;
+      }
+      break;
     case 'P': o->point = optarg; break;
     case 'h': usage(stdout); return -1;
     default: usage(stderr); return EXIT_USAGE;
     }
+  }
+  /* A monitoring plugin: warnings are WARNING, and a silent capture or
+   * analysis is UNKNOWN after a day (a nightly read still passes). */
+  if (strcmp(o->fmt, "nagios") == 0) {
+    if (!o->fail_on_given) o->fail_on = SEV_WARN;
+    if (o->max_stale < 0) o->max_stale = 25LL * 3600 * 1000000;
   }
   if (!o->analyze && ao->argc > 0) {
     cli_err("report: %s is an option of --analyze", ao->argv[0]);
@@ -733,14 +864,14 @@ int cmd_report(int argc, char **argv) {
     rc = EXIT_SOFTWARE;
   }
   if (rc == 0) {
+    R.min_sev = o.min_sev;
+    report_stale(&R, &o);
     if (strcmp(o.fmt, "json") == 0) render_json(&R, &o);
     else if (strcmp(o.fmt, "csv") == 0) render_csv(&R);
+    else if (strcmp(o.fmt, "nagios") == 0) render_nagios(&R, &o);
     else render_text(&R, &o);
     fflush(stdout);
-    /* crit > unknown > warn > ok, as monitoring plugins read them. */
-    if (ferror(stdout)) rc = EXIT_IOERR;
-    else if (R.m.last_analysis == 0) rc = 3;
-    else rc = render_exit_code(R.by_sev, o.fail_on);
+    rc = ferror(stdout) ? EXIT_IOERR : report_exit(&R, &o);
   }
   report_free(&R);
   return rc;

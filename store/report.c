@@ -263,6 +263,8 @@ int store_report_meta(struct store *s, int64_t since, int64_t until,
                           " AND first_seen <= ?2 AND direction = 'unknown'",
                           since, until, &err);
   m->points = st_scalar(s, "SELECT count(*) FROM points", 0, 0, &err);
+  m->last_heartbeat = st_scalar(s, "SELECT coalesce(max(at), 0) FROM capture_stats",
+                                0, 0, &err);
   m->drops = st_scalar(s,
                     "SELECT coalesce(sum(value), 0) FROM capture_stats WHERE"
                     " name IN ('ps_drop', 'ps_ifdrop') AND at >= ?1 AND at <= ?2",

@@ -199,6 +199,8 @@ struct report_meta {
   int64_t points;          /* capture points                             */
   int64_t drops;           /* packets the kernel or interface dropped   */
   int64_t unknown_dir;     /* sessions whose direction is unknown        */
+  int64_t last_heartbeat;  /* newest capture counters (watch writes them
+                              every --stats-every, mail or not); 0: none */
 };
 int store_report_meta(struct store *s, int64_t since, int64_t until,
                       struct report_meta *m);

@@ -270,6 +270,43 @@ PY
 "$BIN" report --db "$db" --format csv | "$PY" -c "import csv, sys
 rows = list(csv.reader(sys.stdin)); assert rows[0][:3] == ['severity', 'rule', 'identity'], rows[0]
 assert len(rows) == 21 and all(len(r) == 9 for r in rows), len(rows)" && ok "report csv parses back (20 findings)" || ko "report csv"
+# Monitoring plugins: one status line in the plugin-guidelines shape
+# (status word matching the exit code, perfdata after '|'), long text
+# after it with no '|'; stale data is UNKNOWN with the reason.
+nagios_ok() { # FILE EXIT
+  "$PY" - "$1" "$2" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().split("\n")
+word = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}[int(sys.argv[2])]
+perf = r"'?[A-Za-z_][^'=]*'?=-?[0-9.]+[a-zA-Z%]*;[0-9.:~@-]*;[0-9.:~@-]*;[0-9.-]*;?[0-9.-]*"
+m = re.fullmatch(r"EGRESSAUDIT (OK|WARNING|CRITICAL|UNKNOWN) - ([^|]+) \| ((?:%s ?)+)" % perf, lines[0])
+assert m, lines[0]
+assert m.group(1) == word, (m.group(1), word)
+assert all("|" not in l for l in lines[1:]), "a '|' in the long text"
+PY
+}
+"$BIN" report --db "$db" --format nagios >"$T/n1"; n1=$?
+"$BIN" check $R --format nagios 203.0.113.11 >"$T/n2"; n2=$?
+"$BIN" check $R --format nagios 203.0.113.10 --helo mail01.example.com >"$T/n3"; n3=$?
+"$BIN" report --db "$db" --format nagios --since 2030-01-01T00:00:00Z >"$T/n4"; n4=$?
+cp "$db" "$T/old.db"
+"$PY" -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE analyses SET at = at - 172800000000'); c.commit()" "$T/old.db"
+"$BIN" report --db "$T/old.db" --format nagios --min-severity warn --fail-on crit --max-stale 1d >"$T/n5"; n5=$?
+if nagios_ok "$T/n1" "$n1" && [ "$n1" = 2 ] && grep -q "crit=8;;; warn=" "$T/n1" &&
+   nagios_ok "$T/n2" "$n2" && [ "$n2" = 2 ] && grep -q "^crit no-ptr 203.0.113.11: " "$T/n2" &&
+   nagios_ok "$T/n3" "$n3" && [ "$n3" = 0 ] && head -1 "$T/n3" | grep -q "^EGRESSAUDIT OK - 0 crit" &&
+   nagios_ok "$T/n4" "$n4" && [ "$n4" = 3 ] && grep -q "stale: no session in the window" "$T/n4" &&
+   nagios_ok "$T/n5" "$n5" && [ "$n5" = 2 ] && grep -q "stale: the last analysis is 2d old" "$T/n5" && ! grep -q "^info " "$T/n5"; then
+  ok "nagios: report and check in the plugin-guidelines shape, exit 2/2/0; stale said: no session (UNKNOWN), analysis 2d old (CRITICAL stays)"
+else
+  ko "nagios: exits $n1 $n2 $n3 $n4 $n5: $(head -1 "$T/n1"; head -1 "$T/n4"; head -1 "$T/n5")"
+fi
+# Stale with nothing critical is UNKNOWN: a coherent identity, analysed 2 days ago.
+"$PY" -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE analyses SET at = at - 172800000000'); c.commit()" "$T/ds.db"
+"$BIN" report --db "$T/ds.db" --max-stale 1d --since 2026-11-26T12:04:01.6Z --until 2026-11-26T12:04:01.8Z >"$T/st"; rc=$?
+[ "$rc" = 3 ] && grep -q "^stale: the last analysis is 2d old" "$T/st" &&
+  ok "report --max-stale: an analysis 2 days old is UNKNOWN (exit 3), said in the header" ||
+  ko "report --max-stale: exit $rc: $(head -4 "$T/st")"
 
 # Exit codes by severity, each on its own database.
 sev_case() { # name exit fail-on ip helo

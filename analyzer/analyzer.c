@@ -322,6 +322,7 @@ static void advance(struct run *R) {
   R->stats.cached = R->facts.cached;
   R->stats.temp_failures = R->facts.temp_failures;
   R->stats.oldest_cached = R->facts.oldest_cached;
+  R->stats.at = R->now;
   if (R->store_rc == 0) R->store_rc = R->facts.store_rc;
   R->stats.dns_us = mono_us() - R->t_phase;
   R->t_phase = mono_us();

@@ -181,7 +181,7 @@ static void text_fwd(const struct dns_result *a, const struct dns_result *q) {
 /* A check has no sessions: no times, no count. */
 static struct fview finding_view(const struct finding *f) {
   struct fview v = {f->rule, f->subject, f->detail, f->fix, f->severity,
-                    INT64_MIN, INT64_MIN, 0};
+                    INT64_MIN, INT64_MIN, 0, 0, 0};
   return v;
 }
 

@@ -84,7 +84,11 @@ void render_finding_json(const struct fview *f) {
   render_json_time(f->first_us);
   printf(",\"last_seen\":");
   render_json_time(f->last_us);
-  printf(",\"count\":%lld}", (long long)f->count);
+  printf(",\"count\":%lld", (long long)f->count);
+  if (f->id > 0)
+    printf(",\"id\":%lld,\"new\":%s", (long long)f->id,
+           f->is_new ? "true" : "false");
+  putchar('}');
 }
 
 int render_exit_code(const int64_t by_sev[4], int fail_on) {

@@ -13,6 +13,8 @@ struct fview {
   const char *rule, *subject, *detail, *fix;
   int sev;                       /* enum severity                         */
   int64_t first_us, last_us, count;
+  int64_t id;                    /* stored finding's id; 0: none (check)  */
+  int is_new;                    /* opened by the last analysis           */
 };
 
 /* "  crit    rule: detail" and "          fix: ...", wrapped at 79

@@ -23,6 +23,7 @@ struct fnd {
   int64_t first_us, last_us, count;
   int sev;                       /* enum severity                        */
   int attached; /* belongs to one of the identities listed */
+  int64_t id, opened_us;
   size_t seq;   /* position in severity order, for a stable sort         */
 };
 struct idn {
@@ -85,6 +86,8 @@ static int on_find(const struct finding_row *r, void *ctx) {
   f->last_us = r->last_us;
   f->count = r->count;
   f->sev = r->severity;
+  f->id = r->id;
+  f->opened_us = r->opened_us;
   if (!f->rule || !f->subject || !f->ident || !f->detail || !f->fix) R->oom = 1;
   return R->oom;
 }
@@ -325,9 +328,11 @@ static int shown(const struct rep *R, const struct fnd *f) {
   return severity_rank(f->sev) >= severity_rank(R->min_sev);
 }
 
-static struct fview view(const struct fnd *f) {
-  struct fview v = {f->rule,     f->subject, f->detail, f->fix,
-                    f->sev,      f->first_us, f->last_us, f->count};
+static struct fview view(const struct rep *R, const struct fnd *f) {
+  struct fview v = {f->rule,  f->subject, f->detail, f->fix,
+                    f->sev,   f->first_us, f->last_us, f->count,
+                    f->id,    R->m.last_analysis != 0 &&
+                                  f->opened_us == R->m.last_analysis};
   return v;
 }
 
@@ -380,7 +385,7 @@ static void json_identity(const struct rep *R, const struct idn *d) {
   for (j = first, k = 0; j < end; j++) {
     if (!shown(R, R->by_ident[j])) continue;
     if (k++) putchar(',');
-    v = view(R->by_ident[j]);
+    v = view(R, R->by_ident[j]);
     render_finding_json(&v);
   }
   printf("]}");
@@ -438,7 +443,7 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
       if (is_server_rule(R->f[i].rule) && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
           shown(R, &R->f[i])) {
         if (!first) putchar(',');
-        v = view(&R->f[i]);
+        v = view(R, &R->f[i]);
         render_finding_json(&v);
         first = 0;
       }
@@ -453,7 +458,7 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
   for (i = 0, k = 0; i < R->nf; i++)
     if (!R->f[i].attached && !is_server_rule(R->f[i].rule) && shown(R, &R->f[i])) {
       if (k++) putchar(',');
-      v = view(&R->f[i]);
+      v = view(R, &R->f[i]);
       render_finding_json(&v);
     }
   printf("]}\n");
@@ -561,7 +566,7 @@ static void text_identity(const struct rep *R, const struct idn *d) {
   findings_of(R, d->ip, &first, &end);
   for (j = first; j < end; j++) {
     if (!shown(R, R->by_ident[j])) continue;
-    v = view(R->by_ident[j]);
+    v = view(R, R->by_ident[j]);
     render_finding_text(&v, R->colour);
   }
 }
@@ -599,7 +604,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
     if (is_server_rule(R->f[i].rule) || R->f[i].attached || !shown(R, &R->f[i]))
       continue;
     if (k++ == 0) printf("\nacross identities\n");
-    v = view(&R->f[i]);
+    v = view(R, &R->f[i]);
     render_finding_text(&v, R->colour);
   }
   text_nat(R);
@@ -611,7 +616,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
     for (i = 0; i < R->nf; i++)
       if (is_server_rule(R->f[i].rule) && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
           shown(R, &R->f[i])) {
-        v = view(&R->f[i]);
+        v = view(R, &R->f[i]);
         render_finding_text(&v, R->colour);
       }
   }

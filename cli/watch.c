@@ -209,6 +209,29 @@ static void reopen_db(struct watch *w) {
   }
 }
 
+/* One log line per finding an analysis opened or closed, with the
+ * journald priority in front (<3> crit, <4> warn, <5> unknown, <6> info;
+ * closed: <5>): alerting can be built on the log alone. */
+static int on_event(const struct finding_row *r, void *ctx) {
+  static const int prio[4] = {6, 4, 3, 5}; /* info, warn, crit, unknown */
+  int closed = r->status && strcmp(r->status, "closed") == 0;
+  int p = closed ? 5 : r->severity >= 0 && r->severity <= 3 ? prio[r->severity] : 5;
+  char msg[1400], t[TIME_STRLEN];
+
+  (void)ctx;
+  snprintf(msg, sizeof(msg), "finding %s: #%lld %s %s %s%s%s: %s",
+           closed ? "closed" : "opened", (long long)r->id,
+           severity_name((unsigned)r->severity), r->rule, r->subject,
+           r->ident && r->ident[0] ? " of " : "", r->ident ? r->ident : "",
+           closed ? "no longer seen" : r->detail);
+  time_str(now_us(), t);
+  t[19] = '\0';
+  fprintf(stderr, "<%d>%s %s watch: ", p, t, closed ? "info" : "event");
+  esc_fputs(stderr, msg);
+  fputc('\n', stderr);
+  return 0;
+}
+
 static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
                              const char *err) {
   struct watch *w = ctx;
@@ -239,6 +262,8 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
            (long long)a->identities, (long long)a->by_sev[SEV_CRIT],
            (long long)a->by_sev[SEV_WARN]);
   notify_status(w);
+  if (w->st && store_finding_events(w->st, a->at, on_event, w) < 0)
+    logf_("warn", "findings opened or closed: %s", store_errmsg(w->st));
   logf_("info",
         "analysis: %lld identities, findings %lld crit, %lld warn, %lld info, "
         "%lld unknown; %lld DNS queries, %lld from cache, %lld temporary "

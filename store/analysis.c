@@ -225,9 +225,11 @@ int store_finding_put(struct store *s, const struct finding *f, int64_t at) {
 
   rc = st_prep(s, &s->q_finding,
             "INSERT INTO findings(rule, severity, subject, detail, fix,"
-            " first_seen, last_seen, count, status, analyzed, ident)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'open',?9,?10)"
+            " first_seen, last_seen, count, status, analyzed, ident, opened)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'open',?9,?10,?9)"
             " ON CONFLICT(rule, subject, ident) DO UPDATE SET"
+            "  opened = CASE WHEN status = 'open' THEN opened"
+            "  ELSE excluded.analyzed END,"
             "  severity = excluded.severity, detail = excluded.detail,"
             "  fix = excluded.fix,"
             "  first_seen = min(first_seen, excluded.first_seen),"

@@ -229,7 +229,21 @@ static int take_findings(sqlite3_stmt *st, void *arg) {
   r.last_us = sqlite3_column_int64(st, 8);
   r.count = sqlite3_column_int64(st, 9);
   r.closed_us = sqlite3_column_int64(st, 10);
+  r.id = sqlite3_column_int64(st, 11);
+  r.opened_us = sqlite3_column_int64(st, 12);
   return ((finding_fn_row)k->fn)(&r, k->ctx);
+}
+
+int64_t store_finding_events(struct store *s, int64_t at, finding_fn_row fn,
+                             void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return st_each_row(s, "findings",
+                     "SELECT rule, severity, subject, ident, detail, fix, status,"
+                     " first_seen, last_seen, count, closed_at, id, opened"
+                     " FROM findings WHERE (status = 'open' AND opened = ?1)"
+                     " OR (status = 'closed' AND closed_at = ?2) ORDER BY id",
+                     at, at, NULL, take_findings, &k);
 }
 
 int64_t store_findings(struct store *s, int64_t since, int64_t until,
@@ -238,7 +252,8 @@ int64_t store_findings(struct store *s, int64_t since, int64_t until,
 
   return st_each_row(s, "findings",
                   "SELECT rule, severity, subject, ident, detail, fix, status,"
-                  " first_seen, last_seen, count, closed_at FROM findings"
+                  " first_seen, last_seen, count, closed_at, id, opened"
+                  " FROM findings"
                   " WHERE status = 'open' AND last_seen >= ?1 AND first_seen <= ?2"
                   " ORDER BY rule, subject",
                   since, until, NULL, take_findings, &k);

@@ -121,7 +121,11 @@ static const char *const migrations[] = {
      "ALTER TABLE dns ADD COLUMN total INTEGER NOT NULL DEFAULT 0;"),
     /* 7 -> 8: when the DNS answers an identity was judged on were fetched
      * (a cached answer may be hours old: the verdict says so). */
-    "ALTER TABLE identities ADD COLUMN dns_fetched INTEGER;",
+    ("ALTER TABLE identities ADD COLUMN dns_fetched INTEGER;"
+     /* and when each finding was last opened (new since the analysis
+      * before: an event to alert on). */
+     "ALTER TABLE findings ADD COLUMN opened INTEGER;"
+     "UPDATE findings SET opened = analyzed;"),
 };
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {

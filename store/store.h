@@ -185,9 +185,16 @@ int64_t store_identities(struct store *s, int64_t since, int64_t until,
 struct finding_row {
   const char *rule, *subject, *ident, *detail, *fix, *status;
   int severity;                 /* enum severity; -1 when not one        */
+  int64_t id;                   /* stable while the row lives (reopened
+                                   findings keep theirs)                  */
+  int64_t opened_us;            /* when it was last opened               */
   int64_t first_us, last_us, count, closed_us;
 };
 typedef int (*finding_fn_row)(const struct finding_row *r, void *ctx);
+/* The findings an analysis (at) opened or closed, oldest id first. */
+int64_t store_finding_events(struct store *s, int64_t at, finding_fn_row fn,
+                             void *ctx);
+
 /* Open findings touching [since, until], by rule and subject. */
 int64_t store_findings(struct store *s, int64_t since, int64_t until,
                        finding_fn_row fn, void *ctx);
@@ -300,6 +307,7 @@ struct analysis_stats {
   int write_failed;  /* the failure was in writing the results           */
   uint64_t twin_overflow; /* outside addresses past TWIN_CANDIDATES_MAX  */
   int64_t oldest_cached;  /* fetch time of the oldest cached answer used  */
+  int64_t at;             /* the analysis's time (its findings' events)   */
 };
 int store_analysis_end(struct store *s, int64_t at, int64_t since,
                        int64_t until, const struct analysis_stats *st,

@@ -270,6 +270,20 @@ PY
 "$BIN" report --db "$db" --format csv | "$PY" -c "import csv, sys
 rows = list(csv.reader(sys.stdin)); assert rows[0][:3] == ['severity', 'rule', 'identity'], rows[0]
 assert len(rows) == 21 and all(len(r) == 9 for r in rows), len(rows)" && ok "report csv parses back (20 findings)" || ko "report csv"
+# Findings as events: a stable id each; "new" marks what the last analysis
+# opened (the demo was analysed twice: nothing new; the dual-stack
+# database once: all new).
+"$BIN" report --db "$db" --format json >"$T/ev1.json"
+"$BIN" report --db "$T/ds.db" --format json >"$T/ev2.json"
+"$PY" - "$T/ev1.json" "$T/ev2.json" <<'PY' && ok "findings: stable ids, 'new' only for what the last analysis opened" || ko "findings as events: $(head -c 300 "$T/ev2.json")"
+import json, sys
+def allf(d):
+    return [f for i in d["identities"] for f in i["findings"]] + d["findings"]
+a, b = (allf(json.load(open(p))) for p in sys.argv[1:3])
+assert a and all(isinstance(f["id"], int) and f["new"] is False for f in a), a[:2]
+assert len({f["id"] for f in a}) == len(a)
+assert b and all(f["new"] is True for f in b), b[:2]
+PY
 # Monitoring plugins: one status line in the plugin-guidelines shape
 # (status word matching the exit code, perfdata after '|'), long text
 # after it with no '|'; stale data is UNKNOWN with the reason.

@@ -246,6 +246,11 @@ kill "$RP" 2>/dev/null; wait "$RP" 2>/dev/null
 stop_watch; rc=$?
 kill "$HOLE" 2>/dev/null
 fails=$(grep -c "\(warn\|error\) watch: analysis: " "$T/watch.log")
+# Each finding an analysis opens is one log line with the journald
+# priority first (<5> for unknown: the resolver never answers).
+grep -q '^<5>[0-9T:-]* event watch: finding opened: #[0-9]* unknown ptr-temperror 203.0.113.10 of 203.0.113.10: ' "$T/watch.log" &&
+  ok "findings opened are log events with a journald priority (<5> unknown)" ||
+  ko "finding events: $(grep 'finding' "$T/watch.log" | head -2)"
 [ "$waited" = 0 ] && [ "$rc" = 0 ] && [ "$fails" = 0 ] &&
   ok "analyses every second across statistics writes every second: 3 after the third write, none failed, exit 0" ||
   ko "analyses across statistics writes: waited $waited, exit $rc, $fails failed: $(grep "\(warn\|error\) watch: analysis: " "$T/watch.log" | tail -2)"

@@ -38,6 +38,8 @@ struct resolver {
   unsigned n_socks, pending, open_handles;
   int closing;
   char servers[512];
+  struct dns_result res; /* the answer being handed on: callbacks do not
+                            nest (a callback never asks again itself) */
 };
 
 struct rquery {
@@ -377,31 +379,31 @@ int resolver_parse(const unsigned char *abuf, int alen, struct dns_result *out) 
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
                       int alen) {
   struct rquery *q = arg;
-  static struct dns_result res; /* one at a time: callbacks do not nest */
+  struct dns_result *res = &q->r->res;
   (void)timeouts;
 
-  memset(&res, 0, offsetof(struct dns_result, answer));
-  res.type = q->type;
-  snprintf(res.name, sizeof(res.name), "%s", q->name);
-  if (abuf != NULL && resolver_parse(abuf, alen, &res) == 0 &&
+  memset(res, 0, offsetof(struct dns_result, answer));
+  res->type = q->type;
+  snprintf(res->name, sizeof(res->name), "%s", q->name);
+  if (abuf != NULL && resolver_parse(abuf, alen, res) == 0 &&
       status != ARES_ETIMEOUT && status != ARES_EDESTRUCTION &&
       status != ARES_ECANCELLED) {
     /* the answer's own rcode and records decide */
   } else {
-    res.n = 0;
-    res.soa_zone[0] = res.soa_mname[0] = res.soa_rname[0] = '\0';
+    res->n = 0;
+    res->soa_zone[0] = res->soa_mname[0] = res->soa_rname[0] = '\0';
     switch (status) {
-    case ARES_SUCCESS: res.status = DNS_ERROR; break; /* unparsable */
-    case ARES_ENODATA: res.status = DNS_NODATA; break;
-    case ARES_ENOTFOUND: res.status = DNS_NXDOMAIN; break;
-    case ARES_ESERVFAIL: res.status = DNS_SERVFAIL; break;
-    case ARES_EREFUSED: res.status = DNS_REFUSED; break;
-    case ARES_ETIMEOUT: res.status = DNS_TIMEOUT; break;
-    default: res.status = DNS_ERROR; break; /* ECONNREFUSED, destruction */
+    case ARES_SUCCESS: res->status = DNS_ERROR; break; /* unparsable */
+    case ARES_ENODATA: res->status = DNS_NODATA; break;
+    case ARES_ENOTFOUND: res->status = DNS_NXDOMAIN; break;
+    case ARES_ESERVFAIL: res->status = DNS_SERVFAIL; break;
+    case ARES_EREFUSED: res->status = DNS_REFUSED; break;
+    case ARES_ETIMEOUT: res->status = DNS_TIMEOUT; break;
+    default: res->status = DNS_ERROR; break; /* ECONNREFUSED, destruction */
     }
   }
   if (--q->r->pending == 0 && !q->r->closing) uv_timer_stop(&q->r->tick);
-  q->cb(q->ctx, &res);
+  q->cb(q->ctx, res);
   free(q);
 }
 

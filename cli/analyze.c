@@ -189,7 +189,7 @@ static void on_checked(void *ctx, const struct ident *id,
                        const struct finding *f, unsigned nf) {
   struct check_out *o = ctx;
   enum iprev ipr = rules_iprev(id);
-  int colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+  struct tstyle ts = render_style();
   unsigned i;
 
   for (i = 0; i < nf; i++)
@@ -275,7 +275,7 @@ static void on_checked(void *ctx, const struct ident *id,
     if (nf == 0) printf("  no findings\n");
     for (i = 0; i < nf; i++) {
       struct fview v = finding_view(&f[i]);
-      render_finding_text(&v, colour);
+      render_finding_text(&v, &ts);
     }
   }
   o->first = 0;

@@ -5,7 +5,10 @@
 #include "cli/render.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "common/finding.h"
 #include "common/util.h"
@@ -19,7 +22,18 @@ static const char *sev_colour(int sev) {
   }
 }
 
-void render_wrap(const char *text, int col, int indent) {
+struct tstyle render_style(void) {
+  struct tstyle ts = {80, 0};
+  struct winsize ws;
+
+  if (!isatty(STDOUT_FILENO)) return ts;
+  ts.colour = getenv("NO_COLOR") == NULL;
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+    ts.width = ws.ws_col < 60 ? 60 : ws.ws_col > 200 ? 200 : ws.ws_col;
+  return ts;
+}
+
+void render_wrap(const char *text, int col, int indent, int width) {
   char buf[4096];
   const char *p, *w;
   size_t n;
@@ -31,7 +45,7 @@ void render_wrap(const char *text, int col, int indent) {
       ;
     n = (size_t)(w - p);
     if (n == 0) break;
-    if (col + (int)n > 79 && col > indent) {
+    if (col + (int)n > width - 1 && col > indent) {
       printf("\n%*s", indent, "");
       col = indent;
     } else if (col > indent) {
@@ -45,15 +59,16 @@ void render_wrap(const char *text, int col, int indent) {
   putchar('\n');
 }
 
-void render_finding_text(const struct fview *f, int colour) {
+void render_finding_text(const struct fview *f, const struct tstyle *ts) {
   int col;
 
-  printf("  %s%-7s%s %s:", colour ? sev_colour(f->sev) : "",
-         severity_name((unsigned)f->sev), colour ? "\033[0m" : "", f->rule);
+  printf("  %s%-7s%s %s:", ts->colour ? sev_colour(f->sev) : "",
+         severity_name((unsigned)f->sev), ts->colour ? "\033[0m" : "",
+         f->rule);
   col = 2 + 8 + (int)strlen(f->rule) + 1;
-  render_wrap(f->detail, col, 10);
+  render_wrap(f->detail, col, 10, ts->width);
   printf("          fix: ");
-  render_wrap(f->fix, 15, 15);
+  render_wrap(f->fix, 15, 15, ts->width);
 }
 
 void render_json_time(int64_t us) {

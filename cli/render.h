@@ -17,16 +17,25 @@ struct fview {
   int is_new;                    /* opened by the last analysis           */
 };
 
-/* "  crit    rule: detail" and "          fix: ...", wrapped at 79
- * columns, the severity in colour when asked. */
-void render_finding_text(const struct fview *f, int colour);
+/* How text output looks: the column to wrap at (the terminal's width, 80
+ * off a terminal) and whether to colour. */
+struct tstyle {
+  int width, colour;
+};
+/* For stdout: a terminal's width (60 to 200) and colour unless NO_COLOR;
+ * else 80 columns, no colour. */
+struct tstyle render_style(void);
+
+/* "  crit    rule: detail" and "          fix: ...", wrapped to the
+ * style's width, the severity in colour when asked. */
+void render_finding_text(const struct fview *f, const struct tstyle *ts);
 
 /* One JSON object (DESIGN.md keys). */
 void render_finding_json(const struct fview *f);
 
-/* Text (escaped) wrapped at 79 columns: the first line goes on at column
- * col, the next start at column indent. */
-void render_wrap(const char *text, int col, int indent);
+/* Text (escaped) wrapped to width - 1 columns: the first line goes on at
+ * column col, the next start at column indent. */
+void render_wrap(const char *text, int col, int indent, int width);
 
 /* "2026-12-02T11:13:12Z" in quotes, or null. */
 void render_json_time(int64_t us);

@@ -1,5 +1,5 @@
 /* egressaudit - cli/report.c: `report`, the audit of the egress identities
- * for people (80 columns, colour on a terminal) and for scripts (json, csv),
+ * for people (the terminal's width, 80 off one; colour on a terminal) and for scripts (json, csv),
  * with monitoring-plugin exit codes. Load (the store's rows, copied), join
  * (findings to identities by address, worst first), render, exit code.
  * SPDX-License-Identifier: MIT
@@ -63,8 +63,9 @@ struct rep {
   struct report_meta m;
   int64_t now;
   int min_sev;                   /* --min-severity: findings shown        */
+  struct tstyle ts;              /* text: width and colour                */
   char stale[256];               /* why the data is stale, or ""          */
-  int oom, colour;
+  int oom;
 };
 
 static char *sdup(const char *s) { return strdup(s ? s : ""); }
@@ -490,7 +491,8 @@ static void render_csv(const struct rep *R) {
 
 /* --- text ------------------------------------------------------------- */
 
-static void list_line(const char *label, const char *nl_list) {
+static void list_line(const struct tstyle *ts, const char *label,
+                      const char *nl_list) {
   char buf[2048];
   size_t i;
 
@@ -498,7 +500,7 @@ static void list_line(const char *label, const char *nl_list) {
   for (i = 0; buf[i]; i++)
     if (buf[i] == '\n') buf[i] = ' ';
   printf("  %-8s", label);
-  render_wrap(buf, 9, 10);
+  render_wrap(buf, 9, 10, ts->width);
 }
 
 static void text_header(const struct rep *R, const struct report_opts *o) {
@@ -543,8 +545,8 @@ static void text_identity(const struct rep *R, const struct idn *d) {
   struct fview v;
   size_t j, first, end;
 
-  printf("\n%s%s%s  iprev %s%s", R->colour ? "\033[1m" : "", d->ip,
-         R->colour ? "\033[0m" : "", d->iprev,
+  printf("\n%s%s%s  iprev %s%s", R->ts.colour ? "\033[1m" : "", d->ip,
+         R->ts.colour ? "\033[0m" : "", d->iprev,
          d->unknown_direction ? "  (direction unknown)" : "");
   /* How old the answers behind the verdict are (a cached one may be). */
   if (d->dns_fetched > 0) {
@@ -553,9 +555,9 @@ static void text_identity(const struct rep *R, const struct idn *d) {
     printf("  (DNS as of %s ago)", age);
   }
   putchar('\n');
-  list_line("PTR", d->ptr);
-  list_line("HELO", d->helos);
-  if (strcmp(d->sources, d->ip) != 0) list_line("from", d->sources);
+  list_line(&R->ts, "PTR", d->ptr);
+  list_line(&R->ts, "HELO", d->helos);
+  if (strcmp(d->sources, d->ip) != 0) list_line(&R->ts, "from", d->sources);
   render_text_time(d->first_us, t1);
   render_text_time(d->last_us, t2);
   /* After STARTTLS the rest is ciphertext: never counted as accepted. */
@@ -567,7 +569,7 @@ static void text_identity(const struct rep *R, const struct idn *d) {
   for (j = first; j < end; j++) {
     if (!shown(R, R->by_ident[j])) continue;
     v = view(R, R->by_ident[j]);
-    render_finding_text(&v, R->colour);
+    render_finding_text(&v, &R->ts);
   }
 }
 
@@ -597,7 +599,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
   size_t i, k;
 
   R->now = o->now;
-  R->colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+  R->ts = render_style();
   text_header(R, o);
   for (k = 0; k < R->ni; k++) text_identity(R, R->shown[k]);
   for (i = 0, k = 0; i < R->nf; i++) {
@@ -605,7 +607,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
       continue;
     if (k++ == 0) printf("\nacross identities\n");
     v = view(R, &R->f[i]);
-    render_finding_text(&v, R->colour);
+    render_finding_text(&v, &R->ts);
   }
   text_nat(R);
   if (R->ns > 0) printf("\nour servers as seen by clients (inbound sessions)\n");
@@ -617,7 +619,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
       if (is_server_rule(R->f[i].rule) && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
           shown(R, &R->f[i])) {
         v = view(R, &R->f[i]);
-        render_finding_text(&v, R->colour);
+        render_finding_text(&v, &R->ts);
       }
   }
   if (R->nf == 0 && R->m.last_analysis != 0) printf("\nno findings\n");

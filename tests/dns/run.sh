@@ -270,6 +270,17 @@ PY
 "$BIN" report --db "$db" --format csv | "$PY" -c "import csv, sys
 rows = list(csv.reader(sys.stdin)); assert rows[0][:3] == ['severity', 'rule', 'identity'], rows[0]
 assert len(rows) == 21 and all(len(r) == 9 for r in rows), len(rows)" && ok "report csv parses back (20 findings)" || ko "report csv"
+# On a terminal the report wraps at its width (120 here, through a pty);
+# off a terminal at 80.
+if command -v script >/dev/null; then
+  NO_COLOR=1 script -qec "stty cols 120 rows 40; '$BIN' report --db '$db'" /dev/null | tr -d '\r' >"$T/wide.txt"
+  w=$(awk '!/ip6\.arpa/ { if (length > m) m = length } END { print m }' "$T/wide.txt")
+  [ "$w" -gt 80 ] && [ "$w" -le 120 ] && grep -q "^203.0.113.11  iprev" "$T/wide.txt" &&
+    ok "report on a 120-column terminal wraps at its width ($w)" ||
+    ko "report terminal width: widest line $w"
+else
+  echo "skip - terminal width (no script(1))"
+fi
 # Findings as events: a stable id each; "new" marks what the last analysis
 # opened (the demo was analysed twice: nothing new; the dual-stack
 # database once: all new).

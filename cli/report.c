@@ -1,6 +1,6 @@
 /* egressaudit - cli/report.c: `report`, the audit of the egress identities
- * for people (the terminal's width, 80 off one; colour on a terminal) and for scripts (json, csv),
- * with monitoring-plugin exit codes. Load (the store's rows, copied), join
+ * for people (the terminal's width, 80 off one; colour on a terminal), for
+ * scripts (json, csv) and for monitoring (nagios; plugin exit codes). Load (the store's rows, copied), join
  * (findings to identities by address, worst first), render, exit code.
  * SPDX-License-Identifier: MIT
  */

@@ -1,7 +1,8 @@
 /* egressaudit - cli/report.c: `report`, the audit of the egress identities
  * for people (the terminal's width, 80 off one; colour on a terminal), for
- * scripts (json, csv) and for monitoring (nagios; plugin exit codes). Load (the store's rows, copied), join
- * (findings to identities by address, worst first), render, exit code.
+ * scripts (json, csv) and for monitoring (nagios; plugin exit codes).
+ * Load (the store's rows, copied), join (findings to identities by
+ * address, worst first), render, exit code.
  * SPDX-License-Identifier: MIT
  */
 #define _POSIX_C_SOURCE 200809L

@@ -332,6 +332,20 @@ static void print_text(const struct hist *h, struct store *st,
   print_nat(flt->ip, 0, st, flt->since, flt->until);
 }
 
+static int stop_at_one(const struct sess_row *r, void *ctx) {
+  (void)r;
+  (void)ctx;
+  return 1;
+}
+
+/* Whether any session matches f (one row is enough). */
+static int any_session(struct store *st, const struct sess_filter *f) {
+  struct sess_filter one = *f;
+
+  one.limit = 1;
+  return store_sessions(st, &one, false, stop_at_one, NULL) > 0;
+}
+
 int cmd_history(int argc, char **argv) {
   static const struct option opts[] = {
       {"db", required_argument, NULL, 'd'},
@@ -348,7 +362,7 @@ int cmd_history(int argc, char **argv) {
   char err[1024], ipbuf[ADDR_STRLEN], dstbuf[ADDR_STRLEN];
   const char *db = NULL, *what;
   int64_t n, now = now_us();
-  int c;
+  int c, receiver = 0;
 
   memset(&h, 0, sizeof(h));
   h.first_event = 1;
@@ -396,6 +410,14 @@ int cmd_history(int argc, char **argv) {
     cli_err("%s", err);
     return cli_exit_for((int)n);
   }
+  /* Not one of ours (no session from that address or with that EHLO
+   * name): a receiver, by address or banner name ("history
+   * mx.example.net", "history 198.51.100.25"). */
+  if (optind < argc && flt.dst == NULL && !any_session(st, &flt)) {
+    flt.dst = flt.ip ? flt.ip : flt.helo;
+    flt.ip = flt.helo = NULL;
+    receiver = 1;
+  }
   if (h.json) {
     printf("{\"subject\":");
     json_str(stdout, what);
@@ -404,7 +426,8 @@ int cmd_history(int argc, char **argv) {
     printf("history of ");
     esc_fputs(stdout, what);
     printf("%s\n\nevents (first use, identity changes, rejects):\n",
-           flt.dst && optind < argc ? " towards the receiver given" : "");
+           receiver ? " (a receiver: our sessions towards it)"
+           : flt.dst && optind < argc ? " towards the receiver given" : "");
   }
   n = store_sessions(st, &flt, false, on_session, &h);
   if (n < 0) {

@@ -78,6 +78,17 @@ assert ('DATA', 250) in [(x['cmd'], x['code']) for x in a['replies']], a
 else
   ko "outcome: $("$BIN" sessions --db "$T/demo.db" --format jsonl | "$PY" -c "import json,sys; print([json.loads(l).get('outcome') for l in sys.stdin])")"
 fi
+# A receiver as the subject: by banner name and by address.
+"$BIN" history --db "$T/demo.db" mx.example.net >"$T/hr1"
+"$BIN" history --db "$T/demo.db" 198.51.100.27 --format json >"$T/hr2"
+"$BIN" history --db "$T/demo.db" nowhere.example.org >"$T/hr3"
+if grep -q "^history of mx.example.net (a receiver" "$T/hr1" && grep -q "reject  203.0.113.11 HELO" "$T/hr1" &&
+   "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['sessions'] == 4 and all(e['receiver'] == 'mx-exim.example.net' for e in d['events']), d" "$T/hr2" &&
+   grep -q "(no session in the window)" "$T/hr3"; then
+  ok "history of a receiver (banner name or address): our sessions towards it"
+else
+  ko "history of a receiver: $(head -3 "$T/hr1")"
+fi
 
 # A capture rotated mid-session (tcpdump -G/-C): the first file read alone
 # stores the sessions it cuts as ended by eof; read again with the next

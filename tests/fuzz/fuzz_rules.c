@@ -62,7 +62,7 @@ static void on_finding(void *ctx, const struct finding *f) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static struct dns_result res[2 + 2 * DNS_ANSWERS_MAX + 3 * 4];
+  static struct dns_result res[2 + 2 * DNS_ANSWERS_MAX + 3 * 4 + 3 * 3];
   static const psl_ctx_t *psl;
   static FILE *null;
   struct rd r = {data, size};
@@ -116,8 +116,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       id.helo[k].mx = &res[u++];
     }
   }
+  /* Other addresses of the names (address-no-ptr): any text, any facts. */
+  id.n_other = byte(&r) % 3;
+  for (k = 0; k < id.n_other; k++) {
+    name(&r, id.other[k].addr, sizeof(id.other[k].addr));
+    name(&r, id.other[k].of, sizeof(id.other[k].of));
+    id.other[k].from_helo = byte(&r) & 1;
+    result(&r, &res[u], DNS_T_PTR);
+    id.other[k].ptr = &res[u++];
+    result(&r, &res[u], DNS_T_A);
+    id.other[k].a[0] = &res[u++];
+    result(&r, &res[u], DNS_T_AAAA);
+    id.other[k].aaaa[0] = &res[u++];
+  }
+  id.src_use[0].sessions = byte(&r);
   memset(&cfg, 0, sizeof(cfg));
   cfg.psl = psl;
+  cfg.zones_apart = byte(&r) & 1;
+  cfg.resolver = (byte(&r) & 1) ? "127.0.0.1:53" : NULL;
   cfg.emit = on_finding;
   cfg.ctx = null;
   rules_ident(&cfg, &id);

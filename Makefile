@@ -31,7 +31,7 @@ Q := @
 endif
 
 LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c common/dns.c \
-            common/strmap.c \
+            common/strmap.c common/conf.c \
             capture/decode.c capture/smtp.c capture/flow.c capture/pcapng_if.c \
             capture/capture.c \
             store/schema.c store/store.c store/ingest.c store/dns.c store/analysis.c \
@@ -41,7 +41,7 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
 CLI_SRC  := cli/main.c cli/opts.c cli/render.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
             cli/history.c cli/watch.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver
-FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules
+FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf
 
 B        := build
 OBJ      := $(B)/obj

@@ -13,6 +13,7 @@
 
 #include "analyzer/resolver.h"
 #include "cli/cli.h"
+#include "common/conf.h"
 #include "common/util.h"
 
 void analysis_opts_init(struct analysis_opts *o) {
@@ -110,35 +111,11 @@ int analysis_opt(struct analysis_opts *o, int c, const char *arg,
   return 1;
 }
 
-/* The value of CONF_VAR in the file's text: NAME=value, NAME="value" or
- * NAME='value' on a line of its own (no expansion: the units' systemd
- * reads the same file the same way). Copied into out; 1 found, 0 not. */
-static int conf_value(FILE *f, char *out, size_t cap) {
-  char line[CONF_MAX + 64];
-  size_t n = strlen(CONF_VAR);
-  int found = 0;
-
-  while (fgets(line, sizeof(line), f) != NULL) {
-    char *v = line, *end;
-    while (*v == ' ' || *v == '\t') v++;
-    if (strncmp(v, CONF_VAR, n) != 0 || v[n] != '=') continue;
-    v += n + 1;
-    end = v + strcspn(v, "\r\n");
-    *end = '\0';
-    if ((*v == '"' || *v == '\'') && end > v + 1 && end[-1] == *v) {
-      v++;
-      end[-1] = '\0';
-    }
-    snprintf(out, cap, "%s", v); /* the last assignment wins, as in sh */
-    found = 1;
-  }
-  return found;
-}
-
 int analysis_opts_conf(struct analysis_opts *o, const char *cmd) {
   const char *path = getenv("EGRESSAUDIT_CONF");
-  char *w[64], *p;
-  int nw = 0, i, c;
+  char text[65536], *w[64];
+  size_t len;
+  int nw, i, c;
   FILE *f;
 
   if (path == NULL) path = CONF_PATH;
@@ -149,14 +126,18 @@ int analysis_opts_conf(struct analysis_opts *o, const char *cmd) {
     cli_err("%s: %s: %s", cmd, path, strerror(errno));
     return EXIT_CONFIG;
   }
-  c = conf_value(f, o->conf, sizeof(o->conf));
+  len = fread(text, 1, sizeof(text), f);
+  c = ferror(f) || !feof(f);
   fclose(f);
-  if (!c) return 0;
-  for (p = o->conf; *p && nw < 64;) {
-    while (*p == ' ' || *p == '\t') *p++ = '\0';
-    if (*p == '\0') break;
-    w[nw++] = p;
-    while (*p && *p != ' ' && *p != '\t') p++;
+  if (c) {
+    cli_err("%s: %s: %s", cmd, path,
+            len == sizeof(text) ? "larger than 64 KiB" : "read error");
+    return EXIT_CONFIG;
+  }
+  if (!conf_find(text, len, CONF_VAR, o->conf, sizeof(o->conf))) return 0;
+  if ((nw = conf_split(o->conf, w, 64)) < 0) {
+    cli_err("%s: %s: %s has more than 64 words", cmd, path, CONF_VAR);
+    return EXIT_CONFIG;
   }
   o->loading = 1;
   for (i = 0; i < nw; i++) {
@@ -169,12 +150,12 @@ int analysis_opts_conf(struct analysis_opts *o, const char *cmd) {
                  {"--max-age", OPT_MAX_AGE},
                  {"--max-inflight", OPT_MAX_INFLIGHT}};
     const char *val = NULL;
-    size_t k, len;
+    size_t k, nl;
     for (k = 0; k < sizeof(names) / sizeof(*names); k++) {
-      len = strlen(names[k].name);
-      if (strncmp(w[i], names[k].name, len) != 0) continue;
-      if (w[i][len] == '=') val = w[i] + len + 1;
-      else if (w[i][len] == '\0' && i + 1 < nw) val = w[++i];
+      nl = strlen(names[k].name);
+      if (strncmp(w[i], names[k].name, nl) != 0) continue;
+      if (w[i][nl] == '=') val = w[i] + nl + 1;
+      else if (w[i][nl] == '\0' && i + 1 < nw) val = w[++i];
       else continue;
       break;
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/conf.h"
 #include "common/util.h"
 
 static void test_esc_table(void **state) {
@@ -152,12 +153,51 @@ static void test_csv(void **state) {
   cell("a=b", "a=b\r\n");
 }
 
+static void test_conf(void **state) {
+  static const struct {
+    const char *text, *want; /* NULL: not found */
+  } v[] = {
+      {"EGRESSAUDIT_ANALYSIS_OPTS=\"--resolver 127.0.0.1\"\n", "--resolver 127.0.0.1"},
+      {"X=1\n  EGRESSAUDIT_ANALYSIS_OPTS='--max-age 1h'\r\n", "--max-age 1h"},
+      {"EGRESSAUDIT_ANALYSIS_OPTS=a\nEGRESSAUDIT_ANALYSIS_OPTS=b", "b"}, /* last wins */
+      {"#EGRESSAUDIT_ANALYSIS_OPTS=a\n", NULL},
+      {"EGRESSAUDIT_ANALYSIS_OPTSX=a\n", NULL},
+      {"EGRESSAUDIT_ANALYSIS_OPTS=\"$(rm -rf /)\"", "$(rm -rf /)"}, /* never run */
+      {"EGRESSAUDIT_ANALYSIS_OPTS=\"\n", "\""},                       /* one quote: kept */
+      {"EGRESSAUDIT_ANALYSIS_OPTS=", ""},
+  };
+  char out[64], buf[64], *w[3];
+  unsigned i;
+  (void)state;
+
+  for (i = 0; i < ARRAY_SIZE(v); i++) {
+    int found = conf_find(v[i].text, strlen(v[i].text), "EGRESSAUDIT_ANALYSIS_OPTS",
+                          out, sizeof(out));
+    if (v[i].want == NULL) {
+      assert_int_equal(found, 0);
+      continue;
+    }
+    assert_int_equal(found, 1);
+    assert_string_equal(out, v[i].want);
+  }
+  /* Truncated, still terminated. */
+  assert_int_equal(conf_find("N=abcdef", 8, "N", out, 4), 1);
+  assert_string_equal(out, "abc");
+  snprintf(buf, sizeof(buf), " --a 1\t--b  ");
+  assert_int_equal(conf_split(buf, w, 3), 3);
+  assert_string_equal(w[0], "--a");
+  assert_string_equal(w[2], "--b");
+  snprintf(buf, sizeof(buf), "a b c d");
+  assert_int_equal(conf_split(buf, w, 3), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv),
       cmocka_unit_test(test_esc_table), cmocka_unit_test(test_esc_cap_never_splits),
       cmocka_unit_test(test_time),      cmocka_unit_test(test_ports),
       cmocka_unit_test(test_addr),
+      cmocka_unit_test(test_conf),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

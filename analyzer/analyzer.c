@@ -224,6 +224,12 @@ static void judge_store(struct run *R) {
     judge_idents(R, &rc);
     judge_servers(R, &rc);
     if (R->store_rc == 0) R->store_rc = judge_rotation(R, &rc);
+    for (i = 0; i < R->ids.ndoubt; i++) {
+      const struct echo_doubt *d = &R->ids.doubt[i];
+      struct echo_use e = {d->src,      d->echoed,   d->receiver, d->host,
+                           d->sessions, d->first_us, d->last_us};
+      rules_echo_unconfirmed(&rc, &e);
+    }
     for (i = 0; i < R->npre; i++) on_finding(R, &R->pre[i]);
     for (i = 0; i < R->ids.nnat && R->store_rc == 0; i++) {
       const struct natpair *p = &R->ids.nat[i];
@@ -535,6 +541,7 @@ int analyzer_start(struct analysis **out, struct store *st, uv_loop_t *loop,
   ret = run_new(&R, loop, cfg, err, errlen);
   if (ret < 0) return ret;
   R->st = st;
+  R->ids.expect = cfg->expect;
   R->facts.cache = st; /* answers are cached in, and taken from, the store */
   R->db_path = strdup(store_path(st));
   R->work.data = R;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/limits.h"
 #include "common/netset.h"
 #include "common/util.h"
 
@@ -84,6 +85,44 @@ void idrec_add(struct idrec *d, const struct ea_addr *src, const char *helo,
   if (unknown_dir) d->unknown_dir = 1;
 }
 
+/* Believe a receiver's echo? The source's own address, a private source
+ * (the echo is how its public address is learned), an address we expect
+ * to leave from, or one that ECHO_CONFIRM_MIN receivers agree on; else it
+ * is kept as a doubt and the sessions stay with their source. */
+static int echo_believed(struct idset *s, const struct egress_group *g,
+                         const struct ea_addr *src, const struct ea_addr *echo) {
+  struct echo_doubt *d;
+  size_t i;
+
+  if (memcmp(src, echo, sizeof(*src)) == 0 || addr_is_private(src) ||
+      g->echo_receivers >= ECHO_CONFIRM_MIN ||
+      (s->expect && netset_contains(s->expect, echo->family, echo->a)))
+    return 1;
+  for (i = 0; i < s->ndoubt; i++) { /* one per source and echo */
+    d = &s->doubt[i];
+    if (strcmp(d->src, g->src_ip) != 0 || strcmp(d->echoed, g->echoed_ip) != 0)
+      continue;
+    d->sessions += g->sessions;
+    if (g->first_us < d->first_us) d->first_us = g->first_us;
+    if (g->last_us > d->last_us) d->last_us = g->last_us;
+    return 0;
+  }
+  if (vec_room(&s->doubt, &s->capdoubt, s->ndoubt, sizeof(*s->doubt), 8) == 0) {
+    d = &s->doubt[s->ndoubt++];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->src, sizeof(d->src), "%s", g->src_ip);
+    snprintf(d->echoed, sizeof(d->echoed), "%s", g->echoed_ip);
+    snprintf(d->receiver, sizeof(d->receiver), "%s",
+             g->receiver_ip ? g->receiver_ip : "?");
+    snprintf(d->host, sizeof(d->host), "%s",
+             g->receiver_host ? g->receiver_host : "");
+    d->sessions = g->sessions;
+    d->first_us = g->first_us;
+    d->last_us = g->last_us;
+  }
+  return 0;
+}
+
 int idset_on_group(const struct egress_group *g, void *ctx) {
   struct idset *s = ctx;
   struct ea_addr src, echo, *ip;
@@ -94,7 +133,7 @@ int idset_on_group(const struct egress_group *g, void *ctx) {
   ip = &src;
   if (g->echoed_ip != NULL &&
       addr_parse(&echo, g->echoed_ip, strlen(g->echoed_ip)) == 0)
-    ip = &echo;
+    ip = echo_believed(s, g, &src, &echo) ? &echo : &src;
   d = idset_get(s, ip, ip == &echo);
   if (d == NULL) return 0;
   idrec_add(d, &src, g->helo, g->sessions, g->first_us, g->last_us,
@@ -471,5 +510,6 @@ void idset_free(struct idset *s) {
   free(s->ids);
   free(s->srv);
   free(s->nat);
+  free(s->doubt);
   memset(s, 0, sizeof(*s));
 }

@@ -47,7 +47,18 @@ struct natpair {
   int64_t first_us, last_us, sessions;
 };
 
+/* A receiver's echo not believed (ECHO_CONFIRM_MIN): kept for the
+ * echo-unconfirmed rule; its sessions stay with their source. */
+struct echo_doubt {
+  char src[ADDR_STRLEN], echoed[ADDR_STRLEN], receiver[ADDR_STRLEN];
+  char host[256];
+  int64_t sessions, first_us, last_us;
+};
+
 struct idset {
+  const struct netset *expect;  /* --expect-egress: echoes believed      */
+  struct echo_doubt *doubt;
+  size_t ndoubt, capdoubt;
   struct strmap by_ip;          /* address text -> struct idrec         */
   struct idrec **ids;           /* the same, in the order first seen    */
   size_t nids, capids;

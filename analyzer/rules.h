@@ -153,6 +153,17 @@ void rules_reject_add(struct rejects *rj, const struct reject_row *r);
 void rules_rejects_emit(const struct rules_cfg *cfg, struct rejects *rj);
 void rules_rejects_free(struct rejects *rj);
 
+/* A receiver's echo that was not believed: one receiver alone said it saw
+ * our source as another public address. */
+struct echo_use {
+  const char *src, *echoed, *receiver, *host;
+  int64_t sessions, first_us, last_us;
+};
+/* echo-unconfirmed (warn): a NAT only on the way to that receiver, or the
+ * receiver's mistake; the sessions were judged as their source's. */
+void rules_echo_unconfirmed(const struct rules_cfg *cfg,
+                            const struct echo_use *e);
+
 /* port25-blocked: attempts that got no answer or a reset; crit when none
  * from the address was ever answered. */
 void rules_port25(const struct rules_cfg *cfg, const struct port25_row *r);

@@ -215,6 +215,28 @@ void rules_rejects_emit(const struct rules_cfg *cfg, struct rejects *rj) {
 
 void rules_rejects_free(struct rejects *rj) { strmap_free(&rj->by_ip, free); }
 
+void rules_echo_unconfirmed(const struct rules_cfg *cfg,
+                            const struct echo_use *e) {
+  struct finding f;
+
+  start(&f, "echo-unconfirmed", SEV_WARN, e->echoed, e->src);
+  snprintf(f.detail, sizeof(f.detail),
+           "%s%s%s%s said it saw %s for mail that left from %s; no other "
+           "receiver confirms it, so those sessions were judged as %s's",
+           e->host && e->host[0] ? e->host : "", e->host && e->host[0] ? " (" : "",
+           e->receiver, e->host && e->host[0] ? ")" : "", e->echoed, e->src,
+           e->src);
+  snprintf(f.fix, sizeof(f.fix), "%s",
+           "If mail to that receiver really leaves through a NAT (policy "
+           "routing, a relay), add the address to --expect-egress and give "
+           "it a PTR; else the receiver reports a wrong address and this "
+           "needs nothing.");
+  f.first_us = e->first_us;
+  f.last_us = e->last_us;
+  f.count = e->sessions;
+  cfg->emit(cfg->ctx, &f);
+}
+
 void rules_port25(const struct rules_cfg *cfg, const struct port25_row *r) {
   struct finding f;
 

@@ -95,6 +95,14 @@
  * three point at our side or a blocklisting). */
 #define PORT25_BLOCKED_DSTS_MIN 3
 
+/* A receiver's echo of a public source as another public address is
+ * believed (the identity becomes the echoed address) once this many
+ * receivers say so: one receiver alone may be wrong or lying, and would
+ * raise critical findings about an address we never used. A private
+ * source's echo is believed at once (the echo is how its public address
+ * is learned), as is one inside --expect-egress. */
+#define ECHO_CONFIRM_MIN 2
+
 /* DNS rounds of one analysis: PTR, the names it gave, their other
  * addresses' PTR, those names' A/AAAA take four; a bound all the same. */
 #define DNS_ROUNDS_MAX 8

@@ -33,6 +33,9 @@ static int take_egress_groups(sqlite3_stmt *st, void *arg) {
   g.rejected = sqlite3_column_int64(st, 7);
   g.starttls = sqlite3_column_int64(st, 8);
   g.points = st_col_text(st, 9);
+  g.echo_receivers = sqlite3_column_int64(st, 10);
+  g.receiver_ip = st_col_text(st, 11);
+  g.receiver_host = st_col_text(st, 12);
   return ((egress_group_fn)k->fn)(&g, k->ctx);
 }
 
@@ -81,7 +84,11 @@ int store_exclude_sessions(struct store *s, const int64_t *ids, size_t n) {
   " count(*), min(s.first_seen), max(s.last_seen),"                           \
   " sum(EXISTS(SELECT 1 FROM replies r WHERE"                                 \
   "  r.session_id = s.id AND r.code >= 400)),"                                \
-  " sum(s.starttls), group_concat(DISTINCT p.name)"                           \
+  " sum(s.starttls), group_concat(DISTINCT p.name),"                          \
+  " (SELECT count(DISTINCT e.dst_ip) FROM sessions e WHERE"                  \
+  "  e.src_ip = s.src_ip AND e.echoed_ip = s.echoed_ip AND"                  \
+  "  e.first_seen >= ?1 AND e.first_seen <= ?2),"                             \
+  " min(s.dst_ip), min(s.banner_host)"                                        \
   " FROM sessions s JOIN points p ON p.id = s.point_id"                       \
   " WHERE s.direction != 'inbound'" WINDOW twins                              \
   " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction"

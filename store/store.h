@@ -129,6 +129,10 @@ struct egress_group {
   int64_t sessions, first_us, last_us;
   int64_t rejected;  /* sessions with a 4xx/5xx reply                    */
   int64_t starttls;  /* sessions that went to TLS                       */
+  /* Receivers (distinct addresses) that echoed echoed_ip for src_ip in
+   * the window, and one of this group's (its address and banner name). */
+  int64_t echo_receivers;
+  const char *receiver_ip, *receiver_host;
 };
 typedef int (*egress_group_fn)(const struct egress_group *g, void *ctx);
 int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,

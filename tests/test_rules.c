@@ -735,6 +735,29 @@ static void test_other_addresses(void **state) {
   }
 }
 
+static void run_echo(const struct rules_cfg *cfg, void *v) {
+  rules_echo_unconfirmed(cfg, v);
+}
+
+static void test_echo_unconfirmed(void **state) {
+  struct echo_use e = {"203.0.113.12", "203.0.113.77", "198.51.100.27",
+                       "mx-exim.example.net", 3, 10, 20};
+  struct got g;
+  (void)state;
+
+  emit_with(&g, run_echo, &e);
+  assert_int_equal(g.n, 1);
+  assert_string_equal(g.f[0].rule, "echo-unconfirmed");
+  assert_int_equal(g.f[0].severity, SEV_WARN);
+  assert_string_equal(g.f[0].subject, "203.0.113.77");
+  assert_string_equal(g.f[0].ident, "203.0.113.12");
+  assert_int_equal(g.f[0].count, 3);
+  assert_string_equal(g.f[0].detail,
+                      "mx-exim.example.net (198.51.100.27) said it saw 203.0.113.77 for "
+                      "mail that left from 203.0.113.12; no other receiver confirms "
+                      "it, so those sessions were judged as 203.0.113.12's");
+}
+
 static void run_rejects(const struct rules_cfg *cfg, void *v) {
   rules_rejects_emit(cfg, v);
 }
@@ -797,6 +820,7 @@ int main(void) {
       cmocka_unit_test(test_reverse_zones),
       cmocka_unit_test(test_said_once_and_blind_spots),
       cmocka_unit_test(test_other_addresses),
+      cmocka_unit_test(test_echo_unconfirmed),
   };
   int rc;
   psl = psl_builtin();

@@ -231,6 +231,30 @@ ids=$("$PY" -c "import sqlite3,sys; print(' '.join(sorted(r[0]+':'+r[1] for r in
   ok "dual-stack (one coherent IPv4 and IPv6 address): no ip-rotation" ||
   ko "dual-stack: $rot ip-rotation findings; identities $ids"
 
+# A receiver's echo of a public source as another public address is
+# believed only when a second receiver agrees: a lying or mistaken one
+# must not raise critical findings about an address we never used.
+cp "$db" "$T/echo.db"
+"$PY" - "$T/echo.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+# one receiver claims 203.0.113.12 left as .77; two agree .10 left as .88
+c.execute("UPDATE sessions SET echoed_ip = '203.0.113.77' WHERE src_ip = '203.0.113.12'")
+c.execute("UPDATE sessions SET echoed_ip = '203.0.113.88' WHERE src_ip = '203.0.113.10' AND dst_ip IN ('198.51.100.25', '198.51.100.27')")
+c.commit()
+PY
+"$BIN" analyze -q --db "$T/echo.db" $R
+"$PY" - "$T/echo.db" <<'PY' && ok "one receiver's echo of another public address is echo-unconfirmed (warn), not an identity; two receivers' is believed" || ko "echo confirmation: $("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT rule, subject, ident FROM findings WHERE status='open' AND (subject LIKE '%.77' OR subject LIKE '%.88' OR rule='echo-unconfirmed')\").fetchall())" "$T/echo.db")"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+ids = {r[0] for r in c.execute("SELECT ip FROM identities")}
+f = c.execute("SELECT severity, subject, ident, count FROM findings WHERE rule = 'echo-unconfirmed' AND status = 'open'").fetchall()
+assert "203.0.113.77" not in ids and "203.0.113.12" in ids, ids
+assert f == [("warn", "203.0.113.77", "203.0.113.12", 1)], f
+assert "203.0.113.88" in ids, ids
+assert not c.execute("SELECT 1 FROM findings WHERE status = 'open' AND (subject = '203.0.113.77' OR ident = '203.0.113.77') AND rule != 'echo-unconfirmed'").fetchall()
+PY
+
 # --- report, history ------------------------------------------------------
 "$BIN" report --db "$db" >"$T/r.txt"; rc=$?
 [ "$rc" = 2 ] && ok "report on the demo: exit 2 (critical)" || ko "report exit $rc"

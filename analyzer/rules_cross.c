@@ -55,7 +55,7 @@ void rules_rotation(const struct rules_cfg *cfg, const struct rot_ident *ids,
     struct finding f;
     char name[sizeof(f.subject)];
     unsigned fam[2] = {0, 0};
-    int coherent = 1;
+    int coherent = 1, unknown = 0;
     size_t o;
 
     for (j = i + 1; j < n_uses && strcasecmp(uses[j].helo, uses[i].helo) == 0;)
@@ -64,10 +64,11 @@ void rules_rotation(const struct rules_cfg *cfg, const struct rot_ident *ids,
     for (k = i; k < j; k++) {
       const struct rot_ident *d = &ids[uses[k].ident];
       fam[d->family == 6]++;
-      if (d->iprev != IPREV_PASS) coherent = 0;
+      if (d->iprev == IPREV_TEMPERROR) unknown = 1;
+      else if (d->iprev != IPREV_PASS) coherent = 0;
     }
     /* One coherent address per family: a dual-stack host. */
-    if (coherent && fam[0] < 2 && fam[1] < 2) continue;
+    if (coherent && !unknown && fam[0] < 2 && fam[1] < 2) continue;
     snprintf(name, sizeof(name), "%s", uses[i].helo);
     for (char *c = name; *c; c++)
       if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
@@ -80,9 +81,15 @@ void rules_rotation(const struct rules_cfg *cfg, const struct rot_ident *ids,
       add_address(&f, &o, d->ip_text, d->iprev, d->sessions, d->first_us,
                   d->last_us);
     }
-    f.severity = coherent ? SEV_WARN : SEV_CRIT;
+    /* An address whose PTR lookup failed temporarily is not known to be
+     * incoherent: unknown, unless another one is. */
+    f.severity = !coherent ? SEV_CRIT : unknown ? SEV_UNKNOWN : SEV_WARN;
     snprintf(f.fix, sizeof(f.fix), "%s",
-             coherent ? "Every address of the pool forward-confirms; make sure"
+             coherent && unknown
+                 ? "Some addresses could not be checked (DNS failed "
+                   "temporarily): run the analysis again; each address of "
+                   "the pool needs a PTR that resolves back."
+             : coherent ? "Every address of the pool forward-confirms; make sure"
                         " each PTR name also matches the EHLO name, or pin the"
                         " sender to one address."
                       : "Give every address of the egress pool a PTR that "
@@ -99,7 +106,7 @@ void rules_nat_rotation(const struct rules_cfg *cfg, const struct nat_use *uses,
 
   for (i = 0; i < n; i = j) {
     struct finding f;
-    int coherent = 1;
+    int coherent = 1, unknown = 0;
     size_t o;
 
     for (j = i + 1; j < n && strcmp(uses[j].in_text, uses[i].in_text) == 0;)
@@ -109,11 +116,12 @@ void rules_nat_rotation(const struct rules_cfg *cfg, const struct nat_use *uses,
     o = (size_t)snprintf(f.detail, sizeof(f.detail), "inside host %s left as:",
                          uses[i].in_text);
     for (size_t k = i; k < j; k++) {
-      if (uses[k].iprev != IPREV_PASS) coherent = 0;
+      if (uses[k].iprev == IPREV_TEMPERROR) unknown = 1;
+      else if (uses[k].iprev != IPREV_PASS) coherent = 0;
       add_address(&f, &o, uses[k].out_text, uses[k].iprev, uses[k].sessions,
                   uses[k].first_us, uses[k].last_us);
     }
-    f.severity = coherent ? SEV_WARN : SEV_CRIT;
+    f.severity = !coherent ? SEV_CRIT : unknown ? SEV_UNKNOWN : SEV_WARN;
     snprintf(f.fix, sizeof(f.fix), "%s",
              "Pin this host to one SNAT address with a coherent PTR, or give "
              "every address of the pool one (PTR -> name -> same address).");

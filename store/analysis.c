@@ -43,11 +43,10 @@ int store_multi_point(struct store *s) {
   sqlite3_stmt *st = NULL;
   int n = 2;
 
-  if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM points", -1, &st,
-                         NULL) == SQLITE_OK &&
+  if (st_stmt(s, "SELECT count(*) FROM points", &st) == 0 &&
       sqlite3_step(st) == SQLITE_ROW)
     n = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
+  if (st) st_done(s, st);
   return n > 1;
 }
 
@@ -65,15 +64,15 @@ int store_exclude_sessions(struct store *s, const int64_t *ids, size_t n) {
   if (n == 0) return 0;
   if (sqlite3_exec(s->db, "SAVEPOINT ea_ex", NULL, NULL, NULL) != SQLITE_OK)
     return st_fail(s, "excluded sessions");
-  if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO temp.ea_excluded(id)"
-                         " VALUES(?1)", -1, &st, NULL) != SQLITE_OK)
+  if (st_stmt(s, "INSERT OR IGNORE INTO temp.ea_excluded(id) VALUES(?1)",
+              &st) < 0)
     rc = st_fail(s, "excluded sessions");
   for (i = 0; rc == 0 && i < n; i++) {
     sqlite3_bind_int64(st, 1, ids[i]);
     if (sqlite3_step(st) != SQLITE_DONE) rc = st_fail(s, "excluded sessions");
     sqlite3_reset(st);
   }
-  sqlite3_finalize(st);
+  if (st) st_done(s, st);
   sqlite3_exec(s->db, rc == 0 ? "RELEASE ea_ex" : "ROLLBACK TO ea_ex; RELEASE ea_ex",
                NULL, NULL, NULL);
   return rc;
@@ -269,26 +268,22 @@ int store_analysis_end(struct store *s, int64_t at, int64_t since,
   if (rc < 0) return rc;
   /* A finding about sessions inside the analysed window that this run did
    * not raise again is fixed: close it. */
-  if (sqlite3_prepare_v2(s->db,
-                         "UPDATE findings SET status = 'closed', closed_at = ?1"
+  if (st_stmt(s, "UPDATE findings SET status = 'closed', closed_at = ?1"
                          " WHERE status = 'open' AND analyzed < ?1 AND"
-                         " last_seen >= ?2 AND first_seen <= ?3",
-                         -1, &st, NULL) != SQLITE_OK)
+                         " last_seen >= ?2 AND first_seen <= ?3", &st) < 0)
     return st_fail(s, "findings");
   sqlite3_bind_int64(st, 1, at);
   sqlite3_bind_int64(st, 2, since);
   sqlite3_bind_int64(st, 3, until);
   rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  st_done(s, st);
   if (rc != SQLITE_DONE) return st_fail(s, "findings");
   st = NULL;
-  if (sqlite3_prepare_v2(s->db,
-                         "INSERT INTO analyses(at, since, until, max_session_id,"
+  if (st_stmt(s, "INSERT INTO analyses(at, since, until, max_session_id,"
                          " identities, queries, cached, temp_failures, resolver)"
                          " VALUES(?1, ?2, ?3, CASE WHEN ?9 > 0 THEN ?9 ELSE"
                          " (SELECT coalesce(max(id), 0) FROM sessions) END,"
-                         " ?4, ?5, ?6, ?7, ?8)",
-                         -1, &st, NULL) != SQLITE_OK)
+                         " ?4, ?5, ?6, ?7, ?8)", &st) < 0)
     return st_fail(s, "analyses");
   sqlite3_bind_int64(st, 1, at);
   sqlite3_bind_int64(st, 2, since);
@@ -300,7 +295,7 @@ int store_analysis_end(struct store *s, int64_t at, int64_t since,
   st_bind_str(st, 8, resolver);
   sqlite3_bind_int64(st, 9, a->max_session_id);
   rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  st_done(s, st);
   if (rc != SQLITE_DONE) return st_fail(s, "analyses");
   return store_flush(s);
 }
@@ -418,15 +413,12 @@ int store_nat_map_put(struct store *s, const struct nat_row *r) {
   int rc;
 
   if ((rc = st_tx_begin(s)) < 0) return rc;
-  if (sqlite3_prepare_v2(
-          s->db,
-          "INSERT INTO nat_map(inside_ip, outside_ip, point_in, point_out,"
+  if (st_stmt(s, "INSERT INTO nat_map(inside_ip, outside_ip, point_in, point_out,"
           " first_seen, last_seen, sessions) VALUES(?1,?2,?3,?4,?5,?6,?7)"
           " ON CONFLICT(inside_ip, outside_ip) DO UPDATE SET"
           " first_seen = min(first_seen, excluded.first_seen),"
           " last_seen = max(last_seen, excluded.last_seen),"
-          " sessions = excluded.sessions",
-          -1, &st, NULL) != SQLITE_OK)
+          " sessions = excluded.sessions", &st) < 0)
     return st_fail(s, "nat_map");
   sqlite3_bind_text(st, 1, r->inside_ip, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, r->outside_ip, -1, SQLITE_STATIC);
@@ -436,7 +428,7 @@ int store_nat_map_put(struct store *s, const struct nat_row *r) {
   sqlite3_bind_int64(st, 6, r->last_us);
   sqlite3_bind_int64(st, 7, r->sessions);
   rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  st_done(s, st);
   return rc == SQLITE_DONE ? 0 : st_fail(s, "nat_map");
 }
 
@@ -444,10 +436,9 @@ int64_t store_max_session_id(struct store *s) {
   sqlite3_stmt *st = NULL;
   int64_t id = -1;
 
-  if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM sessions",
-                         -1, &st, NULL) != SQLITE_OK)
+  if (st_stmt(s, "SELECT coalesce(max(id), 0) FROM sessions", &st) < 0)
     return st_fail(s, "sessions");
   if (sqlite3_step(st) == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
+  st_done(s, st);
   return id < 0 ? st_fail(s, "sessions") : id;
 }

@@ -103,7 +103,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
                         " ORDER BY s.first_seen, s.id%s",
                         f->limit > 0 ? " LIMIT ?8" : "");
   if (n >= sizeof(sql)) return -E2BIG;
-  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+  if (st_stmt(s, sql, &st) < 0)
     return st_fail(s, "sessions query");
   if (f->ip) sqlite3_bind_text(st, 1, f->ip, -1, SQLITE_STATIC);
   if (f->helo) sqlite3_bind_text(st, 2, f->helo, -1, SQLITE_STATIC);
@@ -149,10 +149,10 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     int e = st_fail(s, "sessions query");
-    sqlite3_finalize(st);
+    st_done(s, st);
     return e;
   }
-  sqlite3_finalize(st);
+  st_done(s, st);
   return count;
 }
 

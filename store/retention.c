@@ -25,7 +25,7 @@ static int prune_loop(struct store *s, const char *sql, int64_t cutoff,
   sqlite3_stmt *st = NULL;
   int rc, n;
 
-  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+  if (st_stmt(s, sql, &st) < 0)
     return st_fail(s, "prune");
   do {
     if ((rc = st_tx_begin(s)) < 0) break;
@@ -43,7 +43,7 @@ static int prune_loop(struct store *s, const char *sql, int64_t cutoff,
     *count += n;
     if ((rc = store_flush(s)) < 0) break;
   } while (n == PRUNE_BATCH);
-  sqlite3_finalize(st);
+  st_done(s, st);
   return rc < 0 ? rc : 0;
 }
 

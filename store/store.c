@@ -259,8 +259,7 @@ static int open_db(struct store **out, const char *path, enum store_mode mode,
       goto out;
     }
     for (i = 0; i < ST_COUNT_; i++) {
-      if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                             &s->st[i], NULL) != SQLITE_OK) {
+      if (st_stmt(s, stmt_sql[i], &s->st[i]) < 0) {
         rc = st_fail(s, path);
         goto out;
       }
@@ -268,13 +267,12 @@ static int open_db(struct store **out, const char *path, enum store_mode mode,
   } else {
     sqlite3_stmt *v = NULL;
     int ver = -1;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &v, NULL) ==
-            SQLITE_OK &&
+    if (st_stmt(s, "PRAGMA user_version", &v) == 0 &&
         sqlite3_step(v) == SQLITE_ROW)
       ver = sqlite3_column_int(v, 0);
     else
       rc = st_fail(s, path);
-    sqlite3_finalize(v);
+    if (v) st_done(s, v);
     if (rc == 0 && ver != STORE_SCHEMA_VERSION) {
       snprintf(s->err, sizeof(s->err),
                "%s: database schema version %d, this egressaudit reads %d%s",
@@ -362,14 +360,10 @@ int store_close(struct store *s) {
 
   if (s == NULL) return 0;
   if (s->db != NULL && s->in_tx) rc = store_flush(s);
-  for (i = 0; i < ST_COUNT_; i++) sqlite3_finalize(s->st[i]);
-  sqlite3_finalize(s->q_dns_get);
-  sqlite3_finalize(s->q_dns_put);
-  sqlite3_finalize(s->q_finding);
-  sqlite3_finalize(s->q_ident);
-  sqlite3_finalize(s->q_idlog);
-  sqlite3_finalize(s->q_partial);
-  sqlite3_finalize(s->q_delsess);
+  for (i = 0; i < (int)s->ncache; i++) {
+    sqlite3_finalize(s->cache[i].st);
+    free(s->cache[i].sql);
+  }
   if (s->db != NULL) sqlite3_close(s->db);
   free(s);
   return rc;
@@ -414,12 +408,46 @@ void st_bind_str(sqlite3_stmt *st, int i, const char *v) {
   else sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
-int st_prep(struct store *s, sqlite3_stmt **st, const char *sql) {
-  if (*st != NULL) return 0;
-  if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
-      SQLITE_OK)
+int st_stmt(struct store *s, const char *sql, sqlite3_stmt **out) {
+  int keep = s->ncache < STMT_CACHE_MAX;
+  unsigned i;
+
+  *out = NULL;
+  for (i = 0; i < s->ncache; i++)
+    if (s->cache[i].sql == sql || strcmp(s->cache[i].sql, sql) == 0) {
+      /* In use further up the stack (a query run from another's row
+       * callback): this use gets one of its own. */
+      if (sqlite3_stmt_busy(s->cache[i].st)) {
+        keep = 0;
+        break;
+      }
+      *out = s->cache[i].st;
+      return 0;
+    }
+  if (sqlite3_prepare_v3(s->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0,
+                         out, NULL) != SQLITE_OK) {
+    *out = NULL;
     return st_fail(s, "prepare");
+  }
+  if (keep && (s->cache[s->ncache].sql = strdup(sql)) != NULL)
+    s->cache[s->ncache++].st = *out;
   return 0;
+}
+
+void st_done(struct store *s, sqlite3_stmt *st) {
+  unsigned i;
+
+  for (i = 0; i < s->ncache; i++)
+    if (s->cache[i].st == st) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      return;
+    }
+  sqlite3_finalize(st); /* past the cache: made for one use */
+}
+
+int st_prep(struct store *s, sqlite3_stmt **st, const char *sql) {
+  return *st != NULL ? 0 : st_stmt(s, sql, st);
 }
 
 const char *st_col_text(sqlite3_stmt *st, int i) {
@@ -437,8 +465,7 @@ int64_t st_each_row(struct store *s, const char *what, const char *sql,
   int64_t n = 0;
   int rc;
 
-  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-    return st_fail(s, what);
+  if (st_stmt(s, sql, &st) < 0) return st_fail(s, what);
   sqlite3_bind_int64(st, 1, since);
   sqlite3_bind_int64(st, 2, until);
   if (p3 != NULL) sqlite3_bind_text(st, 3, p3, -1, SQLITE_STATIC);
@@ -447,7 +474,7 @@ int64_t st_each_row(struct store *s, const char *what, const char *sql,
     if (take(st, arg) != 0) break;
   }
   rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : st_fail(s, what);
-  sqlite3_finalize(st);
+  st_done(s, st);
   return rc < 0 ? rc : n;
 }
 
@@ -456,7 +483,7 @@ int64_t st_scalar(struct store *s, const char *sql, int64_t a, int64_t b,
   sqlite3_stmt *st = NULL;
   int64_t v = 0;
 
-  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+  if (st_stmt(s, sql, &st) < 0) {
     *err = st_fail(s, "report");
     return 0;
   }
@@ -464,6 +491,6 @@ int64_t st_scalar(struct store *s, const char *sql, int64_t a, int64_t b,
   if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, b);
   if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
   else *err = st_fail(s, "report");
-  sqlite3_finalize(st);
+  st_done(s, st);
   return v;
 }

@@ -12,6 +12,11 @@
 #include "common/util.h"
 #include "store/store.h"
 
+/* Statements kept per connection: the fixed ones, the analysis's and the
+ * report's (about 40), and the filter variants of 'sessions'; past it a
+ * statement is prepared for one use and finalized by st_done. */
+#define STMT_CACHE_MAX 96
+
 enum {
   ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SESSION, ST_HELO, ST_REPLY, ST_STAT,
   ST_POINT, ST_COUNT_
@@ -19,10 +24,17 @@ enum {
 
 struct store {
   sqlite3 *db;
+  /* Every statement this connection ran, prepared once (persistent) on
+   * first use and found again by its SQL text: st_stmt. st[] and q_*
+   * point into it (no statement of their own). */
+  struct {
+    char *sql;
+    sqlite3_stmt *st;
+  } cache[STMT_CACHE_MAX];
+  unsigned ncache;
   sqlite3_stmt *st[ST_COUNT_];
   sqlite3_stmt *q_dns_get, *q_dns_put, *q_finding, *q_ident, *q_idlog,
       *q_partial, *q_delsess;
-                      /* the q_ statements: prepared on first use         */
   int in_tx;
   unsigned pending;
   uint64_t new_pending;   /* new sessions in the open batch               */
@@ -52,7 +64,14 @@ int st_fail(struct store *s, const char *what);
 int st_run(struct store *s, int which);
 /* Open the batch transaction unless one is open. */
 int st_tx_begin(struct store *s);
-/* Prepare sql into *st once (persistent); 0, or st_fail's. */
+/* The one way a statement is made: *out is sql prepared on this
+ * connection, from the cache when it ran before (reset, bindings
+ * cleared). 0, or st_fail's negative errno. Give it back with st_done. */
+int st_stmt(struct store *s, const char *sql, sqlite3_stmt **out);
+/* Done with a statement from st_stmt: reset (kept), or finalized when it
+ * did not fit the cache. */
+void st_done(struct store *s, sqlite3_stmt *st);
+/* *st = st_stmt(sql) unless set already (the q_* and st[] shortcuts). */
 int st_prep(struct store *s, sqlite3_stmt **st, const char *sql);
 /* Bind wire bytes as escaped text (NULL when absent), or a C string. */
 void st_bind_wire(struct store *s, sqlite3_stmt *st, int i,

@@ -137,19 +137,12 @@ struct check_out {
 
 /* Keep a finding for the plugin output ('|' would start perfdata). */
 static void nagios_keep(struct check_out *o, const struct finding *f) {
-  char line[FINDING_TEXT_MAX + 400], esc[ESC_CAP(FINDING_TEXT_MAX + 400)];
-  size_t i;
+  char esc[ESC_CAP(FINDING_TEXT_MAX + 600)];
 
-  if (severity_rank(f->severity) >= severity_rank(SEV_WARN) &&
-      o->nsum < sizeof(o->sum))
-    o->nsum += (size_t)snprintf(o->sum + o->nsum, sizeof(o->sum) - o->nsum,
-                                "%s%s %s", o->listed++ ? ", " : ": ", f->rule,
-                                f->subject);
-  snprintf(line, sizeof(line), "%s %s %s: %s\n", severity_name(f->severity),
-           f->rule, f->subject, f->detail);
-  for (i = 0; line[i]; i++)
-    if (line[i] == '|' || line[i] == '\r') line[i] = ' ';
-  esc_text(esc, sizeof(esc), line, strlen(line) - 1);
+  render_nagios_list(o->sum, sizeof(o->sum), &o->nsum, &o->listed, f->severity,
+                     f->rule, f->subject);
+  render_nagios_finding(esc, sizeof(esc), f->severity, f->rule, f->subject,
+                        f->detail);
   if (o->nlong < sizeof(o->long_text))
     o->nlong += (size_t)snprintf(o->long_text + o->nlong,
                                  sizeof(o->long_text) - o->nlong, "%s\n", esc);
@@ -372,10 +365,9 @@ int cmd_check(int argc, char **argv) {
   if (o.json) printf("]\n");
   if (o.nagios) {
     char sum[800];
-    snprintf(sum, sizeof(sum), "%lld crit, %lld warn, %lld unknown%s%s",
+    snprintf(sum, sizeof(sum), "%lld crit, %lld warn, %lld unknown%s",
              (long long)o.by_sev[SEV_CRIT], (long long)o.by_sev[SEV_WARN],
-             (long long)o.by_sev[SEV_UNKNOWN], o.listed > 5 ? "" : o.sum,
-             o.listed > 5 ? ": see below" : "");
+             (long long)o.by_sev[SEV_UNKNOWN], o.sum);
     render_nagios_status(render_exit_code(o.by_sev, SEV_WARN), sum, o.by_sev,
                          NULL);
     fputs(o.long_text, stdout);

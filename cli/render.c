@@ -113,17 +113,44 @@ int render_exit_code(const int64_t by_sev[4], int fail_on) {
   return 0;
 }
 
+void render_nagios_text(char *out, size_t cap, const char *text) {
+  char plain[FINDING_TEXT_MAX + 600];
+  size_t i;
+
+  snprintf(plain, sizeof(plain), "%s", text);
+  for (i = 0; plain[i]; i++)
+    if (plain[i] == '|' || plain[i] == '\n' || plain[i] == '\r') plain[i] = ' ';
+  esc_text(out, cap, plain, i);
+}
+
+void render_nagios_list(char *sum, size_t cap, size_t *n, unsigned *listed,
+                        int sev, const char *rule, const char *subject) {
+  if (severity_rank(sev) < severity_rank(SEV_WARN) || *n >= cap) return;
+  if (*listed == 5)
+    *n += (size_t)snprintf(sum + *n, cap - *n, ", ...");
+  else if (*listed < 5)
+    *n += (size_t)snprintf(sum + *n, cap - *n, "%s%s %s", *listed ? ", " : ": ",
+                           rule, subject);
+  (*listed)++;
+}
+
+void render_nagios_finding(char *out, size_t cap, int sev, const char *rule,
+                           const char *subject, const char *detail) {
+  char line[FINDING_TEXT_MAX + 600];
+
+  snprintf(line, sizeof(line), "%s %s %s: %s", severity_name((unsigned)sev),
+           rule, subject, detail);
+  render_nagios_text(out, cap, line);
+}
+
 void render_nagios_status(int code, const char *summary,
                           const int64_t by_sev[4], const char *extra_perf) {
   static const char *const word[4] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
-  char line[1024];
-  size_t i;
+  char line[ESC_CAP(1024)];
 
   /* The plugin output is one line: '|' starts the perfdata, so none in
    * the text (a finding's subject comes from the wire or the DNS). */
-  snprintf(line, sizeof(line), "%s", summary);
-  for (i = 0; line[i]; i++)
-    if (line[i] == '|' || line[i] == '\n' || line[i] == '\r') line[i] = ' ';
+  render_nagios_text(line, sizeof(line), summary);
   printf("EGRESSAUDIT %s - %s | crit=%lld;;; warn=%lld;;; unknown=%lld;;; "
          "info=%lld;;;%s%s\n",
          word[code >= 0 && code <= 3 ? code : 3], line,

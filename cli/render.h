@@ -5,6 +5,7 @@
 #ifndef EA_RENDER_H
 #define EA_RENDER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A finding to print; the strings are borrowed. A time of INT64_MIN is
@@ -48,6 +49,20 @@ void render_text_time(int64_t us, char *out);
  * code; the caller prints the long text after it. */
 void render_nagios_status(int code, const char *summary,
                           const int64_t by_sev[4], const char *extra_perf);
+
+/* Plugin text from the wire or the DNS made safe: '|' (it would start
+ * the perfdata) and line ends become blanks, the rest is escaped. */
+void render_nagios_text(char *out, size_t cap, const char *text);
+
+/* Add "rule subject" of a finding at or above warn to the status line's
+ * list in sum (used so far: *n; listed counts them): ": a x, b y", at most
+ * five, then ", ...". */
+void render_nagios_list(char *sum, size_t cap, size_t *n, unsigned *listed,
+                        int sev, const char *rule, const char *subject);
+
+/* One line of the long text: "crit no-ptr 203.0.113.11: detail", safe. */
+void render_nagios_finding(char *out, size_t cap, int sev, const char *rule,
+                           const char *subject, const char *detail);
 
 /* The exit code monitoring plugins read from findings counted by
  * severity: crit 2, else unknown 3, else warn 1 when fail_on is warn,

@@ -669,8 +669,9 @@ static int report_exit(const struct rep *R, const struct report_opts *o) {
 /* The plugin output: status line with the worst findings, perfdata, and
  * one line per finding after (no '|': it would start perfdata). */
 static void render_nagios(const struct rep *R, const struct report_opts *o) {
-  char sum[900], perf[160], line[512];
-  size_t n, i, shown = 0;
+  char sum[900], perf[160], line[ESC_CAP(FINDING_TEXT_MAX + 600)];
+  unsigned listed = 0;
+  size_t n, i;
 
   n = (size_t)snprintf(sum, sizeof(sum), "%lld crit, %lld warn, %lld unknown",
                        (long long)R->by_sev[SEV_CRIT],
@@ -679,28 +680,18 @@ static void render_nagios(const struct rep *R, const struct report_opts *o) {
   if (R->stale[0]) n += (size_t)snprintf(sum + n, sizeof(sum) - n, "; stale: %s", R->stale);
   else if (R->m.last_analysis == 0)
     n += (size_t)snprintf(sum + n, sizeof(sum) - n, "; not analysed yet");
-  for (i = 0; i < R->nf && n < sizeof(sum); i++) {
-    const struct fnd *f = &R->f[i];
-    if (severity_rank(f->sev) < severity_rank(SEV_WARN)) continue;
-    if (shown == 5) {
-      n += (size_t)snprintf(sum + n, sizeof(sum) - n, ", ...");
-      break;
-    }
-    n += (size_t)snprintf(sum + n, sizeof(sum) - n, "%s%s %s",
-                          shown++ ? ", " : ": ", f->rule, f->subject);
-  }
+  for (i = 0; i < R->nf; i++)
+    render_nagios_list(sum, sizeof(sum), &n, &listed, R->f[i].sev, R->f[i].rule,
+                       R->f[i].subject);
   snprintf(perf, sizeof(perf), "sessions=%lld;;; identities=%zu;;;",
            (long long)R->m.sessions, R->ni);
   render_nagios_status(report_exit(R, o), sum, R->by_sev, perf);
   for (i = 0; i < R->nf; i++) {
     const struct fnd *f = &R->f[i];
     if (severity_rank(f->sev) < severity_rank(R->min_sev)) continue;
-    snprintf(line, sizeof(line), "%s %s %s: %s", severity_name((unsigned)f->sev),
-             f->rule, f->subject, f->detail);
-    for (n = 0; line[n]; n++)
-      if (line[n] == '|' || line[n] == '\n' || line[n] == '\r') line[n] = ' ';
-    esc_fputs(stdout, line);
-    putchar('\n');
+    render_nagios_finding(line, sizeof(line), f->sev, f->rule, f->subject,
+                          f->detail);
+    puts(line);
   }
 }
 

@@ -4,6 +4,7 @@
 #define _DEFAULT_SOURCE
 #include "analyzer/idents.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,22 +93,26 @@ void idrec_add(struct idrec *d, const struct ea_addr *src, const char *helo,
 static int echo_believed(struct idset *s, const struct egress_group *g,
                          const struct ea_addr *src, const struct ea_addr *echo) {
   struct echo_doubt *d;
-  size_t i;
+  char key[2 * ADDR_STRLEN + 2];
+  void **slot;
 
   if (memcmp(src, echo, sizeof(*src)) == 0 || addr_is_private(src) ||
       g->echo_receivers >= ECHO_CONFIRM_MIN ||
       (s->expect && netset_contains(s->expect, echo->family, echo->a)))
     return 1;
-  for (i = 0; i < s->ndoubt; i++) { /* one per source and echo */
-    d = &s->doubt[i];
-    if (strcmp(d->src, g->src_ip) != 0 || strcmp(d->echoed, g->echoed_ip) != 0)
-      continue;
+  /* One per source and echo. */
+  snprintf(key, sizeof(key), "%s %s", g->src_ip, g->echoed_ip);
+  slot = strmap_slot(&s->doubt_at, key, 1);
+  if (slot == NULL) return 0;
+  if (*slot != NULL) {
+    d = &s->doubt[(uintptr_t)*slot - 1];
     d->sessions += g->sessions;
     if (g->first_us < d->first_us) d->first_us = g->first_us;
     if (g->last_us > d->last_us) d->last_us = g->last_us;
     return 0;
   }
   if (vec_room(&s->doubt, &s->capdoubt, s->ndoubt, sizeof(*s->doubt), 8) == 0) {
+    *slot = (void *)(uintptr_t)(s->ndoubt + 1);
     d = &s->doubt[s->ndoubt++];
     memset(d, 0, sizeof(*d));
     snprintf(d->src, sizeof(d->src), "%s", g->src_ip);
@@ -269,17 +274,19 @@ static int helo_is_name(const char *h) {
  * elsewhere is helo-elsewhere's or fcrdns-fail's business): calls fn for
  * each. */
 static void each_address(const struct facts *fx, const char *name,
-                         const char *ip, struct dns_result *scratch,
+                         const char *ip, struct dns_result scratch[2],
                          void (*fn)(const char *addr, void *ctx), void *ctx) {
-  static const int types[2] = {DNS_T_A, DNS_T_AAAA};
   unsigned t, k, ours = 0;
 
-  for (t = 0; t < 2 && !ours; t++)
-    if (facts_load1(fx, types[t], name, scratch) && scratch->status == DNS_OK)
-      for (k = 0; k < scratch->n; k++) ours |= strcmp(scratch->answer[k], ip) == 0;
+  for (t = 0; t < 2; t++)
+    if (!facts_load1(fx, t ? DNS_T_AAAA : DNS_T_A, name, &scratch[t]))
+      scratch[t].status = DNS_ERROR;
+  for (t = 0; t < 2; t++)
+    for (k = 0; scratch[t].status == DNS_OK && k < scratch[t].n; k++)
+      ours |= strcmp(scratch[t].answer[k], ip) == 0;
   for (t = 0; t < 2 && ours; t++)
-    if (facts_load1(fx, types[t], name, scratch) && scratch->status == DNS_OK)
-      for (k = 0; k < scratch->n; k++) fn(scratch->answer[k], ctx);
+    for (k = 0; scratch[t].status == DNS_OK && k < scratch[t].n; k++)
+      fn(scratch[t].answer[k], ctx);
 }
 
 struct other_plan {
@@ -316,14 +323,14 @@ static void plan_other(const char *addr, void *ctx) {
 }
 
 static void plan_ident(const struct idrec *d, struct facts *fx,
-                       struct dns_result scratch[3]) {
+                       struct dns_result scratch[4]) {
   struct other_plan op;
   unsigned h, k;
 
   memset(&op, 0, sizeof(op));
   op.fx = fx;
   op.d = d;
-  op.scratch = &scratch[2];
+  op.scratch = &scratch[3];
   if (!addr_is_private(&d->ip)) {
     facts_want(fx, DNS_T_PTR, d->rev);
     facts_want(fx, DNS_T_SOA, d->rev);
@@ -333,7 +340,7 @@ static void plan_ident(const struct idrec *d, struct facts *fx,
         facts_want(fx, DNS_T_A, scratch[0].answer[k]);
         facts_want(fx, DNS_T_AAAA, scratch[0].answer[k]);
         each_address(fx, scratch[0].answer[k], d->ip_text, &scratch[1],
-                     plan_other, &op);
+                     plan_other, &op); /* [1], [2]: its A and AAAA */
       }
   }
   for (h = 0; h < d->n_helo; h++) {
@@ -346,7 +353,7 @@ static void plan_ident(const struct idrec *d, struct facts *fx,
 }
 
 void idset_plan(const struct idset *s, struct facts *fx,
-                struct dns_result scratch[3]) {
+                struct dns_result scratch[4]) {
   size_t i;
 
   for (i = 0; i < s->nids; i++)
@@ -511,5 +518,6 @@ void idset_free(struct idset *s) {
   free(s->srv);
   free(s->nat);
   free(s->doubt);
+  strmap_free(&s->doubt_at, NULL);
   memset(s, 0, sizeof(*s));
 }

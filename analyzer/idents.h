@@ -59,6 +59,9 @@ struct idset {
   const struct netset *expect;  /* --expect-egress: echoes believed      */
   struct echo_doubt *doubt;
   size_t ndoubt, capdoubt;
+  struct strmap doubt_at;       /* "src echoed" -> index + 1 in doubt[]:
+                                   a receiver chooses the echoes, so no
+                                   scan per group                       */
   struct strmap by_ip;          /* address text -> struct idrec         */
   struct idrec **ids;           /* the same, in the order first seen    */
   size_t nids, capids;
@@ -95,9 +98,9 @@ size_t idset_count(const struct idset *s);
  * HELO name (MX when it has no address); for the other addresses those
  * names give (IDENT_OTHER_MAX), their PTR and the A/AAAA of its first
  * OTHER_NAMES_MAX names. Our servers: PTR, A and AAAA of the banner name.
- * scratch holds three expanded answers. */
+ * scratch holds four expanded answers. */
 void idset_plan(const struct idset *s, struct facts *fx,
-                struct dns_result scratch[3]);
+                struct dns_result scratch[4]);
 
 /* The rules' view of d (facts expanded into ws, which is reset first);
  * other addresses that are identities of s themselves are left out (their

@@ -7,11 +7,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+static uint64_t hash_str(const char *s, uint64_t seed) {
+  uint64_t h = 1469598103934665603ULL ^ seed; /* FNV-1a, seeded */
   for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-  return h;
+  /* MurmurHash3's fmix64: every key bit reaches the low (bucket) bits. */
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
 }
 
 /* Double the buckets (first use: 1024). */
@@ -20,11 +26,14 @@ static int grow(struct strmap *m) {
   struct strmap_ent **b = calloc(nb, sizeof(*b)), *e;
 
   if (b == NULL) return -1;
+  if (m->nb == 0 &&
+      getrandom(&m->seed, sizeof(m->seed), GRND_NONBLOCK) != sizeof(m->seed))
+    m->seed = (uint64_t)(uintptr_t)m ^ (uint64_t)(uintptr_t)b; /* no entropy yet */
   for (i = 0; i < m->nb; i++)
     while ((e = m->b[i]) != NULL) {
       m->b[i] = e->next;
-      e->next = b[hash_str(e->key) & (nb - 1)];
-      b[hash_str(e->key) & (nb - 1)] = e;
+      e->next = b[hash_str(e->key, m->seed) & (nb - 1)];
+      b[hash_str(e->key, m->seed) & (nb - 1)] = e;
     }
   free(m->b);
   m->b = b;
@@ -38,7 +47,7 @@ void **strmap_slot(struct strmap *m, const char *key, int create) {
 
   if (m->nb == 0 && !create) return NULL;
   if ((m->nb == 0 || (create && m->n >= m->nb)) && grow(m) < 0) return NULL;
-  for (e = m->b[hash_str(key) & (m->nb - 1)]; e; e = e->next)
+  for (e = m->b[hash_str(key, m->seed) & (m->nb - 1)]; e; e = e->next)
     if (strcmp(e->key, key) == 0) return &e->val;
   if (!create) return NULL;
   e = calloc(1, sizeof(*e));
@@ -46,7 +55,7 @@ void **strmap_slot(struct strmap *m, const char *key, int create) {
     free(e);
     return NULL;
   }
-  i = hash_str(key) & (m->nb - 1);
+  i = hash_str(key, m->seed) & (m->nb - 1);
   e->next = m->b[i];
   m->b[i] = e;
   m->n++;

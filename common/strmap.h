@@ -1,13 +1,15 @@
 /* egressaudit - common/strmap.h: a small string-keyed hash map.
- * Keys are copied; values are the caller's. Keys are our own text (names,
- * addresses) hashed with FNV-1a: no seed, so a map must never be keyed by
- * raw wire text an attacker chooses in bulk. Not thread-safe: one owner.
+ * Keys are copied; values are the caller's. Keys can be chosen by others
+ * (an echoed or quoted address, a HELO name): FNV-1a with a random seed per
+ * map and a final mix, so colliding keys cannot be worked out in advance.
+ * Not thread-safe: one owner.
  * SPDX-License-Identifier: MIT
  */
 #ifndef EA_STRMAP_H
 #define EA_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap_ent {
   struct strmap_ent *next;
@@ -18,6 +20,7 @@ struct strmap_ent {
 struct strmap {
   struct strmap_ent **b;
   size_t nb, n;
+  uint64_t seed;                /* drawn when the buckets are first made */
 };
 
 /* The slot of key (its value, NULL when just made), or NULL when key is

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/conf.h"
+#include "common/strmap.h"
 #include "common/util.h"
 
 static void test_esc_table(void **state) {
@@ -191,6 +192,35 @@ static void test_conf(void **state) {
   assert_int_equal(conf_split(buf, w, 3), -1);
 }
 
+/* The map keeps what it is given through its growth, and two maps hash
+ * the same keys differently (a seed each). */
+static void test_strmap(void **state) {
+  struct strmap a = {0}, b = {0};
+  char key[32];
+  int i;
+  (void)state;
+
+  for (i = 0; i < 5000; i++) {
+    void **slot;
+    snprintf(key, sizeof(key), "203.0.%d.%d", i / 256, i % 256);
+    slot = strmap_slot(&a, key, 1);
+    assert_non_null(slot);
+    assert_null(*slot);
+    *slot = (void *)(uintptr_t)(i + 1);
+    assert_non_null(strmap_slot(&b, key, 1));
+  }
+  assert_int_equal(a.n, 5000);
+  for (i = 0; i < 5000; i++) {
+    snprintf(key, sizeof(key), "203.0.%d.%d", i / 256, i % 256);
+    assert_int_equal((uintptr_t)strmap_get(&a, key), (uintptr_t)(i + 1));
+  }
+  assert_null(strmap_get(&a, "198.51.100.1"));
+  assert_true(a.seed != b.seed);
+  strmap_free(&a, NULL);
+  strmap_free(&b, NULL);
+  assert_null(strmap_get(&a, "203.0.0.1"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv),
@@ -198,6 +228,7 @@ int main(void) {
       cmocka_unit_test(test_time),      cmocka_unit_test(test_ports),
       cmocka_unit_test(test_addr),
       cmocka_unit_test(test_conf),
+      cmocka_unit_test(test_strmap),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

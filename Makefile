@@ -31,7 +31,7 @@ Q := @
 endif
 
 LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c common/dns.c \
-            common/strmap.c common/conf.c \
+            common/strmap.c common/conf.c common/http.c common/prom.c \
             capture/decode.c capture/smtp.c capture/flow.c capture/pcapng_if.c \
             capture/capture.c \
             store/schema.c store/store.c store/ingest.c store/dns.c store/analysis.c \
@@ -39,9 +39,9 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
             analyzer/resolver.c analyzer/rules.c analyzer/rules_cross.c analyzer/twins.c \
             analyzer/facts.c analyzer/idents.c analyzer/analyzer.c
 CLI_SRC  := cli/main.c cli/opts.c cli/render.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
-            cli/history.c cli/watch.c
+            cli/history.c cli/watch.c cli/metrics.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver
-FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf
+FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf fuzz_http
 
 B        := build
 OBJ      := $(B)/obj
@@ -180,7 +180,7 @@ check-deps:
 	bad="$$(only '<pcap' 'capture/*')"; \
 	bad="$$bad $$(only '<ares' 'analyzer/resolver.c')"; \
 	bad="$$bad $$(only '<sqlite3' 'store/*')"; \
-	bad="$$bad $$(only '<uv.h>' 'analyzer/resolver.h' 'analyzer/analyzer.h' 'analyzer/analyzer.c' 'cli/watch.c')"; \
+	bad="$$bad $$(only '<uv.h>' 'analyzer/resolver.h' 'analyzer/analyzer.h' 'analyzer/analyzer.c' 'cli/watch.c' 'cli/metrics.h' 'cli/metrics.c')"; \
 	bad="$$bad $$(only '<systemd/' 'cli/watch.c')"; \
 	bad="$$bad $$(only '"cli/' 'cli/*')"; \
 	bad="$$bad $$(only '"capture/' 'capture/*' 'cli/*')"; \

@@ -327,6 +327,7 @@ static void advance(struct run *R) {
   R->stats.queries = R->facts.queries;
   R->stats.cached = R->facts.cached;
   R->stats.temp_failures = R->facts.temp_failures;
+  memcpy(R->stats.by_status, R->facts.by_status, sizeof(R->stats.by_status));
   R->stats.oldest_cached = R->facts.oldest_cached;
   R->stats.at = R->now;
   if (R->store_rc == 0) R->store_rc = R->facts.store_rc;

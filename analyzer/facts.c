@@ -181,6 +181,7 @@ static void on_answer(void *ctx, const struct dns_result *r) {
   fx->done++;
   fx->queries++;
   if (dns_status_temporary(r->status)) fx->temp_failures++;
+  if (r->status < DNS_STATUS_COUNT_) fx->by_status[r->status]++;
   if (fx->cache != NULL && fx->store_rc == 0) {
     int rc = store_dns_put(fx->cache, r, fx->now, resolver_servers(fx->res));
     if (rc < 0) fx->store_rc = rc;

@@ -32,6 +32,7 @@ struct facts {
   void *progress_ctx;
   int64_t next_progress;
   int64_t cached, queries, temp_failures;
+  int64_t by_status[DNS_STATUS_COUNT_]; /* answers fetched, by outcome  */
   int64_t oldest_cached;        /* fetch time of the oldest answer taken
                                    from the cache; 0: none              */
   int store_rc;                 /* the first failed cache write          */

@@ -26,6 +26,7 @@
 #include "analyzer/analyzer.h"
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "cli/metrics.h"
 #include "cli/opts.h"
 #include "common/safefile.h"
 #include "common/util.h"
@@ -58,6 +59,9 @@ struct watch {
   char status_analysis[160]; /* its analysis part                     */
   int exit_code;
   int stopping;
+  struct metrics m;          /* what --metrics and --metrics-file tell   */
+  struct metrics_srv *msrv;  /* --metrics's listener, or NULL           */
+  const char *metrics_file;  /* --metrics-file, or NULL                 */
 };
 
 static void logf_(const char *level, const char *fmt, ...)
@@ -106,6 +110,7 @@ static int64_t point_of_if(void *ctx, int ifindex) {
     return -1;
   }
   logf_("info", "any: packets on %s go to capture point %s", ifn, name);
+  metrics_point(&w->m, pt, name);
   return pt;
 }
 
@@ -115,8 +120,13 @@ static void on_session(const struct session *s, void *ctx) {
 
   if (w->st == NULL || w->exit_code) return;
   rc = store_session_put(w->st, s);
-  if (rc == 1) w->stored++;
-  else if (rc == 0) w->dups++;
+  if (rc == 1) {
+    w->stored++;
+    metrics_session(&w->m, s->point, s->state, s->direction);
+  } else if (rc == 0) {
+    w->dups++;
+    w->m.known++;
+  }
   else {
     /* Disk full, read-only, corrupt: stop rather than drop data silently. */
     logf_("error", "cannot write the database: %s", store_errmsg(w->st));
@@ -143,7 +153,39 @@ static void record_stats(struct watch *w) {
     w->last_recv[k] = r;
     w->last_drop[k] = d;
     w->last_ifdrop[k] = i;
+    w->m.heartbeat_us = at;
   }
+}
+
+/* The numbers of now: the capture's counters and the kernel's, read at
+ * the moment of the scrape; the rest is kept as it happens. */
+static void metrics_fill(struct pbuf *b, void *ctx) {
+  struct watch *w = ctx;
+  int k;
+
+  capture_get_counters(w->cap, &w->m.cap);
+  w->m.n_if = (unsigned)w->n;
+  for (k = 0; k < w->n; k++) {
+    w->m.iface[k].name = w->iface[k];
+    w->m.iface[k].ok = capture_live_stats(w->cap, k, &w->m.iface[k].recv,
+                                          &w->m.iface[k].drop,
+                                          &w->m.iface[k].ifdrop) == 0;
+  }
+  metrics_render(&w->m, b);
+}
+
+/* --metrics-file: the same text for node_exporter's textfile collector,
+ * replaced atomically after each stats tick and analysis. */
+static void metrics_file_write(struct watch *w) {
+  struct pbuf b = {0};
+  char err[512];
+
+  if (w->metrics_file == NULL) return;
+  metrics_fill(&b, w);
+  if (!b.truncated &&
+      safefile_replace(w->metrics_file, b.p, b.len, err, sizeof(err)) < 0)
+    logf_("warn", "--metrics-file %s", err);
+  pbuf_free(&b);
 }
 
 static void on_readable(uv_poll_t *p, int status, int events) {
@@ -188,6 +230,7 @@ static void on_stats(uv_timer_t *t) {
   int k, n;
 
   record_stats(w);
+  metrics_file_write(w);
   /* Addresses come and go (DHCP, SLAAC, failover): learn the new ones. An
    * address that went away stays "ours" until restart. */
   for (k = 0; k < w->n; k++)
@@ -232,6 +275,24 @@ static int on_event(const struct finding_row *r, void *ctx) {
   return 0;
 }
 
+/* An analysis succeeded: its counts, and the open findings it left. */
+static void watch_metrics_analysis(struct watch *w,
+                                   const struct analysis_stats *a) {
+  int k;
+
+  w->m.analyses_ok++;
+  for (k = 0; k < DNS_STATUS_COUNT_; k++) w->m.dns[k] += (uint64_t)a->by_status[k];
+  w->m.dns_cached += (uint64_t)a->cached;
+  w->m.last_analysis_us = now_us();
+  w->m.last_read_s = (double)a->read_us / 1e6;
+  w->m.last_dns_s = (double)a->dns_us / 1e6;
+  w->m.last_judge_s = (double)a->judge_us / 1e6;
+  metrics_open_reset(&w->m);
+  if (w->st && store_findings_open(w->st, metrics_open_add, &w->m) < 0)
+    logf_("warn", "metrics: open findings: %s", store_errmsg(w->st));
+  metrics_file_write(w);
+}
+
 static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
                              const char *err) {
   struct watch *w = ctx;
@@ -240,6 +301,7 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
   if (rc == -ECANCELED) return;
   snprintf(w->status_analysis, sizeof(w->status_analysis),
            "last analysis failed");
+  if (rc < 0) w->m.analyses_failed++;
   if (w->skipped > 0)
     logf_("warn", "the analysis took longer than --analyze-every: %u run%s "
           "skipped", w->skipped, w->skipped > 1 ? "s" : "");
@@ -262,6 +324,7 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
            (long long)a->identities, (long long)a->by_sev[SEV_CRIT],
            (long long)a->by_sev[SEV_WARN]);
   notify_status(w);
+  watch_metrics_analysis(w, a);
   if (w->st && store_finding_events(w->st, a->at, on_event, w) < 0)
     logf_("warn", "findings opened or closed: %s", store_errmsg(w->st));
   logf_("info",
@@ -406,6 +469,12 @@ static void usage(FILE *f) {
           "                         all; a busy relay may want 7d)\n"
           "  --user NAME            drop to this user once capturing\n"
           "  --pidfile PATH         write the process id here\n"
+          "  --metrics ADDR:PORT    serve Prometheus metrics at\n"
+          "                         http://ADDR:PORT/metrics (numeric address:\n"
+          "                         127.0.0.1:9187, [::1]:9187)\n"
+          "  --metrics-file PATH    write the same metrics to PATH (atomically,\n"
+          "                         after each stats tick and analysis), for\n"
+          "                         node_exporter's textfile collector\n"
           "  --foreground           stay in the foreground (the default)\n"
           "  -h, --help             this help\n"
           "\n"
@@ -420,7 +489,7 @@ static void usage(FILE *f) {
 struct watch_opts {
   const char *ifaces[CAPTURE_LIVE_MAX];
   int n_if;
-  const char *point, *user, *pidfile;
+  const char *point, *user, *pidfile, *metrics, *metrics_file;
   int64_t flush_us, analyze_us, window_us, stats_us;
   struct passwd pw;             /* --user's uid and gid                 */
   struct analysis_opts ao;      /* --resolver and the other analysis flags */
@@ -496,6 +565,8 @@ static int watch_opt(struct watch_opts *o, struct watch *w, int c,
   case 'W': return watch_dur(o, c, arg) < 0 ? EXIT_USAGE : 0;
   case 'u': o->user = arg; return 0;
   case 'I': o->pidfile = arg; return 0;
+  case 'M': o->metrics = arg; return 0;
+  case 'O': o->metrics_file = arg; return 0;
   case 'F': return 0;
   case 'h': usage(stdout); return -1;
   default: usage(stderr); return EXIT_USAGE;
@@ -521,6 +592,8 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
       ANALYSIS_LONGOPTS,
       {"user", required_argument, NULL, 'u'},
       {"pidfile", required_argument, NULL, 'I'},
+      {"metrics", required_argument, NULL, 'M'},
+      {"metrics-file", required_argument, NULL, 'O'},
       {"foreground", no_argument, NULL, 'F'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -593,6 +666,7 @@ static int watch_open(struct watch *w, struct watch_opts *o) {
       cli_err("watch: %s", store_errmsg(w->st));
       return EXIT_CANTCREAT;
     }
+    metrics_point(&w->m, pt, name);
     rc = capture_open_live(w->cap, ifc, pt, err, sizeof(err));
     if (rc < 0) {
       cli_err("watch: %s", err);
@@ -604,13 +678,21 @@ static int watch_open(struct watch *w, struct watch_opts *o) {
   }
   w->n = o->n_if;
   store_flush(w->st);
+  /* The findings the last analysis left open, before the first of ours. */
+  w->m.start_us = now_us();
+  w->metrics_file = o->metrics_file;
+  metrics_open_reset(&w->m);
+  if (store_findings_open(w->st, metrics_open_add, &w->m) < 0) {
+    cli_err("watch: %s", store_errmsg(w->st));
+    return EXIT_IOERR;
+  }
   return o->user != NULL ? drop_privileges(&o->pw) : 0;
 }
 
 /* Every handle on the loop: a poll per interface, the timers, signals,
- * systemd's watchdog. */
-static void watch_handles(struct watch *w, const struct watch_opts *o,
-                          uv_loop_t *loop) {
+ * systemd's watchdog, the metrics listener. 0 or an exit code. */
+static int watch_handles(struct watch *w, const struct watch_opts *o,
+                         uv_loop_t *loop) {
   static const int sigs[4] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
   uint64_t wd_us = 0;
   int k;
@@ -649,6 +731,17 @@ static void watch_handles(struct watch *w, const struct watch_opts *o,
   w->watchdog.data = w;
   if (sd_watchdog_enabled(0, &wd_us) > 0 && wd_us >= 2000)
     uv_timer_start(&w->watchdog, on_watchdog, 0, wd_us / 2000);
+  if (o->metrics != NULL) {
+    char err[512];
+    int rc = metrics_listen(&w->msrv, loop, o->metrics, metrics_fill, w, err,
+                            sizeof(err));
+    if (rc < 0) { /* a bad address; or the port is taken: try again later */
+      cli_err("watch: --metrics: %s", err);
+      return rc == -EINVAL ? EXIT_USAGE : EXIT_TEMPFAIL;
+    }
+    logf_("info", "metrics at http://%s/metrics", o->metrics);
+  }
+  return 0;
 }
 
 /* Ready: say so, run until a signal or an error, stop cleanly. Returns
@@ -669,6 +762,7 @@ static int watch_run(struct watch *w, const struct watch_opts *o, int pid_fd) {
   }
   sd_notifyf(0, "READY=1\nMAINPID=%ld\nSTATUS=capturing on %d interface%s",
              (long)getpid(), w->n, w->n > 1 ? "s" : "");
+  metrics_file_write(w);
   uv_run(w->loop, UV_RUN_DEFAULT);
   sd_notify(0, "STOPPING=1");
   if (!w->stopping && w->exit_code == 0) {
@@ -709,8 +803,9 @@ int cmd_watch(int argc, char **argv) {
   rc = watch_open(&w, &o);
   if (rc == 0) {
     uv_loop_init(&loop);
-    watch_handles(&w, &o, &loop);
-    rc = watch_run(&w, &o, pid_fd);
+    rc = watch_handles(&w, &o, &loop);
+    if (rc == 0) rc = watch_run(&w, &o, pid_fd);
+    metrics_close(w.msrv);
     uv_walk(&loop, close_any, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

@@ -198,3 +198,32 @@ int pidfile_write(int fd) {
   if (pwrite(fd, buf, (size_t)len, 0) != len) return errno ? -errno : -EIO;
   return 0;
 }
+
+int safefile_replace(const char *path, const void *data, size_t len,
+                     char *err, size_t errlen) {
+  char tmp[4200];
+  const char *p = data;
+  size_t done = 0;
+  int fd, e;
+
+  if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+                       (long)getpid()) >= sizeof(tmp))
+    return open_error(path, ENAMETOOLONG, err, errlen);
+  unlink(tmp); /* ours, left by a crash: the pid is ours now */
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return open_error(tmp, errno, err, errlen);
+  while (done < len) {
+    ssize_t n = write(fd, p + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += (size_t)n;
+  }
+  e = done < len ? (errno ? errno : EIO) : 0;
+  if (close(fd) < 0 && e == 0) e = errno;
+  if (e == 0 && rename(tmp, path) < 0) e = errno;
+  if (e != 0) {
+    unlink(tmp);
+    return open_error(path, e, err, errlen);
+  }
+  return 0;
+}

@@ -45,4 +45,12 @@ int pidfile_take(const char *path, pid_t *holder, char *err, size_t errlen);
  * negative errno. */
 int pidfile_write(int fd);
 
+/* Replace path with data, atomically: written to a new file beside it
+ * (path.tmp.PID, O_EXCL|O_NOFOLLOW, mode 0644 less the umask), then
+ * renamed over path, so that a reader (node_exporter's textfile
+ * collector) sees the old or the new content, never half. A link at
+ * path is replaced, never followed. 0, or a negative errno with err. */
+int safefile_replace(const char *path, const void *data, size_t len,
+                     char *err, size_t errlen);
+
 #endif

@@ -259,6 +259,24 @@ int64_t store_findings(struct store *s, int64_t since, int64_t until,
                   since, until, NULL, take_findings, &k);
 }
 
+static int take_open(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+
+  return ((open_count_fn)k->fn)(st_col_text(st, 0),
+                                severity_parse(st_col_text(st, 1)),
+                                sqlite3_column_int64(st, 2), k->ctx);
+}
+
+int64_t store_findings_open(struct store *s, open_count_fn fn, void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return st_each_row(s, "findings",
+                     "SELECT rule, severity, count(*) FROM findings"
+                     " WHERE status = 'open' GROUP BY rule, severity"
+                     " ORDER BY rule, severity",
+                     0, 0, NULL, take_open, &k);
+}
+
 int store_report_meta(struct store *s, int64_t since, int64_t until,
                       struct report_meta *m) {
   int err = 0;

@@ -203,6 +203,13 @@ int64_t store_finding_events(struct store *s, int64_t at, finding_fn_row fn,
 int64_t store_findings(struct store *s, int64_t since, int64_t until,
                        finding_fn_row fn, void *ctx);
 
+/* How many findings are open now, by rule and severity (the metrics):
+ * fn(rule, severity, count, ctx) per pair, by rule. Rows seen or a
+ * negative errno. */
+typedef int (*open_count_fn)(const char *rule, int severity, int64_t n,
+                             void *ctx);
+int64_t store_findings_open(struct store *s, open_count_fn fn, void *ctx);
+
 struct report_meta {
   int64_t last_analysis;   /* time of the last analysis, 0 when none     */
   int64_t new_sessions;    /* sessions stored after it                   */
@@ -312,6 +319,8 @@ struct analysis_stats {
   uint64_t twin_overflow; /* outside addresses past TWIN_CANDIDATES_MAX  */
   int64_t oldest_cached;  /* fetch time of the oldest cached answer used  */
   int64_t at;             /* the analysis's time (its findings' events)   */
+  int64_t by_status[DNS_STATUS_COUNT_]; /* answers fetched (not cached), by
+                                           outcome: the metrics' rcodes */
 };
 int store_analysis_end(struct store *s, int64_t at, int64_t since,
                        int64_t until, const struct analysis_stats *st,

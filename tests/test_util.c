@@ -1,4 +1,5 @@
-/* egressaudit - tests/test_util.c: escaping, times, ports, addresses.
+/* egressaudit - tests/test_util.c: escaping, times, ports, addresses, the
+ * metrics endpoint's HTTP and exposition text.
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
@@ -11,6 +12,8 @@
 #include <string.h>
 
 #include "common/conf.h"
+#include "common/http.h"
+#include "common/prom.h"
 #include "common/strmap.h"
 #include "common/util.h"
 
@@ -221,6 +224,75 @@ static void test_strmap(void **state) {
   assert_null(strmap_get(&a, "203.0.0.1"));
 }
 
+
+static void test_http(void **state) {
+  static const struct {
+    const char *in;
+    int code;
+    const char *method, *path;
+  } c[] = {
+      {"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 0, "GET", "/metrics"},
+      {"HEAD /metrics?a=b HTTP/1.0\n\n", 0, "HEAD", "/metrics"},
+      {"GET /metrics HTTP/2.0\r\n\r\n", 505, "GET", "/metrics"},
+      {"GET /metrics HTTP/1.2\r\n\r\n", 505, "GET", "/metrics"},
+      {"get /metrics HTTP/1.1\r\n\r\n", 400, "", ""},
+      {"GET  /metrics HTTP/1.1\r\n\r\n", 400, "GET", ""},
+      {"GET /met\x01rics HTTP/1.1\r\n\r\n", 400, "GET", ""},
+      {"GET /metrics\r\n\r\n", 400, "GET", ""},
+      {"PROPPATCHX / HTTP/1.1\r\n\r\n", 400, "", ""},
+      {"\r\n\r\n", 400, "", ""},
+  };
+  char big[600];
+  struct http_request r;
+  size_t k, scanned, end;
+  (void)state;
+
+  for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+    size_t len = strlen(c[k].in);
+    scanned = 0;
+    end = http_head_end(c[k].in, len, &scanned);
+    assert_int_equal(end, len);
+    assert_int_equal(http_request_line(c[k].in, end, &r), c[k].code);
+    assert_string_equal(r.method, c[k].method);
+    if (c[k].code == 0) assert_string_equal(r.path, c[k].path);
+  }
+  /* A head in pieces: found when its blank line is complete, not before;
+   * the terminator split across reads. */
+  {
+    const char *h = "GET / HTTP/1.1\r\nA: b\r\n\r\nbody";
+    scanned = 0;
+    assert_int_equal(http_head_end(h, 23, &scanned), 0);
+    assert_int_equal(http_head_end(h, 24, &scanned), 24);
+  }
+  memset(big, 'a', sizeof(big));
+  memcpy(big, "GET /", 5);
+  memcpy(big + 500, " HTTP/1.1\r\n\r\n", 13);
+  assert_int_equal(http_request_line(big, 513, &r), 414);
+}
+
+static void test_prom(void **state) {
+  struct pbuf b = {0};
+  const char *l[4] = {"point", "gw:\"eth0\"\\\n\x80", "state", "tls"};
+  (void)state;
+
+  prom_family(&b, "ea_x_total", "counter", "Things.");
+  prom_int(&b, "ea_x_total", l, 2, 42);
+  prom_double(&b, "ea_t", NULL, 0, 1.5);
+  assert_string_equal(b.p,
+                      "# HELP ea_x_total Things.\n# TYPE ea_x_total counter\n"
+                      "ea_x_total{point=\"gw:\\\"eth0\\\"\\\\\\n?\",state=\"tls\"} 42\n"
+                      "ea_t 1.500000\n");
+  pbuf_free(&b);
+  /* Past the ceiling: whole lines only, and said. */
+  b.max = 60;
+  prom_int(&b, "ea_a", NULL, 0, 1);
+  prom_int(&b, "ea_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", NULL, 0, 2);
+  prom_int(&b, "ea_c", NULL, 0, 3);
+  assert_true(b.truncated);
+  assert_string_equal(b.p, "ea_a 1\n");
+  pbuf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv),
@@ -229,6 +301,8 @@ int main(void) {
       cmocka_unit_test(test_addr),
       cmocka_unit_test(test_conf),
       cmocka_unit_test(test_strmap),
+      cmocka_unit_test(test_http),
+      cmocka_unit_test(test_prom),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

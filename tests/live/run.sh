@@ -8,7 +8,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null || ! command -v ip >/dev/null; then
   echo "live: skipped (needs root, ip and tcpreplay)"
-  echo "live: 0 passed, 0 failed, 19 skipped"
+  echo "live: 0 passed, 0 failed, 23 skipped"
   exit 0
 fi
 NS=ea-live-$$
@@ -346,5 +346,106 @@ stop_watch; rc1=$?
   [ ! -e "$T/p2.db" ] && [ "$rc1" = 0 ] && [ ! -e "$T/watch.pid" ] &&
   ok "second watch on the same pidfile: exit 75 naming pid $first, touches nothing; the first removes its file at exit" ||
   ko "pidfile lock: second exit $rc2, pid $first -> $still, first exit $rc1; $(cat "$T/err")"
+
+# 10. Prometheus: a real one (Debian's) in the namespace scrapes watch's
+# --metrics endpoint; what its query API answers is what the database
+# holds. The analyses use a resolver that never answers, so their
+# findings are ptr-temperror (unknown) and the DNS answers TIMEOUT.
+if command -v prometheus >/dev/null; then
+  ip netns exec "$NS" "$PY" -c "import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 5399)); time.sleep(120)" &
+  HOLE=$!
+  wait_until 30 hole_bound
+  : >"$T/watch.log"
+  start_watch "$T/m.db" --metrics 127.0.0.1:9187 --metrics-file "$T/m.prom" \
+    --analyze-every 1s --resolver 127.0.0.1:5399 --dns-timeout 100
+  replay tests/data/real-direct.pcap
+  wait_until 30 has_sessions 8 "$T/m.db"
+  # open_findings DB RULE: open findings of RULE, as the database holds them.
+  open_findings() {
+    "$PY" -c "import sqlite3,sys; print(sqlite3.connect('file:%s?mode=ro' % sys.argv[1], uri=True, timeout=5).execute(\"SELECT count(*) FROM findings WHERE status = 'open' AND rule = ?\", (sys.argv[2],)).fetchone()[0])" "$1" "$2" 2>/dev/null || echo 0
+  }
+  analysed() { [ "$(open_findings "$T/m.db" ptr-temperror)" -gt 0 ]; }
+  wait_until 60 analysed
+  mkdir -p "$T/prom"
+  cat >"$T/prom/prometheus.yml" <<'YML'
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: egressaudit
+    static_configs:
+      - targets: ['127.0.0.1:9187']
+YML
+  ip netns exec "$NS" prometheus --config.file="$T/prom/prometheus.yml" \
+    --storage.tsdb.path="$T/prom/data" --web.listen-address=127.0.0.1:9090 \
+    >"$T/prom/log" 2>&1 &
+  PROM=$!
+  # promq QUERY: the query API's first value (or nothing), inside the
+  # namespace.
+  promq() {
+    ip netns exec "$NS" "$PY" - "$1" <<'PY'
+import json, sys, urllib.parse, urllib.request
+u = "http://127.0.0.1:9090/api/v1/query?query=" + urllib.parse.quote(sys.argv[1])
+try:
+    r = json.load(urllib.request.urlopen(u, timeout=5))["data"]["result"]
+    print(r[0]["value"][1] if r else "")
+except Exception:
+    print("")
+PY
+  }
+  prom_ready() { ip netns exec "$NS" "$PY" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9090/-/ready', timeout=2)" 2>/dev/null; }
+  db_sessions=$(nsessions "$T/m.db")
+  prom_sessions() { [ "$(promq 'sum(egressaudit_sessions_total)')" = "$db_sessions" ]; }
+  wait_until 90 prom_ready && wait_until 60 prom_sessions; got=$?
+  up=$(promq 'up{job="egressaudit"}')
+  [ "$got" = 0 ] && [ "$up" = 1 ] &&
+    ok "a real Prometheus scrapes --metrics: up 1, sum(egressaudit_sessions_total) = $db_sessions, the sessions in the database" ||
+    ko "Prometheus: ready/query $got, up '$up', sessions '$(promq 'sum(egressaudit_sessions_total)')' vs $db_sessions; $(tail -3 "$T/prom/log")"
+  db_temp=$(open_findings "$T/m.db" ptr-temperror)
+  prom_findings() { [ "$(promq 'egressaudit_findings_open{rule="ptr-temperror",severity="unknown"}')" = "$db_temp" ]; }
+  prom_dns() { [ "$(promq 'egressaudit_dns_answers_total{rcode="TIMEOUT"} > 0')" != "" ]; }
+  wait_until 30 prom_findings; gf=$?
+  wait_until 30 prom_dns; gd=$?
+  [ "$gf" = 0 ] && [ "$gd" = 0 ] && [ "$db_temp" -gt 0 ] &&
+    ok "Prometheus's query API: $db_temp open ptr-temperror (unknown) as in the database; TIMEOUT answers counted" ||
+    ko "Prometheus findings: '$(promq 'egressaudit_findings_open')' vs $db_temp ptr-temperror ($gf), dns $gd"
+  kill "$PROM" 2>/dev/null; wait "$PROM" 2>/dev/null
+  # Whoever reaches the port: a head past 8 KiB is refused (431), fifty
+  # connections that say nothing do not lock out a scrape, and the
+  # textfile is whole (HELP, TYPE and samples only).
+  hostile=$(ip netns exec "$NS" "$PY" - "$T/m.prom" <<'PY'
+import re, socket, sys
+def ask(data):
+    s = socket.create_connection(("127.0.0.1", 9187), timeout=5)
+    s.sendall(data)
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    return out.split(b"\r\n")[0].decode()
+big = ask(b"GET /metrics HTTP/1.1\r\n" + b"X-Pad: aaaaaaaaaaaaaaaa\r\n" * 1000)
+idle = [socket.create_connection(("127.0.0.1", 9187)) for _ in range(50)]
+after = ask(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+lines = open(sys.argv[1]).read().splitlines()
+sample = re.compile(r'^[a-z_]+(\{([a-z_]+="[^"\\\n]*",?)*\})? -?[0-9.]+$')
+bad = [l for l in lines if not l.startswith("# ") and not sample.match(l)]
+print(big, "|", after, "|", len(lines), "lines", len(bad), "bad")
+PY
+)
+  case $hostile in
+  "HTTP/1.1 431 "*"| HTTP/1.1 200 OK | "*" lines 0 bad") ok "hostile scrapers: 431 for an 8 KiB head, a scrape past 50 idle connections, a whole textfile ($hostile)" ;;
+  *) ko "hostile scrapers: $hostile" ;;
+  esac
+  stop_watch; rc=$?
+  kill "$HOLE" 2>/dev/null
+  [ "$rc" = 0 ] && ! grep -q "AddressSanitizer\|LeakSanitizer" "$T/watch.log" &&
+    ok "watch with --metrics stops cleanly (exit 0, sanitizers quiet)" ||
+    ko "watch with --metrics: exit $rc; $(tail -3 "$T/watch.log")"
+else
+  ko "prometheus is not installed (scripts/deps.sh installs it)"
+fi
 
 finish live

@@ -53,6 +53,13 @@ struct run {
   struct store *st;          /* NULL for check                              */
   struct resolver *res;
   struct facts facts;        /* DNS answers                                 */
+  /* --compare: the other resolvers, each asked every PTR, A and AAAA
+   * question the first one is (facts.peers points here) */
+  unsigned n_peers;
+  struct resolver *peer_res[ANALYZER_COMPARE_MAX - 1];
+  struct facts peer_fx[ANALYZER_COMPARE_MAX - 1];
+  struct facts *peer_ptr[ANALYZER_COMPARE_MAX - 1];
+  const struct rules_cfg *views_rc; /* judge_views's, for on_views        */
   struct idset ids;          /* identities, our servers, NAT pairs          */
   struct facts_ws *ws;       /* one identity's answers, expanded            */
   struct ident *view;        /* the rules' view of one identity             */
@@ -212,6 +219,33 @@ oom:
   return -ENOMEM;
 }
 
+static void on_views(void *ctx, const struct dns_result *v, unsigned n) {
+  struct run *R = ctx;
+  const char *servers[ANALYZER_COMPARE_MAX];
+  struct dns_views dv = {v, servers, n, R->now};
+  unsigned k;
+
+  servers[0] = resolver_servers(R->res);
+  for (k = 1; k < n && k <= R->n_peers; k++)
+    servers[k] = resolver_servers(R->peer_res[k - 1]);
+  rules_split_view(R->views_rc, &dv);
+}
+
+/* --compare: each question's answers side by side (dns-split-view). */
+static void judge_views(struct run *R, const struct rules_cfg *rc) {
+  struct dns_result *views;
+
+  if (R->n_peers == 0) return;
+  views = calloc(R->n_peers + 1, sizeof(*views));
+  if (views == NULL) {
+    if (R->store_rc == 0) R->store_rc = -ENOMEM;
+    return;
+  }
+  R->views_rc = rc;
+  facts_views(&R->facts, views, on_views, R);
+  free(views);
+}
+
 static void judge_store(struct run *R) {
   struct rules_cfg rc;
   const struct analyzer_cfg *cfg = R->cfg;
@@ -223,6 +257,7 @@ static void judge_store(struct run *R) {
   if (ret == 0) {
     judge_idents(R, &rc);
     judge_servers(R, &rc);
+    judge_views(R, &rc);
     if (R->store_rc == 0) R->store_rc = judge_rotation(R, &rc);
     for (i = 0; i < R->ids.ndoubt; i++) {
       const struct echo_doubt *d = &R->ids.doubt[i];
@@ -239,9 +274,17 @@ static void judge_store(struct run *R) {
     }
     ret = R->store_rc;
   }
-  if (ret == 0)
+  if (ret == 0) {
+    char who[512];
+    size_t o = (size_t)snprintf(who, sizeof(who), "%s", resolver_servers(R->res));
+    for (i = 0; i < R->n_peers && o < sizeof(who); i++)
+      o += (size_t)snprintf(who + o, sizeof(who) - o, "%s%s",
+                            i ? ", " : " (compared with ",
+                            resolver_servers(R->peer_res[i]));
+    if (R->n_peers > 0 && o < sizeof(who)) snprintf(who + o, sizeof(who) - o, ")");
     ret = store_analysis_end(R->st, R->now, cfg->since, cfg->until, &R->stats,
-                             resolver_servers(R->res));
+                             who);
+  }
   if (ret < 0) {
     snprintf(R->err, sizeof(R->err), "%s",
              ret == -ENOMEM ? "out of memory" : store_errmsg(R->st));
@@ -262,6 +305,8 @@ static void judge_check(struct run *R) {
   }
   idset_build(&R->ids, R->check_id, &R->facts, R->ws, R->view);
   rules_ident(&rc, R->view);
+  judge_views(R, &rc);
+  R->view->resolver = resolver_servers(R->res);
   R->check_fn(R->check_ctx, R->view, R->found, R->nfound);
 }
 
@@ -269,10 +314,12 @@ static void judge_check(struct run *R) {
  * closes in no promised order: counting, not "the last one closed".) */
 static void on_closed(uv_handle_t *h) {
   struct run *R = h->data;
+  unsigned k;
 
   if (--R->open_handles > 0) return;
   if (R->psl != NULL && R->psl != psl_builtin()) psl_free(R->psl);
   facts_free(&R->facts);
+  for (k = 0; k < R->n_peers; k++) facts_free(&R->peer_fx[k]);
   idset_free(&R->ids);
   free(R->ws);
   free(R->view);
@@ -287,12 +334,15 @@ static void on_closed(uv_handle_t *h) {
 /* Close the resolver (pending queries are answered DNS_ERROR and dropped)
  * and the step timer; the last close callback reports and frees. */
 static void run_close(struct run *R) {
+  unsigned k;
+
   if (R->closing || R->working) return; /* gather_done closes it */
   R->closing = 1;
   R->phase = A_FINISHED;
   uv_timer_stop(&R->step);
-  facts_stop(&R->facts);
+  facts_stop(&R->facts); /* and the peers */
   if (R->res) resolver_close(R->res);
+  for (k = 0; k < R->n_peers; k++) resolver_close(R->peer_res[k]);
   R->open_handles = 2;
   uv_close((uv_handle_t *)&R->sender, on_closed);
   uv_close((uv_handle_t *)&R->step, on_closed);
@@ -342,9 +392,41 @@ static void advance(struct run *R) {
 static void on_step(uv_timer_t *t) { advance(t->data); }
 static void on_sender(uv_check_t *c) { advance(c->data); }
 
+/* The resolver (with --compare: one per server, the first for the
+ * verdicts). 0, or a negative errno with err; nothing left open then. */
+static int run_resolvers(struct run *R, uv_loop_t *loop,
+                         const struct analyzer_cfg *cfg, char *err,
+                         size_t errlen) {
+  struct resolver_cfg one = cfg->dns;
+  unsigned k;
+  int rc;
+
+  if (!cfg->compare) return resolver_new(&R->res, loop, &cfg->dns, err, errlen);
+  if (cfg->dns.n_servers < 2 || cfg->dns.n_servers > ANALYZER_COMPARE_MAX) {
+    snprintf(err, errlen, "--compare needs from 2 to %d resolvers",
+             ANALYZER_COMPARE_MAX);
+    return -EINVAL;
+  }
+  one.n_servers = 1;
+  one.servers = &cfg->dns.servers[0];
+  if ((rc = resolver_new(&R->res, loop, &one, err, errlen)) < 0) return rc;
+  for (k = 1; k < cfg->dns.n_servers; k++) {
+    one.servers = &cfg->dns.servers[k];
+    if ((rc = resolver_new(&R->peer_res[k - 1], loop, &one, err, errlen)) < 0) {
+      while (k-- > 1) resolver_close(R->peer_res[k - 1]);
+      resolver_close(R->res);
+      R->res = NULL;
+      return rc;
+    }
+  }
+  R->n_peers = cfg->dns.n_servers - 1;
+  return 0;
+}
+
 static int run_new(struct run **out, uv_loop_t *loop,
                    const struct analyzer_cfg *cfg, char *err, size_t errlen) {
   struct run *R = calloc(1, sizeof(*R));
+  unsigned k;
   int rc;
 
   if (R == NULL) {
@@ -360,7 +442,7 @@ static int run_new(struct run **out, uv_loop_t *loop,
     snprintf(err, errlen, "out of memory");
     rc = -ENOMEM;
   } else {
-    rc = resolver_new(&R->res, loop, &cfg->dns, err, errlen);
+    rc = run_resolvers(R, loop, cfg, err, errlen);
   }
   if (rc < 0) {
     free(R->ws);
@@ -368,8 +450,17 @@ static int run_new(struct run **out, uv_loop_t *loop,
     free(R);
     return rc;
   }
-  facts_init(&R->facts, R->res, NULL, R->now, cfg->max_age_us,
-             cfg->max_inflight);
+  /* --compare asks everything again: a cached answer beside fresh ones
+   * would show a change of the records as a split view. */
+  facts_init(&R->facts, R->res, NULL, R->now,
+             R->n_peers ? 0 : cfg->max_age_us, cfg->max_inflight);
+  for (k = 0; k < R->n_peers; k++) {
+    facts_init(&R->peer_fx[k], R->peer_res[k], NULL, R->now, 0,
+               cfg->max_inflight);
+    R->peer_ptr[k] = &R->peer_fx[k];
+  }
+  R->facts.peers = R->peer_ptr;
+  R->facts.n_peers = R->n_peers;
   R->facts.progress = cfg->progress;
   R->facts.progress_ctx = cfg->progress_ctx;
   uv_timer_init(loop, &R->step);

@@ -16,12 +16,18 @@
 #include "analyzer/rules.h"
 #include "store/store.h"
 
+#define ANALYZER_COMPARE_MAX 8 /* resolvers --compare asks side by side */
+
 struct analyzer_cfg {
   struct resolver_cfg dns;
   unsigned max_inflight;        /* queries in flight at once (0: 256)      */
   int64_t max_age_us;           /* cache age limit; < 0: the answers' TTL   */
   int64_t since, until;         /* sessions to judge (first packet time)    */
   const struct netset *expect;  /* --expect-egress, or NULL                 */
+  int compare;                  /* ask each of dns.servers (two or more)
+                                   every question, fresh: differing answers
+                                   are dns-split-view; the verdicts are the
+                                   first server's                          */
   /* Called now and then while DNS is pending (done, total); may be NULL. */
   void (*progress)(void *ctx, unsigned done, unsigned total);
   void *progress_ctx;

@@ -150,6 +150,10 @@ void facts_want(struct facts *fx, int type, const char *name) {
   if (f == NULL) return;
   *slot = f;
   f->type = (uint16_t)type;
+  if (type == DNS_T_PTR || type == DNS_T_A || type == DNS_T_AAAA) {
+    unsigned k;
+    for (k = 0; k < fx->n_peers; k++) facts_want(fx->peers[k], type, name);
+  }
   if (from_cache(fx, f, name, type)) {
     fx->cached++;
     return;
@@ -193,9 +197,10 @@ static void on_answer(void *ctx, const struct dns_result *r) {
 }
 
 unsigned facts_pump(struct facts *fx) {
-  unsigned burst = 0;
+  unsigned burst = 0, k, peers = 0;
 
-  if (fx->sending || fx->stopped) return fx->inflight; /* answered in place */
+  for (k = 0; k < fx->n_peers; k++) peers += facts_pump(fx->peers[k]);
+  if (fx->sending || fx->stopped) return fx->inflight + peers; /* in place */
   fx->sending = 1;
   while (fx->qhead < fx->nq && fx->inflight < fx->max_inflight &&
          burst++ < SEND_BURST) {
@@ -212,14 +217,23 @@ unsigned facts_pump(struct facts *fx) {
     resolver_query(fx->res, f->text, f->type, on_answer, p);
   }
   fx->sending = 0;
-  return fx->inflight;
+  return fx->inflight + peers;
 }
 
 int facts_busy(const struct facts *fx) {
+  unsigned k;
+
+  for (k = 0; k < fx->n_peers; k++)
+    if (facts_busy(fx->peers[k])) return 1;
   return fx->qhead < fx->nq || fx->inflight > 0;
 }
 
-void facts_stop(struct facts *fx) { fx->stopped = 1; }
+void facts_stop(struct facts *fx) {
+  unsigned k;
+
+  fx->stopped = 1;
+  for (k = 0; k < fx->n_peers; k++) facts_stop(fx->peers[k]);
+}
 
 const struct dns_result *facts_load(const struct facts *fx,
                                     struct facts_ws *ws, int type,
@@ -249,6 +263,43 @@ int facts_no_address(const struct facts *fx, const char *name) {
   return a && q && a->state == F_DONE && q->state == F_DONE &&
          (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) &&
          (q->status == DNS_NXDOMAIN || q->status == DNS_NODATA);
+}
+
+struct views_walk {
+  const struct facts *fx;
+  struct dns_result *views;
+  facts_views_fn fn;
+  void *ctx;
+};
+
+static void view_one(const char *key, void *val, void *arg) {
+  struct views_walk *w = arg;
+  const struct fact *f = val;
+  const char *name = strchr(key, ' ');
+  unsigned k;
+
+  if (f->state != F_DONE || name == NULL ||
+      (f->type != DNS_T_PTR && f->type != DNS_T_A && f->type != DNS_T_AAAA))
+    return;
+  name++;
+  fact_load(f, &w->views[0]);
+  for (k = 0; k < w->fx->n_peers; k++) {
+    struct dns_result *v = &w->views[k + 1];
+    if (!facts_load1(w->fx->peers[k], f->type, name, v)) {
+      memset(v, 0, offsetof(struct dns_result, answer));
+      snprintf(v->name, sizeof(v->name), "%s", name);
+      v->type = f->type;
+      v->status = DNS_ERROR;
+    }
+  }
+  w->fn(w->ctx, w->views, w->fx->n_peers + 1);
+}
+
+void facts_views(const struct facts *fx, struct dns_result *views,
+                 facts_views_fn fn, void *ctx) {
+  struct views_walk w = {fx, views, fn, ctx};
+
+  strmap_each(&fx->map, view_one, &w);
 }
 
 void facts_free(struct facts *fx) {

@@ -36,6 +36,10 @@ struct facts {
   int64_t oldest_cached;        /* fetch time of the oldest answer taken
                                    from the cache; 0: none              */
   int store_rc;                 /* the first failed cache write          */
+  /* --compare: each PTR, A and AAAA question asked here is asked of
+   * these too (each through a resolver of its own, no cache); borrowed. */
+  struct facts **peers;
+  unsigned n_peers;
 };
 
 /* The facts of one identity, expanded for the rules (which borrow them):
@@ -80,6 +84,15 @@ int facts_load1(const struct facts *fx, int type, const char *name,
 
 /* Whether name has neither an A nor an AAAA record (both answered). */
 int facts_no_address(const struct facts *fx, const char *name);
+
+/* --compare: every PTR, A and AAAA answer of fx beside the peers' answers
+ * to the same question: fn gets views[0] (fx's) .. views[n_peers], each
+ * peer's DNS_ERROR when it had none. views: n_peers + 1 results of the
+ * caller's (each is large: on the heap). */
+typedef void (*facts_views_fn)(void *ctx, const struct dns_result *views,
+                               unsigned n);
+void facts_views(const struct facts *fx, struct dns_result *views,
+                 facts_views_fn fn, void *ctx);
 
 void facts_free(struct facts *fx);
 

@@ -65,6 +65,7 @@ struct ident {
   int echoed;                    /* ip came from a receiver's echo       */
   int64_t sessions, first_us, last_us;
   int unknown_direction;         /* read without --local: maybe not ours */
+  const char *resolver;          /* who gave the answers (check), or NULL */
 };
 
 typedef void (*finding_fn)(void *ctx, const struct finding *f);
@@ -163,6 +164,18 @@ struct echo_use {
  * receiver's mistake; the sessions were judged as their source's. */
 void rules_echo_unconfirmed(const struct rules_cfg *cfg,
                             const struct echo_use *e);
+
+/* --compare: the answers several resolvers gave to one question (PTR, A
+ * or AAAA); v[0] is the resolver the verdicts use. */
+struct dns_views {
+  const struct dns_result *v;
+  const char *const *servers;   /* who gave each                         */
+  unsigned n;
+  int64_t at;                   /* when they were asked                  */
+};
+/* dns-split-view: the resolvers disagree on the records (a temporary
+ * failure of one is no disagreement: it is said elsewhere). */
+void rules_split_view(const struct rules_cfg *cfg, const struct dns_views *dv);
 
 /* port25-blocked: attempts that got no answer or a reset; crit when none
  * from the address was ever answered. */

@@ -1,7 +1,7 @@
 /* egressaudit - analyzer/rules_cross.c: the rules across identities and
  * the ones read straight from the sessions (RULES.md c, d): ip-rotation
  * (by HELO name and by a gateway's inside host), rdns-reject,
- * port25-blocked, capture-drops. Pure like rules.c: facts in the
+ * port25-blocked, capture-drops, dns-split-view. Pure like rules.c: facts in the
  * arguments, findings out through cfg->emit; only the reject aggregation
  * allocates (one entry per address blamed).
  * SPDX-License-Identifier: MIT
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <arpa/inet.h>
 
 #include "common/limits.h"
 #include "common/util.h"
@@ -284,5 +286,78 @@ void rules_drops(const struct rules_cfg *cfg, const struct drops_row *r) {
   f.first_us = r->first_us;
   f.last_us = r->last_us;
   f.count = r->dropped;
+  cfg->emit(cfg->ctx, &f);
+}
+
+/* The same records: the same outcome (NXDOMAIN is not NODATA) and the
+ * same set of answers (already canonical: lower case, no final dot). */
+static int same_records(const struct dns_result *a, const struct dns_result *b) {
+  unsigned i, j;
+
+  if (a->status != b->status || a->n != b->n) return 0;
+  for (i = 0; i < a->n; i++) {
+    for (j = 0; j < b->n && strcmp(a->answer[i], b->answer[j]) != 0; j++)
+      ;
+    if (j == b->n) return 0;
+  }
+  return 1;
+}
+
+/* "mail.example.com, mx.example.com" or "NXDOMAIN". */
+static void says(char *out, size_t cap, const struct dns_result *r) {
+  size_t o = 0;
+  unsigned i;
+
+  out[0] = '\0';
+  if (r->status != DNS_OK || r->n == 0) {
+    snprintf(out, cap, "%s", dns_status_name(r->status));
+    return;
+  }
+  for (i = 0; i < r->n && o < cap; i++)
+    o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "", r->answer[i]);
+}
+
+void rules_split_view(const struct rules_cfg *cfg, const struct dns_views *dv) {
+  static const char *const tname[] = {[DNS_T_A] = "A", [DNS_T_PTR] = "PTR",
+                                      [DNS_T_AAAA] = "AAAA"};
+  const struct dns_result *v = dv->v;
+  char subject[DNS_NAME_MAX + 8], said[600], ip[INET6_ADDRSTRLEN + 1];
+  const char *what;
+  struct finding f;
+  unsigned k, differ = 0;
+  size_t o;
+
+  if (dv->n < 2 || dns_status_temporary(v[0].status) ||
+      (v[0].type != DNS_T_A && v[0].type != DNS_T_PTR && v[0].type != DNS_T_AAAA))
+    return;
+  for (k = 1; k < dv->n; k++)
+    if (!dns_status_temporary(v[k].status) && !same_records(&v[0], &v[k]))
+      differ++;
+  if (differ == 0) return;
+  what = tname[v[0].type];
+  ip[0] = '\0';
+  if (v[0].type == DNS_T_PTR) {
+    struct ea_addr a;
+    if (dns_reverse_addr(v[0].name, &a.family, a.a) == 0) addr_str(&a, ip);
+  }
+  snprintf(subject, sizeof(subject), "%s %s", ip[0] ? ip : v[0].name, what);
+  start(&f, "dns-split-view", SEV_WARN, subject, ip[0] ? ip : NULL);
+  o = (size_t)snprintf(f.detail, sizeof(f.detail), "the resolvers disagree on "
+                       "the %s records of %s:", what, ip[0] ? ip : v[0].name);
+  for (k = 0; k < dv->n && o < sizeof(f.detail); k++) {
+    says(said, sizeof(said), &v[k]);
+    o += (size_t)snprintf(f.detail + o, sizeof(f.detail) - o, "%s %s says %s",
+                          k ? ";" : "", dv->servers[k], said);
+  }
+  if (o < sizeof(f.detail))
+    snprintf(f.detail + o, sizeof(f.detail) - o,
+             " (the verdicts here use %s's)", dv->servers[0]);
+  snprintf(f.fix, sizeof(f.fix),
+           "Receivers see what the public DNS says: make every view of the "
+           "zone (an internal resolver's local data, a split-horizon "
+           "server) agree with the public one, or remove the internal "
+           "override; re-check with 'dig %s %s @SERVER' for each resolver.",
+           v[0].type == DNS_T_PTR ? "-x" : what, ip[0] ? ip : v[0].name);
+  f.first_us = f.last_us = dv->at;
   cfg->emit(cfg->ctx, &f);
 }

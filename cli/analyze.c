@@ -85,6 +85,7 @@ int cmd_analyze(int argc, char **argv) {
     cli_err("analyze: unexpected argument '%s'", argv[optind]);
     return EXIT_USAGE;
   }
+  if ((rc = analysis_opts_check(&d, "analyze")) != 0) return rc;
   if (!quiet && isatty(STDERR_FILENO)) d.cfg.progress = progress;
   rc = store_open(&st, cli_db_path(db), STORE_RW_EXISTING, err, sizeof(err));
   if (rc < 0) {
@@ -225,7 +226,9 @@ static void on_checked(void *ctx, const struct ident *id,
       if (i) putchar(',');
       json_str(stdout, id->helo[i].name);
     }
-    printf("],\"echoed_ip\":[],\"sessions\":0,\"first_seen\":null,"
+    printf("],\"resolver\":");
+    json_str(stdout, id->resolver ? id->resolver : "");
+    printf(",\"echoed_ip\":[],\"sessions\":0,\"first_seen\":null,"
            "\"last_seen\":null,\"findings\":[");
     for (i = 0; i < nf; i++) {
       struct fview v = finding_view(&f[i]);
@@ -263,6 +266,11 @@ static void on_checked(void *ctx, const struct ident *id,
       printf(" -> ");
       if (id->helo[i].a || id->helo[i].aaaa) text_fwd(id->helo[i].a, id->helo[i].aaaa);
       else printf("not a name");
+      putchar('\n');
+    }
+    if (id->resolver && id->resolver[0]) {
+      printf("  DNS   answers from ");
+      esc_fputs(stdout, id->resolver);
       putchar('\n');
     }
     if (nf == 0) printf("  no findings\n");
@@ -345,6 +353,7 @@ int cmd_check(int argc, char **argv) {
     cli_err("check: no address given (try 'check --help')");
     return EXIT_USAGE;
   }
+  if ((rc = analysis_opts_check(&d, "check")) != 0) return rc;
   for (i = optind; i < argc; i++)
     if (addr_parse(&a, argv[i], strlen(argv[i])) < 0) {
       cli_err("check: '%s' is not an IPv4 or IPv6 address", argv[i]);

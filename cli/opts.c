@@ -30,6 +30,7 @@ static const char *name_of(int c) {
   case OPT_DNS_TIMEOUT: return "--dns-timeout";
   case OPT_EXPECT_EGRESS: return "--expect-egress";
   case OPT_MAX_AGE: return "--max-age";
+  case OPT_COMPARE: return "--compare";
   default: return "--max-inflight";
   }
 }
@@ -96,6 +97,9 @@ int analysis_opt(struct analysis_opts *o, int c, const char *arg,
     }
     o->cfg.max_inflight = (unsigned)v;
     break;
+  case OPT_COMPARE:
+    o->cfg.compare = 1;
+    break;
   default:
     return 0;
   }
@@ -106,9 +110,18 @@ int analysis_opt(struct analysis_opts *o, int c, const char *arg,
   }
   if (o->argc + 2 < (int)(sizeof(o->argv) / sizeof(*o->argv))) {
     o->argv[o->argc++] = name_of(c);
-    o->argv[o->argc++] = arg;
+    if (arg != NULL) o->argv[o->argc++] = arg;
   }
   return 1;
+}
+
+int analysis_opts_check(struct analysis_opts *o, const char *cmd) {
+  if (o->cfg.compare && o->n < 2) {
+    cli_err("%s: --compare needs two --resolver or more (it asks each and "
+            "compares their answers)", cmd);
+    return EXIT_USAGE;
+  }
+  return 0;
 }
 
 int analysis_opts_conf(struct analysis_opts *o, const char *cmd) {
@@ -148,13 +161,17 @@ int analysis_opts_conf(struct analysis_opts *o, const char *cmd) {
                  {"--dns-timeout", OPT_DNS_TIMEOUT},
                  {"--expect-egress", OPT_EXPECT_EGRESS},
                  {"--max-age", OPT_MAX_AGE},
-                 {"--max-inflight", OPT_MAX_INFLIGHT}};
+                 {"--max-inflight", OPT_MAX_INFLIGHT},
+                 {"--compare", OPT_COMPARE}};
     const char *val = NULL;
     size_t k, nl;
     for (k = 0; k < sizeof(names) / sizeof(*names); k++) {
       nl = strlen(names[k].name);
       if (strncmp(w[i], names[k].name, nl) != 0) continue;
-      if (w[i][nl] == '=') val = w[i] + nl + 1;
+      if (names[k].code == OPT_COMPARE) {
+        if (w[i][nl] != '\0') continue;
+        val = ""; /* a flag */
+      } else if (w[i][nl] == '=') val = w[i] + nl + 1;
       else if (w[i][nl] == '\0' && i + 1 < nw) val = w[++i];
       else continue;
       break;
@@ -163,7 +180,7 @@ int analysis_opts_conf(struct analysis_opts *o, const char *cmd) {
       o->loading = 0;
       cli_err("%s: %s: %s: '%s' is not an analysis option with its value"
               " (--resolver, --dns-timeout, --expect-egress, --max-age,"
-              " --max-inflight)", cmd, path, CONF_VAR, w[i]);
+              " --max-inflight, --compare)", cmd, path, CONF_VAR, w[i]);
       return EXIT_CONFIG;
     }
     if (analysis_opt(o, names[k].code, val, cmd) < 0) {

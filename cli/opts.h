@@ -18,13 +18,15 @@ enum {
   OPT_EXPECT_EGRESS,
   OPT_MAX_AGE,
   OPT_MAX_INFLIGHT,
+  OPT_COMPARE,
 };
 
 /* DNS: what check takes; ANALYSIS: also the cache and load options. */
 #define DNS_LONGOPTS                                                         \
   {"resolver", required_argument, NULL, OPT_RESOLVER},                       \
       {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},             \
-      {"expect-egress", required_argument, NULL, OPT_EXPECT_EGRESS}
+      {"expect-egress", required_argument, NULL, OPT_EXPECT_EGRESS},         \
+      {"compare", no_argument, NULL, OPT_COMPARE}
 #define ANALYSIS_LONGOPTS                                                    \
   DNS_LONGOPTS, {"max-age", required_argument, NULL, OPT_MAX_AGE},           \
       {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT}
@@ -34,7 +36,10 @@ enum {
   "                       as [ADDR]:PORT); default: the system's resolvers\n" \
   "  --dns-timeout MS     first-try timeout per query (default 2000)\n"      \
   "  --expect-egress CIDR addresses mail may leave from (repeatable):\n"     \
-  "                       anything else is a nat-surprise\n"
+  "                       anything else is a nat-surprise\n"               \
+  "  --compare            ask every --resolver (two or more) each question:\n" \
+  "                       answers that differ are a dns-split-view finding;\n" \
+  "                       the verdicts are the first resolver's\n"
 #define ANALYSIS_HELP                                                        \
   DNS_HELP                                                                   \
   "  --max-age DUR        reuse cached answers at most this old (default:\n" \
@@ -70,6 +75,10 @@ void analysis_opts_init(struct analysis_opts *o);
  * analysis_opts_init, before the command line): 0 (also when there is no
  * file), or EXIT_CONFIG after a message naming the file and the value. */
 int analysis_opts_conf(struct analysis_opts *o, const char *cmd);
+
+/* After the options: what needs them all (--compare wants two resolvers
+ * or more). 0, or EXIT_USAGE after a message naming cmd. */
+int analysis_opts_check(struct analysis_opts *o, const char *cmd);
 
 /* Take option c with its argument arg when it is one of the above:
  * 1 taken, 0 not ours, -1 a bad value (the message, naming cmd, printed).

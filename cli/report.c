@@ -424,6 +424,9 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
   printf(",\"analyzed\":");
   if (R->m.last_analysis) render_json_time(R->m.last_analysis);
   else printf("null");
+  printf(",\"resolver\":");
+  if (R->m.last_analysis) json_str(stdout, R->m.resolver);
+  else printf("null");
   printf(",\"sessions_since_analysis\":%lld,\"stale\":",
          (long long)R->m.new_sessions);
   if (R->stale[0]) json_str(stdout, R->stale);
@@ -523,6 +526,11 @@ static void text_header(const struct rep *R, const struct report_opts *o) {
   printf("; %lld sessions, %lld capture points, %lld packets dropped\n",
          (long long)m->sessions, (long long)m->points, (long long)m->drops);
   if (R->stale[0]) printf("stale: %s\n", R->stale);
+  if (m->last_analysis != 0 && m->resolver[0]) {
+    printf("DNS: answers from ");
+    esc_fputs(stdout, m->resolver);
+    putchar('\n');
+  }
   if (m->last_analysis == 0)
     printf("not analysed yet: run 'egressaudit analyze' (or report --analyze)\n");
   else if (m->new_sessions > 0)

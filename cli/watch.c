@@ -616,6 +616,7 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
     cli_err("watch: give at least one -i IFACE (try 'watch --help')");
     return EXIT_USAGE;
   }
+  if ((rc = analysis_opts_check(&o->ao, "watch")) != 0) return rc;
   w->db = cli_db_path(w->db);
   if (o->user != NULL) {
     struct passwd *p = getpwnam(o->user);

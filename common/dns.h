@@ -58,5 +58,9 @@ struct dns_result {
 /* The reverse name of an address: "10.113.0.203.in-addr.arpa" or the 32
  * nibbles under ip6.arpa (RFC 3596 2.5). out needs 74 bytes. */
 int dns_reverse_name(uint8_t family, const uint8_t *a, char *out, size_t cap);
+/* The other way: the address a reverse name stands for (family 4 or 6
+ * and the bytes into a, which holds 16). 0, or -1 when name is not a
+ * whole address's reverse name. */
+int dns_reverse_addr(const char *name, uint8_t *family, uint8_t *a);
 
 #endif

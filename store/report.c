@@ -298,6 +298,17 @@ int store_report_meta(struct store *s, int64_t since, int64_t until,
   m->points = st_scalar(s, "SELECT count(*) FROM points", 0, 0, &err);
   m->last_heartbeat = st_scalar(s, "SELECT coalesce(max(at), 0) FROM capture_stats",
                                 0, 0, &err);
+  {
+    sqlite3_stmt *st = NULL;
+    if (st_stmt(s, "SELECT coalesce(resolver, '') FROM analyses ORDER BY at"
+                   " DESC, id DESC LIMIT 1", &st) < 0) {
+      err = st_fail(s, "report");
+    } else {
+      if (sqlite3_step(st) == SQLITE_ROW && st_col_text(st, 0))
+        snprintf(m->resolver, sizeof(m->resolver), "%s", st_col_text(st, 0));
+      st_done(s, st);
+    }
+  }
   m->drops = st_scalar(s,
                     "SELECT coalesce(sum(value), 0) FROM capture_stats WHERE"
                     " name IN ('ps_drop', 'ps_ifdrop') AND at >= ?1 AND at <= ?2",

@@ -219,6 +219,7 @@ struct report_meta {
   int64_t unknown_dir;     /* sessions whose direction is unknown        */
   int64_t last_heartbeat;  /* newest capture counters (watch writes them
                               every --stats-every, mail or not); 0: none */
+  char resolver[256];      /* who answered the last analysis's questions */
 };
 int store_report_meta(struct store *s, int64_t since, int64_t until,
                       struct report_meta *m);

@@ -74,3 +74,14 @@ nsessions() {
 }
 # has_sessions N DB: at least N sessions committed.
 has_sessions() { [ "$(nsessions "$2")" -ge "$1" ]; }
+
+# stop_pidfile PIDFILE MARK: SIGTERM the process PIDFILE names, only when
+# its command line holds MARK (its config file: never a pid reused by
+# another process), and wait up to 5 s for it to go.
+stop_pidfile() {
+  _sp_pid=$(cat "$1" 2>/dev/null) || return 0
+  tr '\0' ' ' <"/proc/$_sp_pid/cmdline" 2>/dev/null | grep -qF "$2" || return 0
+  kill -TERM "$_sp_pid"
+  _sp_i=0
+  while kill -0 "$_sp_pid" 2>/dev/null && [ $_sp_i -lt 50 ]; do sleep 0.1; _sp_i=$((_sp_i + 1)); done
+}

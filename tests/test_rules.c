@@ -764,6 +764,81 @@ static void test_echo_unconfirmed(void **state) {
                       "it, so those sessions were judged as 203.0.113.12's");
 }
 
+static void run_views(const struct rules_cfg *cfg, void *v) {
+  rules_split_view(cfg, v);
+}
+
+/* dns-split-view: a table of what two or three resolvers said. */
+static void test_split_view(void **state) {
+  static const struct {
+    const char *name;
+    int type;
+    struct { int status; const char *a0, *a1; } v[3];
+    unsigned n;
+    int finding;
+    const char *subject, *detail_has;
+  } c[] = {
+      {"10.113.0.203.in-addr.arpa", DNS_T_PTR,
+       {{DNS_OK, "mail01.example.com", NULL}, {DNS_OK, "mail-internal.example.com", NULL}},
+       2, 1, "203.0.113.10 PTR",
+       "127.0.0.1:53 says mail01.example.com; 127.0.0.1:5353 says mail-internal.example.com"},
+      /* the same set in another order is the same */
+      {"mail.example.com", DNS_T_A,
+       {{DNS_OK, "192.0.2.1", "192.0.2.2"}, {DNS_OK, "192.0.2.2", "192.0.2.1"}},
+       2, 0, NULL, NULL},
+      /* NXDOMAIN against an answer */
+      {"5.2.0.192.in-addr.arpa", DNS_T_PTR,
+       {{DNS_NXDOMAIN, NULL, NULL}, {DNS_OK, "mx.example.com", NULL}},
+       2, 1, "192.0.2.5 PTR", "127.0.0.1:53 says NXDOMAIN"},
+      /* NODATA is not NXDOMAIN */
+      {"mail.example.com", DNS_T_AAAA,
+       {{DNS_NODATA, NULL, NULL}, {DNS_NXDOMAIN, NULL, NULL}},
+       2, 1, "mail.example.com AAAA", "says NODATA"},
+      /* a timeout is no disagreement, on either side */
+      {"mail.example.com", DNS_T_A,
+       {{DNS_OK, "192.0.2.1", NULL}, {DNS_TIMEOUT, NULL, NULL}},
+       2, 0, NULL, NULL},
+      {"mail.example.com", DNS_T_A,
+       {{DNS_SERVFAIL, NULL, NULL}, {DNS_OK, "192.0.2.9", NULL}},
+       2, 0, NULL, NULL},
+      /* a third resolver that alone differs */
+      {"mail.example.com", DNS_T_A,
+       {{DNS_OK, "192.0.2.1", NULL}, {DNS_OK, "192.0.2.1", NULL}, {DNS_OK, "10.1.1.1", NULL}},
+       3, 1, "mail.example.com A", "10.0.0.9:53 says 10.1.1.1"},
+      /* one answer more */
+      {"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+       DNS_T_PTR, {{DNS_OK, "a.example.com", NULL}, {DNS_OK, "a.example.com", "b.example.com"}},
+       2, 1, "2001:db8::1 PTR", "says a.example.com, b.example.com"},
+      /* only PTR, A and AAAA are compared */
+      {"example.com", DNS_T_MX,
+       {{DNS_OK, "mx1.example.com", NULL}, {DNS_OK, "mx2.example.com", NULL}},
+       2, 0, NULL, NULL},
+  };
+  static const char *const servers[3] = {"127.0.0.1:53", "127.0.0.1:5353", "10.0.0.9:53"};
+  struct dns_result v[3];
+  unsigned i, k;
+  struct got g;
+  (void)state;
+
+  for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+    struct dns_views dv = {v, servers, c[i].n, 1000};
+    for (k = 0; k < c[i].n; k++) {
+      npool = 0;
+      v[k] = *res(c[i].type, c[i].v[k].status, c[i].v[k].a0, c[i].v[k].a1);
+      snprintf(v[k].name, sizeof(v[k].name), "%s", c[i].name);
+    }
+    emit_with(&g, run_views, &dv);
+    assert_int_equal(g.n, c[i].finding);
+    if (!c[i].finding) continue;
+    assert_string_equal(g.f[0].rule, "dns-split-view");
+    assert_int_equal(g.f[0].severity, SEV_WARN);
+    assert_string_equal(g.f[0].subject, c[i].subject);
+    assert_int_equal(g.f[0].first_us, 1000);
+    if (strstr(g.f[0].detail, c[i].detail_has) == NULL) fail_msg("%s: %s", c[i].name, g.f[0].detail);
+    assert_non_null(strstr(g.f[0].detail, "(the verdicts here use 127.0.0.1:53's)"));
+  }
+}
+
 static void run_rejects(const struct rules_cfg *cfg, void *v) {
   rules_rejects_emit(cfg, v);
 }
@@ -827,6 +902,7 @@ int main(void) {
       cmocka_unit_test(test_said_once_and_blind_spots),
       cmocka_unit_test(test_other_addresses),
       cmocka_unit_test(test_echo_unconfirmed),
+      cmocka_unit_test(test_split_view),
   };
   int rc;
   psl = psl_builtin();

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/conf.h"
+#include "common/dns.h"
 #include "common/http.h"
 #include "common/prom.h"
 #include "common/strmap.h"
@@ -293,6 +294,40 @@ static void test_prom(void **state) {
   pbuf_free(&b);
 }
 
+static void test_reverse_addr(void **state) {
+  static const struct {
+    const char *name;
+    int ok;
+    const char *ip;
+  } c[] = {
+      {"10.113.0.203.in-addr.arpa", 1, "203.0.113.10"},
+      {"0.0.0.0.in-addr.arpa", 1, "0.0.0.0"},
+      {"255.255.255.255.in-addr.arpa", 1, "255.255.255.255"},
+      {"256.0.0.1.in-addr.arpa", 0, NULL},
+      {"010.0.0.1.in-addr.arpa", 0, NULL},
+      {"113.0.203.in-addr.arpa", 0, NULL},
+      {"1.10.113.0.203.in-addr.arpa", 0, NULL},
+      {"10.113.0.203.in-addr.arpa.example", 0, NULL},
+      {"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", 1, "2001:db8::1"},
+      {"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.ip6.arpa", 0, NULL},
+      {"g.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", 0, NULL},
+      {"", 0, NULL},
+  };
+  struct ea_addr a;
+  char text[64], back[80];
+  size_t i;
+  (void)state;
+
+  for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+    int rc = dns_reverse_addr(c[i].name, &a.family, a.a);
+    assert_int_equal(rc == 0, c[i].ok);
+    if (!c[i].ok) continue;
+    assert_string_equal(addr_str(&a, text), c[i].ip);
+    assert_int_equal(dns_reverse_name(a.family, a.a, back, sizeof(back)), 0);
+    assert_string_equal(back, c[i].name);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv),
@@ -303,6 +338,7 @@ int main(void) {
       cmocka_unit_test(test_strmap),
       cmocka_unit_test(test_http),
       cmocka_unit_test(test_prom),
+      cmocka_unit_test(test_reverse_addr),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

@@ -50,12 +50,8 @@ CONF
   while ! grep -q "nsd started" "$dir/nsd.log" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
   ;;
 stop)
-  pid=$(cat "$dir/nsd.pid" 2>/dev/null) || exit 0
-  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir/nsd.conf"; then
-    kill -TERM "$pid"
-    i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-  fi
+  . "$(dirname "$0")/../lib.sh"
+  stop_pidfile "$dir/nsd.pid" "$dir/nsd.conf"
   ;;
 *) echo "usage: nsd.sh start|stop DIR PORT" >&2; exit 64 ;;
 esac

@@ -14,9 +14,11 @@ s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))
 t=socket.socket(); t.bind(('127.0.0.1', s.getsockname()[1])); print(s.getsockname()[1])")
 HOLE_PID=""
 PORT2=""
+PORT3=""
 cleanup() {
   tests/dns/nsd.sh stop "$T/nsd" "$PORT"
   [ -n "$PORT2" ] && tests/dns/nsd.sh stop "$T/nsd2" "$PORT2"
+  [ -n "$PORT3" ] && tests/dns/unbound.sh stop "$T/unbound" "$PORT3"
   [ -n "$HOLE_PID" ] && kill "$HOLE_PID" 2>/dev/null
   rm -rf "$T"
 }
@@ -490,6 +492,61 @@ assert len(rows) == 1 and rows[0][0] == "warn" and "203.0.113.15 (iprev pass)" i
 PY
 else
   ko "tcprewrite missing (run scripts/deps.sh)"
+fi
+
+# Split horizon: a real second resolver (Unbound) forwards to the NSD but
+# holds an internal PTR for 203.0.113.10. --compare asks both every PTR,
+# A and AAAA question: the difference is a finding naming who said what,
+# in either order; the verdicts are the first resolver's and say whose.
+if command -v unbound >/dev/null; then
+  PORT3=$("$PY" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  if tests/dns/unbound.sh start "$T/unbound" "$PORT3" "$PORT"; then
+    NSD="127.0.0.1:$PORT" UB="127.0.0.1:$PORT3"
+    "$BIN" check --compare --resolver "$NSD" --resolver "$UB" --dns-timeout 500 --format json \
+      --helo mail01.example.com 203.0.113.10 >"$T/sv1.json"; rc1=$?
+    "$BIN" check --compare --resolver "$UB" --resolver "$NSD" --dns-timeout 500 --format json \
+      --helo mail01.example.com 203.0.113.10 >"$T/sv2.json"; rc2=$?
+    "$PY" - "$T/sv1.json" "$T/sv2.json" "$NSD" "$UB" <<'PY' && [ "$rc1" = 1 ] && [ "$rc2" = 2 ] &&
+import json, sys
+nsd, ub = sys.argv[3], sys.argv[4]
+for path, first, iprev in ((sys.argv[1], nsd, "pass"), (sys.argv[2], ub, "fail")):
+    d = json.load(open(path))[0]
+    assert d["iprev"] == iprev and d["resolver"] == first, (path, d["iprev"], d["resolver"])
+    sv = [f for f in d["findings"] if f["rule"] == "dns-split-view" and f["subject"] == "203.0.113.10 PTR"]
+    assert len(sv) == 1 and sv[0]["severity"] == "warn", d["findings"]
+    t = sv[0]["detail"]
+    assert nsd + " says mail01.example.com" in t and ub + " says mail-internal.example.com" in t, t
+    assert "the verdicts here use %s's" % first in t, t
+PY
+      ok "check --compare: NSD and Unbound disagree on the PTR of 203.0.113.10: dns-split-view names both answers, in either order; the verdict (pass / fail) is the first resolver's and names it" ||
+      ko "check --compare: exit $rc1 and $rc2: $(cat "$T/sv1.json" "$T/sv2.json")"
+    "$BIN" check --compare --resolver "$UB" --resolver "$NSD" --dns-timeout 500 --format json \
+      203.0.113.12 198.51.100.25 >"$T/sv3.json"
+    "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); r=[f['rule'] for i in d for f in i['findings']]; assert len(d) == 2 and 'dns-split-view' not in r, r" "$T/sv3.json" &&
+      ok "check --compare where both views agree: no dns-split-view" || ko "check --compare, same views: $(cat "$T/sv3.json")"
+    "$BIN" check --compare --resolver "$NSD" 203.0.113.10 2>"$T/err"; rc=$?
+    [ "$rc" = 64 ] && grep -q "needs two --resolver" "$T/err" &&
+      ok "--compare with one resolver: usage error (64)" || ko "--compare alone: exit $rc $(cat "$T/err")"
+    "$BIN" analyze -q --db "$db" --compare --resolver "$NSD" --resolver "$UB" --dns-timeout 500
+    "$BIN" report --db "$db" --format json >"$T/svr.json"
+    "$BIN" report --db "$db" >"$T/svr.txt"
+    "$PY" - "$T/svr.json" "$NSD" "$UB" <<'PY' && grep -q "^DNS: answers from $NSD (compared with $UB)" "$T/svr.txt" &&
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["resolver"] == "%s (compared with %s)" % (sys.argv[2], sys.argv[3]), d["resolver"]
+sv = [f for i in d["identities"] for f in i["findings"] if f["rule"] == "dns-split-view"]
+sv += [f for f in d["findings"] if f["rule"] == "dns-split-view"]
+assert any(f["subject"] == "203.0.113.10 PTR" for f in sv), sv
+PY
+      ok "analyze --compare: dns-split-view stored; report says whose answers (and compared with whom)" ||
+      ko "analyze --compare: $(head -5 "$T/svr.txt")"
+  else
+    ko "unbound did not start"
+  fi
+  tests/dns/unbound.sh stop "$T/unbound" "$PORT3"
+  PORT3=""
+else
+  ko "unbound missing (run scripts/deps.sh)"
 fi
 
 echo "dns: $pass passed, $fail failed"

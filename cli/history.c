@@ -131,6 +131,7 @@ static int on_session(const struct sess_row *r, void *ctx) {
 
 struct rdns_out {
   int json, first;
+  int64_t analyzed, fetched; /* the latest verdict's, from the rows */
 };
 
 static int on_idlog(const struct idlog_row *r, void *ctx) {
@@ -138,6 +139,8 @@ static int on_idlog(const struct idlog_row *r, void *ctx) {
   char t[TIME_STRLEN];
   const char *p, *nl;
 
+  o->analyzed = r->analyzed;
+  o->fetched = r->fetched;
   if (o->json) {
     printf("%s{\"at\":\"%s\",\"iprev\":", o->first ? "" : ",",
            time_str(r->at, t));
@@ -172,7 +175,7 @@ static int on_idlog(const struct idlog_row *r, void *ctx) {
 
 /* The public addresses receivers saw in the uses, each once. */
 static void print_rdns(const struct hist *h, struct store *st) {
-  struct rdns_out o = {h->json, 1};
+  struct rdns_out o = {h->json, 1, 0, 0};
   unsigned i, j, shown = 0;
 
   if (h->json) printf(",\"rdns\":[");
@@ -194,9 +197,26 @@ static void print_rdns(const struct hist *h, struct store *st) {
       printf("  %s\n", ip);
     }
     o.first = 1;
+    o.analyzed = o.fetched = 0;
     n = store_identity_log_of(st, ip, on_idlog, &o);
-    if (h->json) printf("]}");
-    else if (n == 0) printf("      (not analysed yet: run 'analyze')\n");
+    if (h->json) {
+      char t[TIME_STRLEN];
+      printf("],\"analyzed\":");
+      if (o.analyzed > 0) printf("\"%s\"", time_str(o.analyzed, t));
+      else printf("null");
+      printf(",\"dns_fetched\":");
+      if (o.fetched > 0) printf("\"%s\"", time_str(o.fetched, t));
+      else printf("null");
+      printf("}");
+    } else if (n == 0) {
+      printf("      (not analysed yet: run 'analyze')\n");
+    } else if (o.analyzed > 0 && o.fetched > 0) {
+      /* The verdict may rest on cached answers: say how old they are. */
+      char t1[TIME_STRLEN], age[32];
+      text_time(o.analyzed, t1);
+      dur_str(now_us() - o.fetched, age, sizeof(age));
+      printf("      last analysed %s, on DNS answers as of %s ago\n", t1, age);
+    }
     shown++;
   }
   if (h->json) printf("]");

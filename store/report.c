@@ -164,6 +164,8 @@ static int take_idlog(sqlite3_stmt *st, void *arg) {
   r.at = sqlite3_column_int64(st, 1);
   r.iprev = st_col_text(st, 2);
   r.ptr = st_col_text(st, 3);
+  r.analyzed = sqlite3_column_int64(st, 4);
+  r.fetched = sqlite3_column_int64(st, 5);
   return ((idlog_fn)k->fn)(&r, k->ctx);
 }
 
@@ -172,8 +174,10 @@ int64_t store_identity_log_of(struct store *s, const char *ip, idlog_fn fn,
   struct sink k = {(void (*)(void))fn, ctx};
 
   return st_each_row(s, "identity log",
-                  "SELECT ip, at, iprev, ptr FROM identity_log WHERE ip = ?3"
-                  " AND at BETWEEN ?1 AND ?2 ORDER BY at",
+                  "SELECT l.ip, l.at, l.iprev, l.ptr, coalesce(i.analyzed, 0),"
+                  " coalesce(i.dns_fetched, 0) FROM identity_log l"
+                  " LEFT JOIN identities i ON i.ip = l.ip WHERE l.ip = ?3"
+                  " AND l.at BETWEEN ?1 AND ?2 ORDER BY l.at",
                   INT64_MIN, INT64_MAX, ip, take_idlog, &k);
 }
 

@@ -297,6 +297,10 @@ int store_identity_log(struct store *s, const char *ip, int64_t at,
 struct idlog_row {
   const char *ip, *iprev, *ptr;
   int64_t at;
+  /* The address's latest verdict (the same on every row): when it was
+   * last analysed and when the oldest answer behind it was fetched; 0
+   * when unknown. */
+  int64_t analyzed, fetched;
 };
 typedef int (*idlog_fn)(const struct idlog_row *r, void *ctx);
 /* The log of ip, oldest first. */

@@ -422,14 +422,16 @@ tests/dns/nsd.sh stop "$T/nsd2" "$PORT2"
 PORT2=""
 "$BIN" history --db "$db" 203.0.113.11 --format json >"$T/h11.json"
 "$BIN" history --db "$db" 203.0.113.11 >"$T/h11.txt"
-"$PY" - "$T/h11.json" <<'PY' && grep -q "pass      mail11.example.com" "$T/h11.txt" &&
+"$PY" - "$T/h11.json" <<'PY' && grep -q "pass      mail11.example.com" "$T/h11.txt" && grep -q "^      last analysed .*, on DNS answers as of .* ago$" "$T/h11.txt" &&
 import json, sys
-log = json.load(open(sys.argv[1]))["rdns"][0]["log"]
+rd = json.load(open(sys.argv[1]))["rdns"][0]
+assert rd["analyzed"] and rd["dns_fetched"] and rd["dns_fetched"] <= rd["analyzed"], rd
+log = rd["log"]
 got = [(e["iprev"], e["ptr"]) for e in log]
 assert got[-2:] == [("permerror", []), ("pass", ["mail11.example.com"])], got
 assert all(a != b for a, b in zip(got, got[1:])), got  # changes only
 PY
-  ok "history: the PTR of 203.0.113.11 as each analysis found it (no PTR, then mail11.example.com), changes only" ||
+  ok "history: the PTR of 203.0.113.11 as each analysis found it (no PTR, then mail11.example.com), changes only; the latest verdict says how old its DNS answers are" ||
   ko "history rdns log: $(cat "$T/h11.json")"
 
 # Both directions on one wire: inbound clients never become identities;

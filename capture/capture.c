@@ -256,6 +256,7 @@ static void frame(struct capture *c, struct livesrc *s, int dlt, int64_t point,
   r = decode_frame(dlt, bytes, h->caplen, &pk);
   c->n.decode[r]++;
   if (r != DEC_OK) return;
+  if (pk.fragment) c->n.frag_first++;
   if (s != NULL && s->per_if && pk.ifindex >= 0) point = if_point(s, pk.ifindex);
   flow_input(c->flows,
              (int64_t)h->ts.tv_sec * 1000000 + (int64_t)h->ts.tv_usec,

@@ -31,6 +31,7 @@ struct capture_counters {
   uint64_t frames;          /* frames handed to us (after the BPF filter)  */
   uint64_t snap_cut;        /* frames shorter than on the wire (snaplen)   */
   uint64_t decode[DEC_COUNT_]; /* by enum dec_result                       */
+  uint64_t frag_first;      /* first fragments, taken for their TCP header  */
   struct flow_stats flow;
 };
 

@@ -49,6 +49,21 @@ static enum dec_result decode_tcp(struct rd *r, uint32_t wire, struct pkt *pk) {
 
   /* r covers the captured part of the IP payload; wire is its length on the
    * wire (from the IP header). */
+  if (pk->fragment) {
+    /* The first 14 octets say who, where in the stream and which flags;
+     * the rest of the header and the payload may be in later fragments,
+     * never reassembled here: the session's dialogue has a gap there. */
+    if (r->left < 14) return DEC_FRAGMENT;
+    pk->sport = be16_at(r->p);
+    pk->dport = be16_at(r->p + 2);
+    pk->seq = be32_at(r->p + 4);
+    pk->ack = be32_at(r->p + 8);
+    pk->flags = r->p[13];
+    pk->payload = r->p;
+    pk->caplen = pk->wirelen = 0;
+    (void)wire;
+    return DEC_OK;
+  }
   if (r->left < 20) return DEC_TCP_SHORT;
   pk->sport = be16_at(r->p);
   pk->dport = be16_at(r->p + 2);
@@ -78,8 +93,9 @@ static enum dec_result decode_ipv4(struct rd *r, struct pkt *pk) {
   if (ihl < 5 || total < (unsigned)ihl * 4) return DEC_IP_BADHDR;
   if (r->left < (size_t)ihl * 4) return DEC_IP_SHORT;
   frag = be16_at(r->p + 6);
-  if ((frag & 0x3FFF) != 0) return DEC_FRAGMENT; /* MF set or offset != 0 */
-  if (r->p[9] != 6) return DEC_NOT_TCP;
+  if ((frag & 0x1FFF) != 0) return DEC_FRAGMENT; /* offset != 0 */
+  if (r->p[9] != 6) return frag & 0x2000 ? DEC_FRAGMENT : DEC_NOT_TCP;
+  pk->fragment = (frag & 0x2000) != 0; /* MF at offset 0: the first */
   pk->family = 4;
   pk->src = r->p + 12;
   pk->dst = r->p + 16;
@@ -87,6 +103,12 @@ static enum dec_result decode_ipv4(struct rd *r, struct pkt *pk) {
   r->left = cap;
   rd_skip(r, (size_t)ihl * 4);
   return decode_tcp(r, total - (uint32_t)ihl * 4, pk);
+}
+
+/* A chain cut short: damage, unless the datagram was fragmented (the rest
+ * of its headers is in the next fragment). */
+static enum dec_result ext_short(const struct pkt *pk) {
+  return pk->fragment ? DEC_FRAGMENT : DEC_IP6_EXT_SHORT;
 }
 
 static enum dec_result decode_ipv6(struct rd *r, struct pkt *pk) {
@@ -113,22 +135,26 @@ static enum dec_result decode_ipv6(struct rd *r, struct pkt *pk) {
     case 0:  /* hop-by-hop */
     case 43: /* routing */
     case 60: /* destination options */
-      if (r->left < 8) return DEC_IP6_EXT_SHORT;
+      if (r->left < 8) return ext_short(pk);
       len = ((size_t)r->p[1] + 1) * 8;
       break;
     case 44: /* fragment */
-      if (r->left < 8) return DEC_IP6_EXT_SHORT;
-      if ((be16_at(r->p + 2) & 0xFFF9) != 0) return DEC_FRAGMENT;
-      len = 8; /* atomic fragment: offset 0, M clear */
+      if (r->left < 8) return ext_short(pk);
+      if ((be16_at(r->p + 2) & 0xFFF8) != 0) return DEC_FRAGMENT; /* offset */
+      /* Offset 0: an atomic fragment (M clear) is a whole datagram; with
+       * M set it is the first, which holds the headers that follow. */
+      if (be16_at(r->p + 2) & 1) pk->fragment = 1;
+      len = 8;
       break;
     case 51: /* AH, RFC 4302 2.2: length in 4-octet units minus 2 */
-      if (r->left < 8) return DEC_IP6_EXT_SHORT;
+      if (r->left < 8) return ext_short(pk);
       len = ((size_t)r->p[1] + 2) * 4;
       break;
     default:
-      return DEC_NOT_TCP;
+      return pk->fragment ? DEC_FRAGMENT : DEC_NOT_TCP;
     }
-    if (len > r->left || len > plen) return DEC_IP6_EXT_SHORT;
+    if (len > r->left || len > plen)
+      return ext_short(pk);
     nh = r->p[0];
     rd_skip(r, len);
     plen -= (uint32_t)len;

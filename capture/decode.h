@@ -25,7 +25,8 @@ enum dec_result {
                          damaged record header)                           */
   DEC_ERRORS_,        /* --- not errors below this line ---               */
   DEC_NOT_IP = DEC_ERRORS_, /* ARP, LLDP, ...                              */
-  DEC_FRAGMENT,       /* IP fragment: counted and skipped                 */
+  DEC_FRAGMENT,       /* IP fragment past the first: counted, skipped
+                         (a first fragment is DEC_OK with pk.fragment)   */
   DEC_NOT_TCP,        /* UDP, ICMP, ESP, ...                               */
   DEC_COUNT_
 };
@@ -51,6 +52,11 @@ struct pkt {
   uint32_t caplen;       /* payload bytes captured                         */
   uint32_t wirelen;      /* payload bytes on the wire (IP length based)    */
   int32_t ifindex;       /* LINUX_SLL2: the interface's index, else -1     */
+  uint8_t fragment;      /* the first fragment of a fragmented datagram:
+                            ports, sequence and flags are real (so the
+                            session is not hidden), the payload is not
+                            here (caplen and wirelen 0); the rest of the
+                            datagram is DEC_FRAGMENT                       */
 };
 
 /* Link types we decode (libpcap DLT_* values on Linux). */

@@ -38,6 +38,7 @@ struct flow {
   uint16_t cport, sport;
   int32_t vlan;
   uint32_t retrans, ooo;
+  uint32_t fragments; /* first fragments of fragmented datagrams            */
   int64_t first_us, last_us, point;
   struct tcpdir d[2]; /* [0] client -> server, [1] server -> client      */
 };
@@ -393,6 +394,7 @@ static void flow_end(struct flow_table *t, uint32_t i, int end) {
   }
   s.anom.retrans = f->retrans;
   s.anom.ooo = f->ooo;
+  s.anom.fragments = f->fragments;
   t->emit(&s, t->ctx);
   t->st.sessions++;
 
@@ -552,7 +554,7 @@ void flow_input(struct flow_table *t, int64_t ts_us, int64_t point,
       i = flow_create(t, h, pk->family, pk->dst, pk->dport, pk->src, pk->sport);
       t->flows[i].dirby = DIRBY_SYNACK;
       dir = 1;
-    } else if (pk->wirelen > 0 && !rst) {
+    } else if ((pk->wirelen > 0 || pk->fragment) && !rst) {
       /* Mid-stream: the side talking to the SMTP port is the client. */
       if (port_set(t, pk->dport)) {
         i = flow_create(t, h, pk->family, pk->src, pk->sport, pk->dst,
@@ -576,7 +578,9 @@ void flow_input(struct flow_table *t, int64_t ts_us, int64_t point,
   }
 
   if (ts_us > f->last_us) f->last_us = ts_us;
-  if (f->closing && pk->wirelen == 0 && !(pk->flags & (TH_SYN | TH_FIN))) {
+  if (pk->fragment) f->fragments++;
+  if (f->closing && pk->wirelen == 0 && !pk->fragment &&
+      !(pk->flags & (TH_SYN | TH_FIN))) {
     /* The ACK of the last FIN ends the connection (RFC 9293 3.6). */
     f->d[dir].pkts++;
     flow_end(t, i, END_FIN);

@@ -134,8 +134,11 @@ static void summary(const char *path, const struct capture_counters *n,
                 (unsigned long long)n->decode[i]);
     fputc('\n', stderr);
   }
-  if (n->decode[DEC_FRAGMENT])
-    fprintf(stderr, "  IP fragments skipped: %llu\n",
+  if (n->frag_first || n->decode[DEC_FRAGMENT])
+    fprintf(stderr, "  IP fragments (never reassembled): %llu first ones, "
+            "taken for their TCP header and counted in their session's "
+            "anomalies.fragments; %llu others skipped\n",
+            (unsigned long long)n->frag_first,
             (unsigned long long)n->decode[DEC_FRAGMENT]);
   if (n->flow.rst_ignored)
     fprintf(stderr, "  RSTs outside the connection's window ignored (spoofed"

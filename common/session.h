@@ -83,6 +83,8 @@ struct sess_anom {
   uint32_t bad_reply;  /* server lines that are not replies               */
   uint32_t replies_dropped; /* replies past the cap                        */
   uint32_t truncated;  /* texts cut because the session arena was full    */
+  uint32_t fragments;  /* fragmented datagrams (their first fragments; the
+                          payload is not reassembled: a gap in the dialogue) */
 };
 
 struct session {

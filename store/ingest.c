@@ -186,6 +186,7 @@ int store_session_put(struct store *s, const struct session *ss) {
   sqlite3_bind_int64(st, 38, ss->anom.truncated);
   sqlite3_bind_text(st, 39, sess_direction_name(ss->direction), -1,
                     SQLITE_STATIC);
+  sqlite3_bind_int64(st, 40, ss->anom.fragments);
   rc = st_run(s, ST_SESSION);
   sqlite3_clear_bindings(st);
   if (rc < 0) return rc;

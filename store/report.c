@@ -71,7 +71,7 @@
   " s.n_bare_lf, 'bare_cr', s.n_bare_cr, 'gaps', s.n_gaps, 'pipelined',"     \
   " s.n_pipelined, 'retransmissions', s.n_retrans, 'out_of_order', s.n_ooo," \
   " 'bad_replies', s.n_bad_reply, 'replies_dropped', s.n_replies_dropped,"   \
-  " 'truncated', s.n_truncated))"
+  " 'truncated', s.n_truncated, 'fragments', s.n_fragments))"
 
 int64_t store_sessions(struct store *s, const struct sess_filter *f,
                        bool want_json, sess_row_fn fn, void *ctx) {

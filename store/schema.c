@@ -126,6 +126,9 @@ static const char *const migrations[] = {
       * before: an event to alert on). */
      "ALTER TABLE findings ADD COLUMN opened INTEGER;"
      "UPDATE findings SET opened = analyzed;"),
+    /* 8 -> 9: fragmented datagrams per session (their first fragments:
+     * the payload was never reassembled, the dialogue has a gap). */
+    "ALTER TABLE sessions ADD COLUMN n_fragments INTEGER NOT NULL DEFAULT 0;",
 };
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {

@@ -36,10 +36,11 @@ static const char *const stmt_sql[ST_COUNT_] = {
         " mail_from_domain, starttls_offered, starttls_requested, starttls,"
         " last_code, last_reply, pkts_c2s, pkts_s2c, bytes_c2s, bytes_s2c,"
         " n_overlong, n_bare_lf, n_bare_cr, n_gaps, n_pipelined, n_retrans,"
-        " n_ooo, n_bad_reply, n_replies_dropped, n_truncated, direction)"
+        " n_ooo, n_bad_reply, n_replies_dropped, n_truncated, direction,"
+        " n_fragments)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
         "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,"
-        "?35,?36,?37,?38,?39)"
+        "?35,?36,?37,?38,?39,?40)"
         " ON CONFLICT DO NOTHING",
     [ST_HELO] = "INSERT INTO helos(session_id, seq, verb, name)"
                 " VALUES(?1,?2,?3,?4)",

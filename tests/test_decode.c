@@ -197,15 +197,42 @@ static void test_ipv4_headers(void **state) {
   ipv4(&f, 5, 0, 6, 20, -30);
   tcp(&f, 5, "");
   assert_int_equal(dec(DLT_IPV4, &f, f.n, &pk), DEC_IP_BADHDR);
-  /* Fragments: MF set, or an offset. */
+  /* The first fragment (MF, offset 0): its TCP header is taken (ports,
+   * sequence, flags), its payload is not; no session hides behind it. */
   memset(&f, 0, sizeof(f));
-  ipv4(&f, 5, 0x2000, 6, 20, 0);
+  ipv4(&f, 5, 0x2000, 6, 26, 0);
+  tcp(&f, 5, "EHLO x");
+  assert_int_equal(dec(DLT_IPV4, &f, f.n, &pk), DEC_OK);
+  assert_int_equal(pk.fragment, 1);
+  assert_int_equal(pk.sport, 40001);
+  assert_int_equal(pk.dport, 25);
+  assert_int_equal(pk.seq, 1000);
+  assert_int_equal(pk.flags, 0x18);
+  assert_int_equal(pk.caplen, 0);
+  assert_int_equal(pk.wirelen, 0);
+  /* ... even when it holds only the first 16 octets of the header */
+  memset(&f, 0, sizeof(f));
+  ipv4(&f, 5, 0x2000, 6, 16, 0);
   tcp(&f, 5, "");
-  assert_int_equal(dec(DLT_IPV4, &f, f.n, &pk), DEC_FRAGMENT);
+  assert_int_equal(dec(DLT_IPV4, &f, 20 + 16, &pk), DEC_OK);
+  assert_int_equal(pk.fragment, 1);
+  /* but not with less than ports, sequence, acknowledgement and flags */
+  assert_int_equal(dec(DLT_IPV4, &f, 20 + 13, &pk), DEC_FRAGMENT);
+  /* The others (an offset): skipped. */
   memset(&f, 0, sizeof(f));
   ipv4(&f, 5, 0x0010, 6, 20, 0);
   tcp(&f, 5, "");
   assert_int_equal(dec(DLT_IPV4, &f, f.n, &pk), DEC_FRAGMENT);
+  memset(&f, 0, sizeof(f));
+  ipv4(&f, 5, 0x2010, 6, 20, 0);
+  tcp(&f, 5, "");
+  assert_int_equal(dec(DLT_IPV4, &f, f.n, &pk), DEC_FRAGMENT);
+  /* A whole datagram is no fragment. */
+  memset(&f, 0, sizeof(f));
+  ipv4(&f, 5, 0, 6, 20, 0);
+  tcp(&f, 5, "");
+  assert_int_equal(dec(DLT_IPV4, &f, f.n, &pk), DEC_OK);
+  assert_int_equal(pk.fragment, 0);
   /* DF alone is not a fragment. */
   memset(&f, 0, sizeof(f));
   ipv4(&f, 5, 0x4000, 6, 20, 0);
@@ -282,12 +309,25 @@ static void test_ipv6_ext(void **state) {
     enum dec_result r = dec(DLT_IPV6, &f, (size_t)i, &pk);
     assert_true(r < DEC_ERRORS_);
   }
-  /* A real fragment. */
+  /* A first fragment (offset 0, M): its TCP header is taken. */
   memset(&f, 0, sizeof(f));
   ipv6(&f, 44, 8 + 20);
   put(&f, frag_more, 8);
   tcp(&f, 5, "");
-  assert_int_equal(dec(DLT_IPV6, &f, f.n, &pk), DEC_FRAGMENT);
+  assert_int_equal(dec(DLT_IPV6, &f, f.n, &pk), DEC_OK);
+  assert_int_equal(pk.fragment, 1);
+  assert_int_equal(pk.dport, 25);
+  /* its chain cut by the fragment's end: a fragment, not damage */
+  assert_int_equal(dec(DLT_IPV6, &f, 40 + 8 + 10, &pk), DEC_FRAGMENT);
+  /* a later one (an offset): skipped */
+  {
+    static const uint8_t frag_later[8] = {6, 0, 0, 0x11, 0, 0, 0, 1};
+    memset(&f, 0, sizeof(f));
+    ipv6(&f, 44, 8 + 20);
+    put(&f, frag_later, 8);
+    tcp(&f, 5, "");
+    assert_int_equal(dec(DLT_IPV6, &f, f.n, &pk), DEC_FRAGMENT);
+  }
   /* ESP: cannot look inside. */
   memset(&f, 0, sizeof(f));
   ipv6(&f, 50, 20);

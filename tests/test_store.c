@@ -264,6 +264,7 @@ static void test_migrate_v1(void **state) {
                                     "DROP INDEX sessions_direction;"
                                     "DROP INDEX sessions_srcport;"
                                     "ALTER TABLE sessions DROP COLUMN direction;"
+                                    "ALTER TABLE sessions DROP COLUMN n_fragments;"
                                     "PRAGMA user_version=1", 0, 0, 0),
                    SQLITE_OK);
   sqlite3_close(db);

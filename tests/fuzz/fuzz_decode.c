@@ -26,6 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (i = 0; i < (pk.family == 4 ? 4u : 16u); i++) sink ^= pk.src[i] ^ pk.dst[i];
   for (i = 0; i < pk.caplen; i++) sink ^= pk.payload[i];
   if (pk.caplen > pk.wirelen) __builtin_trap();
+  /* A first fragment gives its header, never a payload to parse. */
+  if (pk.fragment && (pk.caplen != 0 || pk.wirelen != 0)) __builtin_trap();
   (void)sink;
   return 0;
 }

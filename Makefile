@@ -119,7 +119,7 @@ integration: $(B)/egressaudit-asan
 	$(Q)EA_BIN=$(B)/egressaudit-asan tests/integration.sh
 
 # watch on a veth pair in a network namespace of its own (root only).
-live-check: $(B)/egressaudit-asan
+live-check: $(B)/egressaudit-asan $(B)/egressaudit
 	$(Q)EA_BIN=$(B)/egressaudit-asan tests/live/run.sh
 
 # End to end: sender, NAT gateway and mx namespaces, real Postfix and Exim,
@@ -192,6 +192,8 @@ check-deps:
 
 # The systemd units verify (with ExecStart pointed at the built binary);
 # watch's unit waits for READY=1 (Type=notify).
+# systemd's exposure score of each unit we ship may not rise above this.
+UNIT_EXPOSURE_MAX := 2.0
 units-check: $(B)/egressaudit
 	$(Q)d=$$(mktemp -d); for u in packaging/*.service packaging/*.timer; do \
 	  sed "s|/usr/bin/egressaudit|$(CURDIR)/$(B)/egressaudit|" $$u >$$d/$$(basename $$u); done; \
@@ -199,6 +201,11 @@ units-check: $(B)/egressaudit
 	  grep -v "egressaudit.*not found\|User=.*egressaudit\|^$$"); rm -rf $$d; \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 	grep -q '^Type=notify$$' packaging/egressaudit.service || { echo "units-check: egressaudit.service is not Type=notify"; exit 1; }; \
+	for u in packaging/*.service; do \
+	  score=$$(systemd-analyze security --offline=true $$u 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p'); \
+	  if [ -z "$$score" ] || ! awk -v s="$$score" 'BEGIN { exit !(s <= $(UNIT_EXPOSURE_MAX)) }'; then \
+	    echo "units-check: $$u: exposure '$$score' (systemd-analyze security), more than $(UNIT_EXPOSURE_MAX)"; exit 1; fi; \
+	  echo "units-check: $$(basename $$u) exposure $$score (at most $(UNIT_EXPOSURE_MAX))"; done; \
 	echo "units-check: ok"
 
 # The man page renders without a warning.

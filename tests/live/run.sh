@@ -8,7 +8,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null || ! command -v ip >/dev/null; then
   echo "live: skipped (needs root, ip and tcpreplay)"
-  echo "live: 0 passed, 0 failed, 23 skipped"
+  echo "live: 0 passed, 0 failed, 27 skipped"
   exit 0
 fi
 NS=ea-live-$$
@@ -347,6 +347,11 @@ stop_watch; rc1=$?
   ok "second watch on the same pidfile: exit 75 naming pid $first, touches nothing; the first removes its file at exit" ||
   ko "pidfile lock: second exit $rc2, pid $first -> $still, first exit $rc1; $(cat "$T/err")"
 
+# open_findings DB RULE: open findings of RULE, as the database holds them.
+open_findings() {
+  "$PY" -c "import sqlite3,sys; print(sqlite3.connect('file:%s?mode=ro' % sys.argv[1], uri=True, timeout=5).execute(\"SELECT count(*) FROM findings WHERE status = 'open' AND rule = ?\", (sys.argv[2],)).fetchone()[0])" "$1" "$2" 2>/dev/null || echo 0
+}
+
 # 10. Prometheus: a real one (Debian's) in the namespace scrapes watch's
 # --metrics endpoint; what its query API answers is what the database
 # holds. The analyses use a resolver that never answers, so their
@@ -361,10 +366,6 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 5399)
     --analyze-every 1s --resolver 127.0.0.1:5399 --dns-timeout 100
   replay tests/data/real-direct.pcap
   wait_until 30 has_sessions 8 "$T/m.db"
-  # open_findings DB RULE: open findings of RULE, as the database holds them.
-  open_findings() {
-    "$PY" -c "import sqlite3,sys; print(sqlite3.connect('file:%s?mode=ro' % sys.argv[1], uri=True, timeout=5).execute(\"SELECT count(*) FROM findings WHERE status = 'open' AND rule = ?\", (sys.argv[2],)).fetchone()[0])" "$1" "$2" 2>/dev/null || echo 0
-  }
   analysed() { [ "$(open_findings "$T/m.db" ptr-temperror)" -gt 0 ]; }
   wait_until 60 analysed
   mkdir -p "$T/prom"
@@ -446,6 +447,66 @@ PY
     ko "watch with --metrics: exit $rc; $(tail -3 "$T/watch.log")"
 else
   ko "prometheus is not installed (scripts/deps.sh installs it)"
+fi
+
+# 11. The unit's system call filter (SystemCallFilter= of
+# egressaudit.service, applied by tests/seccomp_run.py with libseccomp in
+# kill mode) and its one capability: watch as an unprivileged user with
+# CAP_NET_RAW alone (no CAP_NET_ADMIN), an analysis, a SIGHUP and a
+# SIGTERM, then read and analyze once each under the same lists: they
+# must behave as without them. The production binary (sanitizers make
+# calls of their own).
+PLAIN=$(dirname "$BIN")/egressaudit
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import seccomp" 2>/dev/null && command -v setpriv >/dev/null && [ -x "$PLAIN" ]; then
+  mkdir -p "$T/sc" && chown nobody "$T/sc"
+  ip netns exec "$NS" "$PY" -c "import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 5399)); time.sleep(120)" &
+  HOLE=$!
+  wait_until 30 hole_bound
+  confined() { # UNIT CMD...: as nobody, CAP_NET_RAW only, under UNIT's filter
+    _unit=$1
+    shift
+    setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all,+net_raw \
+      --ambient-caps=-all,+net_raw --bounding-set=-all,+net_raw -- \
+      /usr/bin/python3 tests/seccomp_run.py "$_unit" -- "$@"
+  }
+  ip netns exec "$NS" env EGRESSAUDIT_CONF= setpriv --reuid=nobody --regid=nogroup \
+    --clear-groups --inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw \
+    --bounding-set=-all,+net_raw -- /usr/bin/python3 tests/seccomp_run.py \
+    packaging/egressaudit.service -- "$PLAIN" watch -i ea0 --db "$T/sc/w.db" \
+    --flush-every 1s --pidfile "$T/sc/w.pid" --analyze-every 1s \
+    --resolver 127.0.0.1:5399 --dns-timeout 100 2>>"$T/sc/watch.log" &
+  WPID=$!
+  wait_ready "$T/sc/w.pid" "$WPID"; up=$?
+  replay tests/data/real-direct.pcap
+  wait_until 30 has_sessions 8 "$T/sc/w.db"
+  sc_analysed() { [ "$(open_findings "$T/sc/w.db" ptr-temperror 2>/dev/null || echo 0)" -gt 0 ]; }
+  wait_until 60 sc_analysed; an=$?
+  kill -HUP "$WPID"
+  wait_until 30 grep -q "SIGHUP: reopening" "$T/sc/watch.log"
+  n_sc=$(nsessions "$T/sc/w.db")
+  stop_watch; rc=$?
+  [ "$up" = 0 ] && [ "$an" = 0 ] && [ "$rc" = 0 ] && [ "$n_sc" -ge 8 ] &&
+    ! grep -q " error watch: \|Bad system call" "$T/sc/watch.log" &&
+    ok "watch under the unit's syscall filter (kill mode), as nobody with CAP_NET_RAW only: ready, $n_sc sessions, an analysis, SIGHUP, exit 0 on SIGTERM" ||
+    ko "confined watch: ready $up, analysed $an, exit $rc, $n_sc sessions; $(grep " error watch: \|Bad system call" "$T/sc/watch.log"; tail -3 "$T/sc/watch.log")"
+  kill "$HOLE" 2>/dev/null
+  confined packaging/egressaudit.service env EGRESSAUDIT_CONF= "$PLAIN" read -q --db "$T/sc/r.db" tests/data/real-direct.pcap; r1=$?
+  confined packaging/egressaudit-report.service env EGRESSAUDIT_CONF= "$PLAIN" analyze -q --db "$T/sc/r.db" --resolver 127.0.0.1:9 --dns-timeout 100; r2=$?
+  EGRESSAUDIT_CONF= "$PLAIN" read -q --db "$T/sc/free.db" tests/data/real-direct.pcap
+  EGRESSAUDIT_CONF= "$PLAIN" analyze -q --db "$T/sc/free.db" --resolver 127.0.0.1:9 --dns-timeout 100
+  same=$("$PY" - "$T/sc/r.db" "$T/sc/free.db" <<'PY'
+import sqlite3, sys
+q = "SELECT rule, severity, subject FROM findings WHERE status = 'open' ORDER BY 1, 3"
+a, b = (sqlite3.connect(p).execute(q).fetchall() for p in sys.argv[1:3])
+print("same" if a == b and a else "differ: %s / %s" % (a, b))
+PY
+)
+  [ "$r1" = 0 ] && [ "$r2" = 0 ] && [ "$same" = same ] &&
+    ok "read and analyze under the units' syscall filters: exit 0, the same findings as unconfined" ||
+    ko "confined read/analyze: exit $r1/$r2, $same"
+else
+  ko "the syscall-filter test needs /usr/bin/python3 with python3-seccomp and setpriv (scripts/deps.sh)"
 fi
 
 finish live

@@ -483,33 +483,41 @@ int idset_build_server(const struct srv *v, const struct facts *fx,
 void idset_row(const struct idrec *d, const struct ident *id,
                struct identity_text *t, struct identity_row *row) {
   char a[ADDR_STRLEN];
-  size_t n = 0;
+  const char *p, *comma;
+  struct jlist j;
   unsigned k;
 
-  t->ptr[0] = t->helos[0] = t->srcs[0] = '\0';
+  jlist_init(&j, t->ptr, sizeof(t->ptr));
   for (k = 0; id->ptr && id->ptr->status == DNS_OK && k < id->ptr->n; k++)
-    n += (size_t)snprintf(t->ptr + n, sizeof(t->ptr) - n, "%s%s",
-                          k ? "\n" : "", id->ptr->answer[k]);
-  for (n = 0, k = 0; k < d->n_helo; k++)
-    n += (size_t)snprintf(t->helos + n, sizeof(t->helos) - n, "%s%s",
-                          k ? "\n" : "", d->helo[k]);
-  for (n = 0, k = 0; k < d->n_src; k++)
-    n += (size_t)snprintf(t->srcs + n, sizeof(t->srcs) - n, "%s%s",
-                          k ? "\n" : "", addr_str(&d->src[k], a));
+    jlist_add(&j, id->ptr->answer[k]);
+  jlist_init(&j, t->helos, sizeof(t->helos));
+  for (k = 0; k < d->n_helo; k++) jlist_add(&j, d->helo[k]);
+  jlist_init(&j, t->srcs, sizeof(t->srcs));
+  for (k = 0; k < d->n_src; k++) jlist_add(&j, addr_str(&d->src[k], a));
+  jlist_init(&j, t->echoed, sizeof(t->echoed));
+  if (d->echoed) jlist_add(&j, d->ip_text);
+  /* d->points: the capture points' names as the query joined them. */
+  jlist_init(&j, t->points, sizeof(t->points));
+  for (p = d->points; *p; p = comma ? comma + 1 : p + strlen(p)) {
+    char one[sizeof(d->points)];
+    comma = strchr(p, ',');
+    snprintf(one, sizeof(one), "%.*s", (int)(comma ? (size_t)(comma - p) : strlen(p)), p);
+    if (one[0]) jlist_add(&j, one);
+  }
   memset(row, 0, sizeof(*row));
   row->ip = d->ip_text;
   row->iprev = iprev_name((unsigned)d->iprev);
   row->ptr = t->ptr;
   row->helos = t->helos;
   row->sources = t->srcs;
-  row->echoed = d->echoed ? d->ip_text : "";
+  row->echoed = t->echoed;
   row->sessions = d->sessions;
   row->rejected = d->rejected;
   row->starttls = d->starttls;
   row->first_us = d->first_us;
   row->last_us = d->last_us;
   row->unknown_direction = d->unknown_dir;
-  row->points = d->points;
+  row->points = t->points;
 }
 
 void idset_free(struct idset *s) {

@@ -112,13 +112,16 @@ void idset_build(const struct idset *s, const struct idrec *d,
 int idset_build_server(const struct srv *v, const struct facts *fx,
                        struct facts_ws *ws, struct server_ident *sv);
 
-/* The record of d for the report; the lists are newline-separated text in
- * the caller's buffers. */
+/* The lists of an identity row, each a JSON array of strings (the one
+ * encoding of a list in the database: common/util.h jlist). */
 struct identity_text {
-  char ptr[DNS_ANSWERS_MAX * DNS_NAME_MAX];
-  char helos[IDENT_HELO_MAX * 256];
-  char srcs[IDENT_SRC_MAX * ADDR_STRLEN];
+  char ptr[DNS_ANSWERS_MAX * (DNS_NAME_MAX + 3) + 3];
+  char helos[IDENT_HELO_MAX * (256 + 3) + 3];
+  char srcs[IDENT_SRC_MAX * (ADDR_STRLEN + 3) + 3];
+  char echoed[ADDR_STRLEN + 8];
+  char points[sizeof(((struct idrec *)0)->points) * 2 + 8];
 };
+/* The record of d for the report, its lists written into t. */
 void idset_row(const struct idrec *d, const struct ident *id,
                struct identity_text *t, struct identity_row *row);
 

@@ -684,6 +684,7 @@ static void emit_server(const struct rules_cfg *cfg,
   f.severity = SEV_WARN;
   snprintf(f.subject, sizeof(f.subject), "%s", sv->ip_text);
   /* ident stays "": these are about our servers, not an egress identity */
+  f.scope = SCOPE_SERVER;
   va_start(ap, fmt);
   vsnprintf(f.detail, sizeof(f.detail), fmt, ap);
   va_end(ap);

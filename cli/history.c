@@ -136,8 +136,9 @@ struct rdns_out {
 
 static int on_idlog(const struct idlog_row *r, void *ctx) {
   struct rdns_out *o = ctx;
-  char t[TIME_STRLEN];
-  const char *p, *nl;
+  char t[TIME_STRLEN], name[256];
+  const char *p;
+  unsigned k;
 
   o->analyzed = r->analyzed;
   o->fetched = r->fetched;
@@ -146,27 +147,19 @@ static int on_idlog(const struct idlog_row *r, void *ctx) {
            time_str(r->at, t));
     json_str(stdout, r->iprev ? r->iprev : "");
     printf(",\"ptr\":[");
-    for (p = r->ptr; p && *p; p = nl ? nl + 1 : p + strlen(p)) {
-      char name[256];
-      nl = strchr(p, '\n');
-      snprintf(name, sizeof(name), "%.*s", (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
-      printf("%s", p == r->ptr ? "" : ",");
+    for (p = r->ptr, k = 0; jlist_next(&p, name, sizeof(name)); k++) {
+      if (k) putchar(',');
       json_str(stdout, name);
     }
     printf("]}");
   } else {
     text_time(r->at, t);
     printf("      %s  %-9s ", t, r->iprev ? r->iprev : "?");
-    if (r->ptr && r->ptr[0]) {
-      char one[1024];
-      size_t i;
-      snprintf(one, sizeof(one), "%s", r->ptr);
-      for (i = 0; one[i]; i++)
-        if (one[i] == '\n') one[i] = ' ';
-      esc_fputs(stdout, one);
-    } else {
-      printf("(no PTR)");
+    for (p = r->ptr, k = 0; jlist_next(&p, name, sizeof(name)); k++) {
+      if (k) putchar(' ');
+      esc_fputs(stdout, name);
     }
+    if (k == 0) printf("(no PTR)");
     putchar('\n');
   }
   o->first = 0;

@@ -24,6 +24,7 @@ struct fnd {
   int64_t first_us, last_us, count;
   int sev;                       /* enum severity                        */
   int attached; /* belongs to one of the identities listed */
+  int server;   /* about one of our servers (subject: its address)      */
   int64_t id, opened_us;
   size_t seq;   /* position in severity order, for a stable sort         */
 };
@@ -90,6 +91,7 @@ static int on_find(const struct finding_row *r, void *ctx) {
   f->sev = r->severity;
   f->id = r->id;
   f->opened_us = r->opened_us;
+  f->server = r->server;
   if (!f->rule || !f->subject || !f->ident || !f->detail || !f->fix) R->oom = 1;
   return R->oom;
 }
@@ -321,10 +323,6 @@ static const char *iprev_of(const struct rep *R, const char *ip) {
   return d ? d->iprev : "-";
 }
 
-static int is_server_rule(const char *rule) {
-  return strncmp(rule, "banner-", 7) == 0;
-}
-
 /* Shown at --min-severity (counted and judged either way). */
 static int shown(const struct rep *R, const struct fnd *f) {
   return severity_rank(f->sev) >= severity_rank(R->min_sev);
@@ -340,19 +338,17 @@ static struct fview view(const struct rep *R, const struct fnd *f) {
 
 /* --- json ------------------------------------------------------------ */
 
-static void json_nl_list(const char *s) {
+/* A list column (a JSON array of strings), written again item by item:
+ * whatever the database holds, the output stays valid JSON. */
+static void json_list(const char *s) {
   char item[1024];
-  const char *nl;
   int first = 1;
 
   putchar('[');
-  while (s && *s) {
-    nl = strchr(s, '\n');
-    snprintf(item, sizeof(item), "%.*s", (int)(nl ? (size_t)(nl - s) : strlen(s)), s);
+  while (jlist_next(&s, item, sizeof(item))) {
     if (!first) putchar(',');
     json_str(stdout, item);
     first = 0;
-    s = nl ? nl + 1 : NULL;
   }
   putchar(']');
 }
@@ -364,15 +360,15 @@ static void json_identity(const struct rep *R, const struct idn *d) {
   printf("{\"ip\":");
   json_str(stdout, d->ip);
   printf(",\"ptr\":");
-  json_nl_list(d->ptr);
+  json_list(d->ptr);
   printf(",\"iprev\":");
   json_str(stdout, d->iprev);
   printf(",\"helo\":");
-  json_nl_list(d->helos);
+  json_list(d->helos);
   printf(",\"echoed_ip\":");
-  json_nl_list(d->echoed);
+  json_list(d->echoed);
   printf(",\"sources\":");
-  json_nl_list(d->sources);
+  json_list(d->sources);
   printf(",\"sessions\":%lld,\"rejected\":%lld,\"starttls\":%lld,"
          "\"direction_unknown\":%s,\"first_seen\":",
          (long long)d->sessions, (long long)d->rejected,
@@ -445,7 +441,7 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
     json_str(stdout, R->s[k].host);
     printf(",\"sessions\":%lld,\"findings\":[", (long long)R->s[k].sessions);
     for (i = 0; i < R->nf; i++)
-      if (is_server_rule(R->f[i].rule) && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
+      if (R->f[i].server && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
           shown(R, &R->f[i])) {
         if (!first) putchar(',');
         v = view(R, &R->f[i]);
@@ -461,7 +457,7 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
   }
   printf("],\"findings\":[");
   for (i = 0, k = 0; i < R->nf; i++)
-    if (!R->f[i].attached && !is_server_rule(R->f[i].rule) && shown(R, &R->f[i])) {
+    if (!R->f[i].attached && !R->f[i].server && shown(R, &R->f[i])) {
       if (k++) putchar(',');
       v = view(R, &R->f[i]);
       render_finding_json(&v);
@@ -496,13 +492,14 @@ static void render_csv(const struct rep *R) {
 /* --- text ------------------------------------------------------------- */
 
 static void list_line(const struct tstyle *ts, const char *label,
-                      const char *nl_list) {
-  char buf[2048];
-  size_t i;
+                      const char *list) {
+  char buf[2048], item[1024];
+  size_t n = 0;
 
-  snprintf(buf, sizeof(buf), "%s", *nl_list ? nl_list : "-");
-  for (i = 0; buf[i]; i++)
-    if (buf[i] == '\n') buf[i] = ' ';
+  buf[0] = '\0';
+  while (jlist_next(&list, item, sizeof(item)) && n < sizeof(buf))
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "", item);
+  if (n == 0) snprintf(buf, sizeof(buf), "-");
   printf("  %-8s", label);
   render_wrap(buf, 9, 10, ts->width);
 }
@@ -566,7 +563,17 @@ static void text_identity(const struct rep *R, const struct idn *d) {
   putchar('\n');
   list_line(&R->ts, "PTR", d->ptr);
   list_line(&R->ts, "HELO", d->helos);
-  if (strcmp(d->sources, d->ip) != 0) list_line(&R->ts, "from", d->sources);
+  {
+    /* "from" only when the packets came from elsewhere than ip (NAT). */
+    const char *p = d->sources;
+    char one[64];
+    int n = 0, other = 0;
+    while (jlist_next(&p, one, sizeof(one))) {
+      n++;
+      other |= strcmp(one, d->ip) != 0;
+    }
+    if (n > 0 && other) list_line(&R->ts, "from", d->sources);
+  }
   render_text_time(d->first_us, t1);
   render_text_time(d->last_us, t2);
   /* After STARTTLS the rest is ciphertext: never counted as accepted. */
@@ -612,7 +619,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
   text_header(R, o);
   for (k = 0; k < R->ni; k++) text_identity(R, R->shown[k]);
   for (i = 0, k = 0; i < R->nf; i++) {
-    if (is_server_rule(R->f[i].rule) || R->f[i].attached || !shown(R, &R->f[i]))
+    if (R->f[i].server || R->f[i].attached || !shown(R, &R->f[i]))
       continue;
     if (k++ == 0) printf("\nacross identities\n");
     v = view(R, &R->f[i]);
@@ -625,7 +632,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
     esc_fputs(stdout, R->s[k].host);
     printf(" (%lld sessions)\n", (long long)R->s[k].sessions);
     for (i = 0; i < R->nf; i++)
-      if (is_server_rule(R->f[i].rule) && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
+      if (R->f[i].server && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
           shown(R, &R->f[i])) {
         v = view(R, &R->f[i]);
         render_finding_text(&v, &R->ts);

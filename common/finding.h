@@ -23,6 +23,14 @@ int severity_rank(int s);
 
 #define FINDING_TEXT_MAX 1024
 
+/* What a finding is about: our egress (an identity, or several: the
+ * default) or one of our own servers as clients see it (its subject is
+ * the server's address). The report files each by this, not by name. */
+enum finding_scope {
+  SCOPE_EGRESS = 0,
+  SCOPE_SERVER,
+};
+
 struct finding {
   const char *rule;       /* "no-ptr", "fcrdns-fail", ...               */
   uint8_t severity;       /* enum severity                              */
@@ -33,6 +41,7 @@ struct finding {
   char fix[FINDING_TEXT_MAX];    /* the operator's next step            */
   int64_t first_us, last_us;     /* sessions it covers                  */
   int64_t count;                 /* how many sessions                   */
+  uint8_t scope;                 /* enum finding_scope                   */
 };
 
 #endif

@@ -346,3 +346,98 @@ void dur_str(int64_t us, char *out, size_t cap) {
   else if (s < 172800) snprintf(out, cap, "%lldh", (long long)(s / 3600));
   else snprintf(out, cap, "%lldd", (long long)(s / 86400));
 }
+
+void jlist_init(struct jlist *j, char *buf, size_t cap) {
+  j->p = buf;
+  j->cap = cap;
+  j->n = 0;
+  j->cut = 0;
+  memcpy(buf, "[]", 3);
+  j->len = 2;
+}
+
+void jlist_add(struct jlist *j, const char *item) {
+  static const char hex[] = "0123456789abcdef";
+  size_t o = j->len - 1; /* over the ']' */
+  const uint8_t *s = (const uint8_t *)item;
+
+  if (j->n > 0) {
+    if (o + 1 >= j->cap) goto cut;
+    j->p[o++] = ',';
+  }
+  if (o + 1 >= j->cap) goto cut;
+  j->p[o++] = '"';
+  for (; *s; s++) {
+    if (o + 6 >= j->cap) goto cut;
+    if (*s == '"' || *s == '\\') {
+      j->p[o++] = '\\';
+      j->p[o++] = (char)*s;
+    } else if (*s < 0x20 || *s >= 0x7f) {
+      memcpy(j->p + o, "\\u00", 4);
+      o += 4;
+      j->p[o++] = hex[*s >> 4];
+      j->p[o++] = hex[*s & 15];
+    } else {
+      j->p[o++] = (char)*s;
+    }
+  }
+  if (o + 2 >= j->cap) goto cut;
+  j->p[o++] = '"';
+  j->p[o++] = ']';
+  j->p[o] = '\0';
+  j->len = o;
+  j->n++;
+  return;
+cut:
+  j->cut = 1;
+  j->p[j->len - 1] = ']';
+  j->p[j->len] = '\0';
+}
+
+static int hexval(char c) {
+  return c >= '0' && c <= '9'   ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                : -1;
+}
+
+int jlist_next(const char **pos, char *out, size_t cap) {
+  const char *p = *pos;
+  size_t o = 0;
+
+  if (p == NULL || cap == 0) return 0;
+  while (*p == ' ') p++;
+  if (*p == '[') p++;          /* the first item */
+  else if (*p == ',') p++;     /* the next one */
+  else return 0;               /* ']', the end, or not ours */
+  while (*p == ' ') p++;
+  if (*p != '"') return 0;
+  for (p++; *p && *p != '"'; p++) {
+    char c = *p;
+    if (c == '\\') {
+      p++;
+      switch (*p) {
+      case '"': case '\\': case '/': c = *p; break;
+      case 'n': c = '\n'; break;
+      case 't': c = '\t'; break;
+      case 'r': c = '\r'; break;
+      case 'u': {
+        int a = hexval(p[1]), b = a < 0 ? -1 : hexval(p[2]),
+            d = b < 0 ? -1 : hexval(p[3]), e = d < 0 ? -1 : hexval(p[4]);
+        if (e < 0) return 0;
+        /* Only what jlist_add writes (\u00XX); anything else as '?'. */
+        c = a == 0 && b == 0 ? (char)(d << 4 | e) : '?';
+        if (c == '\0') c = '?';
+        p += 4;
+        break;
+      }
+      default: return 0;
+      }
+    }
+    if (o + 1 < cap) out[o++] = c;
+  }
+  if (*p != '"') return 0;
+  out[o] = '\0';
+  *pos = p + 1;
+  return 1;
+}

@@ -32,6 +32,24 @@ void esc_fputs(FILE *f, const char *s);
  * by esc_bytes (so the result is valid UTF-8), then '"' and '\' quoted. */
 void json_str(FILE *f, const char *s);
 
+/* A list of names or addresses as the database keeps it: a JSON array of
+ * strings (`["a","b"]`), one encoding for every list column. '"' and
+ * '\\' are escaped, any other byte outside printable ASCII is \u00XX.
+ * jlist_add drops an item that does not fit (cut is set) and leaves the
+ * array whole and valid. */
+struct jlist {
+  char *p;
+  size_t cap, len;
+  unsigned n;
+  int cut;
+};
+void jlist_init(struct jlist *j, char *buf, size_t cap); /* cap >= 3 */
+void jlist_add(struct jlist *j, const char *item);
+/* The next string of such an array: *pos starts at the text ("[...]"),
+ * out gets the item (cut to cap), 1; 0 at the end or on anything that is
+ * not an array of strings (whoever can write the database wrote it). */
+int jlist_next(const char **pos, char *out, size_t cap);
+
 /* Write s (NULL: empty) as one CSV cell of RFC 4180, then ',' or, when
  * last, CRLF. A cell is quoted when it holds a comma, quote, CR or LF; a
  * cell that a spreadsheet would take as a formula (starting with '=', '+',

@@ -191,7 +191,7 @@ int store_identity_put(struct store *s, const struct identity_row *r,
   sqlite3_bind_int64(st, 11, r->last_us);
   sqlite3_bind_int(st, 12, r->unknown_direction);
   sqlite3_bind_int64(st, 13, at);
-  sqlite3_bind_text(st, 14, r->points ? r->points : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 14, r->points ? r->points : "[]", -1, SQLITE_STATIC);
   if (r->dns_fetched > 0) sqlite3_bind_int64(st, 15, r->dns_fetched);
   else sqlite3_bind_null(st, 15);
   rc = sqlite3_step(st);
@@ -231,8 +231,9 @@ int store_finding_put(struct store *s, const struct finding *f, int64_t at) {
 
   rc = st_prep(s, &s->q_finding,
             "INSERT INTO findings(rule, severity, subject, detail, fix,"
-            " first_seen, last_seen, count, status, analyzed, ident, opened)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'open',?9,?10,?9)"
+            " first_seen, last_seen, count, status, analyzed, ident, opened,"
+            " scope)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'open',?9,?10,?9,?11)"
             " ON CONFLICT(rule, subject, ident) DO UPDATE SET"
             "  opened = CASE WHEN status = 'open' THEN opened"
             "  ELSE excluded.analyzed END,"
@@ -254,6 +255,8 @@ int store_finding_put(struct store *s, const struct finding *f, int64_t at) {
   sqlite3_bind_int64(st, 8, f->count);
   sqlite3_bind_int64(st, 9, at);
   sqlite3_bind_text(st, 10, f->ident, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 11, f->scope == SCOPE_SERVER ? "server" : "egress", -1,
+                    SQLITE_STATIC);
   rc = sqlite3_step(st);
   sqlite3_reset(st);
   return rc == SQLITE_DONE ? 0 : st_fail(s, "findings");

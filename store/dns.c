@@ -18,7 +18,7 @@
 int store_dns_get(struct store *s, const char *name, int type,
                   struct dns_result *out, int64_t *fetched, int64_t *expires) {
   sqlite3_stmt *st;
-  const char *a, *nl;
+  const char *a;
   int rc;
 
   rc = st_prep(s, &s->q_dns_get,
@@ -36,12 +36,9 @@ int store_dns_get(struct store *s, const char *name, int type,
     rc = dns_status_parse((const char *)sqlite3_column_text(st, 0));
     out->status = (uint8_t)(rc < 0 ? DNS_ERROR : rc);
     a = (const char *)sqlite3_column_text(st, 1);
-    while (a != NULL && *a && out->n < DNS_ANSWERS_MAX) {
-      nl = strchr(a, '\n');
-      snprintf(out->answer[out->n++], DNS_NAME_MAX, "%.*s",
-               (int)(nl ? (size_t)(nl - a) : strlen(a)), a);
-      a = nl ? nl + 1 : NULL;
-    }
+    while (out->n < DNS_ANSWERS_MAX &&
+           jlist_next(&a, out->answer[out->n], DNS_NAME_MAX))
+      out->n++;
     out->ttl = (uint32_t)sqlite3_column_int64(st, 2);
 #define COPY_COL(dst, i)                                                     \
   snprintf(dst, sizeof(dst), "%s",                                           \
@@ -64,8 +61,8 @@ int store_dns_get(struct store *s, const char *name, int type,
 int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
                   const char *resolver) {
   sqlite3_stmt *st;
-  char answers[DNS_ANSWERS_MAX * DNS_NAME_MAX];
-  size_t n = 0;
+  char answers[DNS_ANSWERS_MAX * (DNS_NAME_MAX + 3) + 3];
+  struct jlist j;
   unsigned i;
   int64_t ttl = r->ttl;
   int rc;
@@ -76,10 +73,8 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
             " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
   if (rc < 0 || (rc = st_tx_begin(s)) < 0) return rc;
   st = s->q_dns_put;
-  answers[0] = '\0';
-  for (i = 0; i < r->n && n < sizeof(answers); i++)
-    n += (size_t)snprintf(answers + n, sizeof(answers) - n, "%s%s",
-                          i ? "\n" : "", r->answer[i]);
+  jlist_init(&j, answers, sizeof(answers));
+  for (i = 0; i < r->n; i++) jlist_add(&j, r->answer[i]);
   /* Keep an answer at least a minute and at most a day; a temporary
    * failure is never cached as a fact. */
   if (dns_status_temporary(r->status)) ttl = 0;

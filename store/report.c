@@ -213,8 +213,9 @@ int64_t store_identities(struct store *s, int64_t since, int64_t until,
                   " rejected, starttls, first_seen, last_seen,"
                   " unknown_direction, points, dns_fetched FROM identities"
                   " WHERE last_seen >= ?1 AND first_seen <= ?2"
-                  " AND (?3 IS NULL OR instr(',' || points || ',',"
-                  "  ',' || ?3 || ',') > 0) ORDER BY ip",
+                  " AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each("
+                  "  CASE WHEN json_valid(points) THEN points ELSE '[]' END)"
+                  "  WHERE value = ?3)) ORDER BY ip",
                   since, until, point, take_identities, &k);
 }
 
@@ -235,6 +236,7 @@ static int take_findings(sqlite3_stmt *st, void *arg) {
   r.closed_us = sqlite3_column_int64(st, 10);
   r.id = sqlite3_column_int64(st, 11);
   r.opened_us = sqlite3_column_int64(st, 12);
+  r.server = st_col_text(st, 13) && strcmp(st_col_text(st, 13), "server") == 0;
   return ((finding_fn_row)k->fn)(&r, k->ctx);
 }
 
@@ -244,7 +246,7 @@ int64_t store_finding_events(struct store *s, int64_t at, finding_fn_row fn,
 
   return st_each_row(s, "findings",
                      "SELECT rule, severity, subject, ident, detail, fix, status,"
-                     " first_seen, last_seen, count, closed_at, id, opened"
+                     " first_seen, last_seen, count, closed_at, id, opened, scope"
                      " FROM findings WHERE (status = 'open' AND opened = ?1)"
                      " OR (status = 'closed' AND closed_at = ?2) ORDER BY id",
                      at, at, NULL, take_findings, &k);
@@ -256,7 +258,7 @@ int64_t store_findings(struct store *s, int64_t since, int64_t until,
 
   return st_each_row(s, "findings",
                   "SELECT rule, severity, subject, ident, detail, fix, status,"
-                  " first_seen, last_seen, count, closed_at, id, opened"
+                  " first_seen, last_seen, count, closed_at, id, opened, scope"
                   " FROM findings"
                   " WHERE status = 'open' AND last_seen >= ?1 AND first_seen <= ?2"
                   " ORDER BY rule, subject",

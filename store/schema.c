@@ -6,6 +6,9 @@
 #include "store/schema.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
 
 static const char *const migrations[] = {
     /* 0 -> 1: the egress history. */
@@ -66,7 +69,7 @@ static const char *const migrations[] = {
     "CREATE TABLE dns("
     "  name TEXT NOT NULL, type INTEGER NOT NULL,"
     "  status TEXT NOT NULL,"          /* NOERROR NODATA NXDOMAIN SERVFAIL ... */
-    "  answers TEXT NOT NULL,"         /* newline-separated                 */
+    "  answers TEXT NOT NULL,"         /* a list (JSON array since v10)     */
     "  ttl INTEGER NOT NULL,"
     "  soa_zone TEXT, soa_mname TEXT, soa_rname TEXT,"
     "  fetched INTEGER NOT NULL, expires INTEGER NOT NULL, resolver TEXT,"
@@ -93,7 +96,7 @@ static const char *const migrations[] = {
     "CREATE TABLE identities("
     "  ip TEXT PRIMARY KEY, iprev TEXT NOT NULL,"
     "  ptr TEXT NOT NULL, helos TEXT NOT NULL, sources TEXT NOT NULL,"
-    "  echoed TEXT NOT NULL,"           /* newline lists                 */
+    "  echoed TEXT NOT NULL,"           /* lists (JSON arrays, v10)      */
     "  sessions INTEGER NOT NULL, rejected INTEGER NOT NULL,"
     "  starttls INTEGER NOT NULL,"
     "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
@@ -111,7 +114,7 @@ static const char *const migrations[] = {
      * changes (identities holds the latest only): the PTR at the time. */
     "CREATE TABLE identity_log("
     "  ip TEXT NOT NULL, at INTEGER NOT NULL,"
-    "  iprev TEXT NOT NULL, ptr TEXT NOT NULL,"   /* newline list    */
+    "  iprev TEXT NOT NULL, ptr TEXT NOT NULL,"   /* list (v10: JSON) */
     "  PRIMARY KEY(ip, at)) WITHOUT ROWID;",
     /* 6 -> 7: the twin probes of a gateway by source address and port: a
      * bounded index seek per session instead of a scan of every session
@@ -129,14 +132,58 @@ static const char *const migrations[] = {
     /* 8 -> 9: fragmented datagrams per session (their first fragments:
      * the payload was never reassembled, the dialogue has a gap). */
     "ALTER TABLE sessions ADD COLUMN n_fragments INTEGER NOT NULL DEFAULT 0;",
+    /* 9 -> 10: one encoding for every list: a JSON array of strings (a
+     * PTR name from a hostile zone may hold a line end; a point name, a
+     * comma). ea_list_json splits the old text (store__migrate). */
+    "UPDATE identities SET ptr = ea_list_json(ptr, char(10)),"
+    " helos = ea_list_json(helos, char(10)),"
+    " sources = ea_list_json(sources, char(10)),"
+    " echoed = ea_list_json(echoed, char(10)),"
+    " points = ea_list_json(points, ',');"
+    "UPDATE identity_log SET ptr = ea_list_json(ptr, char(10));"
+    "UPDATE dns SET answers = ea_list_json(answers, char(10));",
+    /* 10 -> 11: what a finding is about (egress, or one of our servers),
+     * said by the rule, not read off its name. */
+    "ALTER TABLE findings ADD COLUMN scope TEXT NOT NULL DEFAULT 'egress';"
+    "UPDATE findings SET scope = 'server' WHERE rule LIKE 'banner-%';",
 };
+
+/* ea_list_json(text, sep): the old list text (items joined by sep) as a
+ * JSON array of strings; migration 10 only. */
+static void list_json(sqlite3_context *cx, int argc, sqlite3_value **argv) {
+  const char *t = (const char *)sqlite3_value_text(argv[0]);
+  const char *sep = (const char *)sqlite3_value_text(argv[1]);
+  size_t len = t ? strlen(t) : 0, cap = len * 6 + 3 * len + 8;
+  char *buf = sqlite3_malloc64(cap), *item = sqlite3_malloc64(len + 1);
+  const char *p, *end;
+  struct jlist j;
+
+  (void)argc;
+  if (buf == NULL || item == NULL) {
+    sqlite3_free(buf);
+    sqlite3_free(item);
+    sqlite3_result_error_nomem(cx);
+    return;
+  }
+  jlist_init(&j, buf, cap);
+  for (p = t; p && *p; p = end ? end + 1 : p + strlen(p)) {
+    end = sep && sep[0] ? strchr(p, sep[0]) : NULL;
+    memcpy(item, p, end ? (size_t)(end - p) : strlen(p));
+    item[end ? (size_t)(end - p) : strlen(p)] = '\0';
+    if (item[0]) jlist_add(&j, item);
+  }
+  sqlite3_result_text(cx, buf, (int)j.len, sqlite3_free);
+  sqlite3_free(item);
+}
 
 int store__migrate(sqlite3 *db, char *err, size_t errlen) {
   sqlite3_stmt *st = NULL;
   int version = 0, rc, target = (int)(sizeof(migrations) / sizeof(*migrations));
   char *msg = NULL, sql[64];
 
-  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+  if (sqlite3_create_function(db, "ea_list_json", 2, SQLITE_UTF8, NULL,
+                              list_json, NULL, NULL) != SQLITE_OK ||
+      sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
     goto fail;
   rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) goto fail;

@@ -158,7 +158,8 @@ typedef int (*port25_fn)(const struct port25_row *r, void *ctx);
 int64_t store_port25(struct store *s, int64_t since, int64_t until,
                      port25_fn fn, void *ctx);
 
-/* The identity as this analysis saw it (lists are newline-separated). */
+/* The identity as this analysis saw it (each list a JSON array of
+ * strings: common/util.h jlist). */
 struct identity_row {
   const char *ip, *iprev, *ptr, *helos, *sources, *echoed, *points;
   int64_t sessions, rejected, starttls, first_us, last_us;
@@ -192,6 +193,8 @@ struct finding_row {
   int64_t id;                   /* stable while the row lives (reopened
                                    findings keep theirs)                  */
   int64_t opened_us;            /* when it was last opened               */
+  int server;                   /* about one of our servers (its subject:
+                                   the server's address), not our egress */
   int64_t first_us, last_us, count, closed_us;
 };
 typedef int (*finding_fn_row)(const struct finding_row *r, void *ctx);
@@ -291,7 +294,7 @@ int store_nat_map_put(struct store *s, const struct nat_row *r);
 int64_t store_max_session_id(struct store *s);
 
 /* Log what an analysis at time at found for ip (iprev, PTR names as a
- * newline list), unless it is what the last entry for ip says. */
+ * JSON list), unless it is what the last entry for ip says. */
 int store_identity_log(struct store *s, const char *ip, int64_t at,
                        const char *iprev, const char *ptr);
 struct idlog_row {

@@ -839,6 +839,36 @@ static void test_split_view(void **state) {
   }
 }
 
+static void run_server(const struct rules_cfg *cfg, void *v) {
+  rules_server(cfg, v);
+}
+
+/* Our servers' findings say so themselves (scope), whatever their name:
+ * the report files them by it. */
+static void test_server_scope(void **state) {
+  struct server_ident sv;
+  struct got g;
+  (void)state;
+
+  memset(&sv, 0, sizeof(sv));
+  addr_parse(&sv.ip, "198.51.100.25", 13);
+  snprintf(sv.ip_text, sizeof(sv.ip_text), "198.51.100.25");
+  sv.banner_host = "localhost";
+  sv.sessions = 2;
+  emit_with(&g, run_server, &sv);
+  assert_int_equal(g.n, 1);
+  assert_string_equal(g.f[0].rule, "banner-invalid");
+  assert_int_equal(g.f[0].scope, SCOPE_SERVER);
+  assert_string_equal(g.f[0].subject, "198.51.100.25");
+  assert_string_equal(g.f[0].ident, "");
+  /* an egress rule is not */
+  {
+    struct echo_use e = {"203.0.113.12", "203.0.113.77", "198.51.100.27", "", 1, 1, 2};
+    emit_with(&g, run_echo, &e);
+    assert_int_equal(g.f[0].scope, SCOPE_EGRESS);
+  }
+}
+
 static void run_rejects(const struct rules_cfg *cfg, void *v) {
   rules_rejects_emit(cfg, v);
 }
@@ -903,6 +933,7 @@ int main(void) {
       cmocka_unit_test(test_other_addresses),
       cmocka_unit_test(test_echo_unconfirmed),
       cmocka_unit_test(test_split_view),
+      cmocka_unit_test(test_server_scope),
   };
   int rc;
   psl = psl_builtin();

@@ -383,6 +383,61 @@ static void test_gateway_twins(void **state) {
 }
 
 /* prune removes exactly what is older than the cut-off, replies too. */
+/* Version 9 kept lists as newline (points: comma) separated text; the
+ * migration to 10 makes each a JSON array of strings, and reads them
+ * back item by item. */
+static void test_migrate_lists(void **state) {
+  struct store *st;
+  struct dns_result r;
+  char err[256], p1[160], item[64];
+  const char *pos;
+  int64_t fetched, expires;
+  sqlite3 *db;
+  sqlite3_stmt *q;
+
+  (void)state;
+  snprintf(p1, sizeof(p1), "%s/v9.db", dir);
+  assert_int_equal(store_open(&st, p1, STORE_RW, err, sizeof(err)), 0);
+  store_close(st);
+  assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+      "INSERT INTO identities(ip, iprev, ptr, helos, sources, echoed, sessions,"
+      " rejected, starttls, first_seen, last_seen, unknown_direction, analyzed,"
+      " points) VALUES('192.0.2.1', 'pass', 'a.example' || char(10) || 'b\"q.example',"
+      " 'mail.example', '10.0.0.1' || char(10) || '192.0.2.1', '', 1, 0, 0, 1, 2, 0, 3,"
+      " 'gw:in,gw:out');"
+      "INSERT INTO identity_log(ip, at, iprev, ptr) VALUES('192.0.2.1', 3, 'pass', '');"
+      "INSERT INTO dns(name, type, status, answers, ttl, fetched, expires)"
+      " VALUES('1.2.0.192.in-addr.arpa', 12, 'NOERROR', 'a.example' || char(10) ||"
+      " 'b.example', 300, 1, 9000000000000000);"
+      "ALTER TABLE findings DROP COLUMN scope;"
+      "PRAGMA user_version=9", 0, 0, 0), SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(store_open(&st, p1, STORE_RW, err, sizeof(err)), 0);
+  assert_int_equal(store_dns_get(st, "1.2.0.192.in-addr.arpa", 12, &r, &fetched, &expires), 1);
+  assert_int_equal(r.n, 2);
+  assert_string_equal(r.answer[1], "b.example");
+  store_close(st);
+  assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT ptr, sources, echoed, points,"
+                   " (SELECT ptr FROM identity_log), json_valid(ptr) FROM identities",
+                   -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_string_equal(sqlite3_column_text(q, 0), "[\"a.example\",\"b\\\"q.example\"]");
+  assert_string_equal(sqlite3_column_text(q, 1), "[\"10.0.0.1\",\"192.0.2.1\"]");
+  assert_string_equal(sqlite3_column_text(q, 2), "[]");
+  assert_string_equal(sqlite3_column_text(q, 3), "[\"gw:in\",\"gw:out\"]");
+  assert_string_equal(sqlite3_column_text(q, 4), "[]");
+  assert_int_equal(sqlite3_column_int(q, 5), 1);
+  pos = (const char *)sqlite3_column_text(q, 0);
+  assert_true(jlist_next(&pos, item, sizeof(item)));
+  assert_true(jlist_next(&pos, item, sizeof(item)));
+  assert_string_equal(item, "b\"q.example");
+  assert_false(jlist_next(&pos, item, sizeof(item)));
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
 static void test_prune(void **state) {
   struct store *st;
   struct session s;
@@ -436,6 +491,7 @@ int main(void) {
       cmocka_unit_test(test_open_errors),
       cmocka_unit_test(test_schema_pragmas),
       cmocka_unit_test(test_migrate_v1),
+      cmocka_unit_test(test_migrate_lists),
       cmocka_unit_test(test_prune),
       cmocka_unit_test(test_gateway_twins),
   };

@@ -328,6 +328,48 @@ static void test_reverse_addr(void **state) {
   }
 }
 
+static void test_jlist(void **state) {
+  static const char *const items[] = {"mail.example.com", "line\nend", "q\"uo\\te",
+                                      "\x01\x7f\xc3\xa9", ""};
+  char buf[256], small[24], out[64];
+  struct jlist j;
+  const char *p;
+  unsigned i;
+  (void)state;
+
+  jlist_init(&j, buf, sizeof(buf));
+  assert_string_equal(buf, "[]");
+  for (i = 0; i < 5; i++) jlist_add(&j, items[i]);
+  assert_false(j.cut);
+  assert_string_equal(buf, "[\"mail.example.com\",\"line\\u000aend\",\"q\\\"uo\\\\te\","
+                           "\"\\u0001\\u007f\\u00c3\\u00a9\",\"\"]");
+  for (p = buf, i = 0; jlist_next(&p, out, sizeof(out)); i++)
+    assert_string_equal(out, items[i]);
+  assert_int_equal(i, 5);
+  /* Too long for the buffer: whole items dropped, the array stays valid. */
+  jlist_init(&j, small, sizeof(small));
+  jlist_add(&j, "a.example");
+  jlist_add(&j, "bbbbbbbbbbbbbbbb.example");
+  assert_true(j.cut);
+  assert_string_equal(small, "[\"a.example\"]");
+  /* Whatever else is in the column: no item, or the items up to it. */
+  {
+    static const char *const bad[] = {"", "x", "[", "[\"a", "[1]", "{\"a\":1}",
+                                      "[\"a\\u12\"]", "[\"a\\q\"]", "a\nb"};
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+      p = bad[i];
+      assert_false(jlist_next(&p, out, sizeof(out)));
+    }
+  }
+  p = "[\"a\",7]";
+  assert_true(jlist_next(&p, out, sizeof(out)));
+  assert_false(jlist_next(&p, out, sizeof(out)));
+  /* An item longer than out is cut, never overrun. */
+  p = "[\"abcdefgh\"]";
+  assert_true(jlist_next(&p, out, 4));
+  assert_string_equal(out, "abc");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv),
@@ -339,6 +381,7 @@ int main(void) {
       cmocka_unit_test(test_http),
       cmocka_unit_test(test_prom),
       cmocka_unit_test(test_reverse_addr),
+      cmocka_unit_test(test_jlist),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

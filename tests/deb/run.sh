@@ -47,6 +47,12 @@ SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no /lib/systemd/system/eg
   /lib/systemd/system/egressaudit-report.service /lib/systemd/system/egressaudit-report.timer >"$T/sa" 2>&1 &&
   [ ! -s "$T/sa" ] && [ "$(systemctl is-enabled egressaudit.service 2>/dev/null || true)" != enabled ] &&
   ok "installed units verify, not enabled" || ko "units: $(cat "$T/sa")"
+scores=""
+for u in egressaudit.service egressaudit-report.service; do
+  scores="$scores $(systemd-analyze security --offline=true "/lib/systemd/system/$u" 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')"
+done
+echo "$scores" | awk '{ exit !(NF == 2 && $1 <= 2.0 && $2 <= 2.0) }' &&
+  ok "installed units' exposure (systemd-analyze security):$scores, at most 2.0" || ko "installed units' exposure:$scores"
 cp tests/data/real-rot.pcap "$T/cap.pcap"
 chmod 644 "$T/cap.pcap"
 mkdir -p "$T/db" && chown egressaudit "$T/db"

@@ -24,7 +24,7 @@ struct fact {
   uint32_t ttl;
   uint16_t total; /* answers the message held (dns_result.total)       */
   int64_t fetched; /* when the answer came (a cached one: its fetch time) */
-  char *text; /* name \0 answers joined by \n \0 zone \0 mname \0 rname \0 */
+  char *text; /* name \0 answers (a JSON list) \0 zone \0 mname \0 rname \0 */
 };
 
 struct pending {
@@ -38,22 +38,23 @@ static void fact_free(void *v) {
   free(f);
 }
 
-/* Keep a result compactly. */
+/* Keep a result compactly: its answers in the list encoding of the
+ * database (a JSON array: common/util.h jlist), the rest as text. */
 static void fact_set(struct fact *f, const struct dns_result *r) {
   const char *parts[3] = {r->soa_zone, r->soa_mname, r->soa_rname};
-  size_t len = strlen(r->name) + 1, o;
+  size_t len = strlen(r->name) + 1 + 3, o;
+  struct jlist j;
   unsigned i;
   char *t;
 
-  for (i = 0; i < r->n; i++) len += strlen(r->answer[i]) + 1;
+  for (i = 0; i < r->n; i++) len += strlen(r->answer[i]) * 6 + 3;
   for (i = 0; i < 3; i++) len += strlen(parts[i]) + 1;
   t = malloc(len + 1);
   if (t == NULL) return;
   o = (size_t)snprintf(t, len + 1, "%s", r->name) + 1;
-  for (i = 0; i < r->n; i++)
-    o += (size_t)snprintf(t + o, len + 1 - o, "%s%s", i ? "\n" : "",
-                          r->answer[i]);
-  t[o++] = '\0'; /* also when there is no answer at all */
+  jlist_init(&j, t + o, len + 1 - o);
+  for (i = 0; i < r->n; i++) jlist_add(&j, r->answer[i]);
+  o += j.len + 1;
   for (i = 0; i < 3; i++)
     o += (size_t)snprintf(t + o, len + 1 - o, "%s", parts[i]) + 1;
   free(f->text);
@@ -67,7 +68,7 @@ static void fact_set(struct fact *f, const struct dns_result *r) {
 
 /* Expand a fact into a full result. */
 static void fact_load(const struct fact *f, struct dns_result *r) {
-  const char *p = f->text, *nl;
+  const char *p = f->text, *list;
   char *soa[3] = {r->soa_zone, r->soa_mname, r->soa_rname};
   unsigned i;
 
@@ -83,13 +84,9 @@ static void fact_load(const struct fact *f, struct dns_result *r) {
   }
   snprintf(r->name, sizeof(r->name), "%s", p);
   p += strlen(p) + 1;
-  while (*p && r->n < DNS_ANSWERS_MAX) {
-    nl = strchr(p, '\n');
-    snprintf(r->answer[r->n++], DNS_NAME_MAX, "%.*s",
-             (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
-    if (nl == NULL) break;
-    p = nl + 1;
-  }
+  list = p;
+  while (r->n < DNS_ANSWERS_MAX && jlist_next(&list, r->answer[r->n], DNS_NAME_MAX))
+    r->n++;
   p += strlen(p) + 1;
   for (i = 0; i < 3; i++) {
     snprintf(soa[i], DNS_NAME_MAX, "%s", p);

@@ -7,7 +7,7 @@
 # V=1 shows the commands.
 
 CC       ?= gcc
-PKGS     := libpcap libuv libcares sqlite3 libpsl libsystemd
+PKGS     := libpcap libuv libcares sqlite3 libpsl libsystemd zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -35,13 +35,14 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
             capture/decode.c capture/smtp.c capture/flow.c capture/pcapng_if.c \
             capture/capture.c \
             store/schema.c store/store.c store/ingest.c store/dns.c store/analysis.c \
-            store/report.c store/retention.c \
+            store/report.c store/retention.c store/deliveries.c \
             analyzer/resolver.c analyzer/rules.c analyzer/rules_cross.c analyzer/twins.c \
-            analyzer/facts.c analyzer/idents.c analyzer/analyzer.c
+            analyzer/facts.c analyzer/idents.c analyzer/analyzer.c \
+            logs/maillog.c
 CLI_SRC  := cli/main.c cli/opts.c cli/render.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
-            cli/history.c cli/watch.c cli/metrics.c
-TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver
-FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf fuzz_http fuzz_list
+            cli/history.c cli/watch.c cli/metrics.c cli/maillog.c
+TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver test_maillog
+FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf fuzz_http fuzz_list fuzz_maillog
 
 B        := build
 OBJ      := $(B)/obj
@@ -187,6 +188,7 @@ check-deps:
 	bad="$$bad $$(only '"store/' 'store/*' 'analyzer/*' 'cli/*')"; \
 	bad="$$bad $$(only '"analyzer/' 'analyzer/*' 'cli/*')"; \
 	bad="$$bad $$(only '"store/store_int.h' 'store/*')"; \
+	bad="$$bad $$(only '"logs/' 'logs/*' 'cli/*')"; \
 	if [ -n "$$(echo $$bad)" ]; then echo "check-deps: layering broken (file:include):"; for b in $$bad; do echo "  $$b"; done; exit 1; fi; \
 	echo "check-deps: ok"
 

@@ -179,10 +179,12 @@ void rules_reject_add(struct rejects *rj, const struct reject_row *r) {
   struct finding *f;
   void **slot;
 
-  if (phrase == NULL || ip == NULL) return;
-  /* The reject text often quotes the address the receiver saw. */
+  if (phrase == NULL) return;
+  /* The reject text often quotes the address the receiver saw (for a
+   * reject only the MTA's log saw, without a capture, it is all there is). */
   if (addr_find_bracketed(r->text, strlen(r->text), NULL, &quoted) == 0)
     ip = addr_str(&quoted, qbuf);
+  if (ip == NULL) return;
   slot = strmap_slot(&rj->by_ip, ip, 1);
   if (slot == NULL) return;
   if (*slot == NULL) {
@@ -191,11 +193,12 @@ void rules_reject_add(struct rejects *rj, const struct reject_row *r) {
     start(f, "rdns-reject", SEV_CRIT, ip, ip);
     f->first_us = r->first_us;
     snprintf(f->detail, sizeof(f->detail),
-             "%s (%s) answered %lld %s%s%s at %s, blaming reverse DNS ('%s')",
-             r->banner_host ? r->banner_host : r->dst_ip, r->dst_ip,
+             "%s (%s) answered %lld %s%s%s at %s, blaming reverse DNS ('%s')%s",
+             r->banner_host ? r->banner_host : r->dst_ip ? r->dst_ip : "?",
+             r->dst_ip ? r->dst_ip : "?",
              (long long)r->code, r->enhanced ? r->enhanced : "",
              r->enhanced ? " " : "", r->text, time_str(r->first_us, when),
-             phrase);
+             phrase, r->from_log ? " (from the MTA log: not visible on the wire)" : "");
     snprintf(f->fix, sizeof(f->fix),
              "The receiver refused mail because of the PTR of %s: fix what "
              "no-ptr / fcrdns-fail say for this address, then retry the "

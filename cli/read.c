@@ -14,6 +14,7 @@
 
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "cli/maillog.h"
 #include "common/util.h"
 #include "store/store.h"
 
@@ -95,6 +96,14 @@ static void usage(FILE *f) {
           "                     oldest is ended and counted when full\n"
           "  --no-filter        decode every frame instead of using BPF\n"
           "  -q, --quiet        no progress, no summary\n"
+          "  --maillog          the files are the MTA's log, not captures:\n"
+          "                     Postfix delivery lines (syslog, journalctl -o\n"
+          "                     short-iso, maillog_file; .gz read as it is)\n"
+          "                     become delivery attempts, tied to the captured\n"
+          "                     sessions they rode on; a reject inside TLS\n"
+          "                     then counts as one seen on the wire\n"
+          "  --log-tz ZONE      the zone of syslog times that carry none: UTC,\n"
+          "                     local (the default) or an offset like +01:00\n"
           "  -h, --help         this help\n"
           "\n"
           "Capture with: tcpdump -n -s 0 -w out.pcap 'tcp port 25 or (vlan and "
@@ -193,8 +202,8 @@ static int put_stats(struct store *st, int64_t point,
 }
 
 struct read_opts {
-  const char *db, *point;
-  int quiet;
+  const char *db, *point, *log_tz;
+  int quiet, maillog;
   struct capture_cfg cfg;
   uint8_t ports[8192];
   struct netset local;
@@ -210,6 +219,8 @@ static int read_parse(struct read_opts *o, int argc, char **argv) {
       {"local", required_argument, NULL, 'L'},
       {"no-filter", no_argument, NULL, 'F'},
       {"quiet", no_argument, NULL, 'q'},
+      {"maillog", no_argument, NULL, 'M'},
+      {"log-tz", required_argument, NULL, 'Z'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   long long mf;
@@ -251,12 +262,19 @@ static int read_parse(struct read_opts *o, int argc, char **argv) {
       break;
     case 'F': o->cfg.no_filter = true; break;
     case 'q': o->quiet = 1; break;
+    case 'M': o->maillog = 1; break;
+    case 'Z': o->log_tz = optarg; break;
     case 'h': usage(stdout); return -1;
     default: usage(stderr); return EXIT_USAGE;
     }
   }
   if (optind >= argc) {
-    cli_err("read: no capture file given (try 'read --help')");
+    cli_err("read: no %s given (try 'read --help')",
+            o->maillog ? "mail log file" : "capture file");
+    return EXIT_USAGE;
+  }
+  if (o->log_tz != NULL && !o->maillog) {
+    cli_err("read: --log-tz is an option of --maillog");
     return EXIT_USAGE;
   }
   o->cfg.ports = o->ports;
@@ -334,6 +352,8 @@ int cmd_read(int argc, char **argv) {
   memset(&o, 0, sizeof(o));
   memset(&r, 0, sizeof(r));
   if ((rc = read_parse(&o, argc, argv)) != 0) return rc < 0 ? 0 : rc;
+  if (o.maillog)
+    return read_maillog(o.db, o.quiet, o.log_tz, argc - optind, argv + optind);
   r.tty = !o.quiet && isatty(STDERR_FILENO);
   rc = store_open(&r.st, cli_db_path(o.db), STORE_RW, err, sizeof(err));
   if (rc < 0) {

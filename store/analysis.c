@@ -113,6 +113,7 @@ static int take_rejects(sqlite3_stmt *st, void *arg) {
   r.code = sqlite3_column_int64(st, 5);
   r.enhanced = st_col_text(st, 6);
   r.text = st_col_text(st, 7);
+  r.from_log = sqlite3_column_int(st, 8);
   return ((reject_fn)k->fn)(&r, k->ctx);
 }
 
@@ -120,11 +121,19 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
                       reject_fn fn, void *ctx) {
   struct sink k = {(void (*)(void))fn, ctx};
 
+/* The rejects of the wire, and those only the MTA's log saw (after
+ * STARTTLS, or with no capture at all): the same reject seen both ways
+ * counts once. */
 #define REJECTS_Q(twins)                                                     \
   "SELECT s.src_ip, s.echoed_ip, s.dst_ip, s.banner_host, s.first_seen,"      \
-  " r.code, r.enhanced, r.text FROM replies r JOIN sessions s"                \
+  " r.code, r.enhanced, r.text, 0 FROM replies r JOIN sessions s"             \
   " ON s.id = r.session_id WHERE r.code >= 400 AND"                           \
-  " s.direction != 'inbound'" WINDOW twins " ORDER BY s.first_seen"
+  " s.direction != 'inbound'" WINDOW twins                                    \
+  " UNION ALL SELECT x.src_ip, x.echoed_ip, d.relay_ip, d.relay_name, d.at,"  \
+  " d.code, d.dsn, d.reply, 1 FROM deliveries d LEFT JOIN sessions x"         \
+  " ON x.id = d.session_id WHERE d.code >= 400 AND d.at >= ?1 AND"            \
+  " d.at <= ?2 AND NOT EXISTS (SELECT 1 FROM replies r2 WHERE"                \
+  " r2.session_id = d.session_id AND r2.code = d.code) ORDER BY 5"
   return st_each_row(s, "reject query",
                   s->excluding ? REJECTS_Q(NOT_EXCLUDED) : REJECTS_Q(""),
                   since, until, NULL, take_rejects, &k);

@@ -33,6 +33,13 @@
   " WHEN EXISTS (SELECT 1 FROM replies r WHERE r.session_id = s.id"         \
   " AND r.cmd IN ('DATA', 'BDAT') AND r.code BETWEEN 200 AND 299)"          \
   " THEN 'accepted'"                                                         \
+  /* after STARTTLS, what the MTA's log said of the attempt (read --maillog) */ \
+  " WHEN EXISTS (SELECT 1 FROM deliveries d WHERE d.session_id = s.id"       \
+  " AND d.code >= 500) THEN 'rejected'"                                      \
+  " WHEN EXISTS (SELECT 1 FROM deliveries d WHERE d.session_id = s.id"       \
+  " AND d.code >= 400) THEN 'deferred'"                                      \
+  " WHEN EXISTS (SELECT 1 FROM deliveries d WHERE d.session_id = s.id"       \
+  " AND d.status = 'sent') THEN 'accepted'"                                  \
   " WHEN s.starttls THEN 'tls'"                                              \
   " WHEN s.state = 'syn-only' THEN 'no-answer'"                              \
   " WHEN s.state = 'refused' THEN 'refused'"                                 \
@@ -50,6 +57,10 @@
   " 'src_ip', s.src_ip, 'src_port', s.src_port, 'dst_ip', s.dst_ip,"         \
   " 'dst_port', s.dst_port, 'ipver', s.ipver, 'vlan', s.vlan,"               \
   " 'direction', s.direction, 'outcome', " OUTCOME_SQL ","                   \
+  " 'logged', json((SELECT json_object('status', d.status, 'code', d.code,"  \
+  " 'dsn', d.dsn, 'reply', d.reply, 'stage', d.stage, 'queue_id',"           \
+  " d.queue_id, 'recipient_domain', d.rcpt_domain) FROM deliveries d"        \
+  " WHERE d.session_id = s.id ORDER BY d.at DESC LIMIT 1)),"                 \
   " 'state', s.state, 'end', s.end_reason, 'client_by', s.client_by,"        \
   " 'banner', s.banner, 'banner_host', s.banner_host, 'helo', s.helo,"       \
   " 'helos', json((SELECT json_group_array(name) FROM (SELECT name FROM"     \
@@ -75,7 +86,7 @@
 
 int64_t store_sessions(struct store *s, const struct sess_filter *f,
                        bool want_json, sess_row_fn fn, void *ctx) {
-  char sql[4096];
+  char sql[16384]; /* the JSON form with every filter: about 5 KB */
   size_t n;
   sqlite3_stmt *st = NULL;
   struct sess_row row;
@@ -102,7 +113,10 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
   n += (size_t)snprintf(sql + n, sizeof(sql) - n,
                         " ORDER BY s.first_seen, s.id%s",
                         f->limit > 0 ? " LIMIT ?8" : "");
-  if (n >= sizeof(sql)) return -E2BIG;
+  if (n >= sizeof(sql)) {
+    snprintf(s->err, sizeof(s->err), "sessions: the query is too long");
+    return -E2BIG;
+  }
   if (st_stmt(s, sql, &st) < 0)
     return st_fail(s, "sessions query");
   if (f->ip) sqlite3_bind_text(st, 1, f->ip, -1, SQLITE_STATIC);

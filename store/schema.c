@@ -146,6 +146,20 @@ static const char *const migrations[] = {
      * said by the rule, not read off its name. */
     "ALTER TABLE findings ADD COLUMN scope TEXT NOT NULL DEFAULT 'egress';"
     "UPDATE findings SET scope = 'server' WHERE rule LIKE 'banner-%';",
+    /* 11 -> 12: delivery attempts as the MTA logged them (what TLS hides
+     * on the wire), tied to the captured session they rode on. */
+    "CREATE TABLE deliveries("
+    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, host TEXT NOT NULL,"
+    "  line_hash INTEGER NOT NULL,"  /* re-reading a log adds nothing     */
+    "  queue_id TEXT NOT NULL, rcpt_domain TEXT NOT NULL,"
+    "  relay_name TEXT, relay_ip TEXT, relay_port INTEGER,"
+    "  conn_use INTEGER NOT NULL, delay REAL, d_conn REAL, d_xmit REAL,"
+    "  dsn TEXT, status TEXT NOT NULL,"   /* sent deferred bounced ... connect */
+    "  code INTEGER, reply TEXT, stage TEXT,"
+    "  session_id INTEGER,"               /* the captured session, or NULL */
+    "  UNIQUE(at, host, line_hash));"
+    "CREATE INDEX deliveries_relay ON deliveries(relay_ip, at);"
+    "CREATE INDEX deliveries_session ON deliveries(session_id);",
 };
 
 /* ea_list_json(text, sep): the old list text (items joined by sep) as a

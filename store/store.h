@@ -142,6 +142,9 @@ int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
 struct reject_row {
   const char *src_ip, *echoed_ip, *dst_ip, *banner_host, *enhanced, *text;
   int64_t first_us, code;
+  int from_log;   /* seen in the MTA's log (not on the wire: TLS, or no
+                     capture); src_ip is then the session's it was tied
+                     to, or NULL                                          */
 };
 typedef int (*reject_fn)(const struct reject_row *r, void *ctx);
 int64_t store_rejects(struct store *s, int64_t since, int64_t until,
@@ -212,6 +215,27 @@ int64_t store_findings(struct store *s, int64_t since, int64_t until,
 typedef int (*open_count_fn)(const char *rule, int severity, int64_t n,
                              void *ctx);
 int64_t store_findings_open(struct store *s, open_count_fn fn, void *ctx);
+
+/* A delivery attempt as the MTA logged it (logs/maillog.h, flattened
+ * here so that the store needs no parser): status "sent", "deferred",
+ * "bounced", "expired", "other", or "connect" for a connection that
+ * failed. */
+struct delivery_row {
+  int64_t at_us, line_hash;
+  const char *host, *queue_id, *rcpt_domain, *relay_name, *relay_ip;
+  int relay_port, conn_use, code;
+  double delay, d_conn, d_xmit;   /* delays c and d: connect, transmit   */
+  const char *dsn, *status, *reply, *stage;
+};
+/* 1 stored, 0 already there (the same line read again), or a negative
+ * errno. In the write batch, as sessions are. */
+int store_delivery_put(struct store *s, const struct delivery_row *r);
+/* Tie every delivery not yet tied to the captured session it rode on: the
+ * same receiver address and port, whose packets span the attempt (its
+ * connection began delays c+d before the log line; a reused connection,
+ * conn_use > 1, began earlier still). The nearest start wins. Returns
+ * how many were tied, or a negative errno. */
+int64_t store_deliveries_join(struct store *s);
 
 struct report_meta {
   int64_t last_analysis;   /* time of the last analysis, 0 when none     */

@@ -875,16 +875,23 @@ static void run_rejects(const struct rules_cfg *cfg, void *v) {
 
 static void test_rejects_table(void **state) {
   static const struct reject_row rows[] = {
-      /* src, echoed, dst, banner, enhanced, text, first, code */
+      /* src, echoed, dst, banner, enhanced, text, first, code, from_log */
       {"192.0.2.11", NULL, "198.51.100.25", "mx.example.net", "5.7.1",
-       "Client host rejected: cannot find your reverse hostname, [192.0.2.11]", 10, 550},
+       "Client host rejected: cannot find your reverse hostname, [192.0.2.11]", 10, 550, 0},
       {"10.0.0.10", "192.0.2.11", "198.51.100.26", NULL, "4.7.1",
-       "Client host rejected: cannot find your hostname", 20, 450},
-      {"192.0.2.12", NULL, "198.51.100.25", NULL, "5.1.1", "User unknown", 30, 550},
+       "Client host rejected: cannot find your hostname", 20, 450, 0},
+      {"192.0.2.12", NULL, "198.51.100.25", NULL, "5.1.1", "User unknown", 30, 550, 0},
       {"192.0.2.12", NULL, "198.51.100.25", NULL, NULL,
-       "rejected: PTR record of [203.0.113.7] does not match", 40, 554},
-      {"192.0.2.13", NULL, "198.51.100.25", NULL, NULL, NULL, 50, 421},
+       "rejected: PTR record of [203.0.113.7] does not match", 40, 554, 0},
+      {"192.0.2.13", NULL, "198.51.100.25", NULL, NULL, NULL, 50, 421, 0},
+      /* only the MTA's log saw it, no capture: the quoted address */
+      {NULL, NULL, "198.51.100.25", "mx.example.net", "5.7.1",
+       "Client host rejected: cannot find your reverse hostname, [192.0.2.40]", 60, 550, 1},
+      /* from the log, nothing quoted, no session: nothing to blame */
+      {NULL, NULL, "198.51.100.25", NULL, "5.7.1",
+       "Client host rejected: cannot find your reverse hostname", 70, 550, 1},
   };
+  int ci = -1;
   struct rejects rj;
   struct got g;
   const struct finding *a = NULL, *b = NULL;
@@ -895,17 +902,23 @@ static void test_rejects_table(void **state) {
   for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) rules_reject_add(&rj, &rows[i]);
   emit_with(&g, run_rejects, &rj);
   rules_rejects_free(&rj);
-  /* 192.0.2.11 (quoted once, echoed once) and 203.0.113.7 (quoted); the
-   * user-unknown reject and the empty text blame nothing. */
-  assert_int_equal(g.n, 2);
+  /* 192.0.2.11 (quoted once, echoed once), 203.0.113.7 (quoted) and
+   * 192.0.2.40 (quoted in a reject only the log saw); the user-unknown
+   * reject, the empty text and the log reject quoting nothing blame
+   * nothing. */
+  assert_int_equal(g.n, 3);
   for (i = 0; i < g.n; i++) {
     assert_string_equal(g.f[i].rule, "rdns-reject");
     assert_int_equal(g.f[i].severity, SEV_CRIT);
     if (strcmp(g.f[i].subject, "192.0.2.11") == 0) a = &g.f[i];
     if (strcmp(g.f[i].subject, "203.0.113.7") == 0) b = &g.f[i];
+    if (strcmp(g.f[i].subject, "192.0.2.40") == 0) ci = (int)i;
   }
   assert_non_null(a);
   assert_non_null(b);
+  assert_true(ci >= 0);
+  assert_non_null(strstr(g.f[ci].detail, "(from the MTA log: not visible on the wire)"));
+  assert_null(strstr(a->detail, "MTA log"));
   assert_int_equal(a->count, 2);
   assert_int_equal(a->first_us, 10);
   assert_int_equal(a->last_us, 20);

@@ -496,6 +496,55 @@ else
   ko "tcprewrite missing (run scripts/deps.sh)"
 fi
 
+# The MTA's log shows what TLS hides: a reject at RCPT inside the TLS
+# session of 203.0.113.10 (demo capture), in Postfix's syslog form. read
+# --maillog ties it to that session (same receiver, within its time; the
+# plain session to the same receiver that second has another reply), the
+# session's outcome becomes rejected, and rdns-reject names it "from the
+# MTA log". Reading the log again (gzip'd) adds nothing; a missing file
+# is 66.
+"$PY" - "$db" "$T/mail.log" <<'PY'
+import datetime, json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+fs, = c.execute("SELECT first_seen FROM sessions WHERE src_ip = '203.0.113.10' AND"
+                " dst_ip = '198.51.100.25' AND starttls = 1").fetchone()
+t = datetime.datetime.fromtimestamp(fs / 1e6 + 0.5, datetime.timezone.utc)
+stamp = t.strftime("%b %e %H:%M:%S")
+with open(sys.argv[2], "w") as f:
+    f.write("%s mail01 postfix/smtp[2001]: Untrusted TLS connection established to "
+            "mx.example.net[198.51.100.25]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 "
+            "(256/256 bits)\n" % stamp)
+    f.write("%s mail01 postfix/smtp[2001]: 4F1A23C0123: to=<bob@example.net>, "
+            "relay=mx.example.net[198.51.100.25]:25, delay=0.3, delays=0.01/0.01/0.1/0.1, "
+            "dsn=5.7.1, status=bounced (host mx.example.net[198.51.100.25] said: 550 5.7.1 "
+            "Client host rejected: cannot find your reverse hostname, [203.0.113.10] "
+            "(in reply to RCPT TO command))\n" % stamp)
+    f.write("%s mail01 postfix/qmgr[99]: 4F1A23C0123: removed\n" % stamp)
+    f.write("not a syslog line at all\n")
+PY
+"$BIN" read --maillog --log-tz UTC --db "$db" "$T/mail.log" 2>"$T/ml1"; rc1=$?
+gzip -c "$T/mail.log" >"$T/mail.log.1.gz"
+"$BIN" read --maillog --log-tz UTC --db "$db" "$T/mail.log.1.gz" 2>"$T/ml2"; rc2=$?
+"$BIN" read --maillog --db "$db" "$T/nope.log" 2>"$T/ml3"; rc3=$?
+"$BIN" analyze -q --db "$db" $R
+"$BIN" report --db "$db" --format json >"$T/mlr.json"
+"$BIN" sessions --db "$db" --outcome rejected --format jsonl >"$T/mls.jsonl"
+"$PY" - "$T/mlr.json" "$T/mls.jsonl" <<'PY' && [ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 66 ] &&
+import json, sys
+d = json.load(open(sys.argv[1]))
+rj = [f for i in d["identities"] for f in i["findings"] if f["rule"] == "rdns-reject" and f["subject"] == "203.0.113.10"]
+rj += [f for f in d["findings"] if f["rule"] == "rdns-reject" and f["subject"] == "203.0.113.10"]
+assert rj and "from the MTA log" in rj[0]["detail"], rj
+s = [json.loads(l) for l in open(sys.argv[2])]
+t = [x for x in s if x["starttls"] and x["src_ip"] == "203.0.113.10"]
+assert len(t) == 1 and t[0]["logged"]["code"] == 550 and t[0]["logged"]["stage"] == "RCPT TO", t
+assert all(x["logged"] is None for x in s if not x["starttls"]), s
+PY
+  grep -q "4 lines: 1 delivery attempts, 0 failed connections (1 new), 1 TLS lines, 2 others" "$T/ml1" &&
+  grep -q "(0 new)" "$T/ml2" && grep -q "1 delivery attempts tied" "$T/ml1" && grep -q "nope.log" "$T/ml3" &&
+  ok "read --maillog: the reject inside TLS is tied to its session (outcome rejected, logged 550 at RCPT TO), rdns-reject says 'from the MTA log'; a gzip'd re-read adds nothing; a missing file is 66" ||
+  ko "read --maillog: exits $rc1 $rc2 $rc3; $(cat "$T/ml1" "$T/ml2" "$T/ml3")"
+
 # Split horizon: a real second resolver (Unbound) forwards to the NSD but
 # holds an internal PTR for 203.0.113.10. --compare asks both every PTR,
 # A and AAAA question: the difference is a finding naming who said what,

@@ -1,0 +1,196 @@
+/* egressaudit - cli/maillog.c: `read --maillog FILE...`: the MTA's log
+ * (syslog, journalctl -o short-iso, Postfix's maillog_file; gzip'd
+ * rotations read as they are; '-' for standard input) into the delivery
+ * attempts of the database, tied to the captured sessions they rode on.
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include "cli/maillog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "cli/cli.h"
+#include "common/types.h"
+#include "common/util.h"
+#include "logs/maillog.h"
+#include "store/store.h"
+
+#define LINE_MAX_BYTES 65536 /* longer lines are cut (counted) */
+
+int maillog_tz_parse(const char *s, int32_t *off) {
+  int h, m = 0, sign;
+  char *end;
+
+  if (s == NULL || strcmp(s, "local") == 0) {
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    *off = (int32_t)tm.tm_gmtoff;
+    return 0;
+  }
+  if (strcmp(s, "UTC") == 0 || strcmp(s, "Z") == 0) {
+    *off = 0;
+    return 0;
+  }
+  if (s[0] != '+' && s[0] != '-') return -1;
+  sign = s[0] == '-' ? -1 : 1;
+  h = (int)strtol(s + 1, &end, 10);
+  if (end == s + 1 || h > 14) return -1;
+  if (end - (s + 1) == 4) { /* +0100 */
+    m = h % 100;
+    h /= 100;
+  } else if (*end == ':') {
+    char *e2;
+    m = (int)strtol(end + 1, &e2, 10);
+    if (e2 != end + 3) return -1;
+    end = e2;
+  }
+  if (*end != '\0' || h > 14 || m > 59) return -1;
+  *off = sign * (h * 3600 + m * 60);
+  return 0;
+}
+
+struct ml_counts {
+  uint64_t lines, deliveries, connects, tls, other, stored, cut;
+};
+
+/* FNV-1a of the line: a line read again is the same row. */
+static int64_t line_hash(const char *p, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  while (n--) h = (h ^ (uint8_t)*p++) * 1099511628211ULL;
+  return (int64_t)(h >> 1);
+}
+
+static int put(struct store *st, const struct ml_event *ev, const char *line,
+               size_t len) {
+  struct delivery_row r;
+
+  memset(&r, 0, sizeof(r));
+  r.at_us = ev->at_us;
+  r.line_hash = line_hash(line, len);
+  r.host = ev->host;
+  r.queue_id = ev->queue_id;
+  r.rcpt_domain = ev->rcpt_domain;
+  r.relay_name = ev->relay_name;
+  r.relay_ip = ev->relay_ip;
+  r.relay_port = ev->relay_port;
+  r.conn_use = ev->conn_use;
+  r.code = ev->code;
+  r.delay = ev->delay;
+  r.d_conn = ev->delays[2];
+  r.d_xmit = ev->delays[3];
+  r.dsn = ev->dsn;
+  r.status = ev->kind == ML_CONNECT ? "connect" : ml_status_name(ev->status);
+  r.reply = ev->reply;
+  r.stage = ev->stage;
+  return store_delivery_put(st, &r);
+}
+
+/* One file. 0, or an exit code after a message naming it. */
+static int read_one(struct store *st, const char *path,
+                    const struct ml_clock *clk, struct ml_counts *n) {
+  static char line[LINE_MAX_BYTES];
+  gzFile gz;
+  int rc = 0, errnum;
+
+  gz = strcmp(path, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(path, "rb");
+  if (gz == NULL) {
+    cli_err("read: %s: %s", path, strerror(errno ? errno : ENOMEM));
+    return errno == ENOENT ? EXIT_NOINPUT : EXIT_IOERR;
+  }
+  gzbuffer(gz, 1 << 17);
+  while (gzgets(gz, line, sizeof(line)) != NULL) {
+    size_t len = strlen(line);
+    struct ml_event ev;
+    enum ml_kind k;
+    int whole = len > 0 && line[len - 1] == '\n';
+
+    if (!whole && !gzeof(gz)) { /* cut: skip to the line's end */
+      int c;
+      n->cut++;
+      while ((c = gzgetc(gz)) != -1 && c != '\n')
+        ;
+    }
+    n->lines++;
+    k = maillog_line(line, len, clk, &ev);
+    if (k == ML_DELIVERY) n->deliveries++;
+    else if (k == ML_CONNECT) n->connects++;
+    else if (k == ML_TLS) n->tls++;
+    else n->other++;
+    if (k != ML_DELIVERY && k != ML_CONNECT) continue;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+    if ((rc = put(st, &ev, line, len)) < 0) {
+      cli_err("read: %s: %s", path, store_errmsg(st));
+      gzclose(gz);
+      return cli_exit_for(rc);
+    }
+    n->stored += (uint64_t)rc;
+  }
+  {
+    const char *msg = gzerror(gz, &errnum);
+    if (errnum != Z_OK && errnum != Z_STREAM_END) {
+      cli_err("read: %s: damaged after line %llu: %s", path,
+              (unsigned long long)n->lines, msg);
+      rc = EXIT_DATAERR;
+    } else {
+      rc = 0;
+    }
+  }
+  gzclose(gz);
+  return rc;
+}
+
+int read_maillog(const char *db, int quiet, const char *tz, int nfiles,
+                 char **files) {
+  struct ml_clock clk;
+  struct store *st;
+  char err[1024];
+  int i, rc, ex = 0;
+  int64_t tied;
+
+  clk.now_us = now_us();
+  if (maillog_tz_parse(tz, &clk.tz_offset_s) < 0) {
+    cli_err("read: --log-tz: '%s' is not UTC, local, or an offset like +01:00",
+            tz);
+    return EXIT_USAGE;
+  }
+  rc = store_open(&st, cli_db_path(db), STORE_RW, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("read: %s", err);
+    return cli_exit_for(rc);
+  }
+  for (i = 0; i < nfiles && ex == 0; i++) {
+    struct ml_counts n;
+    memset(&n, 0, sizeof(n));
+    ex = read_one(st, files[i], &clk, &n);
+    if (!quiet)
+      fprintf(stderr, "%s: %llu lines: %llu delivery attempts, %llu failed "
+              "connections (%llu new), %llu TLS lines, %llu others%s\n",
+              files[i], (unsigned long long)n.lines,
+              (unsigned long long)n.deliveries, (unsigned long long)n.connects,
+              (unsigned long long)n.stored, (unsigned long long)n.tls,
+              (unsigned long long)n.other, n.cut ? " (some cut at 64 KiB)" : "");
+  }
+  if ((rc = store_flush(st)) < 0 && ex == 0) {
+    cli_err("read: %s", store_errmsg(st));
+    ex = cli_exit_for(rc);
+  }
+  if (ex == 0) {
+    tied = store_deliveries_join(st);
+    if (tied < 0 || (rc = store_flush(st)) < 0) {
+      cli_err("read: %s", store_errmsg(st));
+      ex = EXIT_IOERR;
+    } else if (!quiet) {
+      fprintf(stderr, "  %lld delivery attempts tied to captured sessions "
+              "(same receiver, within the session's time)\n", (long long)tied);
+    }
+  }
+  if (store_close(st) < 0 && ex == 0) ex = EXIT_IOERR;
+  return ex;
+}

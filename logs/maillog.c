@@ -1,0 +1,362 @@
+/* egressaudit - logs/maillog.c: see maillog.h. A cursor over the line;
+ * every step checks the end first. The formats are Postfix's (smtp(8),
+ * lmtp(8): the delivery status lines of its log) and syslog's.
+ * SPDX-License-Identifier: MIT
+ */
+#include "logs/maillog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cur {
+  const char *p, *end;
+};
+
+const char *ml_status_name(unsigned s) {
+  static const char *const n[] = {"", "sent", "deferred", "bounced", "expired",
+                                  "other"};
+  return s < sizeof(n) / sizeof(n[0]) ? n[s] : "other";
+}
+
+static int more(const struct cur *c) { return c->p < c->end; }
+
+static int lit(struct cur *c, const char *s) {
+  size_t n = strlen(s);
+  if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n) != 0) return 0;
+  c->p += n;
+  return 1;
+}
+
+/* n digits (exactly), or -1. */
+static int digits(struct cur *c, int n) {
+  int v = 0;
+  while (n-- > 0) {
+    if (!more(c) || *c->p < '0' || *c->p > '9') return -1;
+    v = v * 10 + (*c->p++ - '0');
+  }
+  return v;
+}
+
+static void skip_spaces(struct cur *c) {
+  while (more(c) && *c->p == ' ') c->p++;
+}
+
+/* Copy [a, b) into out (cut to fit, NUL-terminated). */
+static void copy(char *out, size_t cap, const char *a, const char *b) {
+  size_t n = b > a ? (size_t)(b - a) : 0;
+  if (n >= cap) n = cap - 1;
+  memcpy(out, a, n);
+  out[n] = '\0';
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  int64_t era;
+  unsigned yoe, doy, doe;
+
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = (unsigned)(y - era * 400);
+  doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int64_t civil_us(int64_t y, int mo, int d, int h, int mi, int s) {
+  return ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400) +
+          h * 3600 + mi * 60 + s) * 1000000LL;
+}
+
+/* The year of a UTC time. */
+static int64_t year_of(int64_t us) {
+  int64_t days = us / 86400000000LL - (us % 86400000000LL < 0);
+  int64_t y = 1970 + days / 366;
+  while (days_from_civil(y + 1, 1, 1) <= days) y++;
+  while (days_from_civil(y, 1, 1) > days) y--;
+  return y;
+}
+
+static int valid_time(int mo, int d, int h, int mi, int s) {
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 23 &&
+         mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
+}
+
+/* "Dec  2 14:02:11": no year, no zone. */
+static int time_3164(struct cur *c, const struct ml_clock *k, int64_t *us) {
+  static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  int mo = 0, d = 0, h, mi, s, i;
+  int64_t y, t;
+
+  if (c->end - c->p < 15) return -1;
+  for (i = 0; i < 12; i++)
+    if (memcmp(c->p, mon + 3 * i, 3) == 0) mo = i + 1;
+  if (mo == 0 || c->p[3] != ' ') return -1;
+  c->p += 4;
+  if (*c->p == ' ') c->p++;
+  while (more(c) && *c->p >= '0' && *c->p <= '9' && d < 100) d = d * 10 + (*c->p++ - '0');
+  if (!lit(c, " ") || (h = digits(c, 2)) < 0 || !lit(c, ":") ||
+      (mi = digits(c, 2)) < 0 || !lit(c, ":") || (s = digits(c, 2)) < 0 ||
+      !valid_time(mo, d, h, mi, s))
+    return -1;
+  /* The year: the reference's (in the log's zone); a time more than a day
+   * after the reference is last year's (a log read just after New Year). */
+  y = year_of(k->now_us + (int64_t)k->tz_offset_s * 1000000);
+  t = civil_us(y, mo, d, h, mi, s) - (int64_t)k->tz_offset_s * 1000000;
+  if (t > k->now_us + 86400000000LL)
+    t = civil_us(y - 1, mo, d, h, mi, s) - (int64_t)k->tz_offset_s * 1000000;
+  *us = t;
+  return 0;
+}
+
+/* "2026-12-02T14:02:11[.ffffff][Z|+01:00|+0100]"; no zone: the log's. */
+static int time_iso(struct cur *c, const struct ml_clock *k, int64_t *us) {
+  int y, mo, d, h, mi, s, frac = 0, fd = 0, sign, oh, om;
+  int64_t off = k->tz_offset_s;
+
+  if ((y = digits(c, 4)) < 0 || !lit(c, "-") || (mo = digits(c, 2)) < 0 ||
+      !lit(c, "-") || (d = digits(c, 2)) < 0 || !(lit(c, "T") || lit(c, " ")) ||
+      (h = digits(c, 2)) < 0 || !lit(c, ":") || (mi = digits(c, 2)) < 0 ||
+      !lit(c, ":") || (s = digits(c, 2)) < 0 || !valid_time(mo, d, h, mi, s))
+    return -1;
+  if (lit(c, ".") || lit(c, ","))
+    while (more(c) && *c->p >= '0' && *c->p <= '9') {
+      if (fd < 6) frac = frac * 10 + (*c->p - '0'), fd++;
+      c->p++;
+    }
+  while (fd > 0 && fd < 6) frac *= 10, fd++;
+  if (lit(c, "Z")) {
+    off = 0;
+  } else if (more(c) && (*c->p == '+' || *c->p == '-')) {
+    sign = *c->p++ == '-' ? -1 : 1;
+    if ((oh = digits(c, 2)) < 0) return -1;
+    lit(c, ":");
+    if ((om = digits(c, 2)) < 0 || oh > 23 || om > 59) return -1;
+    off = sign * (oh * 3600 + om * 60);
+  }
+  *us = civil_us(y, mo, d, h, mi, s) + frac - off * 1000000;
+  return 0;
+}
+
+/* The next word (up to a space), or 0 when there is none. */
+static int word(struct cur *c, const char **a, const char **b) {
+  skip_spaces(c);
+  *a = c->p;
+  while (more(c) && *c->p != ' ') c->p++;
+  *b = c->p;
+  return *b > *a;
+}
+
+/* The syslog frame: time, host, tag; c is left at the message. The tag
+ * must be a Postfix delivery agent (".../smtp[pid]:", ".../lmtp[pid]:",
+ * any instance name before the slash). */
+static int frame(struct cur *c, const struct ml_clock *k, struct ml_event *ev) {
+  const char *a, *b, *slash, *br;
+  int rfc5424 = 0;
+
+  if (lit(c, "<")) { /* <PRI>: RFC 5424 when a version follows */
+    while (more(c) && *c->p >= '0' && *c->p <= '9') c->p++;
+    if (!lit(c, ">")) return -1;
+    rfc5424 = lit(c, "1 ");
+  }
+  if (more(c) && *c->p >= '0' && *c->p <= '9') {
+    if (time_iso(c, k, &ev->at_us) < 0) return -1;
+  } else if (time_3164(c, k, &ev->at_us) < 0) {
+    return -1;
+  }
+  if (!word(c, &a, &b)) return -1;
+  copy(ev->host, sizeof(ev->host), a, b);
+  if (!word(c, &a, &b)) return -1;
+  if (rfc5424) {
+    /* APP-NAME PROCID MSGID STRUCTURED-DATA: "postfix/smtp 123 - -" */
+    const char *x, *y;
+    if (!word(c, &x, &y) || !word(c, &x, &y) || !word(c, &x, &y)) return -1;
+    if (*x == '[') { /* structured data: to its last "]" before a space */
+      c->p = x;
+      while (more(c) && !(*c->p == ']' && (c->p + 1 == c->end || c->p[1] == ' ')))
+        c->p++;
+      if (more(c)) c->p++;
+    }
+    br = b;
+  } else {
+    /* "postfix/smtp[123]:" */
+    if (b[-1] != ':') return -1;
+    br = memchr(a, '[', (size_t)(b - a));
+    if (br == NULL) br = b - 1;
+  }
+  slash = NULL;
+  for (const char *q = a; q < br; q++)
+    if (*q == '/') slash = q;
+  if (slash == NULL || slash - a < 7 || memcmp(a, "postfix", 7) != 0) return -1;
+  if (!((br - slash == 5 && memcmp(slash, "/smtp", 5) == 0) ||
+        (br - slash == 5 && memcmp(slash, "/lmtp", 5) == 0)))
+    return -1;
+  skip_spaces(c);
+  return 0;
+}
+
+/* NAME[IP]:PORT (PORT optional). */
+static int relay(struct cur *c, struct ml_event *ev) {
+  const char *a = c->p, *lb, *rb;
+
+  while (more(c) && *c->p != '[' && *c->p != ',' && *c->p != ' ') c->p++;
+  if (!more(c) || *c->p != '[') return -1;
+  lb = c->p;
+  while (more(c) && *c->p != ']') c->p++;
+  if (!more(c)) return -1;
+  rb = c->p++;
+  copy(ev->relay_name, sizeof(ev->relay_name), a, lb);
+  copy(ev->relay_ip, sizeof(ev->relay_ip), lb + 1, rb);
+  if (lit(c, ":")) {
+    unsigned long port = 0;
+    int n = 0;
+    while (more(c) && *c->p >= '0' && *c->p <= '9' && n++ < 5)
+      port = port * 10 + (unsigned long)(*c->p++ - '0');
+    if (n == 0 || port > 65535) return -1;
+    ev->relay_port = (uint16_t)port;
+  }
+  return 0;
+}
+
+static double number(const char *a, const char *b) {
+  char buf[32];
+  copy(buf, sizeof(buf), a, b);
+  return strtod(buf, NULL);
+}
+
+/* The status text: "host NAME[IP] said: 550 5.7.1 ... (in reply to RCPT
+ * TO command)", or the text itself ("250 2.0.0 Ok: queued as X",
+ * "connect to ...: Connection timed out"). */
+static void status_text(const char *a, const char *b, struct ml_event *ev) {
+  static const char said[] = " said: ", inreply[] = " (in reply to ";
+  const char *s = a, *t, *e = b;
+
+  for (t = a; t + sizeof(said) - 1 <= b; t++)
+    if (memcmp(t, said, sizeof(said) - 1) == 0) {
+      s = t + sizeof(said) - 1;
+      break;
+    }
+  /* "(in reply to X command)" at the end: the stage */
+  for (t = b - (sizeof(inreply) - 1); t >= s; t--)
+    if (memcmp(t, inreply, sizeof(inreply) - 1) == 0) {
+      const char *st = t + sizeof(inreply) - 1, *cmd = b;
+      if (b - st > 9 && memcmp(b - 9, " command)", 9) == 0) cmd = b - 9;
+      if (cmd < b) copy(ev->stage, sizeof(ev->stage), st, cmd);
+      e = t;
+      break;
+    }
+  if (e - s >= 4 && s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' &&
+      s[2] >= '0' && s[2] <= '9' && (s[3] == ' ' || s[3] == '-')) {
+    ev->code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+    s += 4;
+    /* The enhanced status that follows is dsn= already: the text alone. */
+    if (e - s >= 6 && (s[0] == '2' || s[0] == '4' || s[0] == '5') && s[1] == '.') {
+      const char *q = s + 2;
+      int dots = 0, dig = 0;
+      while (q < e && ((*q >= '0' && *q <= '9') || *q == '.')) {
+        if (*q == '.') dots++;
+        else dig++;
+        q++;
+      }
+      if (dots == 1 && dig >= 2 && q < e && *q == ' ') s = q + 1;
+    }
+  }
+  copy(ev->reply, sizeof(ev->reply), s, e);
+}
+
+/* "to=<a@b>, relay=..., status=sent (...)" after the queue id. */
+static int delivery(struct cur *c, struct ml_event *ev) {
+  while (more(c)) {
+    const char *k = c->p, *v, *ve;
+    while (more(c) && *c->p != '=') c->p++;
+    if (!more(c)) return -1;
+    v = ++c->p;
+    if ((size_t)(v - k) == 7 && memcmp(k, "status=", 7) == 0) {
+      const char *w = v, *open;
+      while (more(c) && *c->p != ' ') c->p++;
+      if ((size_t)(c->p - w) == 4 && memcmp(w, "sent", 4) == 0) ev->status = MLS_SENT;
+      else if ((size_t)(c->p - w) == 8 && memcmp(w, "deferred", 8) == 0)
+        ev->status = MLS_DEFERRED;
+      else if ((size_t)(c->p - w) == 7 && memcmp(w, "bounced", 7) == 0)
+        ev->status = MLS_BOUNCED;
+      else if ((size_t)(c->p - w) == 7 && memcmp(w, "expired", 7) == 0)
+        ev->status = MLS_EXPIRED;
+      else ev->status = MLS_OTHER;
+      skip_spaces(c);
+      open = c->p;
+      if (more(c) && *open == '(' && c->end[-1] == ')')
+        status_text(open + 1, c->end - 1, ev);
+      return ev->queue_id[0] ? 0 : -1;
+    }
+    if (more(c) && *v == '<') { /* an address: to its '>' */
+      while (more(c) && *c->p != '>') c->p++;
+      if (!more(c)) return -1;
+      ve = ++c->p;
+    } else {
+      while (more(c) && !(*c->p == ',' && c->p + 1 < c->end && c->p[1] == ' ')) c->p++;
+      ve = c->p;
+    }
+    if ((size_t)(v - k) == 3 && memcmp(k, "to=", 3) == 0 && ve - v >= 2 &&
+        v[0] == '<' && ve[-1] == '>') {
+      const char *at = NULL, *q;
+      for (q = v + 1; q < ve - 1; q++)
+        if (*q == '@') at = q;
+      if (at) copy(ev->rcpt_domain, sizeof(ev->rcpt_domain), at + 1, ve - 1);
+    } else if ((size_t)(v - k) == 6 && memcmp(k, "relay=", 6) == 0) {
+      struct cur r = {v, ve};
+      if (relay(&r, ev) < 0) ev->relay_name[0] = ev->relay_ip[0] = '\0';
+    } else if ((size_t)(v - k) == 9 && memcmp(k, "conn_use=", 9) == 0) {
+      double n = number(v, ve);
+      ev->conn_use = n >= 0 && n < 1e9 ? (int)n : 0;
+    } else if ((size_t)(v - k) == 6 && memcmp(k, "delay=", 6) == 0) {
+      ev->delay = number(v, ve);
+    } else if ((size_t)(v - k) == 7 && memcmp(k, "delays=", 7) == 0) {
+      const char *q = v, *slash;
+      int i;
+      for (i = 0; i < 4 && q < ve; i++) {
+        slash = memchr(q, '/', (size_t)(ve - q));
+        ev->delays[i] = number(q, slash ? slash : ve);
+        q = slash ? slash + 1 : ve;
+      }
+    } else if ((size_t)(v - k) == 4 && memcmp(k, "dsn=", 4) == 0) {
+      copy(ev->dsn, sizeof(ev->dsn), v, ve);
+    }
+    if (!lit(c, ", ")) return -1;
+  }
+  return -1;
+}
+
+enum ml_kind maillog_line(const char *line, size_t len,
+                          const struct ml_clock *clk, struct ml_event *ev) {
+  struct cur c = {line, line + len};
+  const char *a;
+
+  memset(ev, 0, sizeof(*ev));
+  while (c.end > c.p && (c.end[-1] == '\r' || c.end[-1] == '\n')) c.end--;
+  if (frame(&c, clk, ev) < 0) return ML_OTHER;
+  if (lit(&c, "connect to ")) {
+    if (relay(&c, ev) < 0 || !lit(&c, ": ")) return ML_OTHER;
+    copy(ev->reply, sizeof(ev->reply), c.p, c.end);
+    return ev->kind = ML_CONNECT;
+  }
+  /* "Trusted TLS connection established to NAME[IP]:PORT: TLSv1.3 ..." */
+  a = c.p;
+  while (more(&c) && *c.p != ' ') c.p++;
+  if (lit(&c, " TLS connection established to ")) {
+    copy(ev->tls, sizeof(ev->tls), a, c.p - 31);
+    if (relay(&c, ev) < 0 || !lit(&c, ": ")) return ML_OTHER;
+    copy(ev->reply, sizeof(ev->reply), c.p, c.end);
+    return ev->kind = ML_TLS;
+  }
+  /* "4F1A23C0123: to=<...>, ..." */
+  c.p = a;
+  while (more(&c) && ((*c.p >= '0' && *c.p <= '9') || (*c.p >= 'A' && *c.p <= 'Z') ||
+                      (*c.p >= 'a' && *c.p <= 'z')))
+    c.p++;
+  if (c.p == a || c.p - a >= (long)sizeof(ev->queue_id)) return ML_OTHER;
+  copy(ev->queue_id, sizeof(ev->queue_id), a, c.p);
+  if (!lit(&c, ": ")) return ML_OTHER;
+  if (c.end - c.p < 3 || memcmp(c.p, "to=", 3) != 0) return ML_OTHER;
+  if (delivery(&c, ev) < 0) return ML_OTHER;
+  return ev->kind = ML_DELIVERY;
+}

@@ -1,0 +1,111 @@
+/* egressaudit - store/deliveries.c: delivery attempts read from the MTA's
+ * log, and their tie to the captured sessions.
+ * SPDX-License-Identifier: MIT
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "store/store_int.h"
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *v) {
+  if (v != NULL && v[0]) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, i);
+}
+
+int store_delivery_put(struct store *s, const struct delivery_row *r) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if ((rc = st_stmt(s,
+                    "INSERT OR IGNORE INTO deliveries(at, host, line_hash,"
+                    " queue_id, rcpt_domain, relay_name, relay_ip, relay_port,"
+                    " conn_use, delay, d_conn, d_xmit, dsn, status, code, reply,"
+                    " stage) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+                    "?14,?15,?16,?17)",
+                    &st)) < 0 ||
+      (rc = st_tx_begin(s)) < 0) {
+    if (st) st_done(s, st);
+    return rc < 0 ? rc : st_fail(s, "deliveries");
+  }
+  sqlite3_bind_int64(st, 1, r->at_us);
+  sqlite3_bind_text(st, 2, r->host ? r->host : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, r->line_hash);
+  sqlite3_bind_text(st, 4, r->queue_id ? r->queue_id : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, r->rcpt_domain ? r->rcpt_domain : "", -1, SQLITE_STATIC);
+  bind_opt_text(st, 6, r->relay_name);
+  bind_opt_text(st, 7, r->relay_ip);
+  if (r->relay_port > 0) sqlite3_bind_int(st, 8, r->relay_port);
+  else sqlite3_bind_null(st, 8);
+  sqlite3_bind_int(st, 9, r->conn_use);
+  sqlite3_bind_double(st, 10, r->delay);
+  sqlite3_bind_double(st, 11, r->d_conn);
+  sqlite3_bind_double(st, 12, r->d_xmit);
+  bind_opt_text(st, 13, r->dsn);
+  sqlite3_bind_text(st, 14, r->status, -1, SQLITE_STATIC);
+  if (r->code > 0) sqlite3_bind_int(st, 15, r->code);
+  else sqlite3_bind_null(st, 15);
+  bind_opt_text(st, 16, r->reply);
+  bind_opt_text(st, 17, r->stage);
+  rc = sqlite3_step(st);
+  rc = rc == SQLITE_DONE ? sqlite3_changes(s->db) > 0 : st_fail(s, "deliveries");
+  st_done(s, st);
+  return rc;
+}
+
+/* The session a delivery rode on: the same receiver address and port,
+ * open at the line's time; its connection began (c + d) seconds before
+ * the line, or earlier for a reused one (conn_use > 1). Two seconds of
+ * slack for the clocks of log and capture (and syslog's whole seconds).
+ * Of several, the one whose wire shows the same reply, then one that
+ * went TLS (the log is what shows its outcome), then the latest. */
+#define FIND_SESSION                                                         \
+  "SELECT x.id FROM sessions x LEFT JOIN replies r ON r.session_id = x.id"   \
+  " AND r.code = ?5 AND r.text = ?7 WHERE x.dst_ip = ?1 AND x.dst_port = ?2 AND"             \
+  " x.direction != 'inbound' AND x.first_seen <= ?3 + 2000000 AND"           \
+  " x.last_seen >= ?4 - 2000000 AND (?6 > 1 OR x.first_seen >= ?4 - 2000000)" \
+  " ORDER BY r.session_id IS NOT NULL DESC, x.starttls DESC,"                \
+  " x.first_seen DESC LIMIT 1"
+
+int64_t store_deliveries_join(struct store *s) {
+  sqlite3_stmt *todo = NULL, *find = NULL, *set = NULL;
+  int64_t tied = 0;
+  int rc;
+
+  if ((rc = st_stmt(s, "SELECT id, relay_ip, coalesce(relay_port, 25), at,"
+                       " at - CAST((coalesce(d_conn, 0) + coalesce(d_xmit, 0))"
+                       " * 1000000 AS INTEGER), coalesce(code, 0), conn_use,"
+                       " coalesce(reply, '')"
+                       " FROM deliveries WHERE session_id IS NULL AND"
+                       " relay_ip IS NOT NULL", &todo)) < 0 ||
+      (rc = st_stmt(s, FIND_SESSION, &find)) < 0 ||
+      (rc = st_stmt(s, "UPDATE deliveries SET session_id = ?2 WHERE id = ?1",
+                    &set)) < 0 ||
+      (rc = st_tx_begin(s)) < 0)
+    goto done;
+  while ((rc = sqlite3_step(todo)) == SQLITE_ROW) {
+    int i;
+    sqlite3_bind_value(find, 1, sqlite3_column_value(todo, 1));
+    for (i = 2; i <= 6; i++) /* port, at, connect, code, conn_use */
+      sqlite3_bind_int64(find, i, sqlite3_column_int64(todo, i));
+    sqlite3_bind_value(find, 7, sqlite3_column_value(todo, 7));
+    rc = sqlite3_step(find);
+    if (rc == SQLITE_ROW) {
+      sqlite3_bind_int64(set, 1, sqlite3_column_int64(todo, 0));
+      sqlite3_bind_int64(set, 2, sqlite3_column_int64(find, 0));
+      if (sqlite3_step(set) != SQLITE_DONE) rc = SQLITE_ERROR;
+      sqlite3_reset(set);
+      tied++;
+    }
+    sqlite3_reset(find);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) break;
+  }
+  rc = rc == SQLITE_DONE ? 0 : st_fail(s, "deliveries");
+done:
+  if (todo) st_done(s, todo);
+  if (find) st_done(s, find);
+  if (set) st_done(s, set);
+  return rc < 0 ? rc : tied;
+}

@@ -1,0 +1,154 @@
+/* egressaudit - tests/test_maillog.c: Postfix delivery lines in the forms
+ * syslog, journald and Postfix's own maillog_file write them.
+ * SPDX-License-Identifier: MIT
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "logs/maillog.h"
+
+/* 2026-12-02T15:00:00Z */
+#define NOW 1796223600000000LL
+
+static enum ml_kind line(const char *s, int32_t tz, struct ml_event *ev) {
+  struct ml_clock k = {NOW, tz};
+  return maillog_line(s, strlen(s), &k, ev);
+}
+
+static void test_delivery_bounced(void **state) {
+  struct ml_event ev;
+  (void)state;
+
+  assert_int_equal(line("Dec  2 14:02:11 mail postfix/smtp[4242]: 4F1A23C0123: "
+                        "to=<bob@example.net>, relay=mx.example.net[198.51.100.25]:25, "
+                        "delay=0.52, delays=0.02/0.01/0.3/0.19, dsn=5.7.1, status=bounced "
+                        "(host mx.example.net[198.51.100.25] said: 550 5.7.1 Client host "
+                        "rejected: cannot find your reverse hostname, [203.0.113.11] "
+                        "(in reply to RCPT TO command))", 0, &ev),
+                   ML_DELIVERY);
+  assert_int_equal(ev.at_us, NOW - (57 * 60 + 49) * 1000000LL);
+  assert_string_equal(ev.host, "mail");
+  assert_string_equal(ev.queue_id, "4F1A23C0123");
+  assert_string_equal(ev.rcpt_domain, "example.net");
+  assert_string_equal(ev.relay_name, "mx.example.net");
+  assert_string_equal(ev.relay_ip, "198.51.100.25");
+  assert_int_equal(ev.relay_port, 25);
+  assert_int_equal(ev.conn_use, 0);
+  assert_true(ev.delays[2] > 0.29 && ev.delays[2] < 0.31);
+  assert_string_equal(ev.dsn, "5.7.1");
+  assert_int_equal(ev.status, MLS_BOUNCED);
+  assert_int_equal(ev.code, 550);
+  assert_string_equal(ev.reply, "Client host rejected: cannot find your reverse "
+                                "hostname, [203.0.113.11]");
+  assert_string_equal(ev.stage, "RCPT TO");
+}
+
+static void test_forms(void **state) {
+  struct ml_event ev;
+  (void)state;
+
+  /* sent, a reused connection, ISO time with a zone (rsyslog, maillog_file) */
+  assert_int_equal(line("2026-12-02T15:02:11.250000+01:00 mail postfix/smtp[9]: A1B2C3: "
+                        "to=<x@example.org>, orig_to=<y@example.org>, "
+                        "relay=mx1.example.org[2001:db8::25]:25, conn_use=3, delay=1.2, "
+                        "delays=0.1/0/0.6/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok: "
+                        "queued as 12345ABCDE)", 0, &ev),
+                   ML_DELIVERY);
+  assert_int_equal(ev.at_us, NOW - (57 * 60 + 49) * 1000000LL + 250000);
+  assert_string_equal(ev.relay_ip, "2001:db8::25");
+  assert_int_equal(ev.conn_use, 3);
+  assert_int_equal(ev.status, MLS_SENT);
+  assert_int_equal(ev.code, 250);
+  assert_string_equal(ev.reply, "Ok: queued as 12345ABCDE");
+  assert_string_equal(ev.stage, "");
+  /* journalctl -o short-iso, a second instance (postfix-out) */
+  assert_int_equal(line("2026-12-02T14:02:11+0000 gw postfix-out/smtp[77]: B9: "
+                        "to=<a@example.com>, relay=none, delay=30, delays=0/0/30/0, "
+                        "dsn=4.4.1, status=deferred (connect to mx.example.com"
+                        "[192.0.2.25]:25: Connection timed out)", 0, &ev),
+                   ML_DELIVERY);
+  assert_int_equal(ev.status, MLS_DEFERRED);
+  assert_string_equal(ev.relay_ip, "");
+  assert_int_equal(ev.code, 0);
+  assert_string_equal(ev.reply, "connect to mx.example.com[192.0.2.25]:25: Connection timed out");
+  /* RFC 5424 */
+  assert_int_equal(line("<22>1 2026-12-02T14:02:11.003Z mail postfix/lmtp 123 - - C7: "
+                        "to=<u@example.com>, relay=mail.example.com[192.0.2.2]:24, "
+                        "delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 OK)",
+                        0, &ev),
+                   ML_DELIVERY);
+  assert_int_equal(ev.relay_port, 24);
+  /* connect failure, TLS */
+  assert_int_equal(line("Dec  2 14:02:11 mail postfix/smtp[1]: connect to "
+                        "mx.example.com[192.0.2.25]:25: Connection refused", 0, &ev),
+                   ML_CONNECT);
+  assert_string_equal(ev.relay_ip, "192.0.2.25");
+  assert_string_equal(ev.reply, "Connection refused");
+  assert_int_equal(line("Dec  2 14:02:11 mail postfix/smtp[1]: Untrusted TLS connection "
+                        "established to mx.example.net[198.51.100.25]:25: TLSv1.3 with "
+                        "cipher TLS_AES_256_GCM_SHA384 (256/256 bits)", 0, &ev),
+                   ML_TLS);
+  assert_string_equal(ev.tls, "Untrusted");
+  assert_string_equal(ev.relay_name, "mx.example.net");
+  /* lines of no interest */
+  assert_int_equal(line("Dec  2 14:02:11 mail postfix/qmgr[3]: 4F1A: removed", 0, &ev), ML_OTHER);
+  assert_int_equal(line("Dec  2 14:02:11 mail postfix/smtpd[3]: connect from x[192.0.2.9]",
+                        0, &ev), ML_OTHER);
+  assert_int_equal(line("Dec  2 14:02:11 mail sshd[3]: Accepted publickey", 0, &ev), ML_OTHER);
+  assert_int_equal(line("", 0, &ev), ML_OTHER);
+  assert_int_equal(line("Dec 32 14:02:11 mail postfix/smtp[1]: A: to=<a@b>, status=sent", 0, &ev),
+                   ML_OTHER);
+}
+
+/* RFC 3164 carries no year: the reference's, unless that is in the
+ * future (a December line read in January); and the log's zone. */
+static void test_year_and_zone(void **state) {
+  struct ml_event ev;
+  struct ml_clock jan = {1798761600000000LL + 3600000000LL, 0}; /* 2027-01-01T01:00Z */
+  const char *l = "Dec 31 23:59:00 mail postfix/smtp[1]: A: to=<a@b.example>, "
+                  "relay=m[192.0.2.1]:25, status=sent (250 ok)";
+  (void)state;
+
+  assert_int_equal(maillog_line(l, strlen(l), &jan, &ev), ML_DELIVERY);
+  assert_int_equal(ev.at_us, 1798761600000000LL - 60000000LL); /* 2026-12-31T23:59Z */
+  /* the same line in a log kept at UTC+1 */
+  jan.tz_offset_s = 3600;
+  assert_int_equal(maillog_line(l, strlen(l), &jan, &ev), ML_DELIVERY);
+  assert_int_equal(ev.at_us, 1798761600000000LL - 60000000LL - 3600000000LL);
+}
+
+/* Every prefix of a real line: never read past it, never a delivery from
+ * half a line. */
+static void test_every_cut(void **state) {
+  const char *l = "Dec  2 14:02:11 mail postfix/smtp[4242]: 4F1A23C0123: "
+                  "to=<bob@example.net>, relay=mx.example.net[198.51.100.25]:25, "
+                  "delay=0.52, delays=0.02/0.01/0.3/0.19, dsn=5.7.1, status=bounced "
+                  "(host mx said: 550 no (in reply to RCPT TO command))";
+  struct ml_clock k = {NOW, 0};
+  struct ml_event ev;
+  size_t n, len = strlen(l);
+  (void)state;
+
+  for (n = 0; n < len; n++) {
+    char buf[512];
+    enum ml_kind r;
+    memcpy(buf, l, n);
+    r = maillog_line(buf, n, &k, &ev);
+    /* up to the status word a cut line is no delivery */
+    if (n < (size_t)(strstr(l, "status=") - l) + 7) assert_int_equal(r, ML_OTHER);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_delivery_bounced),
+      cmocka_unit_test(test_forms),
+      cmocka_unit_test(test_year_and_zone),
+      cmocka_unit_test(test_every_cut),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -12,6 +12,7 @@
 
 #include "common/netset.h"
 #include "cli/cli.h"
+#include "cli/maillog.h"
 #include "common/util.h"
 #include "store/store.h"
 
@@ -274,6 +275,10 @@ static void usage(FILE *f) {
           "                       banner host name)\n"
           "  --since T, --until T window (RFC 3339 or 90m, 24h, 7d)\n"
           "  --format FMT         text (default) or json\n"
+          "  --queue-id QID       the MTA's delivery attempts of this message\n"
+          "                       (read --maillog), with the egress address and\n"
+          "                       EHLO name of the session each rode on\n"
+          "  --to DOMAIN          the same, for every attempt to this domain\n"
           "  -h, --help           this help\n"
           "\n"
           "Example: which IP did mail01.example.com use towards mx.example.net\n"
@@ -359,6 +364,27 @@ static int any_session(struct store *st, const struct sess_filter *f) {
   return store_sessions(st, &one, false, stop_at_one, NULL) > 0;
 }
 
+/* --queue-id / --to: the MTA log's attempts, not the sessions. */
+static int history_log(const char *db, const char *qid, const char *to,
+                       const struct sess_filter *flt, int json, int extra) {
+  struct store *st;
+  char err[1024];
+  int rc;
+
+  if (extra) {
+    cli_err("history: --queue-id and --to take no IP or NAME");
+    return EXIT_USAGE;
+  }
+  rc = store_open(&st, cli_db_path(db), STORE_RO, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("%s", err);
+    return cli_exit_for(rc);
+  }
+  rc = maillog_history(st, qid, to, flt->since, flt->until, json);
+  store_close(st);
+  return rc;
+}
+
 int cmd_history(int argc, char **argv) {
   static const struct option opts[] = {
       {"db", required_argument, NULL, 'd'},
@@ -366,6 +392,8 @@ int cmd_history(int argc, char **argv) {
       {"since", required_argument, NULL, 'S'},
       {"until", required_argument, NULL, 'U'},
       {"format", required_argument, NULL, 'f'},
+      {"queue-id", required_argument, NULL, 'Q'},
+      {"to", required_argument, NULL, 'T'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   static struct hist h;
@@ -373,7 +401,7 @@ int cmd_history(int argc, char **argv) {
   struct store *st = NULL;
   struct ea_addr a;
   char err[1024], ipbuf[ADDR_STRLEN], dstbuf[ADDR_STRLEN];
-  const char *db = NULL, *what;
+  const char *db = NULL, *what, *qid = NULL, *to = NULL;
   int64_t n, now = now_us();
   int c, receiver = 0;
 
@@ -403,10 +431,13 @@ int cmd_history(int argc, char **argv) {
         return EXIT_USAGE;
       }
       break;
+    case 'Q': qid = optarg; break;
+    case 'T': to = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return EXIT_USAGE;
     }
   }
+  if (qid != NULL || to != NULL) return history_log(db, qid, to, &flt, h.json, optind < argc);
   if (optind + 1 < argc || (optind == argc && flt.dst == NULL)) {
     cli_err("history: give one IP or NAME, or --dst (try 'history --help')");
     return EXIT_USAGE;

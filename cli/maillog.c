@@ -194,3 +194,98 @@ int read_maillog(const char *db, int quiet, const char *tz, int nfiles,
   if (store_close(st) < 0 && ex == 0) ex = EXIT_IOERR;
   return ex;
 }
+
+struct dl_out {
+  int json, n;
+};
+
+static const char *or_dash(const char *s) { return s && s[0] ? s : "-"; }
+
+static int on_delivery(const struct delivery_use *d, void *ctx) {
+  struct dl_out *o = ctx;
+  char t[TIME_STRLEN];
+
+  time_str(d->at_us, t);
+  if (o->json) {
+    printf("%s{\"at\":\"%s\",\"queue_id\":", o->n ? "," : "", t);
+    json_str(stdout, d->queue_id ? d->queue_id : "");
+    printf(",\"recipient_domain\":");
+    json_str(stdout, d->rcpt_domain ? d->rcpt_domain : "");
+    printf(",\"relay\":");
+    json_str(stdout, d->relay_name ? d->relay_name : "");
+    printf(",\"relay_ip\":");
+    json_str(stdout, d->relay_ip ? d->relay_ip : "");
+    printf(",\"status\":");
+    json_str(stdout, d->status ? d->status : "");
+    printf(",\"code\":%d,\"dsn\":", d->code);
+    json_str(stdout, d->dsn ? d->dsn : "");
+    printf(",\"reply\":");
+    json_str(stdout, d->reply ? d->reply : "");
+    printf(",\"stage\":");
+    json_str(stdout, d->stage ? d->stage : "");
+    printf(",\"src_ip\":");
+    if (d->src_ip) json_str(stdout, d->src_ip);
+    else printf("null");
+    printf(",\"echoed_ip\":");
+    if (d->echoed_ip) json_str(stdout, d->echoed_ip);
+    else printf("null");
+    printf(",\"helo\":");
+    if (d->helo) json_str(stdout, d->helo);
+    else printf("null");
+    putchar('}');
+  } else {
+    t[19] = '\0';
+    t[10] = ' ';
+    printf("  %s  %-9s %-10s %-22s ", t, or_dash(d->status), or_dash(d->queue_id),
+           or_dash(d->rcpt_domain));
+    esc_fputs(stdout, or_dash(d->relay_name));
+    printf(" [%s]\n", or_dash(d->relay_ip));
+    if (d->src_ip) {
+      printf("      left from %s", d->src_ip);
+      if (d->echoed_ip && strcmp(d->echoed_ip, d->src_ip) != 0)
+        printf(" (seen as %s)", d->echoed_ip);
+      printf(" as ");
+      esc_fputs(stdout, or_dash(d->helo));
+      putchar('\n');
+    } else {
+      printf("      (no captured session: the egress address is not known)\n");
+    }
+    if (d->code || (d->reply && d->reply[0])) {
+      printf("      %d %s", d->code, d->dsn ? d->dsn : "");
+      if (d->reply) {
+        putchar(' ');
+        esc_fputs(stdout, d->reply);
+      }
+      if (d->stage && d->stage[0]) printf(" (at %s)", d->stage);
+      putchar('\n');
+    }
+  }
+  o->n++;
+  return 0;
+}
+
+int maillog_history(struct store *st, const char *queue_id, const char *domain,
+                    int64_t since, int64_t until, int json) {
+  struct dl_out o = {json, 0};
+  int64_t n;
+
+  if (json) printf("{\"deliveries\":[");
+  else {
+    printf("delivery attempts from the MTA log");
+    if (queue_id) printf(", queue id %s", queue_id);
+    if (domain) {
+      printf(", to ");
+      esc_fputs(stdout, domain);
+    }
+    printf(":\n");
+  }
+  n = store_deliveries_of(st, queue_id, domain, since, until, on_delivery, &o);
+  if (n < 0) {
+    cli_err("history: %s", store_errmsg(st));
+    return EXIT_IOERR;
+  }
+  if (json) printf("]}\n");
+  else if (n == 0)
+    printf("  (none: 'read --maillog' the MTA's log first)\n");
+  return ferror(stdout) ? EXIT_IOERR : 0;
+}

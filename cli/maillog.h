@@ -14,4 +14,10 @@ int maillog_tz_parse(const char *s, int32_t *off);
 int read_maillog(const char *db, int quiet, const char *tz, int nfiles,
                  char **files);
 
+struct store;
+/* history --queue-id / --to: the attempts with the egress address and
+ * EHLO name of the session each rode on. Returns the exit code. */
+int maillog_history(struct store *st, const char *queue_id, const char *domain,
+                    int64_t since, int64_t until, int json);
+
 #endif

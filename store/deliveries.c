@@ -109,3 +109,46 @@ done:
   if (set) st_done(s, set);
   return rc < 0 ? rc : tied;
 }
+
+int64_t store_deliveries_of(struct store *s, const char *queue_id,
+                            const char *domain, int64_t since, int64_t until,
+                            delivery_fn fn, void *ctx) {
+  sqlite3_stmt *st = NULL;
+  int64_t n = 0;
+  int rc;
+
+  if ((rc = st_stmt(s, "SELECT d.at, d.queue_id, d.rcpt_domain, d.relay_name,"
+                       " d.relay_ip, d.status, d.dsn, d.reply, d.stage,"
+                       " coalesce(d.code, 0), x.src_ip, x.echoed_ip, x.helo"
+                       " FROM deliveries d LEFT JOIN sessions x ON"
+                       " x.id = d.session_id WHERE d.at >= ?1 AND d.at <= ?2"
+                       " AND (?3 IS NULL OR d.queue_id = ?3) AND (?4 IS NULL"
+                       " OR d.rcpt_domain = ?4 COLLATE NOCASE) ORDER BY d.at, d.id",
+                    &st)) < 0)
+    return rc;
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  if (queue_id) sqlite3_bind_text(st, 3, queue_id, -1, SQLITE_STATIC);
+  if (domain) sqlite3_bind_text(st, 4, domain, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct delivery_use d;
+    d.at_us = sqlite3_column_int64(st, 0);
+    d.queue_id = st_col_text(st, 1);
+    d.rcpt_domain = st_col_text(st, 2);
+    d.relay_name = st_col_text(st, 3);
+    d.relay_ip = st_col_text(st, 4);
+    d.status = st_col_text(st, 5);
+    d.dsn = st_col_text(st, 6);
+    d.reply = st_col_text(st, 7);
+    d.stage = st_col_text(st, 8);
+    d.code = sqlite3_column_int(st, 9);
+    d.src_ip = st_col_text(st, 10);
+    d.echoed_ip = st_col_text(st, 11);
+    d.helo = st_col_text(st, 12);
+    n++;
+    if (fn(&d, ctx) != 0) break;
+  }
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : st_fail(s, "deliveries");
+  st_done(s, st);
+  return rc < 0 ? rc : n;
+}

@@ -542,7 +542,9 @@ assert all(x["logged"] is None for x in s if not x["starttls"]), s
 PY
   grep -q "4 lines: 1 delivery attempts, 0 failed connections (1 new), 1 TLS lines, 2 others" "$T/ml1" &&
   grep -q "(0 new)" "$T/ml2" && grep -q "1 delivery attempts tied" "$T/ml1" && grep -q "nope.log" "$T/ml3" &&
-  ok "read --maillog: the reject inside TLS is tied to its session (outcome rejected, logged 550 at RCPT TO), rdns-reject says 'from the MTA log'; a gzip'd re-read adds nothing; a missing file is 66" ||
+  "$BIN" history --db "$db" --to example.net | grep -q "^      left from 203.0.113.10 as mail01.example.com$" &&
+  "$BIN" history --db "$db" --queue-id 4F1A23C0123 --format json | "$PY" -c "import json,sys; d=json.load(sys.stdin)['deliveries']; assert len(d) == 1 and d[0]['src_ip'] == '203.0.113.10' and d[0]['code'] == 550, d" &&
+  ok "read --maillog: the reject inside TLS is tied to its session (outcome rejected, logged 550 at RCPT TO), rdns-reject says 'from the MTA log'; history --to and --queue-id say which address and EHLO name carried it; a gzip'd re-read adds nothing; a missing file is 66" ||
   ko "read --maillog: exits $rc1 $rc2 $rc3; $(cat "$T/ml1" "$T/ml2" "$T/ml3")"
 
 # Split horizon: a real second resolver (Unbound) forwards to the NSD but

@@ -101,6 +101,26 @@ s=$(time_rss "$BIN" read -q --db "$DIR/b.db" "$DIR/synflood-1000000.pcap")
 syn=$("$BIN" sessions --db "$DIR/b.db" --state syn-only --format jsonl | wc -l)
 echo "| egressaudit read, SYN flood of 1,000,000 distinct flows (--max-flows 65536) | ${s% *} | ${s% *} | ${s% *} | $(python3 -c "print('%.1f' % (${s#* } / 1024))") |" >>"$OUT"
 
+# The MTA's log: read --maillog against pflogsumm (the summary Postfix
+# operators already run) on the same generated log, alternating.
+ML=$([ "${QUICK:-0}" = 1 ] && echo 100000 || echo 1000000)
+[ -s "$DIR/mail-$ML.log" ] || python3 tests/gen/mloggen.py "$DIR/mail-$ML.log" "$ML"
+mlratio=""
+if command -v pflogsumm >/dev/null; then
+  T1="" R1="" T2="" R2=""
+  i=0
+  while [ "$i" -le "$RUNS" ]; do
+    a=$(time_rss pflogsumm "$DIR/mail-$ML.log")
+    fresh
+    b=$(time_rss "$BIN" read -q --maillog --log-tz UTC --db "$DIR/b.db" "$DIR/mail-$ML.log")
+    [ "$i" -gt 0 ] && T1="$T1 ${a% *}" R1="$R1 ${a#* }" T2="$T2 ${b% *}" R2="$R2 ${b#* }"
+    i=$((i + 1))
+  done
+  echo "| pflogsumm ($ML log lines) | $(stats "$T1" "$R1") |" >>"$OUT"
+  echo "| egressaudit read --maillog, same log, new database | $(stats "$T2" "$R2") |" >>"$OUT"
+  mlratio=$(python3 -c "print('%.1f' % ($(median "$T1") / $(median "$T2")))")
+fi
+
 # analyze against a local NSD, report/history on a million sessions.
 BENCH_DIR=$DIR EA_BIN=$BIN bench/analyze.sh 10000 >"$DIR/analyze.out" 2>&1 || true
 BENCH_DIR=$DIR EA_BIN=$BIN bench/report.sh 1000000 >"$DIR/report.out" 2>&1 || true
@@ -117,6 +137,7 @@ done
 echo
 echo "- read / tcpdump floor, ratio of medians: **$ratio** (pcap), **$ratio_ng** (pcapng); target <= 1.25"
 echo "- tshark / egressaudit on the same small capture: $tratio x slower"
+[ -n "$mlratio" ] && echo "- pflogsumm / egressaudit read --maillog on the same $ML-line log: $mlratio x slower"
 echo "- sessions found: $found (pcap), $found_ng (pcapng); SYN flood: $syn syn-only sessions stored of 1,000,000"
 echo "- targets: read RSS <= 64 MiB, SYN flood RSS <= 64 MiB, analyze of 10,000 identities <= 5 s, report on 1M sessions <= 1 s"
 echo

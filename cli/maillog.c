@@ -89,6 +89,8 @@ static int put(struct store *st, const struct ml_event *ev, const char *line,
   r.status = ev->kind == ML_CONNECT ? "connect" : ml_status_name(ev->status);
   r.reply = ev->reply;
   r.stage = ev->stage;
+  r.src_ip = ev->src_ip;
+  r.src_port = ev->src_port;
   return store_delivery_put(st, &r);
 }
 

@@ -326,6 +326,99 @@ static int delivery(struct cur *c, struct ml_event *ev) {
   return -1;
 }
 
+/* Exim's mainlog: "2026-12-02 14:02:11 1rABCD-0001Xy-AB => bob@example.net
+ * R=dnslookup T=remote_smtp H=mx.example.net [198.51.100.25]:25
+ * I=[203.0.113.10]:38211 X=TLS1.3:... C="250 2.0.0 Ok"". c is past the
+ * time. */
+static enum ml_kind exim(struct cur *c, struct ml_event *ev) {
+  const char *a, *b, *err;
+  static const char smtp_err[] = "SMTP error from remote mail server after ";
+
+  if (!word(c, &a, &b)) return ML_OTHER;
+  if (b - a == 5 && (a[0] == '+' || a[0] == '-')) {
+    /* log_timezone: "+0100" after the time */
+    struct cur z = {a + 1, b};
+    int h = digits(&z, 2), m = digits(&z, 2);
+    if (h < 0 || m < 0) return ML_OTHER;
+    ev->at_us -= (a[0] == '-' ? -1 : 1) * (int64_t)(h * 3600 + m * 60) * 1000000;
+    if (!word(c, &a, &b)) return ML_OTHER;
+  }
+  if (b - a < 16 || b - a >= (long)sizeof(ev->queue_id) ||
+      memchr(a, '-', (size_t)(b - a)) == NULL)
+    return ML_OTHER;
+  for (const char *q = a; q < b; q++) /* an Exim message id: base 62 and '-' */
+    if (!((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') ||
+          (*q >= 'a' && *q <= 'z') || *q == '-'))
+      return ML_OTHER;
+  copy(ev->queue_id, sizeof(ev->queue_id), a, b);
+  if (!word(c, &a, &b) || b - a != 2) return ML_OTHER;
+  if (memcmp(a, "=>", 2) == 0 || memcmp(a, "->", 2) == 0) ev->status = MLS_SENT;
+  else if (memcmp(a, "**", 2) == 0) ev->status = MLS_BOUNCED;
+  else if (memcmp(a, "==", 2) == 0) ev->status = MLS_DEFERRED;
+  else return ML_OTHER;
+  if (!word(c, &a, &b)) return ML_OTHER;
+  {
+    const char *at = NULL, *q;
+    for (q = a; q < b; q++)
+      if (*q == '@') at = q;
+    if (at) copy(ev->rcpt_domain, sizeof(ev->rcpt_domain), at + 1,
+                 b[-1] == '>' ? b - 1 : b);
+  }
+  /* The fields, up to the error text or the end. */
+  err = NULL;
+  for (const char *q = c->p; q + sizeof(smtp_err) - 1 <= c->end; q++)
+    if (memcmp(q, smtp_err, sizeof(smtp_err) - 1) == 0) {
+      err = q;
+      break;
+    }
+  while (word(c, &a, &b)) {
+    if (err && a >= err) break;
+    if (b - a > 3 && memcmp(a, "H=[", 3) == 0) {
+      struct cur r = {a + 2, b}; /* H=[ip]:port: no name */
+      relay(&r, ev);
+    } else if (b - a > 2 && memcmp(a, "H=", 2) == 0) {
+      /* H=name [ip]:port */
+      struct cur r;
+      copy(ev->relay_name, sizeof(ev->relay_name), a + 2, b);
+      skip_spaces(c);
+      if (more(c) && *c->p == '[') {
+        r.p = c->p;
+        r.end = c->end;
+        if (relay(&r, ev) == 0) c->p = r.p;
+        copy(ev->relay_name, sizeof(ev->relay_name), a + 2, b);
+      }
+    } else if (b - a > 3 && memcmp(a, "I=[", 3) == 0) {
+      struct cur r = {a + 2, b};
+      struct ml_event tmp;
+      memset(&tmp, 0, sizeof(tmp));
+      if (relay(&r, &tmp) == 0) {
+        memcpy(ev->src_ip, tmp.relay_ip, sizeof(ev->src_ip));
+        ev->src_port = tmp.relay_port;
+      }
+    } else if (b - a > 2 && memcmp(a, "X=", 2) == 0) {
+      copy(ev->tls, sizeof(ev->tls), a + 2, b);
+    } else if (b - a > 3 && memcmp(a, "C=\"", 3) == 0) {
+      /* C="250 2.0.0 Ok: queued as X": to the closing quote */
+      const char *e = a + 3;
+      while (e < c->end && *e != '"') e++;
+      status_text(a + 3, e, ev);
+      c->p = e < c->end ? e + 1 : e;
+    }
+  }
+  if (err != NULL) {
+    /* "after RCPT TO:<bob@example.net>: 550 5.7.1 ...": the stage, then
+     * the reply. */
+    const char *st = err + sizeof(smtp_err) - 1, *colon = st;
+    while (colon < c->end && *colon != ':') colon++;
+    copy(ev->stage, sizeof(ev->stage), st, colon);
+    while (colon < c->end && !(colon[0] == ':' && colon + 1 < c->end && colon[1] == ' ' &&
+                               colon + 2 < c->end && colon[2] >= '2' && colon[2] <= '5'))
+      colon++;
+    if (colon < c->end) status_text(colon + 2, c->end, ev);
+  }
+  return ev->kind = ML_DELIVERY;
+}
+
 enum ml_kind maillog_line(const char *line, size_t len,
                           const struct ml_clock *clk, struct ml_event *ev) {
   struct cur c = {line, line + len};
@@ -333,6 +426,12 @@ enum ml_kind maillog_line(const char *line, size_t len,
 
   memset(ev, 0, sizeof(*ev));
   while (c.end > c.p && (c.end[-1] == '\r' || c.end[-1] == '\n')) c.end--;
+  /* Exim's own log: its time first ("2026-12-02 14:02:11"), no host. */
+  if (c.end - c.p > 20 && c.p[4] == '-' && c.p[10] == ' ' &&
+      time_iso(&c, clk, &ev->at_us) == 0)
+    return exim(&c, ev);
+  c.p = line;
+  memset(ev, 0, sizeof(*ev));
   if (frame(&c, clk, ev) < 0) return ML_OTHER;
   if (lit(&c, "connect to ")) {
     if (relay(&c, ev) < 0 || !lit(&c, ": ")) return ML_OTHER;

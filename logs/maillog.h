@@ -11,7 +11,10 @@
  * Postfix delivery agents (smtp, lmtp): to=, relay=NAME[IP]:PORT,
  * conn_use=, delay=, delays=a/b/c/d, dsn=, status= (with the reply text
  * and the command it answered), "connect to NAME[IP]:PORT: ..." and the
- * TLS "... TLS connection established to NAME[IP]:PORT" lines.
+ * TLS "... TLS connection established to NAME[IP]:PORT" lines. Exim's
+ * mainlog: "=>" and "->" (delivered), "**" (bounced), "==" (deferred)
+ * with H=NAME [IP]:PORT, I=[IP]:PORT, X=, C="..." and "SMTP error from
+ * remote mail server after CMD: CODE TEXT".
  * SPDX-License-Identifier: MIT
  */
 #ifndef EA_MAILLOG_H
@@ -58,7 +61,12 @@ struct ml_event {
                                   whole status text), cut to fit          */
   char stage[24];              /* the command it answered: "RCPT TO",
                                   "MAIL FROM", "DATA", "end of DATA", ...  */
-  char tls[64];                /* ML_TLS: "Trusted", "Untrusted", ...     */
+  char tls[64];                /* ML_TLS: "Trusted", "Untrusted", ...;
+                                  Exim: X= (the cipher)                   */
+  char src_ip[48];             /* Exim's I=[ip]:port (log_selector
+                                  +outgoing_interface +outgoing_port): our
+                                  end of the connection; "" unknown       */
+  uint16_t src_port;
 };
 
 /* How to read times that carry no year or zone. */

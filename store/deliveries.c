@@ -23,8 +23,8 @@ int store_delivery_put(struct store *s, const struct delivery_row *r) {
                     "INSERT OR IGNORE INTO deliveries(at, host, line_hash,"
                     " queue_id, rcpt_domain, relay_name, relay_ip, relay_port,"
                     " conn_use, delay, d_conn, d_xmit, dsn, status, code, reply,"
-                    " stage) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
-                    "?14,?15,?16,?17)",
+                    " stage, src_ip, src_port) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
+                    "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
                     &st)) < 0 ||
       (rc = st_tx_begin(s)) < 0) {
     if (st) st_done(s, st);
@@ -49,6 +49,9 @@ int store_delivery_put(struct store *s, const struct delivery_row *r) {
   else sqlite3_bind_null(st, 15);
   bind_opt_text(st, 16, r->reply);
   bind_opt_text(st, 17, r->stage);
+  bind_opt_text(st, 18, r->src_ip);
+  if (r->src_port > 0) sqlite3_bind_int(st, 19, r->src_port);
+  else sqlite3_bind_null(st, 19);
   rc = sqlite3_step(st);
   rc = rc == SQLITE_DONE ? sqlite3_changes(s->db) > 0 : st_fail(s, "deliveries");
   st_done(s, st);
@@ -66,6 +69,7 @@ int store_delivery_put(struct store *s, const struct delivery_row *r) {
   " AND r.code = ?5 AND r.text = ?7 WHERE x.dst_ip = ?1 AND x.dst_port = ?2 AND"             \
   " x.direction != 'inbound' AND x.first_seen <= ?3 + 2000000 AND"           \
   " x.last_seen >= ?4 - 2000000 AND (?6 > 1 OR x.first_seen >= ?4 - 2000000)" \
+  " AND (?8 IS NULL OR (x.src_ip = ?8 AND x.src_port = ?9))"                 \
   " ORDER BY r.session_id IS NOT NULL DESC, x.starttls DESC,"                \
   " x.first_seen DESC LIMIT 1"
 
@@ -77,7 +81,7 @@ int64_t store_deliveries_join(struct store *s) {
   if ((rc = st_stmt(s, "SELECT id, relay_ip, coalesce(relay_port, 25), at,"
                        " at - CAST((coalesce(d_conn, 0) + coalesce(d_xmit, 0))"
                        " * 1000000 AS INTEGER), coalesce(code, 0), conn_use,"
-                       " coalesce(reply, '')"
+                       " coalesce(reply, ''), src_ip, coalesce(src_port, 0)"
                        " FROM deliveries WHERE session_id IS NULL AND"
                        " relay_ip IS NOT NULL", &todo)) < 0 ||
       (rc = st_stmt(s, FIND_SESSION, &find)) < 0 ||
@@ -91,6 +95,9 @@ int64_t store_deliveries_join(struct store *s) {
     for (i = 2; i <= 6; i++) /* port, at, connect, code, conn_use */
       sqlite3_bind_int64(find, i, sqlite3_column_int64(todo, i));
     sqlite3_bind_value(find, 7, sqlite3_column_value(todo, 7));
+    /* Exim's I= names our end: then that very connection, nothing else */
+    sqlite3_bind_value(find, 8, sqlite3_column_value(todo, 8));
+    sqlite3_bind_value(find, 9, sqlite3_column_value(todo, 9));
     rc = sqlite3_step(find);
     if (rc == SQLITE_ROW) {
       sqlite3_bind_int64(set, 1, sqlite3_column_int64(todo, 0));

@@ -156,6 +156,7 @@ static const char *const migrations[] = {
     "  conn_use INTEGER NOT NULL, delay REAL, d_conn REAL, d_xmit REAL,"
     "  dsn TEXT, status TEXT NOT NULL,"   /* sent deferred bounced ... connect */
     "  code INTEGER, reply TEXT, stage TEXT,"
+    "  src_ip TEXT, src_port INTEGER,"    /* our end, when logged (Exim I=) */
     "  session_id INTEGER,"               /* the captured session, or NULL */
     "  UNIQUE(at, host, line_hash));"
     "CREATE INDEX deliveries_relay ON deliveries(relay_ip, at);"

@@ -226,6 +226,8 @@ struct delivery_row {
   int relay_port, conn_use, code;
   double delay, d_conn, d_xmit;   /* delays c and d: connect, transmit   */
   const char *dsn, *status, *reply, *stage;
+  const char *src_ip;             /* our end, when logged (Exim's I=)    */
+  int src_port;
 };
 /* 1 stored, 0 already there (the same line read again), or a negative
  * errno. In the write batch, as sessions are. */

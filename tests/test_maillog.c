@@ -143,12 +143,64 @@ static void test_every_cut(void **state) {
   }
 }
 
+/* Exim's mainlog, with +outgoing_interface +outgoing_port: I= says our
+ * end of the connection exactly. */
+static void test_exim(void **state) {
+  struct ml_event ev;
+  (void)state;
+
+  assert_int_equal(line("2026-12-02 14:02:11 1rABCD-0001Xy-AB ** bob@example.net "
+                        "R=dnslookup T=remote_smtp H=mx.example.net [198.51.100.25]:25 "
+                        "I=[203.0.113.10]:38211 X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no: "
+                        "SMTP error from remote mail server after RCPT TO:<bob@example.net>: "
+                        "550 5.7.1 Client host rejected: cannot find your reverse hostname, "
+                        "[203.0.113.10]", 0, &ev),
+                   ML_DELIVERY);
+  assert_int_equal(ev.at_us, NOW - (57 * 60 + 49) * 1000000LL);
+  assert_string_equal(ev.queue_id, "1rABCD-0001Xy-AB");
+  assert_int_equal(ev.status, MLS_BOUNCED);
+  assert_string_equal(ev.rcpt_domain, "example.net");
+  assert_string_equal(ev.relay_name, "mx.example.net");
+  assert_string_equal(ev.relay_ip, "198.51.100.25");
+  assert_int_equal(ev.relay_port, 25);
+  assert_string_equal(ev.src_ip, "203.0.113.10");
+  assert_int_equal(ev.src_port, 38211);
+  assert_string_equal(ev.stage, "RCPT TO");
+  assert_int_equal(ev.code, 550);
+  assert_string_equal(ev.reply, "Client host rejected: cannot find your reverse hostname, "
+                                "[203.0.113.10]");
+  /* delivered, with the zone Exim appends (log_timezone) */
+  assert_int_equal(line("2026-12-02 15:02:11 +0100 1rABCE-0001Xy-AB => x@example.org "
+                        "R=dnslookup T=remote_smtp H=[2001:db8::25]:25 I=[2001:db8:10::25]:40000 "
+                        "C=\"250 2.0.0 Ok: queued as 12345\"", 0, &ev),
+                   ML_DELIVERY);
+  assert_int_equal(ev.at_us, NOW - (57 * 60 + 49) * 1000000LL);
+  assert_int_equal(ev.status, MLS_SENT);
+  assert_string_equal(ev.relay_ip, "2001:db8::25");
+  assert_string_equal(ev.src_ip, "2001:db8:10::25");
+  assert_int_equal(ev.code, 250);
+  assert_string_equal(ev.reply, "Ok: queued as 12345");
+  /* deferred */
+  assert_int_equal(line("2026-12-02 14:02:11 1rABCF-0001Xy-AB == y@example.com R=dnslookup "
+                        "T=remote_smtp defer (-44) H=mx.example.com [192.0.2.25]:25: SMTP error "
+                        "from remote mail server after RCPT TO:<y@example.com>: 450 4.7.1 "
+                        "Client host rejected: cannot find your hostname", 0, &ev),
+                   ML_DELIVERY);
+  assert_int_equal(ev.status, MLS_DEFERRED);
+  assert_int_equal(ev.code, 450);
+  /* Exim lines of no interest */
+  assert_int_equal(line("2026-12-02 14:02:11 1rABCF-0001Xy-AB <= a@example.com H=x [192.0.2.9] "
+                        "P=esmtp S=100", 0, &ev), ML_OTHER);
+  assert_int_equal(line("2026-12-02 14:02:11 1rABCF-0001Xy-AB Completed", 0, &ev), ML_OTHER);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_delivery_bounced),
       cmocka_unit_test(test_forms),
       cmocka_unit_test(test_year_and_zone),
       cmocka_unit_test(test_every_cut),
+      cmocka_unit_test(test_exim),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

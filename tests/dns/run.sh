@@ -521,11 +521,24 @@ with open(sys.argv[2], "w") as f:
             "(in reply to RCPT TO command))\n" % stamp)
     f.write("%s mail01 postfix/qmgr[99]: 4F1A23C0123: removed\n" % stamp)
     f.write("not a syslog line at all\n")
+# Exim's mainlog with I=: our end of the connection, exactly.
+port, fs2 = c.execute("SELECT src_port, first_seen FROM sessions WHERE src_ip = '203.0.113.10'"
+                      " AND dst_ip = '198.51.100.27'").fetchone()
+t2 = datetime.datetime.fromtimestamp(fs2 / 1e6, datetime.timezone.utc)
+with open(sys.argv[2].replace("mail.log", "exim.log"), "w") as f:
+    for p in (port, port + 1):
+        f.write("%s 1rABCD-0001Xy-AB == bob@example.org R=dnslookup T=remote_smtp "
+                "H=mx-exim.example.net [198.51.100.27]:25 I=[203.0.113.10]:%d: SMTP error from "
+                "remote mail server after RCPT TO:<bob@example.org>: 450 4.7.1 Try again later\n"
+                % (t2.strftime("%Y-%m-%d %H:%M:%S"), p))
 PY
 "$BIN" read --maillog --log-tz UTC --db "$db" "$T/mail.log" 2>"$T/ml1"; rc1=$?
 gzip -c "$T/mail.log" >"$T/mail.log.1.gz"
 "$BIN" read --maillog --log-tz UTC --db "$db" "$T/mail.log.1.gz" 2>"$T/ml2"; rc2=$?
 "$BIN" read --maillog --db "$db" "$T/nope.log" 2>"$T/ml3"; rc3=$?
+"$BIN" read -q --maillog --log-tz UTC --db "$db" "$T/exim.log"; rc4=$?
+exim_tied=$("$PY" -c "import sqlite3,sys; print(' '.join(str(r[0]) for r in sqlite3.connect(sys.argv[1]).execute(\"SELECT coalesce(x.src_port, 0) FROM deliveries d LEFT JOIN sessions x ON x.id = d.session_id WHERE d.queue_id = '1rABCD-0001Xy-AB' ORDER BY d.src_port\")))" "$db")
+exim_want=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT src_port FROM sessions WHERE src_ip = '203.0.113.10' AND dst_ip = '198.51.100.27'\").fetchone()[0])" "$db")
 "$BIN" analyze -q --db "$db" $R
 "$BIN" report --db "$db" --format json >"$T/mlr.json"
 "$BIN" sessions --db "$db" --outcome rejected --format jsonl >"$T/mls.jsonl"
@@ -541,11 +554,12 @@ assert len(t) == 1 and t[0]["logged"]["code"] == 550 and t[0]["logged"]["stage"]
 assert all(x["logged"] is None for x in s if not x["starttls"]), s
 PY
   grep -q "4 lines: 1 delivery attempts, 0 failed connections (1 new), 1 TLS lines, 2 others" "$T/ml1" &&
+  [ "$rc4" = 0 ] && [ "$exim_tied" = "$exim_want 0" ] &&
   grep -q "(0 new)" "$T/ml2" && grep -q "1 delivery attempts tied" "$T/ml1" && grep -q "nope.log" "$T/ml3" &&
   "$BIN" history --db "$db" --to example.net | grep -q "^      left from 203.0.113.10 as mail01.example.com$" &&
   "$BIN" history --db "$db" --queue-id 4F1A23C0123 --format json | "$PY" -c "import json,sys; d=json.load(sys.stdin)['deliveries']; assert len(d) == 1 and d[0]['src_ip'] == '203.0.113.10' and d[0]['code'] == 550, d" &&
-  ok "read --maillog: the reject inside TLS is tied to its session (outcome rejected, logged 550 at RCPT TO), rdns-reject says 'from the MTA log'; history --to and --queue-id say which address and EHLO name carried it; a gzip'd re-read adds nothing; a missing file is 66" ||
-  ko "read --maillog: exits $rc1 $rc2 $rc3; $(cat "$T/ml1" "$T/ml2" "$T/ml3")"
+  ok "read --maillog: Exim's I= ties an attempt to that very connection (one from another port to none); the reject inside TLS is tied to its session (outcome rejected, logged 550 at RCPT TO), rdns-reject says 'from the MTA log'; history --to and --queue-id say which address and EHLO name carried it; a gzip'd re-read adds nothing; a missing file is 66" ||
+  ko "read --maillog: exits $rc1 $rc2 $rc3 $rc4, exim tied '$exim_tied' want '$exim_want 0'; $(cat "$T/ml1" "$T/ml2" "$T/ml3")"
 
 # Split horizon: a real second resolver (Unbound) forwards to the NSD but
 # holds an internal PTR for 203.0.113.10. --compare asks both every PTR,

@@ -279,6 +279,7 @@ static void usage(FILE *f) {
           "                       (read --maillog), with the egress address and\n"
           "                       EHLO name of the session each rode on\n"
           "  --to DOMAIN          the same, for every attempt to this domain\n"
+          "  --message-id ID      the same, for the message with this Message-ID\n"
           "  -h, --help           this help\n"
           "\n"
           "Example: which IP did mail01.example.com use towards mx.example.net\n"
@@ -366,13 +367,14 @@ static int any_session(struct store *st, const struct sess_filter *f) {
 
 /* --queue-id / --to: the MTA log's attempts, not the sessions. */
 static int history_log(const char *db, const char *qid, const char *to,
-                       const struct sess_filter *flt, int json, int extra) {
+                       const char *mid, const struct sess_filter *flt, int json,
+                       int extra) {
   struct store *st;
   char err[1024];
   int rc;
 
   if (extra) {
-    cli_err("history: --queue-id and --to take no IP or NAME");
+    cli_err("history: --queue-id, --message-id and --to take no IP or NAME");
     return EXIT_USAGE;
   }
   rc = store_open(&st, cli_db_path(db), STORE_RO, err, sizeof(err));
@@ -380,7 +382,7 @@ static int history_log(const char *db, const char *qid, const char *to,
     cli_err("%s", err);
     return cli_exit_for(rc);
   }
-  rc = maillog_history(st, qid, to, flt->since, flt->until, json);
+  rc = maillog_history(st, qid, to, mid, flt->since, flt->until, json);
   store_close(st);
   return rc;
 }
@@ -394,6 +396,7 @@ int cmd_history(int argc, char **argv) {
       {"format", required_argument, NULL, 'f'},
       {"queue-id", required_argument, NULL, 'Q'},
       {"to", required_argument, NULL, 'T'},
+      {"message-id", required_argument, NULL, 'G'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   static struct hist h;
@@ -401,7 +404,7 @@ int cmd_history(int argc, char **argv) {
   struct store *st = NULL;
   struct ea_addr a;
   char err[1024], ipbuf[ADDR_STRLEN], dstbuf[ADDR_STRLEN];
-  const char *db = NULL, *what, *qid = NULL, *to = NULL;
+  const char *db = NULL, *what, *qid = NULL, *to = NULL, *mid = NULL;
   int64_t n, now = now_us();
   int c, receiver = 0;
 
@@ -433,11 +436,20 @@ int cmd_history(int argc, char **argv) {
       break;
     case 'Q': qid = optarg; break;
     case 'T': to = optarg; break;
+    case 'G': /* as written in the header, with or without <> */
+      mid = optarg[0] == '<' ? optarg + 1 : optarg;
+      if (mid[0] && mid[strlen(mid) - 1] == '>') {
+        static char buf[512];
+        snprintf(buf, sizeof(buf), "%.*s", (int)strlen(mid) - 1, mid);
+        mid = buf;
+      }
+      break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return EXIT_USAGE;
     }
   }
-  if (qid != NULL || to != NULL) return history_log(db, qid, to, &flt, h.json, optind < argc);
+  if (qid != NULL || to != NULL || mid != NULL)
+    return history_log(db, qid, to, mid, &flt, h.json, optind < argc);
   if (optind + 1 < argc || (optind == argc && flt.dst == NULL)) {
     cli_err("history: give one IP or NAME, or --dst (try 'history --help')");
     return EXIT_USAGE;

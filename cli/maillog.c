@@ -57,7 +57,7 @@ int maillog_tz_parse(const char *s, int32_t *off) {
 }
 
 struct ml_counts {
-  uint64_t lines, deliveries, connects, tls, other, stored, cut;
+  uint64_t lines, deliveries, connects, tls, messages, other, stored, cut;
 };
 
 /* FNV-1a of the line: a line read again is the same row. */
@@ -124,7 +124,19 @@ static int read_one(struct store *st, const char *path,
     if (k == ML_DELIVERY) n->deliveries++;
     else if (k == ML_CONNECT) n->connects++;
     else if (k == ML_TLS) n->tls++;
+    else if (k == ML_MESSAGE) n->messages++;
     else n->other++;
+    if (k == ML_MESSAGE) {
+      rc = store_message_put(st, ev.host, ev.queue_id, ev.at_us,
+                             ev.message_id[0] ? ev.message_id : NULL,
+                             ev.sender_domain[0] ? ev.sender_domain : NULL);
+      if (rc < 0) {
+        cli_err("read: %s: %s", path, store_errmsg(st));
+        gzclose(gz);
+        return cli_exit_for(rc);
+      }
+      continue;
+    }
     if (k != ML_DELIVERY && k != ML_CONNECT) continue;
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
     if ((rc = put(st, &ev, line, len)) < 0) {
@@ -173,11 +185,13 @@ int read_maillog(const char *db, int quiet, const char *tz, int nfiles,
     ex = read_one(st, files[i], &clk, &n);
     if (!quiet)
       fprintf(stderr, "%s: %llu lines: %llu delivery attempts, %llu failed "
-              "connections (%llu new), %llu TLS lines, %llu others%s\n",
+              "connections (%llu new), %llu TLS lines, %llu message ids and "
+              "senders, %llu others%s\n",
               files[i], (unsigned long long)n.lines,
               (unsigned long long)n.deliveries, (unsigned long long)n.connects,
               (unsigned long long)n.stored, (unsigned long long)n.tls,
-              (unsigned long long)n.other, n.cut ? " (some cut at 64 KiB)" : "");
+              (unsigned long long)n.messages, (unsigned long long)n.other,
+              n.cut ? " (some cut at 64 KiB)" : "");
   }
   if ((rc = store_flush(st)) < 0 && ex == 0) {
     cli_err("read: %s", store_errmsg(st));
@@ -234,6 +248,12 @@ static int on_delivery(const struct delivery_use *d, void *ctx) {
     printf(",\"helo\":");
     if (d->helo) json_str(stdout, d->helo);
     else printf("null");
+    printf(",\"message_id\":");
+    if (d->message_id) json_str(stdout, d->message_id);
+    else printf("null");
+    printf(",\"sender_domain\":");
+    if (d->sender_domain) json_str(stdout, d->sender_domain);
+    else printf("null");
     putchar('}');
   } else {
     t[19] = '\0';
@@ -242,6 +262,13 @@ static int on_delivery(const struct delivery_use *d, void *ctx) {
            or_dash(d->rcpt_domain));
     esc_fputs(stdout, or_dash(d->relay_name));
     printf(" [%s]\n", or_dash(d->relay_ip));
+    if (d->message_id || d->sender_domain) {
+      printf("      Message-ID ");
+      esc_fputs(stdout, or_dash(d->message_id));
+      printf(", from ");
+      esc_fputs(stdout, or_dash(d->sender_domain));
+      putchar('\n');
+    }
     if (d->src_ip) {
       printf("      left from %s", d->src_ip);
       if (d->echoed_ip && strcmp(d->echoed_ip, d->src_ip) != 0)
@@ -267,7 +294,8 @@ static int on_delivery(const struct delivery_use *d, void *ctx) {
 }
 
 int maillog_history(struct store *st, const char *queue_id, const char *domain,
-                    int64_t since, int64_t until, int json) {
+                    const char *message_id, int64_t since, int64_t until,
+                    int json) {
   struct dl_out o = {json, 0};
   int64_t n;
 
@@ -279,9 +307,14 @@ int maillog_history(struct store *st, const char *queue_id, const char *domain,
       printf(", to ");
       esc_fputs(stdout, domain);
     }
+    if (message_id) {
+      printf(", Message-ID ");
+      esc_fputs(stdout, message_id);
+    }
     printf(":\n");
   }
-  n = store_deliveries_of(st, queue_id, domain, since, until, on_delivery, &o);
+  n = store_deliveries_of(st, queue_id, domain, message_id, since, until,
+                          on_delivery, &o);
   if (n < 0) {
     cli_err("history: %s", store_errmsg(st));
     return EXIT_IOERR;

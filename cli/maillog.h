@@ -15,9 +15,10 @@ int read_maillog(const char *db, int quiet, const char *tz, int nfiles,
                  char **files);
 
 struct store;
-/* history --queue-id / --to: the attempts with the egress address and
+/* history --queue-id / --to / --message-id: the attempts with the egress address and
  * EHLO name of the session each rode on. Returns the exit code. */
 int maillog_history(struct store *st, const char *queue_id, const char *domain,
-                    int64_t since, int64_t until, int json);
+                    const char *message_id, int64_t since, int64_t until,
+                    int json);
 
 #endif

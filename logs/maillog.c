@@ -151,6 +151,7 @@ static int word(struct cur *c, const char **a, const char **b) {
  * must be a Postfix delivery agent (".../smtp[pid]:", ".../lmtp[pid]:",
  * any instance name before the slash). */
 static int frame(struct cur *c, const struct ml_clock *k, struct ml_event *ev) {
+  /* 0: a delivery agent (smtp, lmtp); 1: cleanup or qmgr; -1: neither */
   const char *a, *b, *slash, *br;
   int rfc5424 = 0;
 
@@ -188,11 +189,14 @@ static int frame(struct cur *c, const struct ml_clock *k, struct ml_event *ev) {
   for (const char *q = a; q < br; q++)
     if (*q == '/') slash = q;
   if (slash == NULL || slash - a < 7 || memcmp(a, "postfix", 7) != 0) return -1;
-  if (!((br - slash == 5 && memcmp(slash, "/smtp", 5) == 0) ||
-        (br - slash == 5 && memcmp(slash, "/lmtp", 5) == 0)))
-    return -1;
   skip_spaces(c);
-  return 0;
+  if ((br - slash == 5 && memcmp(slash, "/smtp", 5) == 0) ||
+      (br - slash == 5 && memcmp(slash, "/lmtp", 5) == 0))
+    return 0;
+  if ((br - slash == 8 && memcmp(slash, "/cleanup", 8) == 0) ||
+      (br - slash == 5 && memcmp(slash, "/qmgr", 5) == 0))
+    return 1; /* a message's id or sender, perhaps */
+  return -1;
 }
 
 /* NAME[IP]:PORT (PORT optional). */
@@ -326,6 +330,16 @@ static int delivery(struct cur *c, struct ml_event *ev) {
   return -1;
 }
 
+/* The domain of an address ("<a@example.com>" or a@example.com). */
+static void domain_of(char *out, size_t cap, const char *a, const char *b) {
+  const char *at = NULL, *q;
+
+  if (b > a && b[-1] == '>') b--;
+  for (q = a; q < b; q++)
+    if (*q == '@') at = q;
+  if (at) copy(out, cap, at + 1, b);
+}
+
 /* Exim's mainlog: "2026-12-02 14:02:11 1rABCD-0001Xy-AB => bob@example.net
  * R=dnslookup T=remote_smtp H=mx.example.net [198.51.100.25]:25
  * I=[203.0.113.10]:38211 X=TLS1.3:... C="250 2.0.0 Ok"". c is past the
@@ -352,6 +366,20 @@ static enum ml_kind exim(struct cur *c, struct ml_event *ev) {
       return ML_OTHER;
   copy(ev->queue_id, sizeof(ev->queue_id), a, b);
   if (!word(c, &a, &b) || b - a != 2) return ML_OTHER;
+  if (memcmp(a, "<=", 2) == 0) { /* arrival: the sender, and id= */
+    static const char idf[] = " id=";
+    const char *q;
+    if (!word(c, &a, &b)) return ML_OTHER;
+    domain_of(ev->sender_domain, sizeof(ev->sender_domain), a, b);
+    for (q = c->p; q + sizeof(idf) - 1 < c->end; q++)
+      if (memcmp(q, idf, sizeof(idf) - 1) == 0) {
+        const char *v = q + sizeof(idf) - 1, *e = v;
+        while (e < c->end && *e != ' ') e++;
+        copy(ev->message_id, sizeof(ev->message_id), v, e);
+        break;
+      }
+    return ev->kind = ML_MESSAGE;
+  }
   if (memcmp(a, "=>", 2) == 0 || memcmp(a, "->", 2) == 0) ev->status = MLS_SENT;
   else if (memcmp(a, "**", 2) == 0) ev->status = MLS_BOUNCED;
   else if (memcmp(a, "==", 2) == 0) ev->status = MLS_DEFERRED;
@@ -419,6 +447,35 @@ static enum ml_kind exim(struct cur *c, struct ml_event *ev) {
   return ev->kind = ML_DELIVERY;
 }
 
+/* "QID: message-id=<x@y>" (cleanup) or "QID: from=<a@b>, size=..." (qmgr). */
+static enum ml_kind message(struct cur *c, struct ml_event *ev) {
+  const char *a = c->p, *v, *e;
+
+  while (more(c) && ((*c->p >= '0' && *c->p <= '9') || (*c->p >= 'A' && *c->p <= 'Z') ||
+                     (*c->p >= 'a' && *c->p <= 'z')))
+    c->p++;
+  if (c->p == a || c->p - a >= (long)sizeof(ev->queue_id) || !lit(c, ": "))
+    return ML_OTHER;
+  copy(ev->queue_id, sizeof(ev->queue_id), a, c->p - 2);
+  if (lit(c, "message-id=")) {
+    v = c->p;
+    if (more(c) && *v == '<') v++;
+    e = c->end;
+    if (e > v && e[-1] == '>') e--;
+    if (e <= v) return ML_OTHER;
+    copy(ev->message_id, sizeof(ev->message_id), v, e);
+    return ev->kind = ML_MESSAGE;
+  }
+  if (lit(c, "from=<")) {
+    v = c->p;
+    while (more(c) && *c->p != '>') c->p++;
+    if (!more(c)) return ML_OTHER;
+    domain_of(ev->sender_domain, sizeof(ev->sender_domain), v, c->p);
+    return ev->kind = ML_MESSAGE;
+  }
+  return ML_OTHER;
+}
+
 enum ml_kind maillog_line(const char *line, size_t len,
                           const struct ml_clock *clk, struct ml_event *ev) {
   struct cur c = {line, line + len};
@@ -432,7 +489,11 @@ enum ml_kind maillog_line(const char *line, size_t len,
     return exim(&c, ev);
   c.p = line;
   memset(ev, 0, sizeof(*ev));
-  if (frame(&c, clk, ev) < 0) return ML_OTHER;
+  switch (frame(&c, clk, ev)) {
+  case 0: break;
+  case 1: return message(&c, ev);
+  default: return ML_OTHER;
+  }
   if (lit(&c, "connect to ")) {
     if (relay(&c, ev) < 0 || !lit(&c, ": ")) return ML_OTHER;
     copy(ev->reply, sizeof(ev->reply), c.p, c.end);

@@ -28,6 +28,8 @@ enum ml_kind {
   ML_DELIVERY,    /* a delivery attempt's outcome (status=)              */
   ML_CONNECT,     /* a connection attempt that failed (timed out, ...)   */
   ML_TLS,         /* a TLS connection established to a relay             */
+  ML_MESSAGE,     /* a message's id or sender (Postfix cleanup's
+                     message-id=, qmgr's from=; Exim's "<=" with id=)     */
 };
 
 enum ml_status {
@@ -67,6 +69,8 @@ struct ml_event {
                                   +outgoing_interface +outgoing_port): our
                                   end of the connection; "" unknown       */
   uint16_t src_port;
+  char message_id[256];        /* ML_MESSAGE: the Message-ID, no <>       */
+  char sender_domain[256];     /* ML_MESSAGE: the envelope sender's domain */
 };
 
 /* How to read times that carry no year or zone. */

@@ -15,21 +15,33 @@ static void bind_opt_text(sqlite3_stmt *st, int i, const char *v) {
   else sqlite3_bind_null(st, i);
 }
 
+/* A write statement, in the open batch. 0, or a negative errno (nothing
+ * to give back then). */
+static int write_stmt(struct store *s, const char *sql, sqlite3_stmt **st) {
+  int rc;
+
+  *st = NULL;
+  if ((rc = st_stmt(s, sql, st)) < 0) return rc;
+  if ((rc = st_tx_begin(s)) < 0) {
+    st_done(s, *st);
+    *st = NULL;
+  }
+  return rc;
+}
+
 int store_delivery_put(struct store *s, const struct delivery_row *r) {
   sqlite3_stmt *st = NULL;
   int rc;
 
-  if ((rc = st_stmt(s,
-                    "INSERT OR IGNORE INTO deliveries(at, host, line_hash,"
-                    " queue_id, rcpt_domain, relay_name, relay_ip, relay_port,"
-                    " conn_use, delay, d_conn, d_xmit, dsn, status, code, reply,"
-                    " stage, src_ip, src_port) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
-                    "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
-                    &st)) < 0 ||
-      (rc = st_tx_begin(s)) < 0) {
-    if (st) st_done(s, st);
-    return rc < 0 ? rc : st_fail(s, "deliveries");
-  }
+  if ((rc = write_stmt(s,
+                       "INSERT OR IGNORE INTO deliveries(at, host, line_hash,"
+                       " queue_id, rcpt_domain, relay_name, relay_ip,"
+                       " relay_port, conn_use, delay, d_conn, d_xmit, dsn,"
+                       " status, code, reply, stage, src_ip, src_port)"
+                       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+                       "?14,?15,?16,?17,?18,?19)",
+                       &st)) < 0)
+    return rc;
   sqlite3_bind_int64(st, 1, r->at_us);
   sqlite3_bind_text(st, 2, r->host ? r->host : "", -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, r->line_hash);
@@ -117,26 +129,56 @@ done:
   return rc < 0 ? rc : tied;
 }
 
+int store_message_put(struct store *s, const char *host, const char *queue_id,
+                      int64_t at, const char *message_id,
+                      const char *sender_domain) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if ((rc = write_stmt(s, "INSERT INTO messages(host, queue_id, at, message_id,"
+                          " sender_domain) VALUES(?1,?2,?3,?4,?5)"
+                          " ON CONFLICT(host, queue_id) DO UPDATE SET"
+                          " message_id = coalesce(excluded.message_id,"
+                          " message_id), sender_domain ="
+                          " coalesce(excluded.sender_domain, sender_domain)",
+                       &st)) < 0)
+    return rc;
+  sqlite3_bind_text(st, 1, host ? host : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, queue_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, at);
+  bind_opt_text(st, 4, message_id);
+  bind_opt_text(st, 5, sender_domain);
+  rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "messages");
+  st_done(s, st);
+  return rc;
+}
+
 int64_t store_deliveries_of(struct store *s, const char *queue_id,
-                            const char *domain, int64_t since, int64_t until,
-                            delivery_fn fn, void *ctx) {
+                            const char *domain, const char *message_id,
+                            int64_t since, int64_t until, delivery_fn fn,
+                            void *ctx) {
   sqlite3_stmt *st = NULL;
   int64_t n = 0;
   int rc;
 
   if ((rc = st_stmt(s, "SELECT d.at, d.queue_id, d.rcpt_domain, d.relay_name,"
                        " d.relay_ip, d.status, d.dsn, d.reply, d.stage,"
-                       " coalesce(d.code, 0), x.src_ip, x.echoed_ip, x.helo"
+                       " coalesce(d.code, 0), x.src_ip, x.echoed_ip, x.helo,"
+                       " m.message_id, m.sender_domain"
                        " FROM deliveries d LEFT JOIN sessions x ON"
-                       " x.id = d.session_id WHERE d.at >= ?1 AND d.at <= ?2"
+                       " x.id = d.session_id LEFT JOIN messages m ON"
+                       " m.host = d.host AND m.queue_id = d.queue_id"
+                       " WHERE d.at >= ?1 AND d.at <= ?2"
                        " AND (?3 IS NULL OR d.queue_id = ?3) AND (?4 IS NULL"
-                       " OR d.rcpt_domain = ?4 COLLATE NOCASE) ORDER BY d.at, d.id",
+                       " OR d.rcpt_domain = ?4 COLLATE NOCASE) AND (?5 IS NULL"
+                       " OR m.message_id = ?5) ORDER BY d.at, d.id",
                     &st)) < 0)
     return rc;
   sqlite3_bind_int64(st, 1, since);
   sqlite3_bind_int64(st, 2, until);
   if (queue_id) sqlite3_bind_text(st, 3, queue_id, -1, SQLITE_STATIC);
   if (domain) sqlite3_bind_text(st, 4, domain, -1, SQLITE_STATIC);
+  if (message_id) sqlite3_bind_text(st, 5, message_id, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     struct delivery_use d;
     d.at_us = sqlite3_column_int64(st, 0);
@@ -152,6 +194,8 @@ int64_t store_deliveries_of(struct store *s, const char *queue_id,
     d.src_ip = st_col_text(st, 10);
     d.echoed_ip = st_col_text(st, 11);
     d.helo = st_col_text(st, 12);
+    d.message_id = st_col_text(st, 13);
+    d.sender_domain = st_col_text(st, 14);
     n++;
     if (fn(&d, ctx) != 0) break;
   }

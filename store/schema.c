@@ -160,7 +160,12 @@ static const char *const migrations[] = {
     "  session_id INTEGER,"               /* the captured session, or NULL */
     "  UNIQUE(at, host, line_hash));"
     "CREATE INDEX deliveries_relay ON deliveries(relay_ip, at);"
-    "CREATE INDEX deliveries_session ON deliveries(session_id);",
+    "CREATE INDEX deliveries_session ON deliveries(session_id);"
+    "CREATE TABLE messages("             /* a queue id's Message-ID, sender */
+    "  host TEXT NOT NULL, queue_id TEXT NOT NULL, at INTEGER NOT NULL,"
+    "  message_id TEXT, sender_domain TEXT,"
+    "  PRIMARY KEY(host, queue_id)) WITHOUT ROWID;"
+    "CREATE INDEX messages_id ON messages(message_id);",
 };
 
 /* ea_list_json(text, sep): the old list text (items joined by sep) as a

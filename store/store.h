@@ -238,19 +238,26 @@ int store_delivery_put(struct store *s, const struct delivery_row *r);
  * conn_use > 1, began earlier still). The nearest start wins. Returns
  * how many were tied, or a negative errno. */
 int64_t store_deliveries_join(struct store *s);
+/* What the log says of a queued message: its Message-ID and/or the
+ * domain of its envelope sender (NULL: not in this line). */
+int store_message_put(struct store *s, const char *host, const char *queue_id,
+                      int64_t at, const char *message_id,
+                      const char *sender_domain);
 /* The delivery attempts in [since, until] of one queue id and/or to one
  * recipient domain (NULL: any), oldest first, each with the captured
  * session it was tied to (its src_ip, echoed_ip, helo; NULL when none). */
 struct delivery_use {
   int64_t at_us;
   const char *queue_id, *rcpt_domain, *relay_name, *relay_ip, *status,
-      *dsn, *reply, *stage, *src_ip, *echoed_ip, *helo;
+      *dsn, *reply, *stage, *src_ip, *echoed_ip, *helo, *message_id,
+      *sender_domain;
   int code;
 };
 typedef int (*delivery_fn)(const struct delivery_use *d, void *ctx);
 int64_t store_deliveries_of(struct store *s, const char *queue_id,
-                            const char *domain, int64_t since, int64_t until,
-                            delivery_fn fn, void *ctx);
+                            const char *domain, const char *message_id,
+                            int64_t since, int64_t until, delivery_fn fn,
+                            void *ctx);
 
 struct report_meta {
   int64_t last_analysis;   /* time of the last analysis, 0 when none     */

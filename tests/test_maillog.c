@@ -94,6 +94,17 @@ static void test_forms(void **state) {
                    ML_TLS);
   assert_string_equal(ev.tls, "Untrusted");
   assert_string_equal(ev.relay_name, "mx.example.net");
+  /* a message's id and sender */
+  assert_int_equal(line("Dec  2 14:02:10 mail postfix/cleanup[5]: 4F1A: "
+                        "message-id=<20261202.abc@example.com>", 0, &ev), ML_MESSAGE);
+  assert_string_equal(ev.queue_id, "4F1A");
+  assert_string_equal(ev.message_id, "20261202.abc@example.com");
+  assert_int_equal(line("Dec  2 14:02:10 mail postfix/qmgr[3]: 4F1A: from=<alice@example.com>, "
+                        "size=1234, nrcpt=1 (queue active)", 0, &ev), ML_MESSAGE);
+  assert_string_equal(ev.sender_domain, "example.com");
+  assert_int_equal(line("Dec  2 14:02:10 mail postfix/qmgr[3]: 4F1A: from=<>, size=1, nrcpt=1 "
+                        "(queue active)", 0, &ev), ML_MESSAGE);
+  assert_string_equal(ev.sender_domain, "");
   /* lines of no interest */
   assert_int_equal(line("Dec  2 14:02:11 mail postfix/qmgr[3]: 4F1A: removed", 0, &ev), ML_OTHER);
   assert_int_equal(line("Dec  2 14:02:11 mail postfix/smtpd[3]: connect from x[192.0.2.9]",
@@ -190,7 +201,9 @@ static void test_exim(void **state) {
   assert_int_equal(ev.code, 450);
   /* Exim lines of no interest */
   assert_int_equal(line("2026-12-02 14:02:11 1rABCF-0001Xy-AB <= a@example.com H=x [192.0.2.9] "
-                        "P=esmtp S=100", 0, &ev), ML_OTHER);
+                        "P=esmtp S=100 id=x1@example.com", 0, &ev), ML_MESSAGE);
+  assert_string_equal(ev.sender_domain, "example.com");
+  assert_string_equal(ev.message_id, "x1@example.com");
   assert_int_equal(line("2026-12-02 14:02:11 1rABCF-0001Xy-AB Completed", 0, &ev), ML_OTHER);
 }
 

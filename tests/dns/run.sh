@@ -519,6 +519,8 @@ with open(sys.argv[2], "w") as f:
             "dsn=5.7.1, status=bounced (host mx.example.net[198.51.100.25] said: 550 5.7.1 "
             "Client host rejected: cannot find your reverse hostname, [203.0.113.10] "
             "(in reply to RCPT TO command))\n" % stamp)
+    f.write("%s mail01 postfix/cleanup[98]: 4F1A23C0123: message-id=<r1.test@example.com>\n" % stamp)
+    f.write("%s mail01 postfix/qmgr[99]: 4F1A23C0123: from=<alice@example.com>, size=321, nrcpt=1 (queue active)\n" % stamp)
     f.write("%s mail01 postfix/qmgr[99]: 4F1A23C0123: removed\n" % stamp)
     f.write("not a syslog line at all\n")
 # Exim's mainlog with I=: our end of the connection, exactly.
@@ -553,12 +555,13 @@ t = [x for x in s if x["starttls"] and x["src_ip"] == "203.0.113.10"]
 assert len(t) == 1 and t[0]["logged"]["code"] == 550 and t[0]["logged"]["stage"] == "RCPT TO", t
 assert all(x["logged"] is None for x in s if not x["starttls"]), s
 PY
-  grep -q "4 lines: 1 delivery attempts, 0 failed connections (1 new), 1 TLS lines, 2 others" "$T/ml1" &&
+  grep -q "6 lines: 1 delivery attempts, 0 failed connections (1 new), 1 TLS lines, 2 message ids and senders, 2 others" "$T/ml1" &&
+  "$BIN" history --db "$db" --message-id "<r1.test@example.com>" --format json | "$PY" -c "import json,sys; d=json.load(sys.stdin)['deliveries']; assert len(d) == 1 and d[0]['src_ip'] == '203.0.113.10' and d[0]['sender_domain'] == 'example.com' and d[0]['message_id'] == 'r1.test@example.com', d" &&
   [ "$rc4" = 0 ] && [ "$exim_tied" = "$exim_want 0" ] &&
   grep -q "(0 new)" "$T/ml2" && grep -q "1 delivery attempts tied" "$T/ml1" && grep -q "nope.log" "$T/ml3" &&
   "$BIN" history --db "$db" --to example.net | grep -q "^      left from 203.0.113.10 as mail01.example.com$" &&
   "$BIN" history --db "$db" --queue-id 4F1A23C0123 --format json | "$PY" -c "import json,sys; d=json.load(sys.stdin)['deliveries']; assert len(d) == 1 and d[0]['src_ip'] == '203.0.113.10' and d[0]['code'] == 550, d" &&
-  ok "read --maillog: Exim's I= ties an attempt to that very connection (one from another port to none); the reject inside TLS is tied to its session (outcome rejected, logged 550 at RCPT TO), rdns-reject says 'from the MTA log'; history --to and --queue-id say which address and EHLO name carried it; a gzip'd re-read adds nothing; a missing file is 66" ||
+  ok "read --maillog: Exim's I= ties an attempt to that very connection (one from another port to none); the reject inside TLS is tied to its session (outcome rejected, logged 550 at RCPT TO), rdns-reject says 'from the MTA log'; history --to, --queue-id and --message-id say which address and EHLO name carried it; a gzip'd re-read adds nothing; a missing file is 66" ||
   ko "read --maillog: exits $rc1 $rc2 $rc3 $rc4, exim tied '$exim_tied' want '$exim_want 0'; $(cat "$T/ml1" "$T/ml2" "$T/ml3")"
 
 # Split horizon: a real second resolver (Unbound) forwards to the NSD but

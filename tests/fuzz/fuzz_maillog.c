@@ -25,7 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       memchr(ev.dsn, 0, sizeof(ev.dsn)) == NULL ||
       memchr(ev.reply, 0, sizeof(ev.reply)) == NULL ||
       memchr(ev.stage, 0, sizeof(ev.stage)) == NULL ||
-      memchr(ev.tls, 0, sizeof(ev.tls)) == NULL)
+      memchr(ev.tls, 0, sizeof(ev.tls)) == NULL ||
+      memchr(ev.src_ip, 0, sizeof(ev.src_ip)) == NULL ||
+      memchr(ev.message_id, 0, sizeof(ev.message_id)) == NULL ||
+      memchr(ev.sender_domain, 0, sizeof(ev.sender_domain)) == NULL)
     __builtin_trap();
   if (r == ML_DELIVERY && (ev.queue_id[0] == '\0' || ev.status == MLS_NONE))
     __builtin_trap();

@@ -203,7 +203,7 @@ int read_maillog(const char *db, int quiet, const char *tz, int nfiles,
       cli_err("read: %s", store_errmsg(st));
       ex = EXIT_IOERR;
     } else if (!quiet) {
-      fprintf(stderr, "  %lld delivery attempts tied to captured sessions "
+      fprintf(stderr, "  %lld delivery attempts newly tied to captured sessions "
               "(same receiver, within the session's time)\n", (long long)tied);
     }
   }

@@ -241,7 +241,8 @@ static void status_text(const char *a, const char *b, struct ml_event *ev) {
       break;
     }
   /* "(in reply to X command)" at the end: the stage */
-  for (t = b - (sizeof(inreply) - 1); t >= s; t--)
+  for (t = b - s >= (long)(sizeof(inreply) - 1) ? b - (sizeof(inreply) - 1) : NULL;
+       t != NULL && t >= s; t = t > s ? t - 1 : NULL)
     if (memcmp(t, inreply, sizeof(inreply) - 1) == 0) {
       const char *st = t + sizeof(inreply) - 1, *cmd = b;
       if (b - st > 9 && memcmp(b - 9, " command)", 9) == 0) cmd = b - 9;

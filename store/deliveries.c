@@ -94,7 +94,9 @@ int64_t store_deliveries_join(struct store *s) {
                        " at - CAST((coalesce(d_conn, 0) + coalesce(d_xmit, 0))"
                        " * 1000000 AS INTEGER), coalesce(code, 0), conn_use,"
                        " coalesce(reply, ''), src_ip, coalesce(src_port, 0)"
-                       " FROM deliveries WHERE session_id IS NULL AND"
+                       /* a scan by rowid (+: not the index on the column the
+                        * loop sets), so the rows set never move under it */
+                       " FROM deliveries WHERE +session_id IS NULL AND"
                        " relay_ip IS NOT NULL", &todo)) < 0 ||
       (rc = st_stmt(s, FIND_SESSION, &find)) < 0 ||
       (rc = st_stmt(s, "UPDATE deliveries SET session_id = ?2 WHERE id = ?1",

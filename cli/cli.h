@@ -7,6 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifndef EA_VERSION
+#define EA_VERSION "0.1.0"
+#endif
+
 extern const char *progname;
 
 /* Print "egressaudit: <message>" to stderr. */

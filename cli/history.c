@@ -13,6 +13,7 @@
 #include "common/netset.h"
 #include "cli/cli.h"
 #include "cli/maillog.h"
+#include "cli/render.h"
 #include "common/util.h"
 #include "store/store.h"
 
@@ -38,12 +39,6 @@ static void copy(char *dst, size_t cap, const char *s) {
   snprintf(dst, cap, "%s", s ? s : "");
 }
 
-static void text_time(int64_t us, char *out) {
-  time_str(us, out);
-  out[19] = '\0';
-  out[10] = ' ';
-}
-
 static void event(struct hist *h, int64_t at, const char *what,
                   const struct sess_row *r) {
   char t[TIME_STRLEN];
@@ -65,7 +60,7 @@ static void event(struct hist *h, int64_t at, const char *what,
                                                               : (r->last_reply ? r->last_reply : ""));
     putchar('}');
   } else {
-    text_time(at, t);
+    render_text_secs(at, t);
     printf("  %s  %-7s %s", t, what, r->src_ip);
     if (r->echoed_ip && strcmp(r->echoed_ip, r->src_ip)) printf(" (seen as %s)", r->echoed_ip);
     printf(" HELO ");
@@ -154,7 +149,7 @@ static int on_idlog(const struct idlog_row *r, void *ctx) {
     }
     printf("]}");
   } else {
-    text_time(r->at, t);
+    render_text_secs(r->at, t);
     printf("      %s  %-9s ", t, r->iprev ? r->iprev : "?");
     for (p = r->ptr, k = 0; jlist_next(&p, name, sizeof(name)); k++) {
       if (k) putchar(' ');
@@ -207,7 +202,7 @@ static void print_rdns(const struct hist *h, struct store *st) {
     } else if (o.analyzed > 0 && o.fetched > 0) {
       /* The verdict may rest on cached answers: say how old they are. */
       char t1[TIME_STRLEN], age[32];
-      text_time(o.analyzed, t1);
+      render_text_secs(o.analyzed, t1);
       dur_str(now_us() - o.fetched, age, sizeof(age));
       printf("      last analysed %s, on DNS answers as of %s ago\n", t1, age);
     }
@@ -239,8 +234,8 @@ static int on_nat_row(const struct nat_row *r, void *ctx) {
            (long long)r->sessions);
   } else {
     if (o->n == 0) printf("\nNAT map (inside host -> address receivers saw):\n");
-    text_time(r->first_us, t1);
-    text_time(r->last_us, t2);
+    render_text_secs(r->first_us, t1);
+    render_text_secs(r->last_us, t2);
     printf("  %-15s -> %-15s %s .. %s, %lld sessions\n", r->inside_ip,
            r->outside_ip, t1, t2, (long long)r->sessions);
   }
@@ -332,16 +327,16 @@ static void print_text(const struct hist *h, struct store *st,
   if (h->sessions == 0) printf("  (no session in the window)\n");
   printf("\nused as (source, address receivers saw, HELO):\n");
   for (i = 0; i < h->nuse; i++) {
-    text_time(h->use[i].first, t1);
-    text_time(h->use[i].last, t2);
+    render_text_secs(h->use[i].first, t1);
+    render_text_secs(h->use[i].last, t2);
     printf("  %-15s %-15s ", h->use[i].src, h->use[i].echoed[0] ? h->use[i].echoed : "-");
     esc_fputs(stdout, h->use[i].helo[0] ? h->use[i].helo : "-");
     printf("\n      %s .. %s, %lld sessions\n", t1, t2, (long long)h->use[i].n);
   }
   printf("\nreceivers:\n");
   for (i = 0; i < h->nrcv; i++) {
-    text_time(h->rcv[i].first, t1);
-    text_time(h->rcv[i].last, t2);
+    render_text_secs(h->rcv[i].first, t1);
+    render_text_secs(h->rcv[i].last, t2);
     printf("  ");
     esc_fputs(stdout, h->rcv[i].host[0] ? h->rcv[i].host : "?");
     printf(" [%s]: %lld sessions, %lld rejected, %s .. %s\n", h->rcv[i].ip,

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "cli/cli.h"
+#include "cli/render.h"
 #include "common/types.h"
 #include "common/util.h"
 #include "logs/maillog.h"
@@ -221,43 +222,25 @@ static int on_delivery(const struct delivery_use *d, void *ctx) {
   struct dl_out *o = ctx;
   char t[TIME_STRLEN];
 
-  time_str(d->at_us, t);
   if (o->json) {
-    printf("%s{\"at\":\"%s\",\"queue_id\":", o->n ? "," : "", t);
-    json_str(stdout, d->queue_id ? d->queue_id : "");
-    printf(",\"recipient_domain\":");
-    json_str(stdout, d->rcpt_domain ? d->rcpt_domain : "");
-    printf(",\"relay\":");
-    json_str(stdout, d->relay_name ? d->relay_name : "");
-    printf(",\"relay_ip\":");
-    json_str(stdout, d->relay_ip ? d->relay_ip : "");
-    printf(",\"status\":");
-    json_str(stdout, d->status ? d->status : "");
-    printf(",\"code\":%d,\"dsn\":", d->code);
-    json_str(stdout, d->dsn ? d->dsn : "");
-    printf(",\"reply\":");
-    json_str(stdout, d->reply ? d->reply : "");
-    printf(",\"stage\":");
-    json_str(stdout, d->stage ? d->stage : "");
-    printf(",\"src_ip\":");
-    if (d->src_ip) json_str(stdout, d->src_ip);
-    else printf("null");
-    printf(",\"echoed_ip\":");
-    if (d->echoed_ip) json_str(stdout, d->echoed_ip);
-    else printf("null");
-    printf(",\"helo\":");
-    if (d->helo) json_str(stdout, d->helo);
-    else printf("null");
-    printf(",\"message_id\":");
-    if (d->message_id) json_str(stdout, d->message_id);
-    else printf("null");
-    printf(",\"sender_domain\":");
-    if (d->sender_domain) json_str(stdout, d->sender_domain);
-    else printf("null");
+    printf("%s{\"at\":\"%s\"", o->n ? "," : "", time_str(d->at_us, t));
+    render_json_field("queue_id", d->queue_id);
+    render_json_field("recipient_domain", d->rcpt_domain);
+    render_json_field("relay", d->relay_name);
+    render_json_field("relay_ip", d->relay_ip);
+    render_json_field("status", d->status);
+    printf(",\"code\":%d", d->code);
+    render_json_field("dsn", d->dsn);
+    render_json_field("reply", d->reply);
+    render_json_field("stage", d->stage);
+    render_json_field("src_ip", d->src_ip);
+    render_json_field("echoed_ip", d->echoed_ip);
+    render_json_field("helo", d->helo);
+    render_json_field("message_id", d->message_id);
+    render_json_field("sender_domain", d->sender_domain);
     putchar('}');
   } else {
-    t[19] = '\0';
-    t[10] = ' ';
+    render_text_secs(d->at_us, t);
     printf("  %s  %-9s %-10s %-22s ", t, or_dash(d->status), or_dash(d->queue_id),
            or_dash(d->rcpt_domain));
     esc_fputs(stdout, or_dash(d->relay_name));

@@ -13,9 +13,6 @@
 #include "common/types.h"
 #include "common/util.h"
 
-#ifndef EA_VERSION
-#define EA_VERSION "0.1.0"
-#endif
 
 const char *progname = "egressaudit";
 

@@ -19,9 +19,6 @@
 #include "common/session.h"
 #include "common/util.h"
 
-#ifndef EA_VERSION
-#define EA_VERSION "0.1.0"
-#endif
 
 /* --- the numbers ------------------------------------------------------- */
 

@@ -84,6 +84,18 @@ void render_text_time(int64_t us, char *out) {
   out[10] = ' ';
 }
 
+void render_text_secs(int64_t us, char *out) {
+  time_str(us, out);
+  out[19] = '\0';
+  out[10] = ' ';
+}
+
+void render_json_field(const char *key, const char *value) {
+  printf(",\"%s\":", key);
+  if (value) json_str(stdout, value);
+  else printf("null");
+}
+
 void render_finding_json(const struct fview *f) {
   printf("{\"rule\":");
   json_str(stdout, f->rule);

@@ -43,6 +43,11 @@ void render_json_time(int64_t us);
 
 /* "2026-12-02 11:13" (minutes) into out (TIME_STRLEN). */
 void render_text_time(int64_t us, char *out);
+/* "2026-12-02 11:13:12" (seconds) into out (TIME_STRLEN). */
+void render_text_secs(int64_t us, char *out);
+
+/* ,"key":"value" (escaped), or ,"key":null when value is NULL. */
+void render_json_field(const char *key, const char *value);
 
 /* A monitoring-plugin status line (Nagios plugin guidelines):
  * "EGRESSAUDIT CRITICAL - summary | crit=2;;; warn=3;;; ..." for exit code

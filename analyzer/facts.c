@@ -57,6 +57,12 @@ static void fact_set(struct fact *f, const struct dns_result *r) {
   o += j.len + 1;
   for (i = 0; i < 3; i++)
     o += (size_t)snprintf(t + o, len + 1 - o, "%s", parts[i]) + 1;
+  /* Sized for escapes that names seldom need: give the rest back (a run
+   * keeps tens of thousands of these). */
+  {
+    char *fit = realloc(t, o);
+    if (fit != NULL) t = fit;
+  }
   free(f->text);
   f->text = t;
   f->status = r->status;

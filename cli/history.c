@@ -546,10 +546,11 @@ int cmd_prune(int argc, char **argv) {
   store_close(st);
   printf("pruned before %s: %lld sessions, %lld DNS answers, %lld closed "
          "findings, %lld analyses, %lld counters, %lld identities, %lld "
-         "older reverse-DNS log entries%s\n",
+         "older reverse-DNS log entries, %lld logged delivery attempts, %lld "
+         "logged messages%s\n",
          time_str(now_us() - age, t), (long long)pc.sessions, (long long)pc.dns,
          (long long)pc.findings, (long long)pc.analyses, (long long)pc.stats,
          (long long)pc.identities, (long long)pc.idlog,
-         vacuum ? "; vacuumed" : "");
+         (long long)pc.deliveries, (long long)pc.messages, vacuum ? "; vacuumed" : "");
   return 0;
 }

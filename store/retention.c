@@ -85,7 +85,16 @@ int store_prune(struct store *s, int64_t cutoff, int vacuum,
                        " l.ip, l.at FROM identity_log l WHERE l.at < ?1 AND"
                        " l.at < (SELECT max(m.at) FROM identity_log m WHERE"
                        " m.ip = l.ip) LIMIT ?2)",
-                       cutoff, &c->idlog)) < 0)
+                       cutoff, &c->idlog)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM deliveries WHERE id IN (SELECT id FROM"
+                       " deliveries WHERE at < ?1 LIMIT ?2)",
+                       cutoff, &c->deliveries)) < 0 ||
+      (rc = prune_loop(s,
+                       "DELETE FROM messages WHERE (host, queue_id) IN"
+                       " (SELECT host, queue_id FROM messages WHERE at < ?1"
+                       " LIMIT ?2)",
+                       cutoff, &c->messages)) < 0)
     return rc;
   if (vacuum && sqlite3_exec(s->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
     return st_fail(s, "vacuum");

@@ -279,6 +279,7 @@ int store_report_meta(struct store *s, int64_t since, int64_t until,
  * running writer waits only briefly. vacuum reclaims the space after. */
 struct prune_counts {
   int64_t sessions, dns, findings, analyses, stats, identities, idlog;
+  int64_t deliveries, messages; /* what read --maillog kept             */
 };
 int store_prune(struct store *s, int64_t cutoff, int vacuum,
                 struct prune_counts *c);

@@ -463,7 +463,22 @@ static void test_prune(void **state) {
   assert_int_equal(store_identity_log(st, "203.0.113.1", t0 + 10 * 1000000LL, "pass",
                                       "mail1.example.com"), 0);
   assert_int_equal(store_identity_log(st, "203.0.113.2", t0, "pass", "mail2.example.com"), 0);
+  /* What read --maillog kept goes with its age too. */
+  for (i = 0; i < 2; i++) {
+    struct delivery_row d;
+    memset(&d, 0, sizeof(d));
+    d.at_us = t0 + i * 10 * 1000000LL;
+    d.line_hash = i;
+    d.host = "mail";
+    d.queue_id = i ? "B1" : "A1";
+    d.rcpt_domain = "example.net";
+    d.status = "sent";
+    assert_int_equal(store_delivery_put(st, &d), 1);
+    assert_int_equal(store_message_put(st, "mail", d.queue_id, d.at_us, "m@x", NULL), 0);
+  }
   assert_int_equal(store_prune(st, t0 + 5 * 1000000LL, 1, &pc), 0);
+  assert_int_equal(pc.deliveries, 1);
+  assert_int_equal(pc.messages, 1);
   assert_int_equal(pc.sessions, 5);
   assert_int_equal(pc.idlog, 1); /* X's old entry; Y's only one stays */
   store_close(st);

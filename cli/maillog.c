@@ -57,10 +57,6 @@ int maillog_tz_parse(const char *s, int32_t *off) {
   return 0;
 }
 
-struct ml_counts {
-  uint64_t lines, deliveries, connects, tls, messages, other, stored, cut;
-};
-
 /* FNV-1a of the line: a line read again is the same row. */
 static int64_t line_hash(const char *p, size_t n) {
   uint64_t h = 1469598103934665603ULL;
@@ -95,6 +91,30 @@ static int put(struct store *st, const struct ml_event *ev, const char *line,
   return store_delivery_put(st, &r);
 }
 
+int maillog_ingest(struct store *st, const char *line, size_t len,
+                   const struct ml_clock *clk, struct ml_counts *n) {
+  struct ml_event ev;
+  enum ml_kind k;
+  int rc;
+
+  n->lines++;
+  k = maillog_line(line, len, clk, &ev);
+  if (k == ML_DELIVERY) n->deliveries++;
+  else if (k == ML_CONNECT) n->connects++;
+  else if (k == ML_TLS) n->tls++;
+  else if (k == ML_MESSAGE) n->messages++;
+  else n->other++;
+  if (k == ML_MESSAGE)
+    return store_message_put(st, ev.host, ev.queue_id, ev.at_us,
+                             ev.message_id[0] ? ev.message_id : NULL,
+                             ev.sender_domain[0] ? ev.sender_domain : NULL);
+  if (k != ML_DELIVERY && k != ML_CONNECT) return 0;
+  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+  if ((rc = put(st, &ev, line, len)) < 0) return rc;
+  n->stored += (uint64_t)rc;
+  return 0;
+}
+
 /* One file. 0, or an exit code after a message naming it. */
 static int read_one(struct store *st, const char *path,
                     const struct ml_clock *clk, struct ml_counts *n) {
@@ -110,42 +130,18 @@ static int read_one(struct store *st, const char *path,
   gzbuffer(gz, 1 << 17);
   while (gzgets(gz, line, sizeof(line)) != NULL) {
     size_t len = strlen(line);
-    struct ml_event ev;
-    enum ml_kind k;
-    int whole = len > 0 && line[len - 1] == '\n';
 
-    if (!whole && !gzeof(gz)) { /* cut: skip to the line's end */
+    if (len > 0 && line[len - 1] != '\n' && !gzeof(gz)) { /* cut: skip to the line's end */
       int c;
       n->cut++;
       while ((c = gzgetc(gz)) != -1 && c != '\n')
         ;
     }
-    n->lines++;
-    k = maillog_line(line, len, clk, &ev);
-    if (k == ML_DELIVERY) n->deliveries++;
-    else if (k == ML_CONNECT) n->connects++;
-    else if (k == ML_TLS) n->tls++;
-    else if (k == ML_MESSAGE) n->messages++;
-    else n->other++;
-    if (k == ML_MESSAGE) {
-      rc = store_message_put(st, ev.host, ev.queue_id, ev.at_us,
-                             ev.message_id[0] ? ev.message_id : NULL,
-                             ev.sender_domain[0] ? ev.sender_domain : NULL);
-      if (rc < 0) {
-        cli_err("read: %s: %s", path, store_errmsg(st));
-        gzclose(gz);
-        return cli_exit_for(rc);
-      }
-      continue;
-    }
-    if (k != ML_DELIVERY && k != ML_CONNECT) continue;
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-    if ((rc = put(st, &ev, line, len)) < 0) {
+    if ((rc = maillog_ingest(st, line, len, clk, n)) < 0) {
       cli_err("read: %s: %s", path, store_errmsg(st));
       gzclose(gz);
       return cli_exit_for(rc);
     }
-    n->stored += (uint64_t)rc;
   }
   {
     const char *msg = gzerror(gz, &errnum);
@@ -199,7 +195,7 @@ int read_maillog(const char *db, int quiet, const char *tz, int nfiles,
     ex = cli_exit_for(rc);
   }
   if (ex == 0) {
-    tied = store_deliveries_join(st);
+    tied = store_deliveries_join(st, 0);
     if (tied < 0 || (rc = store_flush(st)) < 0) {
       cli_err("read: %s", store_errmsg(st));
       ex = EXIT_IOERR;

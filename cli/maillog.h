@@ -4,17 +4,32 @@
 #ifndef EA_CLI_MAILLOG_H
 #define EA_CLI_MAILLOG_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+struct store;
+struct ml_clock;
+
+/* What the lines of a log were. */
+struct ml_counts {
+  uint64_t lines, deliveries, connects, tls, messages, other, stored, cut;
+};
 
 /* The log's zone: "UTC", "local" (or NULL: this machine's), "+01:00",
  * "-0500". 0, or -1 when not one of these. */
 int maillog_tz_parse(const char *s, int32_t *off);
 
+/* One line (len bytes, its line end or not) into the database: a
+ * delivery attempt, a failed connection, or a message's id or sender is
+ * stored (in the write batch); anything else only counted. 0, or a
+ * negative errno (store_errmsg says). */
+int maillog_ingest(struct store *st, const char *line, size_t len,
+                   const struct ml_clock *clk, struct ml_counts *n);
+
 /* Read the mail log files into the database db; returns the exit code. */
 int read_maillog(const char *db, int quiet, const char *tz, int nfiles,
                  char **files);
 
-struct store;
 /* history --queue-id / --to / --message-id: the attempts with the egress address and
  * EHLO name of the session each rode on. Returns the exit code. */
 int maillog_history(struct store *st, const char *queue_id, const char *domain,

@@ -26,11 +26,19 @@
 #include "analyzer/analyzer.h"
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "cli/maillog.h"
 #include "cli/metrics.h"
 #include "cli/opts.h"
 #include "common/safefile.h"
 #include "common/util.h"
+#include "logs/maillog.h"
+#include "logs/tail.h"
 #include "store/store.h"
+
+#define WATCH_LOGS_MAX 8
+#define LOG_POLL_MS 1000
+#define LOG_POLL_BYTES (4u << 20) /* then the capture's turn, and again */
+#define JOIN_MINUTES 16 /* a logged attempt waits this long for its session */
 
 
 struct watch {
@@ -62,6 +70,18 @@ struct watch {
   struct metrics m;          /* what --metrics and --metrics-file tell   */
   struct metrics_srv *msrv;  /* --metrics's listener, or NULL           */
   const char *metrics_file;  /* --metrics-file, or NULL                 */
+  /* --maillog: the MTA's logs, followed; their attempts tied to the
+   * sessions as both arrive. */
+  struct tail *tail[WATCH_LOGS_MAX];
+  struct tail_pos saved[WATCH_LOGS_MAX]; /* the position last stored   */
+  int n_logs;
+  uv_timer_t logpoll;
+  struct ml_clock clk;
+  struct ml_counts logn;
+  int64_t join_mark[JOIN_MINUTES]; /* the newest attempt, minute by minute */
+  unsigned join_polls;
+  int log_failed;            /* the store refused a line              */
+  uint64_t joined_at_stored, joined_at_log; /* what the last join had seen */
 };
 
 static void logf_(const char *level, const char *fmt, ...)
@@ -364,6 +384,75 @@ static void on_analyze(uv_timer_t *t) {
   notify_status(w);
 }
 
+static int on_log_line(const char *line, size_t len, int cut, void *ctx) {
+  struct watch *w = ctx;
+  if (cut) w->logn.cut++;
+  /* A store that fails: stop here, the line is read again next time. */
+  w->log_failed = maillog_ingest(w->st, line, len, &w->clk, &w->logn) < 0;
+  return w->log_failed;
+}
+
+/* Tie the attempts of the last JOIN_MINUTES to their sessions, when a
+ * session or an attempt came since the last time: a delivery is logged
+ * while its connection may stay open for reuse, and the session is
+ * stored only when it ends. An attempt no session claims in that time was
+ * made where we do not capture. */
+static int log_join(struct watch *w) {
+  int64_t from, tied;
+
+  if (++w->join_polls % (60000 / LOG_POLL_MS) == 1) {
+    memmove(w->join_mark, w->join_mark + 1,
+            sizeof(w->join_mark) - sizeof(w->join_mark[0]));
+    w->join_mark[JOIN_MINUTES - 1] = store_deliveries_last_id(w->st);
+  }
+  if (w->stored == w->joined_at_stored && w->logn.stored == w->joined_at_log)
+    return 0;
+  w->joined_at_stored = w->stored;
+  w->joined_at_log = w->logn.stored;
+  from = w->join_mark[0] > 0 ? w->join_mark[0] : 0;
+  if ((tied = store_deliveries_join(w->st, from)) < 0) return (int)tied;
+  if (tied > 0)
+    logf_("info", "%lld logged delivery attempt%s tied to captured sessions",
+          (long long)tied, tied > 1 ? "s" : "");
+  return 0;
+}
+
+/* Read what the logs gained, remember where we are (in the same batch as
+ * what was read), tie what can be tied. */
+static void on_logpoll(uv_timer_t *t) {
+  struct watch *w = t->data;
+  char err[512];
+  int k, rc, more = 0;
+
+  if (w->st == NULL) return;
+  w->clk.now_us = now_us();
+  for (k = 0; k < w->n_logs; k++) {
+    struct tail_pos p;
+    rc = tail_poll(w->tail[k], LOG_POLL_BYTES, on_log_line, w, err, sizeof(err));
+    if (rc < 0) {
+      logf_("warn", "--maillog %s", err); /* tried again next time */
+      continue;
+    }
+    more |= rc;
+    if (w->log_failed) goto fail;
+    tail_position(w->tail[k], &p);
+    if (p.ino != 0 && memcmp(&p, &w->saved[k], sizeof(p)) != 0) {
+      struct log_cursor c = {(int64_t)p.dev, (int64_t)p.ino, p.off,
+                             (int64_t)p.head, p.head_len};
+      if (store_log_cursor_put(w->st, tail_path(w->tail[k]), &c, w->clk.now_us) < 0)
+        goto fail;
+      w->saved[k] = p;
+    }
+  }
+  if (log_join(w) < 0) goto fail;
+  if (more && !w->stopping) uv_timer_start(&w->logpoll, on_logpoll, 0, LOG_POLL_MS);
+  return;
+fail:
+  logf_("error", "cannot write the database: %s", store_errmsg(w->st));
+  w->exit_code = EXIT_IOERR;
+  uv_stop(w->loop);
+}
+
 static void shutdown_all(struct watch *w) {
   int k;
 
@@ -380,6 +469,7 @@ static void shutdown_all(struct watch *w) {
       if (capture_live_dispatch(w->cap, k, err, sizeof(err)) <= 0) break;
   }
   capture_finish(w->cap); /* sessions in flight are stored as ended by eof */
+  if (w->n_logs > 0) on_logpoll(&w->logpoll); /* the logs' last lines */
   record_stats(w);
   if (w->st && store_flush(w->st) < 0 && w->exit_code == 0)
     w->exit_code = EXIT_IOERR;
@@ -388,6 +478,7 @@ static void shutdown_all(struct watch *w) {
 
 static void on_signal(uv_signal_t *s, int signum) {
   struct watch *w = s->data;
+  int k;
 
   switch (signum) {
   case SIGINT:
@@ -402,8 +493,11 @@ static void on_signal(uv_signal_t *s, int signum) {
       w->reopen = 1;
       break;
     }
-    logf_("info", "SIGHUP: reopening the database");
+    logf_("info", "SIGHUP: reopening the database%s",
+          w->n_logs ? " and looking at the logs again" : "");
     reopen_db(w);
+    for (k = 0; k < w->n_logs; k++) tail_reopen(w->tail[k]);
+    if (w->n_logs > 0) uv_timer_start(&w->logpoll, on_logpoll, 0, LOG_POLL_MS);
     break;
   case SIGUSR1: {
     struct capture_counters n;
@@ -444,7 +538,7 @@ static void close_any(uv_handle_t *h, void *arg) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "Usage: %s watch -i IFACE [-i IFACE...] [OPTIONS]\n"
+          "Usage: %s watch -i IFACE [-i IFACE...] [--maillog FILE...] [OPTIONS]\n"
           "\n"
           "Capture SMTP on the interfaces and record every session as it\n"
           "ends, until SIGINT or SIGTERM (which flush and exit 0). The\n"
@@ -475,13 +569,24 @@ static void usage(FILE *f) {
           "  --metrics-file PATH    write the same metrics to PATH (atomically,\n"
           "                         after each stats tick and analysis), for\n"
           "                         node_exporter's textfile collector\n"
+          "  --maillog FILE         follow the MTA's log (repeatable, at most 8;\n"
+          "                         syslog, Postfix's maillog_file, Exim's mainlog)\n"
+          "                         as tail -F does, through rotation by rename or\n"
+          "                         copytruncate; a restart reads on where the\n"
+          "                         last run stopped (the first: from the end;\n"
+          "                         'read --maillog' takes what is there); each\n"
+          "                         attempt is tied to its captured session. With\n"
+          "                         no -i, the logs alone are followed\n"
+          "  --log-tz ZONE          the zone of log times that carry none (UTC,\n"
+          "                         local, +01:00; default: this machine's)\n"
           "  --foreground           stay in the foreground (the default)\n"
           "  -h, --help             this help\n"
           "\n"
           "Analysis options (with --analyze-every; as for 'analyze'):\n"
           ANALYSIS_HELP
           "\n"
-          "Signals: SIGHUP reopens the database, SIGUSR1 logs the counters.\n",
+          "Signals: SIGHUP reopens the database and looks at the logs' paths\n"
+          "again, SIGUSR1 logs the counters.\n",
           progname, progname);
 }
 
@@ -489,6 +594,8 @@ static void usage(FILE *f) {
 struct watch_opts {
   const char *ifaces[CAPTURE_LIVE_MAX];
   int n_if;
+  const char *logs[WATCH_LOGS_MAX], *log_tz;
+  int n_logs;
   const char *point, *user, *pidfile, *metrics, *metrics_file;
   int64_t flush_us, analyze_us, window_us, stats_us;
   struct passwd pw;             /* --user's uid and gid                 */
@@ -566,6 +673,21 @@ static int watch_opt(struct watch_opts *o, struct watch *w, int c,
   case 'u': o->user = arg; return 0;
   case 'I': o->pidfile = arg; return 0;
   case 'M': o->metrics = arg; return 0;
+  case 'm':
+    if (o->n_logs == WATCH_LOGS_MAX) {
+      cli_err("watch: at most %d --maillog files", WATCH_LOGS_MAX);
+      return EXIT_USAGE;
+    }
+    o->logs[o->n_logs++] = arg;
+    return 0;
+  case 'Z':
+    if (maillog_tz_parse(arg, &w->clk.tz_offset_s) < 0) {
+      cli_err("watch: --log-tz: '%s' is not UTC, local, or an offset like +01:00",
+              arg);
+      return EXIT_USAGE;
+    }
+    o->log_tz = arg;
+    return 0;
   case 'O': o->metrics_file = arg; return 0;
   case 'F': return 0;
   case 'h': usage(stdout); return -1;
@@ -594,6 +716,8 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
       {"pidfile", required_argument, NULL, 'I'},
       {"metrics", required_argument, NULL, 'M'},
       {"metrics-file", required_argument, NULL, 'O'},
+      {"maillog", required_argument, NULL, 'm'},
+      {"log-tz", required_argument, NULL, 'Z'},
       {"foreground", no_argument, NULL, 'F'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -612,10 +736,11 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
     }
     if ((rc = watch_opt(o, w, c, optarg)) != 0) return rc;
   }
-  if (o->n_if == 0 || optind < argc) {
-    cli_err("watch: give at least one -i IFACE (try 'watch --help')");
+  if ((o->n_if == 0 && o->n_logs == 0) || optind < argc) {
+    cli_err("watch: give at least one -i IFACE or --maillog FILE (try 'watch --help')");
     return EXIT_USAGE;
   }
+  if (o->log_tz == NULL) maillog_tz_parse(NULL, &w->clk.tz_offset_s);
   if ((rc = analysis_opts_check(&o->ao, "watch")) != 0) return rc;
   w->db = cli_db_path(w->db);
   if (o->user != NULL) {
@@ -626,6 +751,38 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
     }
     o->pw = *p; /* uid, gid; the strings stay getpwnam's until the next call */
     o->pw.pw_name = (char *)o->user;
+  }
+  return 0;
+}
+
+/* The logs to follow, each from where the last run stopped (or from its
+ * end, the first time: what is there already is read --maillog's). */
+static int watch_open_logs(struct watch *w, const struct watch_opts *o) {
+  char err[1024];
+  int k, rc;
+
+  for (k = 0; k < o->n_logs; k++) {
+    struct log_cursor c;
+    struct tail_pos p, *resume = NULL;
+    rc = store_log_cursor_get(w->st, o->logs[k], &c);
+    if (rc < 0) {
+      cli_err("watch: %s", store_errmsg(w->st));
+      return EXIT_IOERR;
+    }
+    if (rc == 1) {
+      p.dev = (uint64_t)c.dev;
+      p.ino = (uint64_t)c.ino;
+      p.off = c.off;
+      p.head = (uint64_t)c.head;
+      p.head_len = c.head_len;
+      resume = &p;
+    }
+    if ((rc = tail_open(&w->tail[k], o->logs[k], resume, err, sizeof(err))) < 0) {
+      cli_err("watch: --maillog %s", err);
+      return rc == -EACCES || rc == -EPERM ? EXIT_NOPERM : EXIT_NOINPUT;
+    }
+    if (resume) w->saved[k] = p;
+    w->n_logs++;
   }
   return 0;
 }
@@ -678,6 +835,7 @@ static int watch_open(struct watch *w, struct watch_opts *o) {
     capture_local_add_iface(w->cap, ifc);
   }
   w->n = o->n_if;
+  if ((rc = watch_open_logs(w, o)) != 0) return rc;
   store_flush(w->st);
   /* The findings the last analysis left open, before the first of ours. */
   w->m.start_us = now_us();
@@ -728,6 +886,9 @@ static int watch_handles(struct watch *w, const struct watch_opts *o,
     w->sig[k].data = w;
     uv_signal_start(&w->sig[k], on_signal, sigs[k]);
   }
+  uv_timer_init(loop, &w->logpoll);
+  w->logpoll.data = w;
+  if (w->n_logs > 0) uv_timer_start(&w->logpoll, on_logpoll, 0, LOG_POLL_MS);
   uv_timer_init(loop, &w->watchdog);
   w->watchdog.data = w;
   if (sd_watchdog_enabled(0, &wd_us) > 0 && wd_us >= 2000)
@@ -785,7 +946,7 @@ int cmd_watch(int argc, char **argv) {
   static struct watch w;
   uv_loop_t loop;
   char err[1024];
-  int rc, pid_fd = -1;
+  int rc, k, pid_fd = -1;
 
   memset(&w, 0, sizeof(w));
   memset(&o, 0, sizeof(o));
@@ -812,6 +973,7 @@ int cmd_watch(int argc, char **argv) {
     uv_loop_close(&loop);
   }
   capture_free(w.cap);
+  for (k = 0; k < w.n_logs; k++) tail_free(w.tail[k]);
   if (w.st && store_close(w.st) < 0 && rc == 0) rc = EXIT_IOERR;
   /* The lock says the file is ours: remove it (where we still may) and
    * never a file another instance holds. */

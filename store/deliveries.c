@@ -85,7 +85,7 @@ int store_delivery_put(struct store *s, const struct delivery_row *r) {
   " ORDER BY r.session_id IS NOT NULL DESC, x.starttls DESC,"                \
   " x.first_seen DESC LIMIT 1"
 
-int64_t store_deliveries_join(struct store *s) {
+int64_t store_deliveries_join(struct store *s, int64_t from_id) {
   sqlite3_stmt *todo = NULL, *find = NULL, *set = NULL;
   int64_t tied = 0;
   int rc;
@@ -96,13 +96,14 @@ int64_t store_deliveries_join(struct store *s) {
                        " coalesce(reply, ''), src_ip, coalesce(src_port, 0)"
                        /* a scan by rowid (+: not the index on the column the
                         * loop sets), so the rows set never move under it */
-                       " FROM deliveries WHERE +session_id IS NULL AND"
-                       " relay_ip IS NOT NULL", &todo)) < 0 ||
+                       " FROM deliveries WHERE id >= ?1 AND +session_id IS NULL"
+                       " AND relay_ip IS NOT NULL", &todo)) < 0 ||
       (rc = st_stmt(s, FIND_SESSION, &find)) < 0 ||
       (rc = st_stmt(s, "UPDATE deliveries SET session_id = ?2 WHERE id = ?1",
                     &set)) < 0 ||
       (rc = st_tx_begin(s)) < 0)
     goto done;
+  sqlite3_bind_int64(todo, 1, from_id);
   while ((rc = sqlite3_step(todo)) == SQLITE_ROW) {
     int i;
     sqlite3_bind_value(find, 1, sqlite3_column_value(todo, 1));
@@ -204,4 +205,61 @@ int64_t store_deliveries_of(struct store *s, const char *queue_id,
   rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : st_fail(s, "deliveries");
   st_done(s, st);
   return rc < 0 ? rc : n;
+}
+
+int64_t store_deliveries_last_id(struct store *s) {
+  sqlite3_stmt *st = NULL;
+  int64_t id = 0;
+  int rc;
+
+  if ((rc = st_stmt(s, "SELECT coalesce(max(id), 0) FROM deliveries", &st)) < 0)
+    return rc;
+  if ((rc = sqlite3_step(st)) == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
+  else id = st_fail(s, "deliveries");
+  st_done(s, st);
+  return id;
+}
+
+int store_log_cursor_get(struct store *s, const char *path, struct log_cursor *c) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if ((rc = st_stmt(s, "SELECT dev, ino, off, head, head_len FROM log_cursors"
+                       " WHERE path = ?1", &st)) < 0)
+    return rc;
+  sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    c->dev = sqlite3_column_int64(st, 0);
+    c->ino = sqlite3_column_int64(st, 1);
+    c->off = sqlite3_column_int64(st, 2);
+    c->head = sqlite3_column_int64(st, 3);
+    c->head_len = sqlite3_column_int(st, 4);
+    rc = 1;
+  } else {
+    rc = rc == SQLITE_DONE ? 0 : st_fail(s, "log_cursors");
+  }
+  st_done(s, st);
+  return rc;
+}
+
+int store_log_cursor_put(struct store *s, const char *path,
+                         const struct log_cursor *c, int64_t at) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if ((rc = write_stmt(s, "INSERT OR REPLACE INTO log_cursors(path, dev, ino,"
+                          " off, head, head_len, at) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+                       &st)) < 0)
+    return rc;
+  sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, c->dev);
+  sqlite3_bind_int64(st, 3, c->ino);
+  sqlite3_bind_int64(st, 4, c->off);
+  sqlite3_bind_int64(st, 5, c->head);
+  sqlite3_bind_int(st, 6, c->head_len);
+  sqlite3_bind_int64(st, 7, at);
+  rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "log_cursors");
+  st_done(s, st);
+  return rc;
 }

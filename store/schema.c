@@ -166,6 +166,13 @@ static const char *const migrations[] = {
     "  message_id TEXT, sender_domain TEXT,"
     "  PRIMARY KEY(host, queue_id)) WITHOUT ROWID;"
     "CREATE INDEX messages_id ON messages(message_id);",
+    /* 12 -> 13: where `watch --maillog` stopped in each log it follows
+     * (device, inode, offset, a hash of the file's first bytes): a
+     * restart reads on from there, nothing twice. */
+    "CREATE TABLE log_cursors("
+    "  path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
+    "  off INTEGER NOT NULL, head INTEGER NOT NULL, head_len INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 /* ea_list_json(text, sep): the old list text (items joined by sep) as a

@@ -232,12 +232,26 @@ struct delivery_row {
 /* 1 stored, 0 already there (the same line read again), or a negative
  * errno. In the write batch, as sessions are. */
 int store_delivery_put(struct store *s, const struct delivery_row *r);
-/* Tie every delivery not yet tied to the captured session it rode on: the
+/* Tie every delivery (of id from_id on) not yet tied to the captured
+ * session it rode on: the
  * same receiver address and port, whose packets span the attempt (its
  * connection began delays c+d before the log line; a reused connection,
  * conn_use > 1, began earlier still). The nearest start wins. Returns
  * how many were tied, or a negative errno. */
-int64_t store_deliveries_join(struct store *s);
+int64_t store_deliveries_join(struct store *s, int64_t from_id);
+/* The newest delivery's id (0: none): watch joins only the recent ones. */
+int64_t store_deliveries_last_id(struct store *s);
+/* Where `watch --maillog` stopped in a log (logs/tail.h's position). */
+struct log_cursor {
+  int64_t dev, ino, off, head;
+  int head_len;
+};
+/* 1 and c filled, 0 when the path has none, or a negative errno. */
+int store_log_cursor_get(struct store *s, const char *path, struct log_cursor *c);
+/* In the write batch, with the deliveries read up to there: a crash
+ * keeps both or neither. 0 or a negative errno. */
+int store_log_cursor_put(struct store *s, const char *path,
+                         const struct log_cursor *c, int64_t at);
 /* What the log says of a queued message: its Message-ID and/or the
  * domain of its envelope sender (NULL: not in this line). */
 int store_message_put(struct store *s, const char *host, const char *queue_id,

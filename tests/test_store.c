@@ -257,7 +257,8 @@ static void test_migrate_v1(void **state) {
   store_close(st);
   /* Turn it back into version 1. */
   assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "DROP TABLE deliveries; DROP TABLE messages; DROP TABLE identity_log;"
+  assert_int_equal(sqlite3_exec(db, "DROP TABLE log_cursors; DROP TABLE deliveries; DROP TABLE messages;"
+                                    "DROP TABLE identity_log;"
                                     "DROP TABLE nat_map; DROP TABLE identities;"
                                     "DROP TABLE dns; DROP TABLE findings;"
                                     "DROP TABLE analyses;"
@@ -411,7 +412,7 @@ static void test_migrate_lists(void **state) {
       " VALUES('1.2.0.192.in-addr.arpa', 12, 'NOERROR', 'a.example' || char(10) ||"
       " 'b.example', 300, 1, 9000000000000000);"
       "ALTER TABLE findings DROP COLUMN scope; DROP TABLE deliveries;"
-      "DROP TABLE messages;"
+      "DROP TABLE messages; DROP TABLE log_cursors;"
       "PRAGMA user_version=9", 0, 0, 0), SQLITE_OK);
   sqlite3_close(db);
   assert_int_equal(store_open(&st, p1, STORE_RW, err, sizeof(err)), 0);

@@ -937,7 +937,13 @@ static int watch_run(struct watch *w, const struct watch_opts *o, int pid_fd) {
   /* A cancelled analysis closes its own handles (after its store reads
    * stop, when it was reading): let it finish before closing the rest. */
   while (w->analysis != NULL) uv_run(w->loop, UV_RUN_ONCE);
-  logf_("info", "stopped: %llu sessions stored", (unsigned long long)w->stored);
+  if (w->n_logs > 0)
+    logf_("info", "stopped: %llu sessions stored; %llu log lines read, %llu "
+          "delivery attempts and failed connections stored",
+          (unsigned long long)w->stored, (unsigned long long)w->logn.lines,
+          (unsigned long long)w->logn.stored);
+  else
+    logf_("info", "stopped: %llu sessions stored", (unsigned long long)w->stored);
   return w->exit_code;
 }
 

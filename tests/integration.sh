@@ -294,6 +294,74 @@ assert ids.get('203.0.113.10') == 20003 and '10.0.0.66' not in ids, ids
 "; then ok "NAT flood (20,000 SYNs seen inside and outside): analysed, each paired once, counted once"
 else ko "NAT flood: analyze exit $rc; $(cat "$T/err")"; fi
 
+# 7b. The MTA's log: lines recorded from the e2e testbed's real Postfix
+# and Exim (tests/data/README.md), read as they are; then `watch --maillog`
+# alone (no capture, no root) following a log through rename rotation,
+# copytruncate, SIGHUP and a restart, reading nothing twice.
+ml() { "$BIN" read --maillog --log-tz UTC --db "$T/ml.db" "$@" 2>&1; }
+r1=$(ml tests/data/maillog-postfix-sender.log)
+r2=$(ml tests/data/maillog-exim-sender.log)
+r3=$(ml tests/data/maillog-postfix-mx.log)
+r4=$(ml tests/data/maillog-postfix-sender.log)
+if echo "$r1" | grep -q "38 lines: 3 delivery attempts, 0 failed connections (3 new), 3 TLS lines, 10 message ids" &&
+  echo "$r2" | grep -q "4 lines: 1 delivery attempts, .*(1 new)" &&
+  echo "$r3" | grep -q "45 lines: 0 delivery attempts" && echo "$r4" | grep -q "(0 new)" &&
+  "$PY" - "$T/ml.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT status, code, src_ip, relay_ip, stage FROM deliveries ORDER BY id").fetchall()
+assert [r[:2] for r in rows] == [("bounced", 550), ("sent", 250), ("bounced", 550), ("sent", 250)], rows
+assert rows[3][2] == "203.0.113.12" and rows[0][4] == "RCPT TO", rows
+assert db.execute("SELECT count(*) FROM messages WHERE host = 'mail01' AND message_id LIKE 'e2e-_@example.com'").fetchone()[0] == 3
+PY
+then ok "recorded Postfix and Exim logs: 4 attempts (2 rejects at RCPT TO, Exim's I=), 3 TLS lines, message ids; a re-read adds nothing"
+else ko "recorded logs: $r1 / $r2 / $r3 / $r4"; fi
+
+mkdir -p "$T/mlw"
+L=$(grep "status=bounced" tests/data/maillog-postfix-sender.log | head -1)
+line_n() { echo "$L" | sed "s/^\([^:]*:[^:]*:[^ ]* [^ ]* [^ ]*\) [0-9A-F]*:/\1 Q$1:/"; }
+mlcount() { "$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=5).execute('SELECT count(*) FROM deliveries').fetchone()[0])" "$T/mlw/w.db" 2>/dev/null; }
+has_n() { [ "$(mlcount)" = "$1" ]; }
+start_mw() {
+  "$BIN" watch --maillog "$T/mlw/mail.log" --log-tz UTC --db "$T/mlw/w.db" --flush-every 1s \
+    --pidfile "$T/mlw/w.pid" 2>>"$T/mlw/w.log" &
+  MW=$!
+  wait_ready "$T/mlw/w.pid" "$MW"
+}
+echo "old line before the watch" >"$T/mlw/mail.log"
+: >"$T/mlw/w.log"
+mw_bad=""
+start_mw || mw_bad="$mw_bad [not ready]"
+line_n 1 >>"$T/mlw/mail.log"
+wait_until 30 has_n 1 || mw_bad="$mw_bad [appended line]"
+mv "$T/mlw/mail.log" "$T/mlw/mail.log.1"
+line_n 2 >>"$T/mlw/mail.log.1" # the writer has not reopened yet
+line_n 3 >"$T/mlw/mail.log"
+wait_until 30 has_n 3 || mw_bad="$mw_bad [rename rotation: $(mlcount)]"
+cp "$T/mlw/mail.log" "$T/mlw/mail.log.2"
+: >"$T/mlw/mail.log"
+line_n 4 >>"$T/mlw/mail.log"
+wait_until 30 has_n 4 || mw_bad="$mw_bad [copytruncate: $(mlcount)]"
+kill -HUP "$MW"
+line_n 5 >>"$T/mlw/mail.log"
+wait_until 30 has_n 5 || mw_bad="$mw_bad [after SIGHUP: $(mlcount)]"
+kill -TERM "$MW"
+wait "$MW"
+rc1=$?
+line_n 6 >>"$T/mlw/mail.log"
+start_mw || mw_bad="$mw_bad [restart not ready]"
+wait_until 30 has_n 6 || mw_bad="$mw_bad [after the restart: $(mlcount)]"
+kill -TERM "$MW"
+wait "$MW"
+rc2=$?
+n2=$(grep "stopped:" "$T/mlw/w.log" | tail -1 | sed -n 's/.*; \([0-9]*\) log lines read.*/\1/p')
+[ -z "$mw_bad" ] && [ "$rc1$rc2" = 00 ] && [ "$n2" = 1 ] && [ "$(mlcount)" = 6 ] &&
+  ok "watch --maillog (no capture): appended, renamed (late lines of the old file too), copytruncated, SIGHUP; the restart read the 1 new line only" ||
+  ko "watch --maillog:$mw_bad exits $rc1 $rc2, restart read '$n2' lines; $(tail -3 "$T/mlw/w.log")"
+"$BIN" watch --maillog "$T/mlw" --db "$T/mlw/w.db" 2>"$T/err"; rc=$?
+[ "$rc" = 66 ] && grep -q "not a regular file" "$T/err" && ok "watch --maillog on a directory: 66, said" ||
+  ko "watch --maillog DIR: exit $rc; $(cat "$T/err")"
+
 # 8. Root on a directory the service account writes in (its state
 # directory): what that account plants there is refused, by every command
 # that writes, and nothing is created or changed at the link's target.

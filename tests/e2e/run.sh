@@ -27,7 +27,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 DEBS=${EA_DEBS:-/var/cache/egressaudit-test/debs}
 XUID=${EA_EXIM_UID:-64990} # "Debian-exim" inside mx only; unused on the host
-NTESTS=12
+NTESTS=16
 if [ "$(id -u)" != 0 ]; then
   echo "e2e: skipped (needs root)"
   echo "e2e: 0 passed, 0 failed, $NTESTS skipped"
@@ -46,7 +46,7 @@ fi
 S=ea-s-$$ G=ea-g-$$ M=ea-m-$$
 T=$(mktemp -d /tmp/ea-e2e.XXXXXX)
 chmod 755 "$T"
-WS="" WG="" WA="" RL="" HC=""
+WS="" WG="" WA="" WM="" RL="" HC=""
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 
 # alive PID: running, not a zombie waiting for a late reaper.
@@ -62,8 +62,10 @@ stop_pid() {
 cleanup() {
   [ -n "$RL" ] && kill -KILL "$RL" 2>/dev/null
   [ -n "$HC" ] && kill -KILL "$HC" 2>/dev/null
-  for p in $WS $WG $WA; do kill -KILL "$p" 2>/dev/null; done
-  [ -s "$T/pf/spool/pid/master.pid" ] && stop_pid "$(tr -d ' ' <"$T/pf/spool/pid/master.pid")"
+  for p in $WS $WG $WA $WM; do kill -KILL "$p" 2>/dev/null; done
+  for d in pf spf; do
+    [ -s "$T/$d/spool/pid/master.pid" ] && stop_pid "$(tr -d ' ' <"$T/$d/spool/pid/master.pid")"
+  done
   if [ -s "$T/exim/run/exim.pid" ]; then
     p=$(cat "$T/exim/run/exim.pid")
     tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "-C $T/exim/exim.conf" && stop_pid "$p"
@@ -498,6 +500,195 @@ m1 = sqlite3.connect(sys.argv[3]).execute(q).fetchall()
 m2 = sqlite3.connect(sys.argv[4]).execute(q).fetchall()
 assert m1 == m2 and len(m1) == 2, (m1, m2)
 PY
+
+# --- the MTA's own log: what STARTTLS hides on the wire --------------------
+# A real sending Postfix in the sender namespace (swaks submits to it on
+# loopback; it relays to mx's Postfix with STARTTLS, from 203.0.113.11,
+# which has no PTR: 550 at RCPT, inside TLS; a second sender from .12 is
+# accepted) and a sending Exim with log_selector +outgoing_interface
+# +outgoing_port (and +incoming_interface, without which Exim logs no I=
+# on outgoing lines), from .12: accepted, and I= names our end. A new
+# watch follows
+# both logs beside the capture; it is restarted once both are read (it
+# must read nothing again) and Postfix's log is rotated (postfix
+# logrotate: renamed, then gzip'd) before the last mail.
+SP=$T/spf
+mkdir -p "$SP/etc" "$SP/spool" "$SP/data"
+chown postfix:postfix "$SP/data"
+cat >"$SP/etc/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $SP/spool
+data_directory = $SP/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file_prefixes = $T
+maillog_file = $SP/maillog
+myhostname = mail01.example.com
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtputf8_enable = no
+smtp_tls_security_level = may
+smtp_tls_loglevel = 1
+smtp_host_lookup = native
+disable_dns_lookups = yes
+sender_dependent_default_transport_maps = inline:{alice@example.com=smtp11:[198.51.100.25], dave@example.org=smtp12:[198.51.100.25]}
+transport_maps = inline:{example.com=discard:bounces}
+CF
+cat >"$SP/etc/master.cf" <<CF
+127.0.0.1:smtp inet n - n - - smtpd
+smtp11    unix  - - n - - smtp -o smtp_bind_address=203.0.113.11
+smtp12    unix  - - n - - smtp -o smtp_bind_address=203.0.113.12
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+tlsmgr    unix  - - n 1000? 1 tlsmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+smtp      unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+discard   unix  - - n - - discard
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CF
+ip netns exec "$S" postfix -c "$SP/etc" start >"$T/spf.log" 2>&1 || ko "sending postfix start: $(cat "$T/spf.log")"
+X=$T/sx
+mkdir -p "$X/spool" "$X/log"
+chown "$XUID:$XUID" "$X/spool" "$X/log"
+cat >"$X/exim.conf" <<CF
+primary_hostname = mail02.example.com
+spool_directory = $X/spool
+log_file_path = $X/log/%slog
+exim_path = $E/root/usr/sbin/exim4
+keep_environment = LD_LIBRARY_PATH
+log_selector = +incoming_interface +outgoing_interface +outgoing_port
+host_lookup =
+rfc1413_hosts =
+begin routers
+bounces:
+  driver = redirect
+  domains = example.com
+  data = :blackhole:
+out:
+  driver = manualroute
+  domains = example.net
+  route_list = * 198.51.100.25
+  transport = out_smtp
+begin transports
+out_smtp:
+  driver = smtp
+  interface = 203.0.113.12
+  helo_data = mail02.example.com
+CF
+chmod 644 "$X/exim.conf"
+mta_n() { "$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=5).execute(\"SELECT count(*) FROM deliveries WHERE relay_ip = '198.51.100.25'\").fetchone()[0])" "$T/mta.db" 2>/dev/null; }
+has_deliveries() { [ "$(mta_n)" -ge "$1" ] 2>/dev/null; }
+# caught_up: the stored position of every followed log is its size.
+caught_up() {
+  "$PY" - "$T/mta.db" "$SP/maillog" "$X/log/mainlog" <<'PY'
+import os, sqlite3, sys
+try:
+    c = dict(sqlite3.connect(sys.argv[1], timeout=5).execute("SELECT path, off FROM log_cursors"))
+except sqlite3.Error:
+    sys.exit(1)
+sys.exit(0 if all(c.get(p) == os.path.getsize(p) for p in sys.argv[2:]) else 1)
+PY
+}
+start_wm() {
+  ip netns exec "$S" "$BIN" watch -i ea-s0 --point sender --db "$T/mta.db" --flush-every 1s \
+    --maillog "$SP/maillog" --maillog "$X/log/mainlog" --pidfile "$T/wm.pid" 2>>"$T/wm.log" &
+  WM=$!
+  wait_ready "$T/wm.pid" "$WM" || ko "mail-log watch not ready: $(tail -2 "$T/wm.log")"
+}
+: >"$T/wm.log"
+start_wm
+mail_bad=""
+submit() { # FROM TO: through the sending Postfix
+  ip netns exec "$S" swaks --silent 2 --timeout 10 --server 127.0.0.1 --from "$1" --to "$2" \
+    --h-Message-Id "<$3@example.com>" >>"$T/swaks.log" 2>&1 || mail_bad="$mail_bad [$1 -> $2 not queued]"
+}
+submit alice@example.com bob@example.net e2e-1
+wait_until 60 has_deliveries 1 || mail_bad="$mail_bad [1st attempt not in the log]"
+printf 'Subject: e2e\n\nhello\n' | ip netns exec "$S" sh -c "mount --bind $E/etc/passwd /etc/passwd && mount --bind $E/etc/group /etc/group &&
+  exec env LD_LIBRARY_PATH=$E/root/usr/lib/x86_64-linux-gnu $E/root/usr/sbin/exim4 -C $X/exim.conf -odi -f alice@example.com bob@example.net" \
+  >"$T/sx.out" 2>&1
+wait_until 60 has_deliveries 2 || mail_bad="$mail_bad [Exim's attempt not stored: $(tail -2 "$X/log/mainlog" 2>/dev/null)]"
+# Both logs read and the position stored: a restart must read nothing again.
+wait_until 60 caught_up || mail_bad="$mail_bad [positions never caught up]"
+lines_before=$(cat "$SP/maillog" "$X/log/mainlog" | wc -l)
+kill -TERM "$WM"
+wait "$WM"
+start_wm
+submit dave@example.org bob@example.net e2e-2
+wait_until 60 has_deliveries 3 || mail_bad="$mail_bad [3rd attempt not stored]"
+ip netns exec "$S" postfix -c "$SP/etc" logrotate >>"$T/spf.log" 2>&1 || mail_bad="$mail_bad [postfix logrotate failed]"
+submit alice@example.com bob@example.net e2e-3
+wait_until 60 has_deliveries 4 || mail_bad="$mail_bad [the attempt after the rotation not stored]"
+wait_until 60 caught_up || mail_bad="$mail_bad [positions never caught up after the rotation]"
+kill -TERM "$WM"
+wait "$WM"
+wrc=$?
+WM=""
+lines_all=$( (for f in "$SP"/maillog.*; do case $f in *.gz) zcat "$f" ;; *) cat "$f" ;; esac; done; cat "$SP/maillog" "$X/log/mainlog") | wc -l)
+read2=$(grep "stopped:" "$T/wm.log" | tail -1 | sed -n 's/.*; \([0-9]*\) log lines read.*/\1/p')
+[ -z "$mail_bad" ] && [ "$wrc" = 0 ] && [ "$read2" = $((lines_all - lines_before)) ] && ls "$SP"/maillog.*.gz >/dev/null 2>&1 &&
+  ok "sending Postfix and Exim logged 4 attempts; watch --maillog stored them, its restart read only the $read2 new lines, and followed postfix logrotate" ||
+  ko "mail logs:$mail_bad watch exit $wrc, read after restart '$read2' of $lines_all - $lines_before lines; $(tail -3 "$T/wm.log")"
+ip netns exec "$S" postfix -c "$SP/etc" stop >>"$T/spf.log" 2>&1
+
+"$BIN" sessions --db "$T/mta.db" --format jsonl >"$T/m.jsonl"
+"$PY" - "$T/m.jsonl" "$T/mta.db" >"$T/m.check" 2>&1 <<'PY' && ok "the 550 inside STARTTLS: the TLS session from 203.0.113.11 takes the logged reject (outcome rejected), Exim's I= ties its attempt to its very port" || ko "TLS-hidden reject: $(cat "$T/m.check")"
+import json, sqlite3, sys
+s = [json.loads(l) for l in open(sys.argv[1])]
+db = sqlite3.connect(sys.argv[2])
+tls = [x for x in s if x["src_ip"] == "203.0.113.11" and x["dst_ip"] == "198.51.100.25" and x["helo"] == "mail01.example.com"]
+assert len(tls) == 2, [(x["src_ip"], x["helo"]) for x in s]
+for x in tls:
+    assert x["starttls"] is True and x["reject"] is None, x   # the wire shows no reject
+    assert x["logged"] and x["logged"]["code"] == 550 and "reverse hostname" in x["logged"]["reply"], x
+    assert x["outcome"] == "rejected", x
+ok12 = [x for x in s if x["src_ip"] == "203.0.113.12" and x["helo"] == "mail01.example.com"]
+assert len(ok12) == 1 and ok12[0]["logged"]["status"] == "sent" and ok12[0]["outcome"] != "rejected", ok12
+ex = db.execute("SELECT d.src_ip, d.src_port, x.src_port, x.helo, d.code, d.stage FROM deliveries d"
+                " JOIN sessions x ON x.id = d.session_id WHERE d.src_ip IS NOT NULL").fetchall()
+assert len(ex) == 1 and ex[0][0] == "203.0.113.12" and ex[0][1] == ex[0][2] and ex[0][3] == "mail02.example.com" \
+    and ex[0][4] == 250, ex
+n = db.execute("SELECT count(*), count(session_id) FROM deliveries WHERE relay_ip = '198.51.100.25'").fetchone()
+assert n == (4, 4), n
+PY
+ip netns exec "$S" "$BIN" analyze -q --db "$T/mta.db" --resolver 198.51.100.53
+"$BIN" report --db "$T/mta.db" --format json >"$T/mr.json"
+"$PY" - "$T/mr.json" >"$T/mr.check" 2>&1 <<'PY' && ok "report: rdns-reject on 203.0.113.11 from the MTA log (2 rejects the wire could not read)" || ko "report from the log: $(cat "$T/mr.check")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+ids = {i["ip"]: i for i in d["identities"]}
+f = [f for f in ids["203.0.113.11"]["findings"] if f["rule"] == "rdns-reject"]
+assert f and "from the MTA log" in f[0]["detail"], ids["203.0.113.11"]["findings"]
+assert "rdns-reject" not in {f["rule"] for f in ids["203.0.113.12"]["findings"]}
+PY
+"$BIN" history --db "$T/mta.db" --to example.net >"$T/mh.txt" 2>&1
+"$BIN" history --db "$T/mta.db" --message-id e2e-3@example.com --format json >"$T/mh.json" 2>&1
+"$PY" - "$T/mh.txt" "$T/mh.json" >"$T/mh.check" 2>&1 <<'PY' && ok "history --to example.net / --message-id: each attempt with its egress address, EHLO name and reply" || ko "history from the log: $(cat "$T/mh.check")"
+import json, sys
+t = open(sys.argv[1]).read()
+assert t.count("left from 203.0.113.11 as mail01.example.com") == 2, t
+assert "left from 203.0.113.12 as mail02.example.com" in t and "left from 203.0.113.12 as mail01.example.com" in t, t
+assert t.count(" 550 ") == 2 and "no captured session" not in t, t
+d = json.load(open(sys.argv[2]))["deliveries"]
+assert len(d) == 1 and d[0]["src_ip"] == "203.0.113.11" and d[0]["code"] == 550 and d[0]["helo"] == "mail01.example.com", d
+PY
+cp "$SP"/maillog "$X"/log/mainlog "$T/" 2>/dev/null
 
 # --- nothing reached the host's own network ---------------------------------
 kill -INT "$HC"

@@ -256,12 +256,21 @@ void rules_port25(const struct rules_cfg *cfg, const struct port25_row *r) {
   if (r->src_ip == NULL || r->blocked_dsts == 0) return;
   if (r->answered > 0 && r->blocked_dsts < PORT25_BLOCKED_DSTS_MIN) return;
   start(&f, "port25-blocked", r->answered == 0 ? SEV_CRIT : SEV_WARN,
-        r->src_ip, r->src_ip);
-  snprintf(f.detail, sizeof(f.detail),
-           "%lld connection attempts from %s to %lld receivers got no answer"
-           " or a reset; %lld sessions from it reached a banner",
-           (long long)r->blocked, r->src_ip, (long long)r->blocked_dsts,
-           (long long)r->answered);
+        r->src_ip, r->from_log ? NULL : r->src_ip);
+  if (r->from_log)
+    snprintf(f.detail, sizeof(f.detail),
+             "the MTA log of %s: %lld connection attempts to %lld receivers "
+             "failed (timed out, refused, unreachable); %lld logged attempts "
+             "got an answer (no capture saw these: the address they left "
+             "from is not known)",
+             r->src_ip, (long long)r->blocked, (long long)r->blocked_dsts,
+             (long long)r->answered);
+  else
+    snprintf(f.detail, sizeof(f.detail),
+             "%lld connection attempts from %s to %lld receivers got no answer"
+             " or a reset; %lld sessions from it reached a banner",
+             (long long)r->blocked, r->src_ip, (long long)r->blocked_dsts,
+             (long long)r->answered);
   snprintf(f.fix, sizeof(f.fix), "%s",
            r->answered == 0
                ? "Outbound port 25 looks blocked: ask the provider to open it "

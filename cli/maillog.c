@@ -181,8 +181,8 @@ int read_maillog(const char *db, int quiet, const char *tz, int nfiles,
     memset(&n, 0, sizeof(n));
     ex = read_one(st, files[i], &clk, &n);
     if (!quiet)
-      fprintf(stderr, "%s: %llu lines: %llu delivery attempts, %llu failed "
-              "connections (%llu new), %llu TLS lines, %llu message ids and "
+      fprintf(stderr, "%s: %llu lines: %llu delivery attempts and %llu failed "
+              "connections (%llu of them new), %llu TLS lines, %llu message ids and "
               "senders, %llu others%s\n",
               files[i], (unsigned long long)n.lines,
               (unsigned long long)n.deliveries, (unsigned long long)n.connects,
@@ -252,14 +252,20 @@ static int on_delivery(const struct delivery_use *d, void *ctx) {
       printf("      left from %s", d->src_ip);
       if (d->echoed_ip && strcmp(d->echoed_ip, d->src_ip) != 0)
         printf(" (seen as %s)", d->echoed_ip);
-      printf(" as ");
-      esc_fputs(stdout, or_dash(d->helo));
+      if (d->helo) {
+        printf(" as ");
+        esc_fputs(stdout, d->helo);
+      } else {
+        printf(" (no SMTP dialogue: no EHLO sent)");
+      }
       putchar('\n');
     } else {
       printf("      (no captured session: the egress address is not known)\n");
     }
     if (d->code || (d->reply && d->reply[0])) {
-      printf("      %d %s", d->code, d->dsn ? d->dsn : "");
+      printf("     ");
+      if (d->code) printf(" %d", d->code);
+      if (d->dsn) printf(" %s", d->dsn);
       if (d->reply) {
         putchar(' ');
         esc_fputs(stdout, d->reply);

@@ -291,6 +291,12 @@ static int delivery(struct cur *c, struct ml_event *ev) {
       open = c->p;
       if (more(c) && *open == '(' && c->end[-1] == ')')
         status_text(open + 1, c->end - 1, ev);
+      /* relay=none, "(connect to NAME[IP]:PORT: Connection timed out)":
+       * the receiver it tried is in the text */
+      if (ev->relay_ip[0] == '\0' && strncmp(ev->reply, "connect to ", 11) == 0) {
+        struct cur r = {ev->reply + 11, ev->reply + strlen(ev->reply)};
+        if (relay(&r, ev) < 0) ev->relay_name[0] = ev->relay_ip[0] = '\0';
+      }
       return ev->queue_id[0] ? 0 : -1;
     }
     if (more(c) && *v == '<') { /* an address: to its '>' */
@@ -341,12 +347,45 @@ static void domain_of(char *out, size_t cap, const char *a, const char *b) {
   if (at) copy(out, cap, at + 1, b);
 }
 
+/* Exim's "defer (ERRNO): TEXT H=..." (or "error (ERRNO): ..."): the
+ * connection failed when the errno is a connect's (timed out, refused,
+ * host or network unreachable); the text is the reply either way. */
+static enum ml_kind exim_defer(const char *p, const char *end, struct ml_event *ev) {
+  static const char *const tags[] = {" defer (", " error ("};
+  const char *q, *t = NULL, *e;
+  unsigned i;
+  int neg = 0;
+  long err = 0;
+
+  for (i = 0; i < 2 && t == NULL; i++) {
+    size_t n = strlen(tags[i]);
+    for (q = p; q + n <= end; q++)
+      if (memcmp(q, tags[i], n) == 0) {
+        t = q + n;
+        break;
+      }
+  }
+  if (t == NULL) return ev->kind = ML_DELIVERY;
+  if (t < end && *t == '-') neg = 1, t++;
+  while (t < end && *t >= '0' && *t <= '9' && err < 100000) err = err * 10 + (*t++ - '0');
+  if (t + 3 > end || memcmp(t, "): ", 3) != 0) return ev->kind = ML_DELIVERY;
+  t += 3;
+  for (e = t; e + 3 <= end && memcmp(e, " H=", 3) != 0; e++)
+    ;
+  if (e + 3 > end) e = end;
+  copy(ev->reply, sizeof(ev->reply), t, e);
+  if (!neg && (err == 110 || err == 111 || err == 113 || err == 101) &&
+      ev->relay_ip[0])
+    return ev->kind = ML_CONNECT;
+  return ev->kind = ML_DELIVERY;
+}
+
 /* Exim's mainlog: "2026-12-02 14:02:11 1rABCD-0001Xy-AB => bob@example.net
  * R=dnslookup T=remote_smtp H=mx.example.net [198.51.100.25]:25
  * I=[203.0.113.10]:38211 X=TLS1.3:... C="250 2.0.0 Ok"". c is past the
  * time. */
 static enum ml_kind exim(struct cur *c, struct ml_event *ev) {
-  const char *a, *b, *err;
+  const char *a, *b, *err, *line_rest;
   static const char smtp_err[] = "SMTP error from remote mail server after ";
 
   if (!word(c, &a, &b)) return ML_OTHER;
@@ -386,6 +425,7 @@ static enum ml_kind exim(struct cur *c, struct ml_event *ev) {
   else if (memcmp(a, "==", 2) == 0) ev->status = MLS_DEFERRED;
   else return ML_OTHER;
   if (!word(c, &a, &b)) return ML_OTHER;
+  line_rest = b;
   {
     const char *at = NULL, *q;
     for (q = a; q < b; q++)
@@ -445,6 +485,7 @@ static enum ml_kind exim(struct cur *c, struct ml_event *ev) {
       colon++;
     if (colon < c->end) status_text(colon + 2, c->end, ev);
   }
+  if (err == NULL && ev->code == 0) return exim_defer(line_rest, c->end, ev);
   return ev->kind = ML_DELIVERY;
 }
 

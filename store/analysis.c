@@ -129,7 +129,8 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
   " r.code, r.enhanced, r.text, 0 FROM replies r JOIN sessions s"             \
   " ON s.id = r.session_id WHERE r.code >= 400 AND"                           \
   " s.direction != 'inbound'" WINDOW twins                                    \
-  " UNION ALL SELECT x.src_ip, x.echoed_ip, d.relay_ip, d.relay_name, d.at,"  \
+  " UNION ALL SELECT coalesce(x.src_ip, d.src_ip), x.echoed_ip, d.relay_ip,"\
+  " d.relay_name, d.at,"  \
   " d.code, d.dsn, d.reply, 1 FROM deliveries d LEFT JOIN sessions x"         \
   " ON x.id = d.session_id WHERE d.code >= 400 AND d.at >= ?1 AND"            \
   " d.at <= ?2 AND NOT EXISTS (SELECT 1 FROM replies r2 WHERE"                \
@@ -150,6 +151,7 @@ static int take_port25(sqlite3_stmt *st, void *arg) {
   r.answered = sqlite3_column_int64(st, 3);
   r.first_us = sqlite3_column_int64(st, 4);
   r.last_us = sqlite3_column_int64(st, 5);
+  r.from_log = sqlite3_column_int(st, 6);
   return ((port25_fn)k->fn)(&r, k->ctx);
 }
 
@@ -163,7 +165,7 @@ int64_t store_port25(struct store *s, int64_t since, int64_t until,
                   "  THEN s.dst_ip END),"
                   " sum(s.state IN ('syn-only','refused')),"
                   " sum(s.state NOT IN ('syn-only','refused','connected')),"
-                  " min(s.first_seen), max(s.last_seen)"
+                  " min(s.first_seen), max(s.last_seen), 0"
                   " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
                   /* only sources that had a blocked attempt: one scan for
                    * those, then their sessions by index */
@@ -171,7 +173,22 @@ int64_t store_port25(struct store *s, int64_t since, int64_t until,
                   "  b.state IN ('syn-only','refused') AND"
                   "  b.direction != 'inbound' AND b.first_seen >= ?1 AND"
                   "  b.first_seen <= ?2)"
-                  " GROUP BY s.src_ip",
+                  " GROUP BY s.src_ip"
+                  /* The MTA's log, per logging host: its failed connections
+                   * that no captured attempt (a SYN to the same receiver in
+                   * the three minutes before) already counts, against its
+                   * attempts that got an answer and rode on no captured
+                   * session. Without a capture, the only evidence. */
+                  " UNION ALL SELECT d.host, count(DISTINCT CASE WHEN"
+                  "  d.status = 'connect' THEN d.relay_ip END),"
+                  " sum(d.status = 'connect'),"
+                  " sum(d.status != 'connect' AND d.code IS NOT NULL),"
+                  " min(d.at), max(d.at), 1 FROM deliveries d"
+                  " WHERE d.at >= ?1 AND d.at <= ?2 AND d.session_id IS NULL"
+                  " AND (d.status != 'connect' OR NOT EXISTS (SELECT 1 FROM"
+                  "  sessions x WHERE x.dst_ip = d.relay_ip AND x.first_seen"
+                  "  >= d.at - 180000000 AND x.first_seen <= d.at + 2000000))"
+                  " GROUP BY d.host HAVING sum(d.status = 'connect') > 0",
                   since, until, NULL, take_port25, &k);
 }
 

@@ -154,8 +154,10 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
  * reset: such sessions, to how many receivers, and sessions that reached
  * the banner. */
 struct port25_row {
-  const char *src_ip;
+  const char *src_ip;     /* from_log: the host whose MTA logged them    */
   int64_t blocked_dsts, blocked, answered, first_us, last_us;
+  int from_log;           /* "connect to ...: Connection timed out" lines
+                             of the MTA log, not captured SYNs           */
 };
 typedef int (*port25_fn)(const struct port25_row *r, void *ctx);
 int64_t store_port25(struct store *s, int64_t since, int64_t until,

@@ -303,18 +303,19 @@ r1=$(ml tests/data/maillog-postfix-sender.log)
 r2=$(ml tests/data/maillog-exim-sender.log)
 r3=$(ml tests/data/maillog-postfix-mx.log)
 r4=$(ml tests/data/maillog-postfix-sender.log)
-if echo "$r1" | grep -q "38 lines: 3 delivery attempts, 0 failed connections (3 new), 3 TLS lines, 10 message ids" &&
-  echo "$r2" | grep -q "4 lines: 1 delivery attempts, .*(1 new)" &&
-  echo "$r3" | grep -q "45 lines: 0 delivery attempts" && echo "$r4" | grep -q "(0 new)" &&
+if echo "$r1" | grep -q "45 lines: 4 delivery attempts and 1 failed connections (5 of them new), 3 TLS lines, 12 message ids" &&
+  echo "$r2" | grep -q "4 lines: 1 delivery attempts and 0 failed connections (1 of them new)" &&
+  echo "$r3" | grep -q "45 lines: 0 delivery attempts" && echo "$r4" | grep -q "(0 of them new)" &&
   "$PY" - "$T/ml.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 rows = db.execute("SELECT status, code, src_ip, relay_ip, stage FROM deliveries ORDER BY id").fetchall()
-assert [r[:2] for r in rows] == [("bounced", 550), ("sent", 250), ("bounced", 550), ("sent", 250)], rows
-assert rows[3][2] == "203.0.113.12" and rows[0][4] == "RCPT TO", rows
-assert db.execute("SELECT count(*) FROM messages WHERE host = 'mail01' AND message_id LIKE 'e2e-_@example.com'").fetchone()[0] == 3
+assert [r[:2] for r in rows] == [("bounced", 550), ("sent", 250), ("bounced", 550), ("connect", None),
+                                 ("deferred", None), ("sent", 250)], rows
+assert rows[5][2] == "203.0.113.12" and rows[0][4] == "RCPT TO" and rows[3][3] == rows[4][3] == "198.51.100.99", rows
+assert db.execute("SELECT count(*) FROM messages WHERE host = 'mail01' AND message_id LIKE 'e2e-_@example.com'").fetchone()[0] == 4
 PY
-then ok "recorded Postfix and Exim logs: 4 attempts (2 rejects at RCPT TO, Exim's I=), 3 TLS lines, message ids; a re-read adds nothing"
+then ok "recorded Postfix and Exim logs: 5 attempts (2 rejects at RCPT TO, a connect timeout, Exim's I=), 3 TLS lines, message ids; a re-read adds nothing"
 else ko "recorded logs: $r1 / $r2 / $r3 / $r4"; fi
 
 mkdir -p "$T/mlw"

@@ -72,7 +72,8 @@ static void test_forms(void **state) {
                         "[192.0.2.25]:25: Connection timed out)", 0, &ev),
                    ML_DELIVERY);
   assert_int_equal(ev.status, MLS_DEFERRED);
-  assert_string_equal(ev.relay_ip, "");
+  assert_string_equal(ev.relay_ip, "192.0.2.25"); /* relay=none: from the text */
+  assert_string_equal(ev.relay_name, "mx.example.com");
   assert_int_equal(ev.code, 0);
   assert_string_equal(ev.reply, "connect to mx.example.com[192.0.2.25]:25: Connection timed out");
   /* RFC 5424 */
@@ -207,6 +208,52 @@ static void test_exim(void **state) {
   assert_int_equal(line("2026-12-02 14:02:11 1rABCF-0001Xy-AB Completed", 0, &ev), ML_OTHER);
 }
 
+/* A connection that failed, in the forms the two MTAs log it. */
+static void test_connect_failures(void **state) {
+  struct ml_event ev;
+  (void)state;
+
+  /* Postfix: relay=none, the receiver only in the status text */
+  assert_int_equal(line("Dec 02 16:42:52 mail01 postfix/smtp[2]: B2E88A7A2E8: "
+                        "to=<bob@example.net>, relay=none, delay=2, "
+                        "delays=0.01/0/2/0, dsn=4.4.1, status=deferred (connect "
+                        "to 198.51.100.99[198.51.100.99]:25: Connection timed out)",
+                        0, &ev),
+                   ML_DELIVERY);
+  assert_int_equal(ev.status, MLS_DEFERRED);
+  assert_string_equal(ev.relay_ip, "198.51.100.99");
+  assert_int_equal(ev.relay_port, 25);
+  assert_int_equal(ev.code, 0);
+  assert_string_equal(ev.reply, "connect to 198.51.100.99[198.51.100.99]:25: "
+                                "Connection timed out");
+  /* Exim: defer (110) is a connect timeout, (111) refused */
+  assert_int_equal(line("2026-12-02 14:02:11 1rABCD-0001Xy-AB == bob@example.net "
+                        "R=dnslookup T=remote_smtp defer (110): Connection timed "
+                        "out H=mx.example.net [198.51.100.99]", 0, &ev),
+                   ML_CONNECT);
+  assert_string_equal(ev.relay_ip, "198.51.100.99");
+  assert_string_equal(ev.relay_name, "mx.example.net");
+  assert_string_equal(ev.reply, "Connection timed out");
+  assert_int_equal(line("2026-12-02 14:02:11 1rABCD-0001Xy-AB == bob@example.net "
+                        "R=dnslookup T=remote_smtp defer (111): Connection "
+                        "refused H=mx.example.net [198.51.100.99]", 0, &ev),
+                   ML_CONNECT);
+  /* not a connect: a negative errno, or no receiver named */
+  assert_int_equal(line("2026-12-02 14:02:11 1rABCD-0001Xy-AB == bob@example.net "
+                        "R=dnslookup T=remote_smtp defer (-53): retry time not "
+                        "reached for any host", 0, &ev),
+                   ML_DELIVERY);
+  assert_string_equal(ev.reply, "retry time not reached for any host");
+  assert_int_equal(line("2026-12-02 14:02:11 1rABCD-0001Xy-AB == bob@example.net "
+                        "R=dnslookup T=remote_smtp defer (110): Connection timed out",
+                        0, &ev),
+                   ML_DELIVERY);
+  /* cut short anywhere: never more than the line */
+  assert_int_equal(line("2026-12-02 14:02:11 1rABCD-0001Xy-AB == b@x R=d T=r defer (110",
+                        0, &ev),
+                   ML_DELIVERY);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_delivery_bounced),
@@ -214,6 +261,7 @@ int main(void) {
       cmocka_unit_test(test_year_and_zone),
       cmocka_unit_test(test_every_cut),
       cmocka_unit_test(test_exim),
+      cmocka_unit_test(test_connect_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -552,11 +552,12 @@ static void test_port25_table(void **state) {
     struct port25_row r;
     int want; /* -1: no finding, else the severity */
   } cases[] = {
-      {{"192.0.2.1", 0, 0, 5, 1, 2}, -1},              /* nothing blocked      */
-      {{"192.0.2.1", 1, 3, 0, 1, 2}, SEV_CRIT},        /* never answered       */
-      {{"192.0.2.1", 2, 2, 9, 1, 2}, -1},              /* 2 silent receivers   */
-      {{"192.0.2.1", PORT25_BLOCKED_DSTS_MIN, 4, 9, 1, 2}, SEV_WARN},
-      {{NULL, 5, 5, 0, 1, 2}, -1},                     /* no source            */
+      {{"192.0.2.1", 0, 0, 5, 1, 2, 0}, -1},              /* nothing blocked      */
+      {{"192.0.2.1", 1, 3, 0, 1, 2, 0}, SEV_CRIT},        /* never answered       */
+      {{"192.0.2.1", 2, 2, 9, 1, 2, 0}, -1},              /* 2 silent receivers   */
+      {{"192.0.2.1", PORT25_BLOCKED_DSTS_MIN, 4, 9, 1, 2, 0}, SEV_WARN},
+      {{NULL, 5, 5, 0, 1, 2, 0}, -1},                     /* no source            */
+      {{"mail01", 1, 2, 0, 1, 2, 1}, SEV_CRIT},        /* the MTA's log alone  */
   };
   size_t c;
   (void)state;
@@ -572,6 +573,12 @@ static void test_port25_table(void **state) {
     assert_string_equal(g.f[0].rule, "port25-blocked");
     assert_int_equal(g.f[0].severity, cases[c].want);
     assert_int_equal(g.f[0].count, cases[c].r.blocked);
+    if (cases[c].r.from_log) { /* a host, not an address: no identity */
+      assert_string_equal(g.f[0].subject, "mail01");
+      assert_true(g.f[0].ident == NULL || g.f[0].ident[0] == '\0');
+      assert_non_null(strstr(g.f[0].detail, "the MTA log of mail01: 2 connection attempts"));
+      continue;
+    }
     assert_string_equal(g.f[0].ident, "192.0.2.1");
   }
   {

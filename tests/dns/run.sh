@@ -555,7 +555,7 @@ t = [x for x in s if x["starttls"] and x["src_ip"] == "203.0.113.10"]
 assert len(t) == 1 and t[0]["logged"]["code"] == 550 and t[0]["logged"]["stage"] == "RCPT TO", t
 assert all(x["logged"] is None for x in s if not x["starttls"]), s
 PY
-  grep -q "6 lines: 1 delivery attempts, 0 failed connections (1 new), 1 TLS lines, 2 message ids and senders, 2 others" "$T/ml1" &&
+  grep -q "6 lines: 1 delivery attempts and 0 failed connections (1 of them new), 1 TLS lines, 2 message ids and senders, 2 others" "$T/ml1" &&
   "$BIN" history --db "$db" --message-id "<r1.test@example.com>" --format json | "$PY" -c "import json,sys; d=json.load(sys.stdin)['deliveries']; assert len(d) == 1 and d[0]['src_ip'] == '203.0.113.10' and d[0]['sender_domain'] == 'example.com' and d[0]['message_id'] == 'r1.test@example.com', d" &&
   [ "$rc4" = 0 ] && [ "$exim_tied" = "$exim_want 0" ] &&
   grep -q "(0 new)" "$T/ml2" && grep -q "1 delivery attempts newly tied" "$T/ml1" && grep -q "nope.log" "$T/ml3" &&

@@ -27,7 +27,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 DEBS=${EA_DEBS:-/var/cache/egressaudit-test/debs}
 XUID=${EA_EXIM_UID:-64990} # "Debian-exim" inside mx only; unused on the host
-NTESTS=16
+NTESTS=17
 if [ "$(id -u)" != 0 ]; then
   echo "e2e: skipped (needs root)"
   echo "e2e: 0 passed, 0 failed, $NTESTS skipped"
@@ -536,13 +536,14 @@ smtp_tls_security_level = may
 smtp_tls_loglevel = 1
 smtp_host_lookup = native
 disable_dns_lookups = yes
-sender_dependent_default_transport_maps = inline:{alice@example.com=smtp11:[198.51.100.25], dave@example.org=smtp12:[198.51.100.25]}
+sender_dependent_default_transport_maps = inline:{alice@example.com=smtp11:[198.51.100.25], dave@example.org=smtp12:[198.51.100.25], carol@example.org=smtp13:[198.51.100.99]}
 transport_maps = inline:{example.com=discard:bounces}
 CF
 cat >"$SP/etc/master.cf" <<CF
 127.0.0.1:smtp inet n - n - - smtpd
 smtp11    unix  - - n - - smtp -o smtp_bind_address=203.0.113.11
 smtp12    unix  - - n - - smtp -o smtp_bind_address=203.0.113.12
+smtp13    unix  - - n - - smtp -o smtp_bind_address=203.0.113.11 -o smtp_connect_timeout=2s
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -635,6 +636,13 @@ wait_until 60 has_deliveries 3 || mail_bad="$mail_bad [3rd attempt not stored]"
 ip netns exec "$S" postfix -c "$SP/etc" logrotate >>"$T/spf.log" 2>&1 || mail_bad="$mail_bad [postfix logrotate failed]"
 submit alice@example.com bob@example.net e2e-3
 wait_until 60 has_deliveries 4 || mail_bad="$mail_bad [the attempt after the rotation not stored]"
+# A receiver whose port 25 the gateway drops: Postfix gives up after 2 s
+# ("connect to ...: Connection timed out"), and the mail stays deferred.
+printf 'table ip ea_drop {\n chain fwd {\n  type filter hook forward priority 0; policy accept;\n  ip daddr 198.51.100.99 tcp dport 25 drop\n }\n}\n' |
+  ip netns exec "$G" nft -f -
+has_timeout() { [ "$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=5).execute(\"SELECT count(*) FROM deliveries WHERE status = 'connect' AND relay_ip = '198.51.100.99'\").fetchone()[0])" "$T/mta.db" 2>/dev/null)" -ge 1 ] 2>/dev/null; }
+submit carol@example.org bob@example.net e2e-4
+wait_until 60 has_timeout || mail_bad="$mail_bad [no logged connect timeout]"
 wait_until 60 caught_up || mail_bad="$mail_bad [positions never caught up after the rotation]"
 kill -TERM "$WM"
 wait "$WM"
@@ -643,7 +651,7 @@ WM=""
 lines_all=$( (for f in "$SP"/maillog.*; do case $f in *.gz) zcat "$f" ;; *) cat "$f" ;; esac; done; cat "$SP/maillog" "$X/log/mainlog") | wc -l)
 read2=$(grep "stopped:" "$T/wm.log" | tail -1 | sed -n 's/.*; \([0-9]*\) log lines read.*/\1/p')
 [ -z "$mail_bad" ] && [ "$wrc" = 0 ] && [ "$read2" = $((lines_all - lines_before)) ] && ls "$SP"/maillog.*.gz >/dev/null 2>&1 &&
-  ok "sending Postfix and Exim logged 4 attempts; watch --maillog stored them, its restart read only the $read2 new lines, and followed postfix logrotate" ||
+  ok "sending Postfix and Exim logged 4 attempts and a connect timeout; watch --maillog stored them, its restart read only the $read2 new lines, and followed postfix logrotate" ||
   ko "mail logs:$mail_bad watch exit $wrc, read after restart '$read2' of $lines_all - $lines_before lines; $(tail -3 "$T/wm.log")"
 ip netns exec "$S" postfix -c "$SP/etc" stop >>"$T/spf.log" 2>&1
 
@@ -676,6 +684,9 @@ ids = {i["ip"]: i for i in d["identities"]}
 f = [f for f in ids["203.0.113.11"]["findings"] if f["rule"] == "rdns-reject"]
 assert f and "from the MTA log" in f[0]["detail"], ids["203.0.113.11"]["findings"]
 assert "rdns-reject" not in {f["rule"] for f in ids["203.0.113.12"]["findings"]}
+# the timed-out connect was captured too (a SYN to .99): the log does not count it again
+allf = [f for i in d["identities"] for f in i["findings"]] + d.get("findings", [])
+assert not [f for f in allf if f["rule"] == "port25-blocked" and f["subject"] == "mail01"], allf
 PY
 "$BIN" history --db "$T/mta.db" --to example.net >"$T/mh.txt" 2>&1
 "$BIN" history --db "$T/mta.db" --message-id e2e-3@example.com --format json >"$T/mh.json" 2>&1
@@ -685,8 +696,33 @@ t = open(sys.argv[1]).read()
 assert t.count("left from 203.0.113.11 as mail01.example.com") == 2, t
 assert "left from 203.0.113.12 as mail02.example.com" in t and "left from 203.0.113.12 as mail01.example.com" in t, t
 assert t.count(" 550 ") == 2 and "no captured session" not in t, t
+# the deferred one (relay=none): its receiver read from "connect to ...", tied to the captured SYN
+assert "deferred  " in t and "4.4.1 connect to 198.51.100.99[198.51.100.99]:25: Connection timed out" in t, t
 d = json.load(open(sys.argv[2]))["deliveries"]
 assert len(d) == 1 and d[0]["src_ip"] == "203.0.113.11" and d[0]["code"] == 550 and d[0]["helo"] == "mail01.example.com", d
+PY
+# The logs alone, no capture: rejects per relay with the egress address
+# the reply text quotes; the timeouts of a host whose every attempt timed
+# out (its timeout lines only) are port-25 evidence.
+(for f in "$SP"/maillog.*.gz; do zcat "$f"; done; cat "$SP/maillog") >"$T/all.log"
+grep "connect to 198.51.100.99" "$T/all.log" >"$T/timeouts.log"
+"$BIN" read -q --maillog --db "$T/logonly.db" "$T/all.log" "$X/log/mainlog" &&
+  "$BIN" read -q --maillog --db "$T/timeouts.db" "$T/timeouts.log" &&
+  ip netns exec "$S" "$BIN" analyze -q --db "$T/logonly.db" --resolver 198.51.100.53 &&
+  ip netns exec "$S" "$BIN" analyze -q --db "$T/timeouts.db" --resolver 198.51.100.53
+"$BIN" report --db "$T/logonly.db" --format json >"$T/lo.json"
+"$BIN" report --db "$T/timeouts.db" --format json >"$T/to.json"
+"$PY" - "$T/lo.json" "$T/to.json" >"$T/lo.check" 2>&1 <<'PY' && ok "the logs without a capture: rdns-reject on 203.0.113.11 (from the reply text), port25-blocked for a host whose attempts all timed out" || ko "log only: $(cat "$T/lo.check")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+allf = [f for i in d["identities"] for f in i["findings"]] + d.get("findings", [])
+rj = [f for f in allf if f["rule"] == "rdns-reject"]
+assert len(rj) == 1 and rj[0]["subject"] == "203.0.113.11" and "from the MTA log" in rj[0]["detail"], allf
+assert not [f for f in allf if f["rule"] == "port25-blocked"], allf   # its other attempts were answered
+t = json.load(open(sys.argv[2]))
+allt = [f for i in t["identities"] for f in i["findings"]] + t.get("findings", [])
+p = [f for f in allt if f["rule"] == "port25-blocked"]
+assert len(p) == 1 and p[0]["subject"] == "mail01" and p[0]["severity"] == "crit" and "timed out" in p[0]["detail"], allt
 PY
 cp "$SP"/maillog "$X"/log/mainlog "$T/" 2>/dev/null
 

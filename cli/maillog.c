@@ -195,7 +195,7 @@ int read_maillog(const char *db, int quiet, const char *tz, int nfiles,
     ex = cli_exit_for(rc);
   }
   if (ex == 0) {
-    tied = store_deliveries_join(st, 0);
+    tied = store_deliveries_join(st, 0, INT64_MIN, INT64_MAX);
     if (tied < 0 || (rc = store_flush(st)) < 0) {
       cli_err("read: %s", store_errmsg(st));
       ex = EXIT_IOERR;

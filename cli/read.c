@@ -25,6 +25,7 @@ struct read_ctx {
   int store_rc; /* first store error, then nothing more is written */
   bool tty;
   int64_t prog_t;       /* progress: time and frames of the last update */
+  int64_t first_us, last_us; /* the span of the sessions stored          */
   uint64_t prog_frames;
 };
 
@@ -36,6 +37,8 @@ static void on_session(const struct session *s, void *ctx) {
   rc = store_session_put(r->st, s);
   if (rc < 0) r->store_rc = rc;
   else if (rc == 1) {
+    if (r->stored == 0 || s->first_us < r->first_us) r->first_us = s->first_us;
+    if (r->stored == 0 || s->last_us > r->last_us) r->last_us = s->last_us;
     r->stored++;
     r->by_dir[s->direction < 3 ? s->direction : 0]++;
   }
@@ -377,6 +380,17 @@ int cmd_read(int argc, char **argv) {
     capture_finish(cap);
   }
   if (r.store_rc == 0) r.store_rc = store_flush(r.st);
+  if (r.store_rc == 0 && r.stored > 0) {
+    /* A mail log read before these captures: tie its attempts of their
+     * time (with a margin for the clocks) to the new sessions. */
+    int64_t tied = store_deliveries_join(r.st, 0, r.first_us - 600000000LL,
+                                         r.last_us + 600000000LL);
+    if (tied < 0 || (r.store_rc = store_flush(r.st)) < 0)
+      r.store_rc = tied < 0 ? (int)tied : r.store_rc;
+    else if (tied > 0 && !o.quiet)
+      fprintf(stderr, "  %lld delivery attempts of the MTA log newly tied to "
+              "these sessions\n", (long long)tied);
+  }
   if (r.store_rc < 0) {
     cli_err("cannot write the database: %s; %llu new sessions of this run "
             "are stored, the ones after them are not",

@@ -410,7 +410,8 @@ static int log_join(struct watch *w) {
   w->joined_at_stored = w->stored;
   w->joined_at_log = w->logn.stored;
   from = w->join_mark[0] > 0 ? w->join_mark[0] : 0;
-  if ((tied = store_deliveries_join(w->st, from)) < 0) return (int)tied;
+  if ((tied = store_deliveries_join(w->st, from, INT64_MIN, INT64_MAX)) < 0)
+    return (int)tied;
   if (tied > 0)
     logf_("info", "%lld logged delivery attempt%s tied to captured sessions",
           (long long)tied, tied > 1 ? "s" : "");

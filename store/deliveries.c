@@ -85,7 +85,8 @@ int store_delivery_put(struct store *s, const struct delivery_row *r) {
   " ORDER BY r.session_id IS NOT NULL DESC, x.starttls DESC,"                \
   " x.first_seen DESC LIMIT 1"
 
-int64_t store_deliveries_join(struct store *s, int64_t from_id) {
+int64_t store_deliveries_join(struct store *s, int64_t from_id, int64_t since,
+                              int64_t until) {
   sqlite3_stmt *todo = NULL, *find = NULL, *set = NULL;
   int64_t tied = 0;
   int rc;
@@ -96,7 +97,8 @@ int64_t store_deliveries_join(struct store *s, int64_t from_id) {
                        " coalesce(reply, ''), src_ip, coalesce(src_port, 0)"
                        /* a scan by rowid (+: not the index on the column the
                         * loop sets), so the rows set never move under it */
-                       " FROM deliveries WHERE id >= ?1 AND +session_id IS NULL"
+                       " FROM deliveries WHERE id >= ?1 AND at >= ?2 AND at <= ?3"
+                       " AND +session_id IS NULL"
                        " AND relay_ip IS NOT NULL", &todo)) < 0 ||
       (rc = st_stmt(s, FIND_SESSION, &find)) < 0 ||
       (rc = st_stmt(s, "UPDATE deliveries SET session_id = ?2 WHERE id = ?1",
@@ -104,6 +106,8 @@ int64_t store_deliveries_join(struct store *s, int64_t from_id) {
       (rc = st_tx_begin(s)) < 0)
     goto done;
   sqlite3_bind_int64(todo, 1, from_id);
+  sqlite3_bind_int64(todo, 2, since);
+  sqlite3_bind_int64(todo, 3, until);
   while ((rc = sqlite3_step(todo)) == SQLITE_ROW) {
     int i;
     sqlite3_bind_value(find, 1, sqlite3_column_value(todo, 1));

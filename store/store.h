@@ -234,13 +234,14 @@ struct delivery_row {
 /* 1 stored, 0 already there (the same line read again), or a negative
  * errno. In the write batch, as sessions are. */
 int store_delivery_put(struct store *s, const struct delivery_row *r);
-/* Tie every delivery (of id from_id on) not yet tied to the captured
- * session it rode on: the
+/* Tie every delivery (of id from_id on, logged in [since, until]) not yet
+ * tied to the captured session it rode on: the
  * same receiver address and port, whose packets span the attempt (its
  * connection began delays c+d before the log line; a reused connection,
  * conn_use > 1, began earlier still). The nearest start wins. Returns
  * how many were tied, or a negative errno. */
-int64_t store_deliveries_join(struct store *s, int64_t from_id);
+int64_t store_deliveries_join(struct store *s, int64_t from_id, int64_t since,
+                              int64_t until);
 /* The newest delivery's id (0: none): watch joins only the recent ones. */
 int64_t store_deliveries_last_id(struct store *s);
 /* Where `watch --maillog` stopped in a log (logs/tail.h's position). */

@@ -558,11 +558,18 @@ PY
   grep -q "6 lines: 1 delivery attempts and 0 failed connections (1 of them new), 1 TLS lines, 2 message ids and senders, 2 others" "$T/ml1" &&
   "$BIN" history --db "$db" --message-id "<r1.test@example.com>" --format json | "$PY" -c "import json,sys; d=json.load(sys.stdin)['deliveries']; assert len(d) == 1 and d[0]['src_ip'] == '203.0.113.10' and d[0]['sender_domain'] == 'example.com' and d[0]['message_id'] == 'r1.test@example.com', d" &&
   [ "$rc4" = 0 ] && [ "$exim_tied" = "$exim_want 0" ] &&
-  grep -q "(0 new)" "$T/ml2" && grep -q "1 delivery attempts newly tied" "$T/ml1" && grep -q "nope.log" "$T/ml3" &&
+  grep -q "(0 of them new)" "$T/ml2" && grep -q "1 delivery attempts newly tied" "$T/ml1" && grep -q "nope.log" "$T/ml3" &&
   "$BIN" history --db "$db" --to example.net | grep -q "^      left from 203.0.113.10 as mail01.example.com$" &&
   "$BIN" history --db "$db" --queue-id 4F1A23C0123 --format json | "$PY" -c "import json,sys; d=json.load(sys.stdin)['deliveries']; assert len(d) == 1 and d[0]['src_ip'] == '203.0.113.10' and d[0]['code'] == 550, d" &&
   ok "read --maillog: Exim's I= ties an attempt to that very connection (one from another port to none); the reject inside TLS is tied to its session (outcome rejected, logged 550 at RCPT TO), rdns-reject says 'from the MTA log'; history --to, --queue-id and --message-id say which address and EHLO name carried it; a gzip'd re-read adds nothing; a missing file is 66" ||
   ko "read --maillog: exits $rc1 $rc2 $rc3 $rc4, exim tied '$exim_tied' want '$exim_want 0'; $(cat "$T/ml1" "$T/ml2" "$T/ml3")"
+# The other order: the log first, the capture after; read ties them then.
+"$BIN" read -q --maillog --log-tz UTC --db "$T/late.db" "$T/mail.log" &&
+  "$BIN" read --db "$T/late.db" tests/data/demo.pcapng 2>"$T/late.err" &&
+  grep -q "1 delivery attempts of the MTA log newly tied to these sessions" "$T/late.err" &&
+  [ "$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT x.starttls, x.src_ip FROM deliveries d JOIN sessions x ON x.id = d.session_id').fetchall())" "$T/late.db")" = "[(1, '203.0.113.10')]" ] &&
+  ok "read --maillog before the capture: reading the capture ties the attempt to its TLS session" ||
+  ko "log before capture: $(cat "$T/late.err")"
 
 # Split horizon: a real second resolver (Unbound) forwards to the NSD but
 # holds an internal PTR for 203.0.113.10. --compare asks both every PTR,

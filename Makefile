@@ -42,7 +42,7 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
 CLI_SRC  := cli/main.c cli/opts.c cli/render.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
             cli/history.c cli/watch.c cli/metrics.c cli/maillog.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver test_maillog test_tail
-FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf fuzz_http fuzz_list fuzz_maillog
+FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf fuzz_http fuzz_list fuzz_maillog fuzz_tail
 
 B        := build
 OBJ      := $(B)/obj

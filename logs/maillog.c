@@ -147,12 +147,34 @@ static int word(struct cur *c, const char **a, const char **b) {
   return *b > *a;
 }
 
+/* The program of a syslog tag [a, e) ("postfix/smtp", "postfix-out/lmtp",
+ * "postfix/relay/smtp", "exim4"): 0 a Postfix delivery agent (smtp,
+ * lmtp), 1 Postfix's cleanup or qmgr, 2 Exim (its mainlog through
+ * syslog), -1 anything else. */
+static int tag_kind(const char *a, const char *e) {
+  const char *slash = NULL;
+
+  if ((e - a == 4 && memcmp(a, "exim", 4) == 0) ||
+      (e - a == 5 && memcmp(a, "exim4", 5) == 0))
+    return 2;
+  for (const char *q = a; q < e; q++)
+    if (*q == '/') slash = q;
+  if (slash == NULL || slash - a < 7 || memcmp(a, "postfix", 7) != 0) return -1;
+  if ((e - slash == 5 && memcmp(slash, "/smtp", 5) == 0) ||
+      (e - slash == 5 && memcmp(slash, "/lmtp", 5) == 0))
+    return 0;
+  if ((e - slash == 8 && memcmp(slash, "/cleanup", 8) == 0) ||
+      (e - slash == 5 && memcmp(slash, "/qmgr", 5) == 0))
+    return 1; /* a message's id or sender, perhaps */
+  return -1;
+}
+
 /* The syslog frame: time, host, tag; c is left at the message. The tag
  * must be a Postfix delivery agent (".../smtp[pid]:", ".../lmtp[pid]:",
  * any instance name before the slash). */
 static int frame(struct cur *c, const struct ml_clock *k, struct ml_event *ev) {
   /* 0: a delivery agent (smtp, lmtp); 1: cleanup or qmgr; -1: neither */
-  const char *a, *b, *slash, *br;
+  const char *a, *b, *br;
   int rfc5424 = 0;
 
   if (lit(c, "<")) { /* <PRI>: RFC 5424 when a version follows */
@@ -185,18 +207,8 @@ static int frame(struct cur *c, const struct ml_clock *k, struct ml_event *ev) {
     br = memchr(a, '[', (size_t)(b - a));
     if (br == NULL) br = b - 1;
   }
-  slash = NULL;
-  for (const char *q = a; q < br; q++)
-    if (*q == '/') slash = q;
-  if (slash == NULL || slash - a < 7 || memcmp(a, "postfix", 7) != 0) return -1;
   skip_spaces(c);
-  if ((br - slash == 5 && memcmp(slash, "/smtp", 5) == 0) ||
-      (br - slash == 5 && memcmp(slash, "/lmtp", 5) == 0))
-    return 0;
-  if ((br - slash == 8 && memcmp(slash, "/cleanup", 8) == 0) ||
-      (br - slash == 5 && memcmp(slash, "/qmgr", 5) == 0))
-    return 1; /* a message's id or sender, perhaps */
-  return -1;
+  return tag_kind(a, br);
 }
 
 /* NAME[IP]:PORT (PORT optional). */
@@ -518,24 +530,219 @@ static enum ml_kind message(struct cur *c, struct ml_event *ev) {
   return ML_OTHER;
 }
 
+static enum ml_kind agent(struct cur *cp, struct ml_event *ev);
+static enum ml_kind body(struct cur *c, int k, const struct ml_clock *clk,
+                         struct ml_event *ev);
+
+/* journalctl -o json: one object per line, every field a string (or an
+ * array of byte values when it is not text, or null when too long);
+ * the ones of use here: MESSAGE, SYSLOG_IDENTIFIER, _HOSTNAME and
+ * __REALTIME_TIMESTAMP (microseconds since the epoch, as a string). */
+#define JOURNAL_MSG_MAX 16384
+
+/* A JSON string at c (past its opening quote) into out (cut to fit,
+ * NUL-terminated); c is left past its closing quote. 0, or -1 when the
+ * line ends first. \u escapes become UTF-8 (a lone surrogate: '?'). */
+static int json_str(struct cur *c, char *out, size_t cap) {
+  size_t n = 0;
+
+  while (more(c) && *c->p != '"') {
+    unsigned long u = (unsigned char)*c->p++;
+    char b[4];
+    size_t k = 1, i;
+    if (u == '\\') {
+      if (!more(c)) return -1;
+      switch (*c->p++) {
+      case 'b': u = '\b'; break;
+      case 'f': u = '\f'; break;
+      case 'n': u = '\n'; break;
+      case 'r': u = '\r'; break;
+      case 't': u = '\t'; break;
+      case 'u': {
+        int d;
+        u = 0;
+        for (d = 0; d < 4; d++) {
+          char h = more(c) ? *c->p++ : 'x';
+          u = u * 16 + (unsigned long)(h >= '0' && h <= '9' ? h - '0'
+                                       : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                       : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 0x10000);
+        }
+        if (u > 0xffff) return -1;
+        if (u >= 0xd800 && u <= 0xdbff && c->end - c->p >= 6 && c->p[0] == '\\' &&
+            c->p[1] == 'u') {
+          struct cur l = {c->p + 2, c->p + 6};
+          unsigned long lo = 0;
+          for (d = 0; d < 4; d++) {
+            char h = *l.p++;
+            lo = lo * 16 + (unsigned long)(h >= '0' && h <= '9' ? h - '0'
+                                           : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                           : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 0x10000);
+          }
+          if (lo >= 0xdc00 && lo <= 0xdfff) {
+            u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+            c->p += 6;
+          }
+        }
+        if (u >= 0xd800 && u <= 0xdfff) u = '?';
+        break;
+      }
+      default: u = (unsigned char)c->p[-1]; break; /* \" \\ \/ */
+      }
+      if (u >= 0x80) { /* UTF-8 */
+        if (u < 0x800) b[0] = (char)(0xc0 | (u >> 6)), k = 2;
+        else if (u < 0x10000) b[0] = (char)(0xe0 | (u >> 12)), k = 3;
+        else b[0] = (char)(0xf0 | (u >> 18)), k = 4;
+        for (i = 1; i < k; i++)
+          b[i] = (char)(0x80 | ((u >> (6 * (k - 1 - i))) & 0x3f));
+      } else {
+        b[0] = (char)u;
+      }
+    } else {
+      b[0] = (char)u;
+    }
+    for (i = 0; i < k; i++)
+      if (n + 1 < cap) out[n++] = b[i];
+  }
+  if (!more(c)) return -1;
+  c->p++;
+  out[n] = '\0';
+  return 0;
+}
+
+/* Any JSON value at c, skipped: strings, numbers, literals, and arrays
+ * or objects (nested at most 16 deep). A field's value only when it is an
+ * array of byte values is copied into out (journald's form for text it
+ * will not show as a string). 0 or -1. */
+static int json_skip(struct cur *c, char *out, size_t cap) {
+  int depth = 0;
+  size_t n = 0;
+
+  if (out) out[0] = '\0';
+  do {
+    skip_spaces(c);
+    if (!more(c)) return -1;
+    if (*c->p == '"') {
+      char tmp[1];
+      c->p++;
+      if (json_str(c, tmp, sizeof(tmp)) < 0) return -1;
+    } else if (*c->p == '[' || *c->p == '{') {
+      if (++depth > 16) return -1;
+      c->p++;
+      continue;
+    } else if (*c->p == ']' || *c->p == '}') {
+      depth--;
+      c->p++;
+    } else if (*c->p == ',' || *c->p == ':') {
+      c->p++;
+      continue;
+    } else {
+      const char *a = c->p;
+      while (more(c) && *c->p != ',' && *c->p != ']' && *c->p != '}' && *c->p != ' ')
+        c->p++;
+      if (c->p == a) return -1;
+      if (out && depth == 1 && *a >= '0' && *a <= '9' && n + 1 < cap) {
+        unsigned v = 0; /* a byte value: digits up to the token's end */
+        for (const char *q = a; q < c->p && *q >= '0' && *q <= '9'; q++)
+          v = (v * 10 + (unsigned)(*q - '0')) & 0xffff;
+        out[n++] = (char)(v & 0xff);
+        out[n] = '\0';
+      }
+    }
+  } while (depth > 0);
+  return 0;
+}
+
+static enum ml_kind journal(struct cur *c, const struct ml_clock *clk,
+                            struct ml_event *ev) {
+  char key[32], msg[JOURNAL_MSG_MAX], ident[64], val[64];
+  int have_msg = 0, have_time = 0, k;
+  struct cur m;
+
+  ident[0] = '\0';
+  c->p++; /* { */
+  for (;;) {
+    skip_spaces(c);
+    if (more(c) && *c->p == '}') break;
+    if (!lit(c, "\"") || json_str(c, key, sizeof(key)) < 0) return ML_OTHER;
+    skip_spaces(c);
+    if (!lit(c, ":")) return ML_OTHER;
+    skip_spaces(c);
+    if (more(c) && *c->p == '"') {
+      int is_msg = strcmp(key, "MESSAGE") == 0;
+      c->p++;
+      if (json_str(c, is_msg ? msg : strcmp(key, "SYSLOG_IDENTIFIER") == 0 ? ident
+                                   : strcmp(key, "_HOSTNAME") == 0 ? ev->host : val,
+                   is_msg ? sizeof(msg) : strcmp(key, "_HOSTNAME") == 0
+                                              ? sizeof(ev->host) : sizeof(val)) < 0)
+        return ML_OTHER;
+      have_msg |= is_msg;
+      if (strcmp(key, "__REALTIME_TIMESTAMP") == 0) {
+        char *e;
+        long long us = strtoll(val, &e, 10);
+        if (e == val || *e != '\0' || us < 0) return ML_OTHER;
+        ev->at_us = us;
+        have_time = 1;
+      }
+    } else if (strcmp(key, "MESSAGE") == 0) {
+      if (json_skip(c, msg, sizeof(msg)) < 0) return ML_OTHER;
+      have_msg = msg[0] != '\0';
+    } else if (json_skip(c, NULL, 0) < 0) {
+      return ML_OTHER;
+    }
+    skip_spaces(c);
+    if (!lit(c, ",")) {
+      if (more(c) && *c->p == '}') break;
+      return ML_OTHER;
+    }
+  }
+  if (!have_msg || !have_time || (k = tag_kind(ident, ident + strlen(ident))) < 0)
+    return ML_OTHER;
+  m.p = msg;
+  m.end = msg + strlen(msg);
+  return body(&m, k, clk, ev);
+}
+
+/* A message of a program of kind k (tag_kind), c at its start. */
+static enum ml_kind body(struct cur *c, int k, const struct ml_clock *clk,
+                         struct ml_event *ev) {
+  switch (k) {
+  case 0: return agent(c, ev);
+  case 1: return message(c, ev);
+  case 2: { /* Exim through syslog: its own time first (syslog_timestamp) */
+    struct cur t = *c;
+    int64_t at;
+    if (more(&t) && *t.p >= '0' && *t.p <= '9' && time_iso(&t, clk, &at) == 0) {
+      ev->at_us = at;
+      *c = t;
+    }
+    return exim(c, ev);
+  }
+  default: return ML_OTHER;
+  }
+}
+
 enum ml_kind maillog_line(const char *line, size_t len,
                           const struct ml_clock *clk, struct ml_event *ev) {
   struct cur c = {line, line + len};
-  const char *a;
 
   memset(ev, 0, sizeof(*ev));
   while (c.end > c.p && (c.end[-1] == '\r' || c.end[-1] == '\n')) c.end--;
+  if (c.p < c.end && *c.p == '{') return journal(&c, clk, ev);
   /* Exim's own log: its time first ("2026-12-02 14:02:11"), no host. */
   if (c.end - c.p > 20 && c.p[4] == '-' && c.p[10] == ' ' &&
       time_iso(&c, clk, &ev->at_us) == 0)
     return exim(&c, ev);
   c.p = line;
   memset(ev, 0, sizeof(*ev));
-  switch (frame(&c, clk, ev)) {
-  case 0: break;
-  case 1: return message(&c, ev);
-  default: return ML_OTHER;
-  }
+  return body(&c, frame(&c, clk, ev), clk, ev);
+}
+
+/* A Postfix delivery agent's message: a failed connection, TLS, or a
+ * delivery's status. */
+static enum ml_kind agent(struct cur *cp, struct ml_event *ev) {
+  struct cur c = *cp;
+  const char *a;
+
   if (lit(&c, "connect to ")) {
     if (relay(&c, ev) < 0 || !lit(&c, ": ")) return ML_OTHER;
     copy(ev->reply, sizeof(ev->reply), c.p, c.end);

@@ -318,6 +318,37 @@ PY
 then ok "recorded Postfix and Exim logs: 5 attempts (2 rejects at RCPT TO, a connect timeout, Exim's I=), 3 TLS lines, message ids; a re-read adds nothing"
 else ko "recorded logs: $r1 / $r2 / $r3 / $r4"; fi
 
+# The same log through journald: a journal file written by
+# systemd-journal-remote from it (one line with an ESC byte, which journald
+# keeps as bytes and journalctl -o json prints as an array of numbers), then
+# journalctl -o json and -o short-iso: the same attempts as the file.
+if [ -x /lib/systemd/systemd-journal-remote ] && command -v journalctl >/dev/null; then
+  { cat tests/data/maillog-postfix-sender.log
+    grep "status=bounced" tests/data/maillog-postfix-sender.log | head -1 |
+      sed 's/ [0-9A-F]*: to=/ ESC1: to=/; s/Client host rejected/Client \x1b[31mhost rejected/'; } >"$T/j.log"
+  "$PY" tests/gen/journal_export.py "$T/j.log" 2026 >"$T/j.export"
+  /lib/systemd/systemd-journal-remote -o "$T/j.journal" - <"$T/j.export" 2>"$T/jr.err"
+  journalctl --file "$T/j.journal" -o json >"$T/j.json" 2>>"$T/jr.err"
+  journalctl --file "$T/j.journal" -o short-iso >"$T/j.iso" 2>>"$T/jr.err"
+  for f in j.log j.json j.iso; do "$BIN" read -q --maillog --log-tz UTC --db "$T/$f.db" "$T/$f"; done
+  if grep -q '"MESSAGE":\[' "$T/j.json" && "$PY" - "$T/j.log.db" "$T/j.json.db" "$T/j.iso.db" <<'PY'
+import sqlite3, sys
+q = "SELECT at, queue_id, rcpt_domain, relay_ip, status, code, reply, stage FROM deliveries ORDER BY at, queue_id"
+a, b, c = (sqlite3.connect(p).execute(q).fetchall() for p in sys.argv[1:])
+assert len(a) == 6 and a == b, (len(a), len(b), [x for x in b if x not in a][:2])
+# short-iso is for people: journalctl drops the ANSI sequence from the text
+plain = [r[:6] + ((r[6] or "").replace("\x1b[31m", "") or None,) + r[7:] for r in a]
+assert c == plain, [x for x in c if x not in plain][:2]
+assert any("\x1b[31mhost" in (r[6] or "") for r in b), b
+m = "SELECT host, queue_id, message_id, sender_domain FROM messages ORDER BY 2"
+assert sqlite3.connect(sys.argv[1]).execute(m).fetchall() == sqlite3.connect(sys.argv[2]).execute(m).fetchall()
+PY
+  then ok "journalctl -o json (a binary MESSAGE among them) and -o short-iso of a real journal file: the same 6 attempts and messages as the syslog file"
+  else ko "journal forms: $(cat "$T/jr.err" | tail -3)"; fi
+else
+  ko "journal forms: systemd-journal-remote or journalctl missing (scripts/deps.sh installs them)"
+fi
+
 mkdir -p "$T/mlw"
 L=$(grep "status=bounced" tests/data/maillog-postfix-sender.log | head -1)
 line_n() { echo "$L" | sed "s/^\([^:]*:[^:]*:[^ ]* [^ ]* [^ ]*\) [0-9A-F]*:/\1 Q$1:/"; }

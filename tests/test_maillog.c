@@ -254,6 +254,54 @@ static void test_connect_failures(void **state) {
                    ML_DELIVERY);
 }
 
+/* journalctl -o json: escapes, a MESSAGE as bytes, fields of other kinds,
+ * Exim through syslog; and what is not a journal entry of ours. */
+static void test_journal_json(void **state) {
+  struct ml_event ev;
+  (void)state;
+
+  assert_int_equal(line("{\"__CURSOR\":\"s=1;i=2\",\"_HOSTNAME\":\"mail01\",\"PRIORITY\":\"6\","
+                        "\"SYSLOG_IDENTIFIER\":\"postfix/smtp\",\"_PID\":\"4242\","
+                        "\"__REALTIME_TIMESTAMP\":\"1796223600123456\",\"X\":[1,[2,{\"a\":null}]],"
+                        "\"N\":null,\"MESSAGE\":\"4F1A: to=<bob@example.net>, relay=mx.example.net"
+                        "[198.51.100.25]:25, delay=1, delays=0/0/0.5/0.5, dsn=5.7.1, status=bounced "
+                        "(host mx.example.net[198.51.100.25] said: 550 5.7.1 \\\"no\\\" \\u00e9\\ud83d\\ude00"
+                        "\\u0041 [203.0.113.11] (in reply to RCPT TO command))\"}", 0, &ev),
+                   ML_DELIVERY);
+  assert_int_equal(ev.at_us, 1796223600123456LL);
+  assert_string_equal(ev.host, "mail01");
+  assert_string_equal(ev.queue_id, "4F1A");
+  assert_int_equal(ev.code, 550);
+  assert_string_equal(ev.reply, "\"no\" \xc3\xa9\xf0\x9f\x98\x80" "A [203.0.113.11]");
+  assert_string_equal(ev.stage, "RCPT TO");
+  /* a MESSAGE journald keeps as bytes (an ESC in it) */
+  assert_int_equal(line("{\"MESSAGE\":[65,49,58,32,109,101,115,115,97,103,101,45,105,100,61,27],"
+                        "\"SYSLOG_IDENTIFIER\":\"postfix/cleanup\","
+                        "\"__REALTIME_TIMESTAMP\":\"1\"}", 0, &ev),
+                   ML_MESSAGE);
+  assert_string_equal(ev.queue_id, "A1");
+  assert_string_equal(ev.message_id, "\x1b");
+  /* Exim through syslog, its own time first */
+  assert_int_equal(line("{\"SYSLOG_IDENTIFIER\":\"exim\",\"__REALTIME_TIMESTAMP\":\"5\","
+                        "\"MESSAGE\":\"2026-12-02 14:02:11 1rABCD-0001Xy-AB => bob@example.net "
+                        "R=r T=t H=mx.example.net [198.51.100.25]:25 I=[203.0.113.12]:41000 "
+                        "C=\\\"250 OK\\\"\"}", 0, &ev),
+                   ML_DELIVERY);
+  assert_string_equal(ev.src_ip, "203.0.113.12");
+  assert_int_equal(ev.src_port, 41000);
+  assert_int_equal(ev.at_us, NOW - 3600 * 1000000LL + (2 * 60 + 11) * 1000000LL);
+  /* not ours, or not whole */
+  assert_int_equal(line("{\"SYSLOG_IDENTIFIER\":\"sshd\",\"__REALTIME_TIMESTAMP\":\"1\","
+                        "\"MESSAGE\":\"A1: message-id=<x>\"}", 0, &ev), ML_OTHER);
+  assert_int_equal(line("{\"SYSLOG_IDENTIFIER\":\"postfix/cleanup\",\"MESSAGE\":\"A1: "
+                        "message-id=<x>\"}", 0, &ev), ML_OTHER); /* no time */
+  assert_int_equal(line("{\"SYSLOG_IDENTIFIER\":\"postfix/cleanup\",\"__REALTIME_TIMESTAMP\":"
+                        "\"1\",\"MESSAGE\":\"A1: message-id=<x", 0, &ev), ML_OTHER);
+  assert_int_equal(line("{\"MESSAGE\":\"\\u12", 0, &ev), ML_OTHER);
+  assert_int_equal(line("{\"X\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", 0, &ev), ML_OTHER);
+  assert_int_equal(line("{", 0, &ev), ML_OTHER);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_delivery_bounced),
@@ -262,6 +310,7 @@ int main(void) {
       cmocka_unit_test(test_every_cut),
       cmocka_unit_test(test_exim),
       cmocka_unit_test(test_connect_failures),
+      cmocka_unit_test(test_journal_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

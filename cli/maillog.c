@@ -64,8 +64,8 @@ static int64_t line_hash(const char *p, size_t n) {
   return (int64_t)(h >> 1);
 }
 
-static int put(struct store *st, const struct ml_event *ev, const char *line,
-               size_t len) {
+static int put(struct store *st, const struct ml_event *ev, const char *tls,
+               const char *line, size_t len) {
   struct delivery_row r;
 
   memset(&r, 0, sizeof(r));
@@ -88,7 +88,38 @@ static int put(struct store *st, const struct ml_event *ev, const char *line,
   r.stage = ev->stage;
   r.src_ip = ev->src_ip;
   r.src_port = ev->src_port;
+  r.tls = tls;
   return store_delivery_put(st, &r);
+}
+
+/* "Untrusted TLS connection established to NAME[IP]:PORT: TLSv1.3 with
+ * cipher X (256/256 bits) ...": "Untrusted TLSv1.3 with cipher X",
+ * remembered for the process's next delivery to that relay. */
+static void tls_remember(struct ml_counts *n, const struct ml_event *ev) {
+  unsigned i = ev->pid % ML_TLS_SEEN;
+  const char *cut = strstr(ev->reply, " (");
+  int len = cut ? (int)(cut - ev->reply) : (int)strlen(ev->reply);
+
+  n->tls_seen[i].pid = ev->pid;
+  snprintf(n->tls_seen[i].host, sizeof(n->tls_seen[i].host), "%s", ev->host);
+  snprintf(n->tls_seen[i].relay_ip, sizeof(n->tls_seen[i].relay_ip), "%s",
+           ev->relay_ip);
+  n->tls_seen[i].relay_port = ev->relay_port;
+  snprintf(n->tls_seen[i].tls, sizeof(n->tls_seen[i].tls), "%s %.*s", ev->tls,
+           len, ev->reply);
+}
+
+/* The TLS the same process of the same host logged for this relay, once. */
+static const char *tls_recall(struct ml_counts *n, const struct ml_event *ev) {
+  unsigned i = ev->pid % ML_TLS_SEEN;
+
+  if (ev->pid == 0 || n->tls_seen[i].pid != ev->pid ||
+      strcmp(n->tls_seen[i].host, ev->host) != 0 ||
+      strcmp(n->tls_seen[i].relay_ip, ev->relay_ip) != 0 ||
+      n->tls_seen[i].relay_port != ev->relay_port)
+    return NULL;
+  n->tls_seen[i].pid = 0;
+  return n->tls_seen[i].tls;
 }
 
 int maillog_ingest(struct store *st, const char *line, size_t len,
@@ -108,9 +139,14 @@ int maillog_ingest(struct store *st, const char *line, size_t len,
     return store_message_put(st, ev.host, ev.queue_id, ev.at_us,
                              ev.message_id[0] ? ev.message_id : NULL,
                              ev.sender_domain[0] ? ev.sender_domain : NULL);
+  if (k == ML_TLS) {
+    tls_remember(n, &ev);
+    return 0;
+  }
   if (k != ML_DELIVERY && k != ML_CONNECT) return 0;
   while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-  if ((rc = put(st, &ev, line, len)) < 0) return rc;
+  if ((rc = put(st, &ev, ev.tls[0] ? ev.tls : tls_recall(n, &ev), line, len)) < 0)
+    return rc;
   n->stored += (uint64_t)rc;
   return 0;
 }
@@ -234,6 +270,7 @@ static int on_delivery(const struct delivery_use *d, void *ctx) {
     render_json_field("helo", d->helo);
     render_json_field("message_id", d->message_id);
     render_json_field("sender_domain", d->sender_domain);
+    render_json_field("tls", d->tls);
     putchar('}');
   } else {
     render_text_secs(d->at_us, t);
@@ -261,6 +298,11 @@ static int on_delivery(const struct delivery_use *d, void *ctx) {
       putchar('\n');
     } else {
       printf("      (no captured session: the egress address is not known)\n");
+    }
+    if (d->tls) {
+      printf("      TLS: ");
+      esc_fputs(stdout, d->tls);
+      putchar('\n');
     }
     if (d->code || (d->reply && d->reply[0])) {
       printf("     ");

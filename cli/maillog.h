@@ -10,9 +10,18 @@
 struct store;
 struct ml_clock;
 
-/* What the lines of a log were. */
+#define ML_TLS_SEEN 16
+
+/* What the lines of a log were; and what they told that a later line
+ * needs: Postfix logs a connection's TLS on a line of its own, before the
+ * delivery that the same process then makes over it. */
 struct ml_counts {
   uint64_t lines, deliveries, connects, tls, messages, other, stored, cut;
+  struct {
+    uint32_t pid;
+    char host[64], relay_ip[48], tls[96];
+    uint16_t relay_port;
+  } tls_seen[ML_TLS_SEEN]; /* by pid modulo ML_TLS_SEEN                */
 };
 
 /* The log's zone: "UTC", "local" (or NULL: this machine's), "+01:00",

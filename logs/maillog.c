@@ -205,7 +205,12 @@ static int frame(struct cur *c, const struct ml_clock *k, struct ml_event *ev) {
     /* "postfix/smtp[123]:" */
     if (b[-1] != ':') return -1;
     br = memchr(a, '[', (size_t)(b - a));
-    if (br == NULL) br = b - 1;
+    if (br == NULL) {
+      br = b - 1;
+    } else {
+      for (const char *q = br + 1; q < b && *q >= '0' && *q <= '9'; q++)
+        ev->pid = ev->pid < 100000000 ? ev->pid * 10 + (uint32_t)(*q - '0') : 0;
+    }
   }
   skip_spaces(c);
   return tag_kind(a, br);
@@ -676,6 +681,10 @@ static enum ml_kind journal(struct cur *c, const struct ml_clock *clk,
                                               ? sizeof(ev->host) : sizeof(val)) < 0)
         return ML_OTHER;
       have_msg |= is_msg;
+      if (strcmp(key, "_PID") == 0 || strcmp(key, "SYSLOG_PID") == 0) {
+        unsigned long pid = strtoul(val, NULL, 10);
+        ev->pid = pid < 4294967295UL ? (uint32_t)pid : 0;
+      }
       if (strcmp(key, "__REALTIME_TIMESTAMP") == 0) {
         char *e;
         long long us = strtoll(val, &e, 10);

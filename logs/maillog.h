@@ -47,6 +47,8 @@ struct ml_event {
   enum ml_kind kind;
   int64_t at_us;               /* the line's time (UTC)                   */
   char host[64];               /* the syslog host field                   */
+  uint32_t pid;                /* the process of the syslog tag ([pid],
+                                  journald's _PID); 0 when not given      */
   char queue_id[32];
   char rcpt_domain[256];       /* the domain of to=<...>                  */
   char relay_name[256];        /* relay=NAME[IP]:PORT (or connect to ...) */

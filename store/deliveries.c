@@ -37,9 +37,9 @@ int store_delivery_put(struct store *s, const struct delivery_row *r) {
                        "INSERT OR IGNORE INTO deliveries(at, host, line_hash,"
                        " queue_id, rcpt_domain, relay_name, relay_ip,"
                        " relay_port, conn_use, delay, d_conn, d_xmit, dsn,"
-                       " status, code, reply, stage, src_ip, src_port)"
+                       " status, code, reply, stage, src_ip, src_port, tls)"
                        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
-                       "?14,?15,?16,?17,?18,?19)",
+                       "?14,?15,?16,?17,?18,?19,?20)",
                        &st)) < 0)
     return rc;
   sqlite3_bind_int64(st, 1, r->at_us);
@@ -64,6 +64,7 @@ int store_delivery_put(struct store *s, const struct delivery_row *r) {
   bind_opt_text(st, 18, r->src_ip);
   if (r->src_port > 0) sqlite3_bind_int(st, 19, r->src_port);
   else sqlite3_bind_null(st, 19);
+  bind_opt_text(st, 20, r->tls);
   rc = sqlite3_step(st);
   rc = rc == SQLITE_DONE ? sqlite3_changes(s->db) > 0 : st_fail(s, "deliveries");
   st_done(s, st);
@@ -171,7 +172,7 @@ int64_t store_deliveries_of(struct store *s, const char *queue_id,
   if ((rc = st_stmt(s, "SELECT d.at, d.queue_id, d.rcpt_domain, d.relay_name,"
                        " d.relay_ip, d.status, d.dsn, d.reply, d.stage,"
                        " coalesce(d.code, 0), x.src_ip, x.echoed_ip, x.helo,"
-                       " m.message_id, m.sender_domain"
+                       " m.message_id, m.sender_domain, d.tls"
                        " FROM deliveries d LEFT JOIN sessions x ON"
                        " x.id = d.session_id LEFT JOIN messages m ON"
                        " m.host = d.host AND m.queue_id = d.queue_id"
@@ -203,6 +204,7 @@ int64_t store_deliveries_of(struct store *s, const char *queue_id,
     d.helo = st_col_text(st, 12);
     d.message_id = st_col_text(st, 13);
     d.sender_domain = st_col_text(st, 14);
+    d.tls = st_col_text(st, 15);
     n++;
     if (fn(&d, ctx) != 0) break;
   }

@@ -59,7 +59,8 @@
   " 'direction', s.direction, 'outcome', " OUTCOME_SQL ","                   \
   " 'logged', json((SELECT json_object('status', d.status, 'code', d.code,"  \
   " 'dsn', d.dsn, 'reply', d.reply, 'stage', d.stage, 'queue_id',"           \
-  " d.queue_id, 'recipient_domain', d.rcpt_domain) FROM deliveries d"        \
+  " d.queue_id, 'recipient_domain', d.rcpt_domain, 'tls', d.tls)"            \
+  " FROM deliveries d"                                                       \
   " WHERE d.session_id = s.id ORDER BY d.at DESC LIMIT 1)),"                 \
   " 'state', s.state, 'end', s.end_reason, 'client_by', s.client_by,"        \
   " 'banner', s.banner, 'banner_host', s.banner_host, 'helo', s.helo,"       \

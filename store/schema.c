@@ -172,7 +172,9 @@ static const char *const migrations[] = {
     "CREATE TABLE log_cursors("
     "  path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
     "  off INTEGER NOT NULL, head INTEGER NOT NULL, head_len INTEGER NOT NULL,"
-    "  at INTEGER NOT NULL) WITHOUT ROWID;",
+    "  at INTEGER NOT NULL) WITHOUT ROWID;"
+    /* and the TLS of each attempt's connection, as the log says it */
+    "ALTER TABLE deliveries ADD COLUMN tls TEXT;",
 };
 
 /* ea_list_json(text, sep): the old list text (items joined by sep) as a

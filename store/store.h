@@ -228,6 +228,8 @@ struct delivery_row {
   int relay_port, conn_use, code;
   double delay, d_conn, d_xmit;   /* delays c and d: connect, transmit   */
   const char *dsn, *status, *reply, *stage;
+  const char *tls;                /* the TLS of the connection (Exim's X=,
+                                     Postfix's TLS line); NULL: none seen */
   const char *src_ip;             /* our end, when logged (Exim's I=)    */
   int src_port;
 };
@@ -267,7 +269,7 @@ struct delivery_use {
   int64_t at_us;
   const char *queue_id, *rcpt_domain, *relay_name, *relay_ip, *status,
       *dsn, *reply, *stage, *src_ip, *echoed_ip, *helo, *message_id,
-      *sender_domain;
+      *sender_domain, *tls;
   int code;
 };
 typedef int (*delivery_fn)(const struct delivery_use *d, void *ctx);

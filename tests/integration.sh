@@ -314,6 +314,9 @@ assert [r[:2] for r in rows] == [("bounced", 550), ("sent", 250), ("bounced", 55
                                  ("deferred", None), ("sent", 250)], rows
 assert rows[5][2] == "203.0.113.12" and rows[0][4] == "RCPT TO" and rows[3][3] == rows[4][3] == "198.51.100.99", rows
 assert db.execute("SELECT count(*) FROM messages WHERE host = 'mail01' AND message_id LIKE 'e2e-_@example.com'").fetchone()[0] == 4
+tls = [r[0] for r in db.execute("SELECT tls FROM deliveries ORDER BY id")]
+assert tls[:3] == ["Untrusted TLSv1.3 with cipher TLS_AES_256_GCM_SHA384"] * 3 and tls[3:5] == [None, None], tls
+assert tls[5].startswith("TLS1.3:"), tls
 PY
 then ok "recorded Postfix and Exim logs: 5 attempts (2 rejects at RCPT TO, a connect timeout, Exim's I=), 3 TLS lines, message ids; a re-read adds nothing"
 else ko "recorded logs: $r1 / $r2 / $r3 / $r4"; fi

@@ -697,6 +697,7 @@ assert t.count("left from 203.0.113.11 as mail01.example.com") == 2, t
 assert "left from 203.0.113.12 as mail02.example.com" in t and "left from 203.0.113.12 as mail01.example.com" in t, t
 assert t.count(" 550 ") == 2 and "no captured session" not in t, t
 # the deferred one (relay=none): its receiver read from "connect to ...", tied to the captured SYN
+assert t.count("TLS: Untrusted TLSv1.3 with cipher") == 3 and t.count("TLS: TLS1.3:") == 1, t
 assert "deferred  " in t and "4.4.1 connect to 198.51.100.99[198.51.100.99]:25: Connection timed out" in t, t
 d = json.load(open(sys.argv[2]))["deliveries"]
 assert len(d) == 1 and d[0]["src_ip"] == "203.0.113.11" and d[0]["code"] == 550 and d[0]["helo"] == "mail01.example.com", d

@@ -145,6 +145,7 @@ int idset_on_group(const struct egress_group *g, void *ctx) {
             g->direction && strcmp(g->direction, "unknown") == 0);
   d->rejected += g->rejected;
   d->starttls += g->starttls;
+  d->tls_logged += g->tls_logged;
   if (g->points && !strstr(d->points, g->points)) {
     size_t n = strlen(d->points);
     snprintf(d->points + n, sizeof(d->points) - n, "%s%s", n ? "," : "",
@@ -252,6 +253,7 @@ void idset_merge_private(struct idset *s) {
                 p->unknown_dir);
     to->rejected += p->rejected;
     to->starttls += p->starttls;
+    to->tls_logged += p->tls_logged;
     p->merged = 1;
   }
 }
@@ -514,6 +516,7 @@ void idset_row(const struct idrec *d, const struct ident *id,
   row->sessions = d->sessions;
   row->rejected = d->rejected;
   row->starttls = d->starttls;
+  row->tls_logged = d->tls_logged;
   row->first_us = d->first_us;
   row->last_us = d->last_us;
   row->unknown_direction = d->unknown_dir;

@@ -26,7 +26,7 @@ struct idrec {
   struct ident_src_use src_use[IDENT_SRC_MAX]; /* sessions per source     */
   char *helo[IDENT_HELO_MAX];
   int64_t helo_sessions[IDENT_HELO_MAX];
-  int64_t sessions, first_us, last_us, rejected, starttls;
+  int64_t sessions, first_us, last_us, rejected, starttls, tls_logged;
   char points[256];
   int iprev;  /* enum iprev, once judged                                  */
   int merged; /* folded into the identity a receiver revealed for it      */

@@ -30,7 +30,7 @@ struct fnd {
 };
 struct idn {
   char *ip, *iprev, *ptr, *helos, *sources, *echoed;
-  int64_t sessions, rejected, starttls, first_us, last_us, dns_fetched;
+  int64_t sessions, rejected, starttls, tls_logged, first_us, last_us, dns_fetched;
   int unknown_direction, worst;
 };
 struct srvr {
@@ -112,6 +112,7 @@ static int on_ident(const struct identity_row *r, void *ctx) {
   d->sessions = r->sessions;
   d->rejected = r->rejected;
   d->starttls = r->starttls;
+  d->tls_logged = r->tls_logged;
   d->first_us = r->first_us;
   d->last_us = r->last_us;
   d->unknown_direction = r->unknown_direction;
@@ -370,9 +371,10 @@ static void json_identity(const struct rep *R, const struct idn *d) {
   printf(",\"sources\":");
   json_list(d->sources);
   printf(",\"sessions\":%lld,\"rejected\":%lld,\"starttls\":%lld,"
-         "\"direction_unknown\":%s,\"first_seen\":",
+         "\"starttls_logged\":%lld,\"direction_unknown\":%s,\"first_seen\":",
          (long long)d->sessions, (long long)d->rejected,
-         (long long)d->starttls, d->unknown_direction ? "true" : "false");
+         (long long)d->starttls, (long long)d->tls_logged,
+         d->unknown_direction ? "true" : "false");
   render_json_time(d->first_us);
   printf(",\"last_seen\":");
   render_json_time(d->last_us);
@@ -577,10 +579,19 @@ static void text_identity(const struct rep *R, const struct idn *d) {
   render_text_time(d->first_us, t1);
   render_text_time(d->last_us, t2);
   /* After STARTTLS the rest is ciphertext: never counted as accepted. */
-  printf("  %-9s%lld (%lld rejected, %lld TLS%s), %s .. %s\n", "sessions",
-         (long long)d->sessions, (long long)d->rejected,
-         (long long)d->starttls, d->starttls ? ": outcome not visible" : "",
-         t1, t2 + 11);
+  /* The MTA's log may have said what it was (read --maillog, watch
+   * --maillog). */
+  printf("  %-9s%lld (%lld rejected, %lld TLS", "sessions",
+         (long long)d->sessions, (long long)d->rejected, (long long)d->starttls);
+  if (d->starttls > 0 && d->tls_logged >= d->starttls)
+    printf(": outcome from the MTA log");
+  else if (d->tls_logged > 0)
+    printf(": %lld outcome%s from the MTA log, %lld not visible",
+           (long long)d->tls_logged, d->tls_logged > 1 ? "s" : "",
+           (long long)(d->starttls - d->tls_logged));
+  else if (d->starttls > 0)
+    printf(": outcome not visible");
+  printf("), %s .. %s\n", t1, t2 + 11);
   findings_of(R, d->ip, &first, &end);
   for (j = first; j < end; j++) {
     if (!shown(R, R->by_ident[j])) continue;

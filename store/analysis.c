@@ -36,6 +36,7 @@ static int take_egress_groups(sqlite3_stmt *st, void *arg) {
   g.echo_receivers = sqlite3_column_int64(st, 10);
   g.receiver_ip = st_col_text(st, 11);
   g.receiver_host = st_col_text(st, 12);
+  g.tls_logged = sqlite3_column_int64(st, 13);
   return ((egress_group_fn)k->fn)(&g, k->ctx);
 }
 
@@ -82,12 +83,15 @@ int store_exclude_sessions(struct store *s, const int64_t *ids, size_t n) {
   "SELECT s.src_ip, s.echoed_ip, s.helo, s.direction,"                        \
   " count(*), min(s.first_seen), max(s.last_seen),"                           \
   " sum(EXISTS(SELECT 1 FROM replies r WHERE"                                 \
-  "  r.session_id = s.id AND r.code >= 400)),"                                \
+  "  r.session_id = s.id AND r.code >= 400) OR EXISTS(SELECT 1 FROM"          \
+  "  deliveries d WHERE d.session_id = s.id AND d.code >= 400)),"             \
   " sum(s.starttls), group_concat(DISTINCT p.name),"                          \
   " (SELECT count(DISTINCT e.dst_ip) FROM sessions e WHERE"                  \
   "  e.src_ip = s.src_ip AND e.echoed_ip = s.echoed_ip AND"                  \
   "  e.first_seen >= ?1 AND e.first_seen <= ?2),"                             \
-  " min(s.dst_ip), min(s.banner_host)"                                        \
+  " min(s.dst_ip), min(s.banner_host),"                                       \
+  " sum(s.starttls AND EXISTS(SELECT 1 FROM deliveries d WHERE"               \
+  "  d.session_id = s.id))"                                                   \
   " FROM sessions s JOIN points p ON p.id = s.point_id"                       \
   " WHERE s.direction != 'inbound'" WINDOW twins                              \
   " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction"
@@ -200,8 +204,8 @@ int store_identity_put(struct store *s, const struct identity_row *r,
   rc = st_prep(s, &s->q_ident,
             "INSERT OR REPLACE INTO identities(ip, iprev, ptr, helos, sources,"
             " echoed, sessions, rejected, starttls, first_seen, last_seen,"
-            " unknown_direction, analyzed, points, dns_fetched)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
+            " unknown_direction, analyzed, points, dns_fetched, tls_logged)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)");
   if (rc < 0 || (rc = st_tx_begin(s)) < 0) return rc;
   st = s->q_ident;
   sqlite3_bind_text(st, 1, r->ip, -1, SQLITE_STATIC);
@@ -213,6 +217,7 @@ int store_identity_put(struct store *s, const struct identity_row *r,
   sqlite3_bind_int64(st, 7, r->sessions);
   sqlite3_bind_int64(st, 8, r->rejected);
   sqlite3_bind_int64(st, 9, r->starttls);
+  sqlite3_bind_int64(st, 16, r->tls_logged);
   sqlite3_bind_int64(st, 10, r->first_us);
   sqlite3_bind_int64(st, 11, r->last_us);
   sqlite3_bind_int(st, 12, r->unknown_direction);

@@ -216,6 +216,7 @@ static int take_identities(sqlite3_stmt *st, void *arg) {
   r.unknown_direction = sqlite3_column_int(st, 11);
   r.points = st_col_text(st, 12);
   r.dns_fetched = sqlite3_column_int64(st, 13); /* NULL: 0 */
+  r.tls_logged = sqlite3_column_int64(st, 14);
   return ((identity_fn)k->fn)(&r, k->ctx);
 }
 
@@ -226,7 +227,8 @@ int64_t store_identities(struct store *s, int64_t since, int64_t until,
   return st_each_row(s, "identities",
                   "SELECT ip, iprev, ptr, helos, sources, echoed, sessions,"
                   " rejected, starttls, first_seen, last_seen,"
-                  " unknown_direction, points, dns_fetched FROM identities"
+                  " unknown_direction, points, dns_fetched, tls_logged"
+                  " FROM identities"
                   " WHERE last_seen >= ?1 AND first_seen <= ?2"
                   " AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each("
                   "  CASE WHEN json_valid(points) THEN points ELSE '[]' END)"

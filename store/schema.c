@@ -174,7 +174,9 @@ static const char *const migrations[] = {
     "  off INTEGER NOT NULL, head INTEGER NOT NULL, head_len INTEGER NOT NULL,"
     "  at INTEGER NOT NULL) WITHOUT ROWID;"
     /* and the TLS of each attempt's connection, as the log says it */
-    "ALTER TABLE deliveries ADD COLUMN tls TEXT;",
+    "ALTER TABLE deliveries ADD COLUMN tls TEXT;"
+    /* an identity's TLS sessions whose outcome the log gave */
+    "ALTER TABLE identities ADD COLUMN tls_logged INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* ea_list_json(text, sep): the old list text (items joined by sep) as a

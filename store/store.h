@@ -129,6 +129,7 @@ struct egress_group {
   int64_t sessions, first_us, last_us;
   int64_t rejected;  /* sessions with a 4xx/5xx reply                    */
   int64_t starttls;  /* sessions that went to TLS                       */
+  int64_t tls_logged; /* of those, the ones the MTA's log gave an outcome */
   /* Receivers (distinct addresses) that echoed echoed_ip for src_ip in
    * the window, and one of this group's (its address and banner name). */
   int64_t echo_receivers;
@@ -167,7 +168,7 @@ int64_t store_port25(struct store *s, int64_t since, int64_t until,
  * strings: common/util.h jlist). */
 struct identity_row {
   const char *ip, *iprev, *ptr, *helos, *sources, *echoed, *points;
-  int64_t sessions, rejected, starttls, first_us, last_us;
+  int64_t sessions, rejected, starttls, tls_logged, first_us, last_us;
   int64_t dns_fetched; /* when the oldest DNS answer judged was fetched  */
   int unknown_direction;
 };

@@ -413,6 +413,7 @@ static void test_migrate_lists(void **state) {
       " 'b.example', 300, 1, 9000000000000000);"
       "ALTER TABLE findings DROP COLUMN scope; DROP TABLE deliveries;"
       "DROP TABLE messages; DROP TABLE log_cursors;"
+      "ALTER TABLE identities DROP COLUMN tls_logged;"
       "PRAGMA user_version=9", 0, 0, 0), SQLITE_OK);
   sqlite3_close(db);
   assert_int_equal(store_open(&st, p1, STORE_RW, err, sizeof(err)), 0);

@@ -90,8 +90,13 @@ static int on_row(const struct sess_row *r, void *ctx) {
     /* The reply that matters: the first reject, else the last reply;
      * after STARTTLS what became of the mail is not visible. */
     text_col(o->f, r->reject ? r->reject : r->last_reply, 0);
-    if (r->outcome && strcmp(r->outcome, "tls") == 0)
+    if (r->logged && !r->reject) {
+      fputs(" (the MTA log: ", o->f);
+      text_col(o->f, r->logged, 0);
+      fputc(')', o->f);
+    } else if (r->outcome && strcmp(r->outcome, "tls") == 0) {
       fputs(" (then TLS: outcome not visible)", o->f);
+    }
     fputc('\n', o->f);
     break;
   }

@@ -50,7 +50,10 @@
   " s.echoed_ip, s.starttls, s.last_code, s.last_reply, s.vlan, s.direction,"\
   " s.banner_host,"                                                          \
   " (SELECT count(*) FROM replies r WHERE r.session_id = s.id),"             \
-  " " REJECT_SQL ", " OUTCOME_SQL
+  " " REJECT_SQL ", " OUTCOME_SQL ","                                       \
+  " (SELECT coalesce(d.code || ' ', '') || coalesce(d.dsn || ' ', '') ||"    \
+  " coalesce(d.reply, d.status) FROM deliveries d WHERE"                     \
+  " d.session_id = s.id ORDER BY d.at DESC LIMIT 1)"
 #define SESS_JSON                                                            \
   ", json_object('first_seen', rfc3339(s.first_seen),"                       \
   " 'last_seen', rfc3339(s.last_seen), 'point', p.name,"                     \
@@ -158,6 +161,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
     row.n_replies = sqlite3_column_int64(st, i++);
     row.reject = st_col_text(st, i++);
     row.outcome = st_col_text(st, i++);
+    row.logged = st_col_text(st, i++);
     if (want_json) row.json = st_col_text(st, i++);
     count++;
     if (fn(&row, ctx) != 0) break;

@@ -95,6 +95,8 @@ struct sess_row {
   const char *direction;
   const char *banner_host;
   const char *outcome; /* what became of the mail (sess_filter.outcome)   */
+  const char *logged;  /* the MTA log's last attempt on it: "550 5.7.1
+                          text", or NULL (read --maillog)                */
   int64_t src_port, dst_port, vlan, starttls, last_code, n_replies;
   const char *json; /* the row as one JSON object (DESIGN.md keys)      */
 };

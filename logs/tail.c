@@ -150,7 +150,7 @@ int tail_open(struct tail **out, const char *path, const struct tail_pos *resume
     snprintf(err, errlen, "%s: out of memory", path);
     return -ENOMEM;
   }
-  strcpy(t->path, path);
+  memcpy(t->path, path, strlen(path) + 1); /* length checked above */
   t->cur.fd = t->prev.fd = -1;
   rc = file_open(&t->cur, path, resume ? 0 : -1);
   if (rc < 0 && rc != -ENOENT) {

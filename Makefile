@@ -40,7 +40,7 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
             analyzer/facts.c analyzer/idents.c analyzer/analyzer.c \
             logs/maillog.c logs/tail.c
 CLI_SRC  := cli/main.c cli/opts.c cli/render.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
-            cli/history.c cli/watch.c cli/metrics.c cli/maillog.c
+            cli/history.c cli/watch.c cli/metrics.c cli/maillog.c cli/report_html.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver test_maillog test_tail
 FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf fuzz_http fuzz_list fuzz_maillog fuzz_tail
 
@@ -53,7 +53,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration dns-check tsan-check memcheck live-check deb-check e2e man-check rules-check units-check check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check html-check tsan-check memcheck live-check deb-check e2e man-check rules-check units-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -136,6 +136,10 @@ deb-check:
 # Resolver, rules and commands against a real NSD on a loopback port.
 dns-check: $(B)/egressaudit-asan
 	$(Q)EA_BIN=$(B)/egressaudit-asan tests/dns/run.sh
+
+# report --format html in headless Chromium: DOM, network log, screenshot.
+html-check: $(B)/egressaudit
+	$(Q)EA_BIN=$(B)/egressaudit tests/html/run.sh
 
 # Fuzzing (clang's libFuzzer).
 FUZZ_SECONDS ?= 60
@@ -235,6 +239,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit-asan
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory dns-check
+	$(Q)$(MAKE) --no-print-directory html-check
 	$(Q)$(MAKE) --no-print-directory tsan-check
 	$(Q)$(MAKE) --no-print-directory memcheck
 	$(Q)$(MAKE) --no-print-directory live-check

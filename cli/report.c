@@ -16,59 +16,9 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "cli/render.h"
+#include "cli/report.h"
 #include "common/util.h"
 #include "store/store.h"
-
-struct fnd {
-  char *rule, *subject, *ident, *detail, *fix;
-  int64_t first_us, last_us, count;
-  int sev;                       /* enum severity                        */
-  int attached; /* belongs to one of the identities listed */
-  int server;   /* about one of our servers (subject: its address)      */
-  int64_t id, opened_us;
-  size_t seq;   /* position in severity order, for a stable sort         */
-};
-struct idn {
-  char *ip, *iprev, *ptr, *helos, *sources, *echoed;
-  int64_t sessions, rejected, starttls, tls_logged, first_us, last_us, dns_fetched;
-  int unknown_direction, worst;
-};
-struct srvr {
-  char *ip, *host;
-  int64_t sessions;
-};
-struct natp {
-  char *in, *out, *pin, *pout;
-  int64_t first_us, last_us, sessions;
-};
-
-struct report_opts {
-  const char *db, *fmt, *point, *since_arg, *until_arg;
-  int64_t since, until, now;
-  int64_t max_stale;            /* --max-stale; 0: off, -1: not given     */
-  int fail_on, analyze, min_sev;
-  int fail_on_given;
-};
-
-struct rep {
-  struct srvr *s;
-  size_t ns, caps;
-  struct natp *n;
-  size_t nn, capn;
-  struct fnd *f;                 /* most severe first, then rule, subject */
-  size_t nf, capf;
-  struct idn *i;                 /* by address (after report_join)      */
-  size_t ni, capi;
-  struct idn **shown;            /* the same, worst first               */
-  struct fnd **by_ident;         /* the findings by identity address     */
-  int64_t by_sev[4];
-  struct report_meta m;
-  int64_t now;
-  int min_sev;                   /* --min-severity: findings shown        */
-  struct tstyle ts;              /* text: width and colour                */
-  char stale[256];               /* why the data is stale, or ""          */
-  int oom;
-};
 
 static char *sdup(const char *s) { return strdup(s ? s : ""); }
 
@@ -304,9 +254,8 @@ static int report_join(struct rep *R, const char *point) {
   return 0;
 }
 
-/* The findings of identity ip, in severity order: [*first, *end). */
-static void findings_of(const struct rep *R, const char *ip, size_t *first,
-                        size_t *end) {
+void rep_findings_of(const struct rep *R, const char *ip, size_t *first,
+                     size_t *end) {
   size_t lo = 0, hi = R->nf;
 
   while (lo < hi) {
@@ -318,14 +267,12 @@ static void findings_of(const struct rep *R, const char *ip, size_t *first,
     (*end)++;
 }
 
-/* The iprev result of an identity listed, or "-". */
-static const char *iprev_of(const struct rep *R, const char *ip) {
+const char *rep_iprev_of(const struct rep *R, const char *ip) {
   const struct idn *d = ident_of(R, ip);
   return d ? d->iprev : "-";
 }
 
-/* Shown at --min-severity (counted and judged either way). */
-static int shown(const struct rep *R, const struct fnd *f) {
+int rep_shown(const struct rep *R, const struct fnd *f) {
   return severity_rank(f->sev) >= severity_rank(R->min_sev);
 }
 
@@ -381,9 +328,9 @@ static void json_identity(const struct rep *R, const struct idn *d) {
   printf(",\"dns_fetched\":");
   render_json_time(d->dns_fetched > 0 ? d->dns_fetched : INT64_MIN);
   printf(",\"findings\":[");
-  findings_of(R, d->ip, &first, &end);
+  rep_findings_of(R, d->ip, &first, &end);
   for (j = first, k = 0; j < end; j++) {
-    if (!shown(R, R->by_ident[j])) continue;
+    if (!rep_shown(R, R->by_ident[j])) continue;
     if (k++) putchar(',');
     v = view(R, R->by_ident[j]);
     render_finding_json(&v);
@@ -401,7 +348,7 @@ static void json_nat(const struct rep *R, const struct natp *p) {
   printf(",\"point_out\":");
   json_str(stdout, p->pout);
   printf(",\"outside_iprev\":");
-  json_str(stdout, iprev_of(R, p->out));
+  json_str(stdout, rep_iprev_of(R, p->out));
   printf(",\"sessions\":%lld,\"first_seen\":", (long long)p->sessions);
   render_json_time(p->first_us);
   printf(",\"last_seen\":");
@@ -444,7 +391,7 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
     printf(",\"sessions\":%lld,\"findings\":[", (long long)R->s[k].sessions);
     for (i = 0; i < R->nf; i++)
       if (R->f[i].server && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
-          shown(R, &R->f[i])) {
+          rep_shown(R, &R->f[i])) {
         if (!first) putchar(',');
         v = view(R, &R->f[i]);
         render_finding_json(&v);
@@ -459,7 +406,7 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
   }
   printf("],\"findings\":[");
   for (i = 0, k = 0; i < R->nf; i++)
-    if (!R->f[i].attached && !R->f[i].server && shown(R, &R->f[i])) {
+    if (!R->f[i].attached && !R->f[i].server && rep_shown(R, &R->f[i])) {
       if (k++) putchar(',');
       v = view(R, &R->f[i]);
       render_finding_json(&v);
@@ -477,7 +424,7 @@ static void render_csv(const struct rep *R) {
         stdout);
   for (i = 0; i < R->nf; i++) {
     const struct fnd *f = &R->f[i];
-    if (!shown(R, f)) continue;
+    if (!rep_shown(R, f)) continue;
     csv_field(stdout, severity_name((unsigned)f->sev), 0);
     csv_field(stdout, f->rule, 0);
     csv_field(stdout, f->ident, 0);
@@ -592,9 +539,9 @@ static void text_identity(const struct rep *R, const struct idn *d) {
   else if (d->starttls > 0)
     printf(": outcome not visible");
   printf("), %s .. %s\n", t1, t2 + 11);
-  findings_of(R, d->ip, &first, &end);
+  rep_findings_of(R, d->ip, &first, &end);
   for (j = first; j < end; j++) {
-    if (!shown(R, R->by_ident[j])) continue;
+    if (!rep_shown(R, R->by_ident[j])) continue;
     v = view(R, R->by_ident[j]);
     render_finding_text(&v, &R->ts);
   }
@@ -612,7 +559,7 @@ static void text_nat(const struct rep *R) {
     render_text_time(p->first_us, t1);
     render_text_time(p->last_us, t2);
     printf("  %-15s -> %-15s iprev %-9s %lld sessions, %s .. %s\n", p->in,
-           p->out, iprev_of(R, p->out), (long long)p->sessions, t1, t2 + 11);
+           p->out, rep_iprev_of(R, p->out), (long long)p->sessions, t1, t2 + 11);
     printf("      ");
     esc_fputs(stdout, p->pin);
     printf(" -> ");
@@ -630,7 +577,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
   text_header(R, o);
   for (k = 0; k < R->ni; k++) text_identity(R, R->shown[k]);
   for (i = 0, k = 0; i < R->nf; i++) {
-    if (R->f[i].server || R->f[i].attached || !shown(R, &R->f[i]))
+    if (R->f[i].server || R->f[i].attached || !rep_shown(R, &R->f[i]))
       continue;
     if (k++ == 0) printf("\nacross identities\n");
     v = view(R, &R->f[i]);
@@ -644,7 +591,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
     printf(" (%lld sessions)\n", (long long)R->s[k].sessions);
     for (i = 0; i < R->nf; i++)
       if (R->f[i].server && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
-          shown(R, &R->f[i])) {
+          rep_shown(R, &R->f[i])) {
         v = view(R, &R->f[i]);
         render_finding_text(&v, &R->ts);
       }
@@ -738,7 +685,10 @@ static void usage(FILE *f) {
           "  --format FMT         text (default), json, csv (one row per finding),\n"
           "                       nagios (a monitoring-plugin status line with\n"
           "                       perfdata, one line a finding; --fail-on warn\n"
-          "                       and --max-stale 25h unless given)\n"
+          "                       and --max-stale 25h unless given), html (one\n"
+          "                       self-contained page: the egress timeline, the\n"
+          "                       identity cards, the NAT map; no script, nothing\n"
+          "                       fetched)\n"
           "  --min-severity LEVEL show findings at or above info (default),\n"
           "                       warn or crit (the exit code counts all)\n"
           "  --max-stale DUR      no capture heartbeat (watch records one every\n"
@@ -803,8 +753,9 @@ static int report_opts_parse(struct report_opts *o, struct analysis_opts *ao,
       break;
     case 'f':
       if (strcmp(optarg, "text") && strcmp(optarg, "json") &&
-          strcmp(optarg, "csv") && strcmp(optarg, "nagios")) {
-        cli_err("report: --format: '%s' is not text, json, csv or nagios",
+          strcmp(optarg, "csv") && strcmp(optarg, "nagios") &&
+          strcmp(optarg, "html")) {
+        cli_err("report: --format: '%s' is not text, json, csv, nagios or html",
                 optarg);
         return EXIT_USAGE;
       }
@@ -894,9 +845,10 @@ int cmd_report(int argc, char **argv) {
     if (strcmp(o.fmt, "json") == 0) render_json(&R, &o);
     else if (strcmp(o.fmt, "csv") == 0) render_csv(&R);
     else if (strcmp(o.fmt, "nagios") == 0) render_nagios(&R, &o);
+    else if (strcmp(o.fmt, "html") == 0) rc = render_html(&R, &o);
     else render_text(&R, &o);
     fflush(stdout);
-    rc = ferror(stdout) ? EXIT_IOERR : report_exit(&R, &o);
+    if (rc == 0) rc = ferror(stdout) ? EXIT_IOERR : report_exit(&R, &o);
   }
   report_free(&R);
   return rc;

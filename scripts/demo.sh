@@ -3,7 +3,8 @@
 # Exim receivers, a NAT, a rotating sender, IPv6, a blocked port 25; see
 # tests/data/README.md) is read into a fresh database, the identities are
 # resolved against NSD serving the bundled test zones on a loopback port
-# (never this machine's resolvers), and the report is printed.
+# (never this machine's resolvers), and the report is printed, then written
+# as a self-contained HTML page (build/demo-report.html).
 set -eu
 BIN=${EA_BIN:-build/egressaudit}
 # The demo asks only its own NSD: never this machine's configuration.
@@ -29,3 +30,8 @@ rc=0
 "$BIN" report --db "$DB" || rc=$?
 echo
 echo "(report exit code $rc: 2 = critical findings, as a monitoring check reads it)"
+HTML=${DEMO_HTML:-build/demo-report.html}
+"$BIN" report --db "$DB" --format html >"$HTML" || true
+echo
+echo "The same report as a page to look at (the egress timeline, the identity"
+echo "cards, the NAT map; opens from disk, fetches nothing): $HTML"

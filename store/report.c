@@ -368,3 +368,80 @@ int64_t store_nat_map(struct store *s, int64_t since, int64_t until,
                   " ORDER BY inside_ip, first_seen",
                   since, until, NULL, take_nat, &k);
 }
+
+int store_span(struct store *s, int64_t since, int64_t until, int64_t *first,
+               int64_t *last) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  *first = *last = 0;
+  if ((rc = st_stmt(s, "SELECT min(s.first_seen), max(s.last_seen) FROM"
+                       " sessions s WHERE s.direction != 'inbound'" WINDOW,
+                    &st)) < 0)
+    return rc;
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    *first = sqlite3_column_int64(st, 0);
+    *last = sqlite3_column_int64(st, 1);
+    rc = 0;
+  } else {
+    rc = st_fail(s, "sessions");
+  }
+  st_done(s, st);
+  return rc;
+}
+
+/* What became of a session, as the outcome says it (OUTCOME_SQL), counted
+ * per bin. */
+#define TL_REPLY(cmp)                                                        \
+  "(EXISTS(SELECT 1 FROM replies r WHERE r.session_id = s.id AND r.code " cmp \
+  ") OR EXISTS(SELECT 1 FROM deliveries d WHERE d.session_id = s.id AND"     \
+  " d.code " cmp "))"
+
+int64_t store_timeline(struct store *s, int64_t since, int64_t until,
+                       int64_t t0, int64_t width, int64_t nbins, tl_fn fn,
+                       void *ctx) {
+  sqlite3_stmt *st = NULL;
+  int64_t n = 0;
+  int rc;
+
+  if ((rc = st_stmt(s, "SELECT s.src_ip, min(?5 - 1, max(0, (s.first_seen - ?3)"
+                       " / ?4)) AS bin, count(*),"
+                       " sum(" TL_REPLY(">= 500") "),"
+                       " sum(" TL_REPLY("BETWEEN 400 AND 499") "),"
+                       " sum(s.state IN ('syn-only', 'refused')),"
+                       " sum(s.starttls AND NOT EXISTS(SELECT 1 FROM deliveries d"
+                       "  WHERE d.session_id = s.id)),"
+                       " min(s.first_seen), max(s.last_seen), max(s.echoed_ip),"
+                       " min(p.name) FROM sessions s JOIN points p ON"
+                       " p.id = s.point_id WHERE s.direction != 'inbound'" WINDOW
+                       " GROUP BY s.src_ip, bin ORDER BY s.src_ip, bin",
+                    &st)) < 0)
+    return rc;
+  sqlite3_bind_int64(st, 1, since);
+  sqlite3_bind_int64(st, 2, until);
+  sqlite3_bind_int64(st, 3, t0);
+  sqlite3_bind_int64(st, 4, width > 0 ? width : 1);
+  sqlite3_bind_int64(st, 5, nbins);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct tl_bin b;
+    b.src_ip = st_col_text(st, 0);
+    b.bin = sqlite3_column_int64(st, 1);
+    b.sessions = sqlite3_column_int64(st, 2);
+    b.rejected = sqlite3_column_int64(st, 3);
+    b.deferred = sqlite3_column_int64(st, 4);
+    b.unanswered = sqlite3_column_int64(st, 5);
+    b.tls_unknown = sqlite3_column_int64(st, 6);
+    b.first_us = sqlite3_column_int64(st, 7);
+    b.last_us = sqlite3_column_int64(st, 8);
+    b.echoed_ip = st_col_text(st, 9);
+    b.point = st_col_text(st, 10);
+    n++;
+    if (fn(&b, ctx) != 0) break;
+  }
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : st_fail(s, "timeline");
+  st_done(s, st);
+  return rc < 0 ? rc : n;
+}
+#undef TL_REPLY

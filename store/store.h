@@ -281,6 +281,25 @@ int64_t store_deliveries_of(struct store *s, const char *queue_id,
                             int64_t since, int64_t until, delivery_fn fn,
                             void *ctx);
 
+/* The egress history drawn (report --format html): the sessions of the
+ * window in nbins equal bins of [t0, t0 + nbins * width), per source
+ * address and bin, counted by what became of them. */
+struct tl_bin {
+  const char *src_ip;
+  const char *echoed_ip;     /* an address a receiver echoed, or NULL    */
+  const char *point;         /* a capture point of these sessions        */
+  int64_t bin, sessions, rejected, deferred, unanswered, tls_unknown;
+  int64_t first_us, last_us;
+};
+typedef int (*tl_fn)(const struct tl_bin *b, void *ctx);
+/* The first and last session time in [since, until] (0, 0: none). */
+int store_span(struct store *s, int64_t since, int64_t until, int64_t *first,
+               int64_t *last);
+/* By source address, then bin. Returns the rows, or a negative errno. */
+int64_t store_timeline(struct store *s, int64_t since, int64_t until,
+                       int64_t t0, int64_t width, int64_t nbins, tl_fn fn,
+                       void *ctx);
+
 struct report_meta {
   int64_t last_analysis;   /* time of the last analysis, 0 when none     */
   int64_t new_sessions;    /* sessions stored after it                   */

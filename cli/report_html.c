@@ -1,0 +1,550 @@
+/* egressaudit - cli/report_html.c: `report --format html`, a page to look
+ * at after an incident: the summary, the egress timeline (inline SVG drawn
+ * here: a lane per source address, sessions binned and coloured by what
+ * became of them, rejects marked with the receiver's words, PTR changes
+ * from the identity log, the part of the window the last analysis judged),
+ * the identity cards worst first, the NAT map.
+ *
+ * Self-contained: no script at all, nothing fetched (a Content-Security-
+ * Policy that forbids every load says so to the browser too). Every string
+ * from the wire or the DNS goes through html_esc. Big histories stay small:
+ * sessions are counted per lane and bin (at most TL_LANES lanes of TL_BINS
+ * bins), rejects marked once per lane and bin.
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/report.h"
+#include "common/util.h"
+#include "store/store.h"
+
+#define TL_BINS 120
+#define TL_LANES 60
+#define TL_LEFT 230     /* the lane labels                              */
+#define TL_PLOT 840     /* the bins                                     */
+#define TL_LANE_H 30
+#define TL_TOP 34       /* the time axis                                */
+#define TL_PTR_MAX 8    /* PTR changes drawn per lane                   */
+
+/* Text into element content or a quoted attribute: the five specials as
+ * entities, control characters as U+FFFD (never a raw byte a parser
+ * could take for markup). */
+static void html_esc(FILE *f, const char *s) {
+  if (s == NULL) return;
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    switch (c) {
+    case '&': fputs("&amp;", f); break;
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '"': fputs("&quot;", f); break;
+    case '\'': fputs("&#39;", f); break;
+    default:
+      if (c < 0x20 || c == 0x7f) fputs("\xef\xbf\xbd", f);
+      else fputc(c, f);
+    }
+  }
+}
+
+/* A list column (JSON array of strings) as "a, b, c", escaped. */
+static void html_list(FILE *f, const char *list) {
+  char item[512];
+  const char *p = list;
+  int n = 0;
+
+  while (p && jlist_next(&p, item, sizeof(item))) {
+    if (n++) fputs(", ", f);
+    html_esc(f, item);
+  }
+  if (n == 0) fputs("-", f);
+}
+
+struct mark {
+  int64_t bin, count, at;
+  char *text;               /* receiver, code and reply, for the tooltip */
+};
+
+struct lane {
+  char *src, *echoed, *point;
+  int64_t sessions, rejected;
+  int64_t n[TL_BINS], rej[TL_BINS], def[TL_BINS], una[TL_BINS], tls[TL_BINS];
+  struct mark *marks;
+  size_t nm, capm;
+  struct { int64_t at; char *ptr, *iprev; } ptr[TL_PTR_MAX];
+  int nptr;
+};
+
+struct tl {
+  struct lane *l;
+  size_t n, cap;
+  int64_t t0, width;        /* the bins: [t0 + k * width, + width)       */
+  int64_t lanes_dropped, bins_seen;
+  int oom;
+};
+
+static struct lane *lane_get(struct tl *T, const char *src, int make) {
+  size_t k;
+  for (k = 0; k < T->n; k++)
+    if (strcmp(T->l[k].src, src) == 0) return &T->l[k];
+  if (!make) return NULL;
+  if (vec_room(&T->l, &T->cap, T->n, sizeof(*T->l), 16) < 0) {
+    T->oom = 1;
+    return NULL;
+  }
+  memset(&T->l[T->n], 0, sizeof(T->l[0]));
+  if ((T->l[T->n].src = strdup(src)) == NULL) {
+    T->oom = 1;
+    return NULL;
+  }
+  return &T->l[T->n++];
+}
+
+static int on_bin(const struct tl_bin *b, void *ctx) {
+  struct tl *T = ctx;
+  struct lane *L = lane_get(T, b->src_ip ? b->src_ip : "?", 1);
+  int64_t k = b->bin;
+
+  T->bins_seen++;
+  if (L == NULL) return 1;
+  if (k < 0 || k >= TL_BINS) return 0;
+  L->n[k] += b->sessions;
+  L->rej[k] += b->rejected;
+  L->def[k] += b->deferred;
+  L->una[k] += b->unanswered;
+  L->tls[k] += b->tls_unknown;
+  L->sessions += b->sessions;
+  L->rejected += b->rejected;
+  if (b->echoed_ip && !L->echoed && (L->echoed = strdup(b->echoed_ip)) == NULL)
+    T->oom = 1;
+  if (b->point && !L->point && (L->point = strdup(b->point)) == NULL) T->oom = 1;
+  return T->oom;
+}
+
+static int on_reject(const struct reject_row *r, void *ctx) {
+  struct tl *T = ctx;
+  struct lane *L = lane_get(T, r->src_ip ? r->src_ip : "(MTA log)", 1);
+  int64_t k = (r->first_us - T->t0) / (T->width > 0 ? T->width : 1);
+  char when[TIME_STRLEN], buf[1024];
+  struct mark *m;
+
+  if (L == NULL) return 1;
+  if (k < 0) k = 0;
+  if (k >= TL_BINS) k = TL_BINS - 1;
+  if (L->nm > 0 && L->marks[L->nm - 1].bin == k) { /* one mark per bin */
+    L->marks[L->nm - 1].count++;
+    return 0;
+  }
+  if (vec_room(&L->marks, &L->capm, L->nm, sizeof(*L->marks), 16) < 0)
+    return T->oom = 1;
+  render_text_secs(r->first_us, when);
+  snprintf(buf, sizeof(buf), "%s UTC: %s (%s) answered %lld%s%s %s%s", when,
+           r->banner_host ? r->banner_host : "?", r->dst_ip ? r->dst_ip : "?",
+           (long long)r->code, r->enhanced ? " " : "",
+           r->enhanced ? r->enhanced : "", r->text ? r->text : "",
+           r->from_log ? " (from the MTA log)" : "");
+  m = &L->marks[L->nm++];
+  m->bin = k;
+  m->count = 1;
+  m->at = r->first_us;
+  if ((m->text = strdup(buf)) == NULL) T->oom = 1;
+  return T->oom;
+}
+
+static int on_idlog(const struct idlog_row *r, void *ctx) {
+  struct lane *L = ctx;
+  if (L->nptr == TL_PTR_MAX) return 0;
+  L->ptr[L->nptr].at = r->at;
+  L->ptr[L->nptr].ptr = strdup(r->ptr ? r->ptr : "[]");
+  L->ptr[L->nptr].iprev = strdup(r->iprev ? r->iprev : "");
+  L->nptr++;
+  return 0;
+}
+
+static void lane_free(struct lane *L) {
+  size_t j;
+  for (j = 0; j < L->nm; j++) free(L->marks[j].text);
+  for (j = 0; j < (size_t)L->nptr; j++) {
+    free(L->ptr[j].ptr);
+    free(L->ptr[j].iprev);
+  }
+  free(L->marks);
+  free(L->src);
+  free(L->echoed);
+  free(L->point);
+}
+
+static void tl_free(struct tl *T) {
+  size_t k;
+  for (k = 0; k < T->n; k++) lane_free(&T->l[k]);
+  free(T->l);
+}
+
+static int cmp_busy(const void *a, const void *b) {
+  const struct lane *x = a, *y = b;
+  return x->sessions < y->sessions ? 1 : x->sessions > y->sessions ? -1
+                                                                   : strcmp(x->src, y->src);
+}
+static int cmp_src(const void *a, const void *b) {
+  return strcmp(((const struct lane *)a)->src, ((const struct lane *)b)->src);
+}
+
+/* Everything the timeline draws, from the database. 0 or an exit code. */
+static int tl_load(struct tl *T, const struct report_opts *o) {
+  struct store *st;
+  char err[1024];
+  int64_t first, last;
+  size_t k;
+
+  memset(T, 0, sizeof(*T));
+  if (store_open(&st, cli_db_path(o->db), STORE_RO, err, sizeof(err)) < 0) {
+    cli_err("%s", err);
+    return EXIT_IOERR;
+  }
+  if (store_span(st, o->since, o->until, &first, &last) < 0) goto fail;
+  T->t0 = first;
+  T->width = (last - first) / TL_BINS + 1;
+  if (first != 0 &&
+      (store_timeline(st, o->since, o->until, T->t0, T->width, TL_BINS, on_bin, T) < 0 ||
+       store_rejects(st, o->since, o->until, on_reject, T) < 0))
+    goto fail;
+  /* The busiest lanes, then in address order. */
+  if (T->n > 1) qsort(T->l, T->n, sizeof(*T->l), cmp_busy);
+  if (T->n > TL_LANES) { /* the quieter ones are counted, not drawn */
+    T->lanes_dropped = (int64_t)(T->n - TL_LANES);
+    for (k = TL_LANES; k < T->n; k++) lane_free(&T->l[k]);
+    T->n = TL_LANES;
+  }
+  if (T->n > 1) qsort(T->l, T->n, sizeof(*T->l), cmp_src);
+  for (k = 0; k < T->n; k++)
+    if (store_identity_log_of(st, T->l[k].echoed ? T->l[k].echoed : T->l[k].src,
+                              on_idlog, &T->l[k]) < 0)
+      goto fail;
+  store_close(st);
+  return T->oom ? EXIT_SOFTWARE : 0;
+fail:
+  cli_err("report: %s", T->oom ? "out of memory" : store_errmsg(st));
+  store_close(st);
+  return T->oom ? EXIT_SOFTWARE : EXIT_IOERR;
+}
+
+static const char *const CSS =
+    "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1120px}"
+    "h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}"
+    ".meta{color:#555}.sum span{display:inline-block;margin:4px 8px 4px 0;padding:4px 10px;"
+    "border-radius:4px;background:#eee}.sum .crit{background:#f4c7c3}.sum .warn{background:#fde6b3}"
+    ".sum .unknown{background:#dde}.card{border:1px solid #ccc;border-radius:6px;padding:10px 14px;"
+    "margin:10px 0;break-inside:avoid}.card h3{margin:0 0 6px;font-size:15px}"
+    ".card table{border-collapse:collapse}.card td{padding:1px 10px 1px 0;vertical-align:top}"
+    ".f{margin:6px 0 0;padding:6px 8px;border-left:4px solid #999;background:#fafafa}"
+    ".f.crit{border-color:#c22}.f.warn{border-color:#e90}.f.unknown{border-color:#66a}"
+    ".f .fix{color:#333;margin-top:2px}.sev{font-weight:bold;text-transform:uppercase;font-size:12px}"
+    "svg{width:100%;height:auto;break-inside:avoid}svg text{font:11px system-ui,sans-serif}"
+    ".nat{display:flex;align-items:center;gap:8px;margin:6px 0}.nat .box{border:1px solid #888;"
+    "border-radius:4px;padding:4px 8px;background:#f6f6f6}.nat .arrow{color:#666}"
+    ".pass{color:#171}.fail,.permerror{color:#b11}.temperror{color:#55a}"
+    ".legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px;vertical-align:middle}"
+    "@page{size:A4;margin:12mm}@media print{body{margin:0;max-width:none}}";
+
+static const char *sev_class(int sev) {
+  return sev == SEV_CRIT ? "crit" : sev == SEV_WARN ? "warn"
+                                  : sev == SEV_UNKNOWN ? "unknown" : "info";
+}
+
+/* The colour of a bin: what became of its worst session. */
+static const char *bin_colour(const struct lane *L, int k) {
+  if (L->rej[k]) return "#d33";
+  if (L->def[k]) return "#e90";
+  if (L->una[k]) return "#57c";
+  if (L->tls[k] == L->n[k]) return "#aaa";
+  return "#4a9";
+}
+
+static void svg_axis(FILE *f, const struct tl *T, int h) {
+  char t[TIME_STRLEN];
+  int k;
+
+  for (k = 0; k <= 4; k++) {
+    int x = TL_LEFT + k * TL_PLOT / 4;
+    int64_t at = T->t0 + (int64_t)k * T->width * TL_BINS / 4;
+    /* minutes over a long span; seconds (time of day) over a short one */
+    if (T->width * TL_BINS >= 4 * 3600 * 1000000LL || k == 0) render_text_time(at, t);
+    else {
+      char full[TIME_STRLEN];
+      render_text_secs(at, full);
+      snprintf(t, sizeof(t), "%s", full + 11);
+    }
+    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>", x,
+            TL_TOP - 6, x, h);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"%s\">%s</text>", x, TL_TOP - 10,
+            k == 0 ? "start" : k == 4 ? "end" : "middle", t);
+  }
+}
+
+/* The part of the window the last analysis judged, shaded. */
+static void svg_judged(FILE *f, const struct tl *T, const struct rep *R, int h) {
+  int64_t span = T->width * TL_BINS;
+  int64_t a = R->m.last_analysis;
+  int x;
+
+  if (a == 0 || span <= 0) return;
+  x = a >= T->t0 + span ? TL_PLOT : a <= T->t0 ? 0 : (int)((a - T->t0) * TL_PLOT / span);
+  fprintf(f, "<rect class=\"judged\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+             "fill=\"#eef3fb\"><title>judged by the analysis of ",
+          TL_LEFT, TL_TOP - 4, x, h - TL_TOP + 4);
+  {
+    char t[TIME_STRLEN];
+    render_text_time(a, t);
+    fprintf(f, "%s UTC</title></rect>", t);
+  }
+}
+
+static void svg_lane(FILE *f, const struct tl *T, const struct lane *L, int y) {
+  char t1[TIME_STRLEN], t2[TIME_STRLEN];
+  int k, bw = TL_PLOT / TL_BINS;
+  size_t j;
+
+  fprintf(f, "<g class=\"lane\" data-src=\"");
+  html_esc(f, L->src);
+  fprintf(f, "\"><text x=\"0\" y=\"%d\">", y + TL_LANE_H - 8);
+  html_esc(f, L->src);
+  if (L->echoed && strcmp(L->echoed, L->src) != 0) {
+    fputs(" \xe2\x86\x92 ", f);
+    html_esc(f, L->echoed);
+  }
+  fprintf(f, "<title>");
+  html_esc(f, L->src);
+  fprintf(f, ": %lld sessions, %lld rejected", (long long)L->sessions,
+          (long long)L->rejected);
+  if (L->point) {
+    fputs(", at ", f);
+    html_esc(f, L->point);
+  }
+  fprintf(f, "</title></text><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+             "stroke=\"#eee\"/>",
+          TL_LEFT, y + TL_LANE_H - 2, TL_LEFT + TL_PLOT, y + TL_LANE_H - 2);
+  for (k = 0; k < TL_BINS; k++) {
+    int64_t n = L->n[k];
+    int hgt, lg = 0;
+    if (n == 0) continue;
+    while ((1LL << lg) <= n && lg < 40) lg++;
+    hgt = 4 + lg * 2;
+    if (hgt > TL_LANE_H - 14) hgt = TL_LANE_H - 14; /* room for a reject mark */
+    render_text_time(T->t0 + k * T->width, t1);
+    render_text_time(T->t0 + (k + 1) * T->width, t2);
+    fprintf(f, "<rect class=\"tick\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+               "fill=\"%s\"><title>%s .. %s: %lld sessions, %lld rejected, %lld "
+               "deferred, %lld unanswered, %lld TLS (outcome not visible)</title></rect>",
+            TL_LEFT + k * bw, y + TL_LANE_H - 2 - hgt, bw > 1 ? bw - 1 : 1, hgt,
+            bin_colour(L, k), t1, t2 + 11, (long long)n, (long long)L->rej[k],
+            (long long)L->def[k], (long long)L->una[k], (long long)L->tls[k]);
+  }
+  for (j = 0; j < L->nm; j++) { /* above its bin's tick, pointing at it */
+    int x = TL_LEFT + (int)L->marks[j].bin * bw + bw / 2;
+    fprintf(f, "<path class=\"reject\" d=\"M%d %dl-4 -7h8z\" fill=\"#b00\"><title>", x,
+            y + 9);
+    if (L->marks[j].count > 1)
+      fprintf(f, "%lld rejects here; the first: ", (long long)L->marks[j].count);
+    html_esc(f, L->marks[j].text);
+    fputs("</title></path>", f);
+  }
+  for (k = 0; k < L->nptr; k++) {
+    int64_t span = T->width * TL_BINS;
+    int x;
+    if (L->ptr[k].at < T->t0 || L->ptr[k].at > T->t0 + span) continue;
+    x = TL_LEFT + (int)((L->ptr[k].at - T->t0) * TL_PLOT / (span > 0 ? span : 1));
+    render_text_time(L->ptr[k].at, t1);
+    fprintf(f, "<g class=\"ptrchange\"><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+               "stroke=\"#639\" stroke-dasharray=\"3 2\"/><text x=\"%d\" y=\"%d\" "
+               "fill=\"#639\">PTR</text><title>%s UTC: PTR ",
+            x, y + 2, x, y + TL_LANE_H - 2, x + 2, y + 10, t1);
+    html_list(f, L->ptr[k].ptr);
+    fputs(", iprev ", f);
+    html_esc(f, L->ptr[k].iprev);
+    fputs("</title></g>", f);
+  }
+  fputs("</g>\n", f);
+}
+
+static void html_timeline(FILE *f, const struct tl *T, const struct rep *R) {
+  int h = TL_TOP + (int)T->n * TL_LANE_H + 8;
+  size_t k;
+
+  fputs("<h2>Egress timeline</h2>\n", f);
+  if (T->n == 0) {
+    fputs("<p>No egress session in the window.</p>\n", f);
+    return;
+  }
+  fputs("<p class=\"legend\">A lane per source address (\xe2\x86\x92 the address a "
+        "receiver echoed); sessions per bin, coloured by the worst of them:"
+        "<span style=\"background:#4a9\"></span>accepted or other"
+        "<span style=\"background:#aaa\"></span>TLS, outcome not visible"
+        "<span style=\"background:#57c\"></span>no answer or refused"
+        "<span style=\"background:#e90\"></span>deferred (4xx)"
+        "<span style=\"background:#d33\"></span>rejected (5xx); \xe2\x96\xbc a reject "
+        "(hover: receiver, time, reply); dashed: a PTR change; shaded: judged by "
+        "the last analysis.</p>\n", f);
+  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+             "role=\"img\" aria-label=\"egress timeline\">",
+          TL_LEFT + TL_PLOT + 10, h);
+  svg_judged(f, T, R, h);
+  svg_axis(f, T, h);
+  for (k = 0; k < T->n; k++) svg_lane(f, T, &T->l[k], TL_TOP + (int)k * TL_LANE_H);
+  fputs("</svg>\n", f);
+  if (T->lanes_dropped > 0)
+    fprintf(f, "<p class=\"meta\">%lld quieter source addresses are not drawn.</p>\n",
+            (long long)T->lanes_dropped);
+}
+
+static void html_finding(FILE *f, const struct fnd *x) {
+  fprintf(f, "<div class=\"f %s\"><span class=\"sev\">%s</span> <b>", sev_class(x->sev),
+          sev_class(x->sev));
+  html_esc(f, x->rule);
+  fputs("</b>: ", f);
+  html_esc(f, x->detail);
+  fputs("<div class=\"fix\">fix: ", f);
+  html_esc(f, x->fix);
+  fputs("</div></div>\n", f);
+}
+
+static void html_card(FILE *f, const struct rep *R, const struct idn *d) {
+  char t1[TIME_STRLEN], t2[TIME_STRLEN];
+  size_t j, first, end;
+
+  render_text_time(d->first_us, t1);
+  render_text_time(d->last_us, t2);
+  fputs("<div class=\"card\" data-ip=\"", f);
+  html_esc(f, d->ip);
+  fputs("\"><h3>", f);
+  html_esc(f, d->ip);
+  fputs(" &nbsp; <span class=\"", f);
+  html_esc(f, d->iprev);
+  fputs("\">iprev ", f);
+  html_esc(f, d->iprev);
+  fputs("</span></h3><table><tr><td>PTR</td><td>", f);
+  html_list(f, d->ptr);
+  fputs("</td></tr><tr><td>HELO</td><td>", f);
+  html_list(f, d->helos);
+  fputs("</td></tr><tr><td>from</td><td>", f);
+  html_list(f, d->sources);
+  fprintf(f, "</td></tr><tr><td>sessions</td><td>%lld (%lld rejected, %lld TLS), "
+             "%s .. %s UTC</td></tr></table>\n",
+          (long long)d->sessions, (long long)d->rejected, (long long)d->starttls, t1,
+          t2);
+  rep_findings_of(R, d->ip, &first, &end);
+  for (j = first; j < end; j++)
+    if (rep_shown(R, R->by_ident[j])) html_finding(f, R->by_ident[j]);
+  fputs("</div>\n", f);
+}
+
+static void html_nat(FILE *f, const struct rep *R) {
+  size_t k;
+
+  if (R->nn == 0) return;
+  fputs("<h2>NAT map</h2>\n<p class=\"meta\">Inside host \xe2\x86\x92 gateway "
+        "(capture points) \xe2\x86\x92 the address receivers saw, learned from both "
+        "sides of the gateway.</p>\n", f);
+  for (k = 0; k < R->nn; k++) {
+    const struct natp *p = &R->n[k];
+    const char *iprev = rep_iprev_of(R, p->out);
+    fputs("<div class=\"nat\"><span class=\"box\">", f);
+    html_esc(f, p->in);
+    fputs("</span><span class=\"arrow\">\xe2\x86\x92</span><span class=\"box\">gateway ", f);
+    html_esc(f, p->pin);
+    fputs(" / ", f);
+    html_esc(f, p->pout);
+    fputs("</span><span class=\"arrow\">\xe2\x86\x92</span><span class=\"box\">", f);
+    html_esc(f, p->out);
+    fputs(" <span class=\"", f);
+    html_esc(f, iprev);
+    fputs("\">iprev ", f);
+    html_esc(f, iprev);
+    fprintf(f, "</span></span><span class=\"meta\">%lld sessions</span></div>\n",
+            (long long)p->sessions);
+  }
+}
+
+static void html_head(FILE *f, const struct rep *R, const struct report_opts *o) {
+  char t[TIME_STRLEN];
+
+  fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'; img-src 'none'; script-src 'none'; "
+        "form-action 'none'; base-uri 'none'\">\n"
+        "<meta name=\"referrer\" content=\"no-referrer\">\n"
+        "<title>egressaudit report</title>\n<style>", f);
+  fputs(CSS, f);
+  fputs("</style></head><body>\n<h1>egressaudit report</h1>\n<p class=\"meta\">", f);
+  render_text_time(o->now, t);
+  fprintf(f, "written %s UTC; ", t);
+  if (o->since == INT64_MIN && o->until == INT64_MAX) {
+    fputs("window: all sessions", f);
+  } else {
+    char t2[TIME_STRLEN];
+    render_text_time(o->since == INT64_MIN ? 0 : o->since, t);
+    render_text_time(o->until == INT64_MAX ? o->now : o->until, t2);
+    fprintf(f, "window: %s .. %s UTC", o->since == INT64_MIN ? "start" : t, t2);
+  }
+  if (R->m.last_analysis) {
+    render_text_time(R->m.last_analysis, t);
+    fprintf(f, "; last analysis %s UTC", t);
+    if (R->m.resolver[0]) {
+      fputs(", DNS answers from ", f);
+      html_esc(f, R->m.resolver);
+    }
+  } else {
+    fputs("; not analysed yet (run 'egressaudit analyze')", f);
+  }
+  if (R->stale[0]) {
+    fputs("; stale: ", f);
+    html_esc(f, R->stale);
+  }
+  fprintf(f, "</p>\n<p class=\"sum\"><span>%zu identities</span><span>%lld sessions"
+             "</span><span>%lld capture points</span><span>%lld packets dropped</span>"
+             "<span class=\"crit\">%lld crit</span><span class=\"warn\">%lld warn</span>"
+             "<span class=\"unknown\">%lld unknown</span><span>%lld info</span></p>\n",
+          R->ni, (long long)R->m.sessions, (long long)R->m.points, (long long)R->m.drops,
+          (long long)R->by_sev[SEV_CRIT], (long long)R->by_sev[SEV_WARN],
+          (long long)R->by_sev[SEV_UNKNOWN], (long long)R->by_sev[SEV_INFO]);
+}
+
+int render_html(const struct rep *R, const struct report_opts *o) {
+  struct tl T;
+  size_t i, k;
+  int rc;
+
+  if ((rc = tl_load(&T, o)) != 0) {
+    tl_free(&T);
+    return rc;
+  }
+  html_head(stdout, R, o);
+  html_timeline(stdout, &T, R);
+  fputs("<h2>Identities, worst first</h2>\n", stdout);
+  if (R->ni == 0) fputs("<p>None in the window.</p>\n", stdout);
+  for (k = 0; k < R->ni; k++) html_card(stdout, R, R->shown[k]);
+  for (i = 0, k = 0; i < R->nf; i++) {
+    if (R->f[i].server || R->f[i].attached || !rep_shown(R, &R->f[i])) continue;
+    if (k++ == 0) fputs("<h2>Across identities</h2>\n", stdout);
+    html_finding(stdout, &R->f[i]);
+  }
+  html_nat(stdout, R);
+  if (R->ns > 0) fputs("<h2>Our servers as clients saw them</h2>\n", stdout);
+  for (k = 0; k < R->ns; k++) {
+    fputs("<div class=\"card\"><h3>", stdout);
+    html_esc(stdout, R->s[k].ip);
+    fputs(" greets as ", stdout);
+    html_esc(stdout, R->s[k].host);
+    fprintf(stdout, " (%lld sessions)</h3>\n", (long long)R->s[k].sessions);
+    for (i = 0; i < R->nf; i++)
+      if (R->f[i].server && strcmp(R->f[i].subject, R->s[k].ip) == 0 &&
+          rep_shown(R, &R->f[i]))
+        html_finding(stdout, &R->f[i]);
+    fputs("</div>\n", stdout);
+  }
+  fputs("</body></html>\n", stdout);
+  tl_free(&T);
+  return 0;
+}

@@ -13,6 +13,7 @@
 #include "common/netset.h"
 #include "cli/cli.h"
 #include "cli/maillog.h"
+#include "cli/report.h"
 #include "cli/render.h"
 #include "common/util.h"
 #include "store/store.h"
@@ -31,7 +32,7 @@ struct hist {
   struct use use[HIST_MAX];
   struct rcv rcv[HIST_MAX];
   unsigned nuse, nrcv, nrej;
-  int json, first_event;
+  int json, html, first_event;
   int64_t sessions;
 };
 
@@ -269,7 +270,8 @@ static void usage(FILE *f) {
           "  --dst IP|NAME        only sessions to this receiver (address or\n"
           "                       banner host name)\n"
           "  --since T, --until T window (RFC 3339 or 90m, 24h, 7d)\n"
-          "  --format FMT         text (default) or json\n"
+          "  --format FMT         text (default), json, or html (for an address:\n"
+          "                       the report's page, its lanes and card only)\n"
           "  --queue-id QID       the MTA's delivery attempts of this message\n"
           "                       (read --maillog), with the egress address and\n"
           "                       EHLO name of the session each rode on\n"
@@ -424,8 +426,9 @@ int cmd_history(int argc, char **argv) {
       break;
     case 'f':
       if (strcmp(optarg, "json") == 0) h.json = 1;
+      else if (strcmp(optarg, "html") == 0) h.html = 1;
       else if (strcmp(optarg, "text") != 0) {
-        cli_err("history: --format: '%s' is not text or json", optarg);
+        cli_err("history: --format: '%s' is not text, json or html", optarg);
         return EXIT_USAGE;
       }
       break;
@@ -450,6 +453,13 @@ int cmd_history(int argc, char **argv) {
     return EXIT_USAGE;
   }
   what = optind < argc ? argv[optind] : flt.dst;
+  if (h.html) { /* the report's page, for one egress address */
+    if (optind == argc || addr_parse(&a, argv[optind], strlen(argv[optind])) != 0) {
+      cli_err("history: --format html takes an egress address (IP)");
+      return EXIT_USAGE;
+    }
+    return report_html_focus(db, addr_str(&a, ipbuf), flt.since, flt.until);
+  }
   if (optind < argc) {
     if (addr_parse(&a, argv[optind], strlen(argv[optind])) == 0)
       flt.ip = addr_str(&a, ipbuf);

@@ -825,6 +825,35 @@ static int report_analyze(const struct report_opts *o,
   return cmd_analyze(ac, av);
 }
 
+int report_html_focus(const char *db, const char *ip, int64_t since,
+                      int64_t until) {
+  struct report_opts o;
+  struct rep R;
+  int rc;
+
+  memset(&o, 0, sizeof(o));
+  memset(&R, 0, sizeof(R));
+  o.db = db;
+  o.fmt = "html";
+  o.focus = ip;
+  o.since = since;
+  o.until = until;
+  o.now = now_us();
+  o.max_stale = -1;
+  if ((rc = report_load(&o, &R)) == 0 && report_join(&R, NULL) < 0) {
+    cli_err("history: out of memory");
+    rc = EXIT_SOFTWARE;
+  }
+  if (rc == 0) {
+    report_stale(&R, &o);
+    rc = render_html(&R, &o);
+    fflush(stdout);
+    if (rc == 0 && ferror(stdout)) rc = EXIT_IOERR;
+  }
+  report_free(&R);
+  return rc;
+}
+
 int cmd_report(int argc, char **argv) {
   static struct analysis_opts ao;
   struct report_opts o;

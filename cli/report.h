@@ -36,6 +36,7 @@ struct natp {
 
 struct report_opts {
   const char *db, *fmt, *point, *since_arg, *until_arg;
+  const char *focus;            /* html for one egress address (history) */
   int64_t since, until, now;
   int64_t max_stale;            /* --max-stale; 0: off, -1: not given     */
   int fail_on, analyze, min_sev;
@@ -73,5 +74,10 @@ const char *rep_iprev_of(const struct rep *R, const char *ip);
 /* report --format html: one self-contained page (no script, nothing
  * fetched) to stdout. Returns 0 or an exit code. */
 int render_html(const struct rep *R, const struct report_opts *o);
+
+/* history IP --format html: the same page for one egress address (its
+ * lanes, its card, its NAT pairs). Returns 0 or an exit code. */
+int report_html_focus(const char *db, const char *ip, int64_t since,
+                      int64_t until);
 
 #endif

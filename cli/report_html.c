@@ -79,6 +79,7 @@ struct lane {
 };
 
 struct tl {
+  const char *focus;        /* only this address's lanes, or NULL        */
   struct lane *l;
   size_t n, cap;
   int64_t t0, width;        /* the bins: [t0 + k * width, + width)       */
@@ -103,10 +104,20 @@ static struct lane *lane_get(struct tl *T, const char *src, int make) {
   return &T->l[T->n++];
 }
 
+/* A lane drawn: any, or the focus address's (as source or as echoed). */
+static int in_focus(const struct tl *T, const char *src, const char *echoed) {
+  return T->focus == NULL || (src && strcmp(src, T->focus) == 0) ||
+         (echoed && strcmp(echoed, T->focus) == 0);
+}
+
 static int on_bin(const struct tl_bin *b, void *ctx) {
   struct tl *T = ctx;
-  struct lane *L = lane_get(T, b->src_ip ? b->src_ip : "?", 1);
+  struct lane *L;
   int64_t k = b->bin;
+
+  if (!in_focus(T, b->src_ip, b->echoed_ip) && !lane_get(T, b->src_ip ? b->src_ip : "?", 0))
+    return 0;
+  L = lane_get(T, b->src_ip ? b->src_ip : "?", 1);
 
   T->bins_seen++;
   if (L == NULL) return 1;
@@ -126,11 +137,14 @@ static int on_bin(const struct tl_bin *b, void *ctx) {
 
 static int on_reject(const struct reject_row *r, void *ctx) {
   struct tl *T = ctx;
-  struct lane *L = lane_get(T, r->src_ip ? r->src_ip : "(MTA log)", 1);
+  const char *src = r->src_ip ? r->src_ip : "(MTA log)";
   int64_t k = (r->first_us - T->t0) / (T->width > 0 ? T->width : 1);
   char when[TIME_STRLEN], buf[1024];
+  struct lane *L;
   struct mark *m;
 
+  if (!in_focus(T, r->src_ip, r->echoed_ip) && !lane_get(T, src, 0)) return 0;
+  L = lane_get(T, src, 1);
   if (L == NULL) return 1;
   if (k < 0) k = 0;
   if (k >= TL_BINS) k = TL_BINS - 1;
@@ -200,6 +214,7 @@ static int tl_load(struct tl *T, const struct report_opts *o) {
   size_t k;
 
   memset(T, 0, sizeof(*T));
+  T->focus = o->focus;
   if (store_open(&st, cli_db_path(o->db), STORE_RO, err, sizeof(err)) < 0) {
     cli_err("%s", err);
     return EXIT_IOERR;
@@ -440,16 +455,19 @@ static void html_card(FILE *f, const struct rep *R, const struct idn *d) {
   fputs("</div>\n", f);
 }
 
-static void html_nat(FILE *f, const struct rep *R) {
-  size_t k;
+static void html_nat(FILE *f, const struct rep *R, const char *focus) {
+  size_t k, n = 0;
 
-  if (R->nn == 0) return;
+  for (k = 0; k < R->nn; k++)
+    n += focus == NULL || strcmp(R->n[k].in, focus) == 0 || strcmp(R->n[k].out, focus) == 0;
+  if (n == 0) return;
   fputs("<h2>NAT map</h2>\n<p class=\"meta\">Inside host \xe2\x86\x92 gateway "
         "(capture points) \xe2\x86\x92 the address receivers saw, learned from both "
         "sides of the gateway.</p>\n", f);
   for (k = 0; k < R->nn; k++) {
     const struct natp *p = &R->n[k];
     const char *iprev = rep_iprev_of(R, p->out);
+    if (focus && strcmp(p->in, focus) != 0 && strcmp(p->out, focus) != 0) continue;
     fputs("<div class=\"nat\"><span class=\"box\">", f);
     html_esc(f, p->in);
     fputs("</span><span class=\"arrow\">\xe2\x86\x92</span><span class=\"box\">gateway ", f);
@@ -477,7 +495,14 @@ static void html_head(FILE *f, const struct rep *R, const struct report_opts *o)
         "<meta name=\"referrer\" content=\"no-referrer\">\n"
         "<title>egressaudit report</title>\n<style>", f);
   fputs(CSS, f);
-  fputs("</style></head><body>\n<h1>egressaudit report</h1>\n<p class=\"meta\">", f);
+  fputs("</style></head><body>\n<h1>egressaudit ", f);
+  if (o->focus) {
+    fputs("history of ", f);
+    html_esc(f, o->focus);
+  } else {
+    fputs("report", f);
+  }
+  fputs("</h1>\n<p class=\"meta\">", f);
   render_text_time(o->now, t);
   fprintf(f, "written %s UTC; ", t);
   if (o->since == INT64_MIN && o->until == INT64_MAX) {
@@ -524,15 +549,20 @@ int render_html(const struct rep *R, const struct report_opts *o) {
   html_timeline(stdout, &T, R);
   fputs("<h2>Identities, worst first</h2>\n", stdout);
   if (R->ni == 0) fputs("<p>None in the window.</p>\n", stdout);
-  for (k = 0; k < R->ni; k++) html_card(stdout, R, R->shown[k]);
+  for (k = 0; k < R->ni; k++)
+    if (o->focus == NULL || strcmp(R->shown[k]->ip, o->focus) == 0)
+      html_card(stdout, R, R->shown[k]);
   for (i = 0, k = 0; i < R->nf; i++) {
     if (R->f[i].server || R->f[i].attached || !rep_shown(R, &R->f[i])) continue;
+    if (o->focus && !strstr(R->f[i].detail, o->focus) &&
+        strcmp(R->f[i].subject, o->focus) != 0)
+      continue;
     if (k++ == 0) fputs("<h2>Across identities</h2>\n", stdout);
     html_finding(stdout, &R->f[i]);
   }
-  html_nat(stdout, R);
-  if (R->ns > 0) fputs("<h2>Our servers as clients saw them</h2>\n", stdout);
-  for (k = 0; k < R->ns; k++) {
+  html_nat(stdout, R, o->focus);
+  if (o->focus == NULL && R->ns > 0) fputs("<h2>Our servers as clients saw them</h2>\n", stdout);
+  for (k = 0; o->focus == NULL && k < R->ns; k++) {
     fputs("<div class=\"card\"><h3>", stdout);
     html_esc(stdout, R->s[k].ip);
     fputs(" greets as ", stdout);

@@ -103,6 +103,17 @@ chrome --log-net-log="$T/net2.json" --dump-dom >/dev/null
   ok "the network-log check sees a page's request when there is one (control)" || ko "network control: $(cat "$T/net2.check")"
 [ -s "$OUT/report.png" ] && ok "screenshot kept: $OUT/report.png" || ko "no screenshot: $(tail -3 "$T/chrome.err")"
 
+# history ADDRESS --format html: the page of one egress address (its lanes,
+# as source or as the address receivers echoed, and its card).
+"$BIN" history --db "$db" --format html 203.0.113.10 >"$T/h10.html"; rc=$?
+"$PY" - "$T/h10.html" <<'PY' && [ "$rc" = 0 ] && ok "history 203.0.113.10 --format html: its two lanes (10.0.0.10 behind the NAT, and itself) and its card only" || ko "history html: exit $rc"
+import re, sys
+t = open(sys.argv[1], encoding="utf-8").read()
+assert re.findall(r'class="lane" data-src="([^"]*)"', t) == ["10.0.0.10", "203.0.113.10"], re.findall(r'data-src="([^"]*)"', t)
+assert re.findall(r'data-ip="([^"]*)"', t) == ["203.0.113.10"]
+assert "<h1>egressaudit history of 203.0.113.10</h1>" in t
+PY
+
 # The page stays small on a big history: 200,000 sessions of 2,000 source
 # addresses, written straight into the schema (the quieter lanes are
 # counted, not drawn; every lane is binned).

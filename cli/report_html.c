@@ -262,7 +262,8 @@ static const char *const CSS =
     "border-radius:4px;padding:4px 8px;background:#f6f6f6}.nat .arrow{color:#666}"
     ".pass{color:#171}.fail,.permerror{color:#b11}.temperror{color:#55a}"
     ".legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px;vertical-align:middle}"
-    "@page{size:A4;margin:12mm}@media print{body{margin:0;max-width:none}}";
+    "@page{size:A4;margin:12mm}@media print{body{margin:0;max-width:none}"
+    "svg{max-height:260mm}}"; /* a tall timeline shrinks to one page */
 
 static const char *sev_class(int sev) {
   return sev == SEV_CRIT ? "crit" : sev == SEV_WARN ? "warn"

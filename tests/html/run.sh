@@ -142,4 +142,29 @@ lanes=$(grep -o 'class="lane"' "$T/big.html" | wc -l)
 [ "$sz" -lt 3000000 ] && [ "$lanes" = 60 ] && grep -q "1941 quieter source addresses are not drawn" "$T/big.html" &&
   ok "200,000 sessions of 2,001 addresses: a $sz-byte page, 60 lanes drawn ($(tail -1 "$T/big.time") s)" ||
   ko "big history: $sz bytes, $lanes lanes"
+# Printed on A4: the 60-lane timeline of the big history on one page,
+# every lane there (the SVG shrinks to the page instead of being cut).
+cp "$T/big.html" "$T/r.html"
+chrome --print-to-pdf="$T/big.pdf" --no-pdf-header-footer >/dev/null
+if command -v pdfinfo >/dev/null && [ -s "$T/big.pdf" ]; then
+  "$PY" - "$T/big.pdf" "$T/big.html" <<'PY' && ok "printed: A4 pages, the 60 lanes of the timeline all on one page" || ko "print: $(pdfinfo "$T/big.pdf" 2>&1 | grep -E 'Pages|size')"
+import re, subprocess, sys
+info = subprocess.run(["pdfinfo", sys.argv[1]], capture_output=True, text=True).stdout
+assert "(A4)" in info, info
+pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+lanes = re.findall(r'class="lane" data-src="([^"]*)"', open(sys.argv[2]).read())
+assert len(lanes) == 60, len(lanes)
+for p in range(1, pages + 1):
+    t = subprocess.run(["pdftotext", "-f", str(p), "-l", str(p), sys.argv[1], "-"],
+                       capture_output=True, text=True).stdout
+    on = [l for l in lanes if l in t]
+    if on:
+        assert len(on) == 60, (p, len(on))
+        break
+else:
+    raise AssertionError("no lane label in the PDF")
+PY
+else
+  ko "print: no PDF, or pdfinfo missing (scripts/deps.sh installs poppler-utils)"
+fi
 finish html

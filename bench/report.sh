@@ -47,6 +47,8 @@ echo "sessions: $(sqlite3 "$DB" 'select count(*) from sessions' 2>/dev/null || e
 echo "analyze (no DNS server: every answer a temporary failure, 1 s timeout): $(time_it "$BIN" analyze -q --db "$DB" --resolver 127.0.0.1:9 --dns-timeout 200)"
 echo "report: $(time_it "$BIN" report --db "$DB")"
 echo "report --since 24h window: $(time_it "$BIN" report --db "$DB" --since 2026-11-26T12:00:00Z)"
+/usr/bin/time -f "%e s, %M KiB" -o "$DIR/t" "$BIN" report --db "$DB" --format html >"$DIR/r.html" || true
+echo "report --format html: $(tail -1 "$DIR/t"), $(wc -c <"$DIR/r.html") bytes"
 echo "history of one HELO name: $(time_it "$BIN" history --db "$DB" mail4242.bench.example)"
 echo "history of one address: $(time_it "$BIN" history --db "$DB" 198.18.16.146)"
 echo "history --dst one receiver: $(time_it "$BIN" history --db "$DB" --dst 203.0.113.7)"

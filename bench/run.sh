@@ -132,6 +132,8 @@ for what in "report" "history of one HELO name" "history of one address" "histor
   v=$(grep "^$what:" "$DIR/report.out" | sed 's/.*: \([0-9.]*\) s, \([0-9]*\) KiB/\1 \2/')
   [ -n "$v" ] && echo "| egressaudit $what, 1,000,000 sessions | ${v% *} | ${v% *} | ${v% *} | $(python3 -c "print('%.1f' % (${v#* } / 1024))") |" >>"$OUT"
 done
+v=$(sed -n 's/^report --format html: \([0-9.]*\) s, \([0-9]*\) KiB, \([0-9]*\) bytes/\1 \2 \3/p' "$DIR/report.out")
+[ -n "$v" ] && set -- $v && echo "| egressaudit report --format html, 1,000,000 sessions ($(python3 -c "print('%.1f' % ($3 / 1e6))") MB page) | $1 | $1 | $1 | $(python3 -c "print('%.1f' % ($2 / 1024))") |" >>"$OUT"
 
 {
 echo

@@ -50,6 +50,12 @@ static void html_esc(FILE *f, const char *s) {
   }
 }
 
+/* Markup of ours, then text that may be anyone's (escaped). */
+static void put(FILE *f, const char *markup, const char *text) {
+  fputs(markup, f);
+  html_esc(f, text);
+}
+
 /* A list column (JSON array of strings) as "a, b, c", escaped. */
 static void html_list(FILE *f, const char *list) {
   char item[512];
@@ -323,16 +329,11 @@ static void svg_lane(FILE *f, const struct tl *T, const struct lane *L, int y) {
   int k, bw = TL_PLOT / TL_BINS;
   size_t j;
 
-  fprintf(f, "<g class=\"lane\" data-src=\"");
-  html_esc(f, L->src);
+  put(f, "<g class=\"lane\" data-src=\"", L->src);
   fprintf(f, "\"><text x=\"0\" y=\"%d\">", y + TL_LANE_H - 8);
   html_esc(f, L->src);
-  if (L->echoed && strcmp(L->echoed, L->src) != 0) {
-    fputs(" \xe2\x86\x92 ", f);
-    html_esc(f, L->echoed);
-  }
-  fprintf(f, "<title>");
-  html_esc(f, L->src);
+  if (L->echoed && strcmp(L->echoed, L->src) != 0) put(f, " \xe2\x86\x92 ", L->echoed);
+  put(f, "<title>", L->src);
   fprintf(f, ": %lld sessions, %lld rejected", (long long)L->sessions,
           (long long)L->rejected);
   if (L->point) {
@@ -419,10 +420,8 @@ static void html_finding(FILE *f, const struct fnd *x) {
   fprintf(f, "<div class=\"f %s\"><span class=\"sev\">%s</span> <b>", sev_class(x->sev),
           sev_class(x->sev));
   html_esc(f, x->rule);
-  fputs("</b>: ", f);
-  html_esc(f, x->detail);
-  fputs("<div class=\"fix\">fix: ", f);
-  html_esc(f, x->fix);
+  put(f, "</b>: ", x->detail);
+  put(f, "<div class=\"fix\">fix: ", x->fix);
   fputs("</div></div>\n", f);
 }
 
@@ -432,14 +431,10 @@ static void html_card(FILE *f, const struct rep *R, const struct idn *d) {
 
   render_text_time(d->first_us, t1);
   render_text_time(d->last_us, t2);
-  fputs("<div class=\"card\" data-ip=\"", f);
-  html_esc(f, d->ip);
-  fputs("\"><h3>", f);
-  html_esc(f, d->ip);
-  fputs(" &nbsp; <span class=\"", f);
-  html_esc(f, d->iprev);
-  fputs("\">iprev ", f);
-  html_esc(f, d->iprev);
+  put(f, "<div class=\"card\" data-ip=\"", d->ip);
+  put(f, "\"><h3>", d->ip);
+  put(f, " &nbsp; <span class=\"", d->iprev);
+  put(f, "\">iprev ", d->iprev);
   fputs("</span></h3><table><tr><td>PTR</td><td>", f);
   html_list(f, d->ptr);
   fputs("</td></tr><tr><td>HELO</td><td>", f);
@@ -469,18 +464,13 @@ static void html_nat(FILE *f, const struct rep *R, const char *focus) {
     const struct natp *p = &R->n[k];
     const char *iprev = rep_iprev_of(R, p->out);
     if (focus && strcmp(p->in, focus) != 0 && strcmp(p->out, focus) != 0) continue;
-    fputs("<div class=\"nat\"><span class=\"box\">", f);
-    html_esc(f, p->in);
-    fputs("</span><span class=\"arrow\">\xe2\x86\x92</span><span class=\"box\">gateway ", f);
-    html_esc(f, p->pin);
-    fputs(" / ", f);
-    html_esc(f, p->pout);
-    fputs("</span><span class=\"arrow\">\xe2\x86\x92</span><span class=\"box\">", f);
-    html_esc(f, p->out);
-    fputs(" <span class=\"", f);
-    html_esc(f, iprev);
-    fputs("\">iprev ", f);
-    html_esc(f, iprev);
+    put(f, "<div class=\"nat\"><span class=\"box\">", p->in);
+    put(f, "</span><span class=\"arrow\">\xe2\x86\x92</span><span class=\"box\">gateway ",
+        p->pin);
+    put(f, " / ", p->pout);
+    put(f, "</span><span class=\"arrow\">\xe2\x86\x92</span><span class=\"box\">", p->out);
+    put(f, " <span class=\"", iprev);
+    put(f, "\">iprev ", iprev);
     fprintf(f, "</span></span><span class=\"meta\">%lld sessions</span></div>\n",
             (long long)p->sessions);
   }

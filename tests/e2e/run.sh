@@ -130,6 +130,31 @@ echo "nameserver 198.51.100.53" >"/etc/netns/$G/resolv.conf"
 ip netns exec "$M" env EA_NSD_LISTEN="198.51.100.53 2001:db8:20::53" tests/dns/nsd.sh start "$T/nsd" 53 ||
   { ko "nsd start"; exit 1; }
 
+# The services every Postfix instance here runs (master.cf after its own
+# smtpd and smtp lines).
+pf_services() {
+  cat <<'CF'
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+tlsmgr    unix  - - n 1000? 1 tlsmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+smtp      unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+discard   unix  - - n - - discard
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CF
+}
+
 # --- Postfix in mx: own config directory, nothing chrooted, mail discarded --
 P=$T/pf
 mkdir -p "$P/etc" "$P/spool" "$P/data" "$T/tls"
@@ -171,25 +196,8 @@ cat >"$P/etc/master.cf" <<CF
 198.51.100.26:smtp inet n - n - - smtpd
   -o smtpd_client_restrictions=reject_unknown_client_hostname
   -o unknown_client_reject_code=450
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-tlsmgr    unix  - - n 1000? 1 tlsmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-smtp      unix  - - n - - smtp
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-discard   unix  - - n - - discard
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
 CF
+pf_services >>"$P/etc/master.cf"
 ip netns exec "$M" postfix -c "$P/etc" start >"$T/pf.log" 2>&1 || { ko "postfix start: $(cat "$T/pf.log")"; exit 1; }
 
 # --- Exim in mx: extracted, run as "Debian-exim" (uid $XUID) --------------
@@ -544,25 +552,8 @@ cat >"$SP/etc/master.cf" <<CF
 smtp11    unix  - - n - - smtp -o smtp_bind_address=203.0.113.11
 smtp12    unix  - - n - - smtp -o smtp_bind_address=203.0.113.12
 smtp13    unix  - - n - - smtp -o smtp_bind_address=203.0.113.11 -o smtp_connect_timeout=2s
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-tlsmgr    unix  - - n 1000? 1 tlsmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-smtp      unix  - - n - - smtp
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-discard   unix  - - n - - discard
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
 CF
+pf_services >>"$SP/etc/master.cf"
 ip netns exec "$S" postfix -c "$SP/etc" start >"$T/spf.log" 2>&1 || ko "sending postfix start: $(cat "$T/spf.log")"
 X=$T/sx
 mkdir -p "$X/spool" "$X/log"

@@ -179,6 +179,33 @@ static void render_analysis(const struct metrics *m, struct pbuf *b) {
   }
 }
 
+/* watch --maillog: is the log still being read, and does it rotate? */
+static void render_logs(const struct metrics *m, struct pbuf *b) {
+  static const char *const fam[4][2] = {
+      {"egressaudit_log_lines_total", "Lines read from the MTA's log."},
+      {"egressaudit_log_lines_cut_total", "Lines longer than 64 KiB, cut."},
+      {"egressaudit_log_rotations_total", "Rotations by rename followed."},
+      {"egressaudit_log_truncations_total", "Copy-and-truncate rotations followed."}};
+  unsigned f, k;
+
+  if (m->n_logs == 0) return;
+  for (f = 0; f < 4; f++) {
+    prom_family(b, fam[f][0], "counter", fam[f][1]);
+    for (k = 0; k < m->n_logs && k < 8; k++) {
+      const char *l[2] = {"path", m->log[k].path};
+      uint64_t v = f == 0 ? m->log[k].lines : f == 1 ? m->log[k].cut
+                   : f == 2 ? m->log[k].rotations : m->log[k].truncations;
+      prom_int(b, fam[f][0], l, 1, (int64_t)v);
+    }
+  }
+  prom_family(b, "egressaudit_log_attempts_stored_total", "counter",
+              "Delivery attempts and failed connections the log gave.");
+  prom_int(b, "egressaudit_log_attempts_stored_total", NULL, 0, (int64_t)m->log_stored);
+  prom_family(b, "egressaudit_log_attempts_tied_total", "counter",
+              "Logged attempts tied to a captured session.");
+  prom_int(b, "egressaudit_log_attempts_tied_total", NULL, 0, (int64_t)m->log_tied);
+}
+
 void metrics_render(const struct metrics *m, struct pbuf *b) {
   const char *v[2] = {"version", EA_VERSION};
 
@@ -192,6 +219,7 @@ void metrics_render(const struct metrics *m, struct pbuf *b) {
   render_sessions(m, b);
   render_capture(m, b);
   render_analysis(m, b);
+  render_logs(m, b);
 }
 
 /* --- the endpoint ------------------------------------------------------ */

@@ -54,6 +54,14 @@ struct metrics {
   uint64_t analyses_ok, analyses_failed;
   int64_t last_analysis_us;
   double last_read_s, last_dns_s, last_judge_s;
+  /* watch --maillog: per log followed */
+  unsigned n_logs;
+  struct {
+    const char *path;
+    uint64_t lines, cut, rotations, truncations;
+  } log[8];
+  uint64_t log_stored;          /* attempts and failed connections stored */
+  uint64_t log_tied;            /* attempts tied to captured sessions      */
 };
 
 /* Name a capture point (its sessions are labelled with it). */

@@ -191,6 +191,16 @@ static void metrics_fill(struct pbuf *b, void *ctx) {
                                           &w->m.iface[k].drop,
                                           &w->m.iface[k].ifdrop) == 0;
   }
+  w->m.n_logs = (unsigned)w->n_logs;
+  for (k = 0; k < w->n_logs && k < 8; k++) {
+    const struct tail_counts *t = tail_counts(w->tail[k]);
+    w->m.log[k].path = tail_path(w->tail[k]);
+    w->m.log[k].lines = t->lines;
+    w->m.log[k].cut = t->cut;
+    w->m.log[k].rotations = t->rotations;
+    w->m.log[k].truncations = t->truncations;
+  }
+  w->m.log_stored = w->logn.stored;
   metrics_render(&w->m, b);
 }
 
@@ -412,6 +422,7 @@ static int log_join(struct watch *w) {
   from = w->join_mark[0] > 0 ? w->join_mark[0] : 0;
   if ((tied = store_deliveries_join(w->st, from, INT64_MIN, INT64_MAX)) < 0)
     return (int)tied;
+  w->m.log_tied += (uint64_t)tied;
   if (tied > 0)
     logf_("info", "%lld logged delivery attempt%s tied to captured sessions",
           (long long)tied, tied > 1 ? "s" : "");

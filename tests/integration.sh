@@ -359,7 +359,7 @@ mlcount() { "$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], tim
 has_n() { [ "$(mlcount)" = "$1" ]; }
 start_mw() {
   "$BIN" watch --maillog "$T/mlw/mail.log" --log-tz UTC --db "$T/mlw/w.db" --flush-every 1s \
-    --pidfile "$T/mlw/w.pid" 2>>"$T/mlw/w.log" &
+    --stats-every 1s --metrics-file "$T/mlw/m.prom" --pidfile "$T/mlw/w.pid" 2>>"$T/mlw/w.log" &
   MW=$!
   wait_ready "$T/mlw/w.pid" "$MW"
 }
@@ -386,12 +386,15 @@ rc1=$?
 line_n 6 >>"$T/mlw/mail.log"
 start_mw || mw_bad="$mw_bad [restart not ready]"
 wait_until 30 has_n 6 || mw_bad="$mw_bad [after the restart: $(mlcount)]"
+# The metrics say what the follower did: one line read since the restart.
+prom_lines() { grep -qx "egressaudit_log_lines_total{path=\"$T/mlw/mail.log\"} 1" "$T/mlw/m.prom" 2>/dev/null; }
+wait_until 30 prom_lines || mw_bad="$mw_bad [metrics: $(grep log_ "$T/mlw/m.prom" | tr '\n' ' ')]"
 kill -TERM "$MW"
 wait "$MW"
 rc2=$?
 n2=$(grep "stopped:" "$T/mlw/w.log" | tail -1 | sed -n 's/.*; \([0-9]*\) log lines read.*/\1/p')
 [ -z "$mw_bad" ] && [ "$rc1$rc2" = 00 ] && [ "$n2" = 1 ] && [ "$(mlcount)" = 6 ] &&
-  ok "watch --maillog (no capture): appended, renamed (late lines of the old file too), copytruncated, SIGHUP; the restart read the 1 new line only" ||
+  ok "watch --maillog (no capture): appended, renamed (late lines of the old file too), copytruncated, SIGHUP; the restart read the 1 new line only (its metrics say so too)" ||
   ko "watch --maillog:$mw_bad exits $rc1 $rc2, restart read '$n2' lines; $(tail -3 "$T/mlw/w.log")"
 "$BIN" watch --maillog "$T/mlw" --db "$T/mlw/w.db" 2>"$T/err"; rc=$?
 [ "$rc" = 66 ] && grep -q "not a regular file" "$T/err" && ok "watch --maillog on a directory: 66, said" ||

@@ -19,6 +19,7 @@
 
 #include "cli/cli.h"
 #include "cli/report.h"
+#include "common/strmap.h"
 #include "common/util.h"
 #include "store/store.h"
 
@@ -29,6 +30,8 @@
 #define TL_LANE_H 30
 #define TL_TOP 34       /* the time axis                                */
 #define TL_PTR_MAX 8    /* PTR changes drawn per lane                   */
+#define HTML_CARDS 100  /* identities shown as cards (worst first)      */
+#define HTML_ROWS 2000  /* then as a row each                           */
 
 /* Text into element content or a quoted attribute: the five specials as
  * entities, control characters as U+FFFD (never a raw byte a parser
@@ -86,18 +89,23 @@ struct lane {
 
 struct tl {
   const char *focus;        /* only this address's lanes, or NULL        */
+  int fixed;                /* the lanes were chosen first (the busiest) */
   struct lane *l;
   size_t n, cap;
+  struct strmap idx;        /* source address -> index in l, plus one    */
   int64_t t0, width;        /* the bins: [t0 + k * width, + width)       */
-  int64_t lanes_dropped, bins_seen;
+  int64_t lanes_dropped;
   int oom;
 };
 
 static struct lane *lane_get(struct tl *T, const char *src, int make) {
-  size_t k;
-  for (k = 0; k < T->n; k++)
-    if (strcmp(T->l[k].src, src) == 0) return &T->l[k];
-  if (!make) return NULL;
+  void **slot = strmap_slot(&T->idx, src, make);
+
+  if (slot == NULL) {
+    if (make) T->oom = 1;
+    return NULL;
+  }
+  if (*slot != NULL) return &T->l[(uintptr_t)*slot - 1];
   if (vec_room(&T->l, &T->cap, T->n, sizeof(*T->l), 16) < 0) {
     T->oom = 1;
     return NULL;
@@ -107,7 +115,14 @@ static struct lane *lane_get(struct tl *T, const char *src, int make) {
     T->oom = 1;
     return NULL;
   }
+  *slot = (void *)(uintptr_t)(T->n + 1);
   return &T->l[T->n++];
+}
+
+static int on_src(const char *src, int64_t sessions, void *ctx) {
+  struct tl *T = ctx;
+  (void)sessions;
+  return lane_get(T, src ? src : "?", 1) == NULL;
 }
 
 /* A lane drawn: any, or the focus address's (as source or as echoed). */
@@ -118,26 +133,35 @@ static int in_focus(const struct tl *T, const char *src, const char *echoed) {
 
 static int on_bin(const struct tl_bin *b, void *ctx) {
   struct tl *T = ctx;
+  const char *src = b->src_ip ? b->src_ip : "?";
   struct lane *L;
   int64_t k = b->bin;
 
-  if (!in_focus(T, b->src_ip, b->echoed_ip) && !lane_get(T, b->src_ip ? b->src_ip : "?", 0))
-    return 0;
-  L = lane_get(T, b->src_ip ? b->src_ip : "?", 1);
-
-  T->bins_seen++;
-  if (L == NULL) return 1;
+  /* A lane is made for the focus address's sessions; else they were
+   * chosen first. */
+  if ((L = lane_get(T, src, !T->fixed && b->what == TL_ALL &&
+                                in_focus(T, b->src_ip, b->echoed_ip))) == NULL)
+    return T->oom;
   if (k < 0 || k >= TL_BINS) return 0;
-  L->n[k] += b->sessions;
-  L->rej[k] += b->rejected;
-  L->def[k] += b->deferred;
-  L->una[k] += b->unanswered;
-  L->tls[k] += b->tls_unknown;
-  L->sessions += b->sessions;
-  L->rejected += b->rejected;
-  if (b->echoed_ip && !L->echoed && (L->echoed = strdup(b->echoed_ip)) == NULL)
-    T->oom = 1;
-  if (b->point && !L->point && (L->point = strdup(b->point)) == NULL) T->oom = 1;
+  switch (b->what) {
+  case TL_ALL:
+    L->n[k] += b->sessions;
+    L->una[k] += b->unanswered;
+    L->tls[k] += b->starttls; /* less those the log gave, below */
+    L->sessions += b->sessions;
+    if (b->echoed_ip && !L->echoed && (L->echoed = strdup(b->echoed_ip)) == NULL)
+      T->oom = 1;
+    if (b->point && !L->point && (L->point = strdup(b->point)) == NULL) T->oom = 1;
+    break;
+  case TL_REJECTED:
+    L->rej[k] += b->sessions;
+    L->rejected += b->sessions;
+    break;
+  case TL_DEFERRED: L->def[k] += b->sessions; break;
+  case TL_TLS_LOGGED:
+    L->tls[k] -= b->sessions < L->tls[k] ? b->sessions : L->tls[k];
+    break;
+  }
   return T->oom;
 }
 
@@ -149,8 +173,10 @@ static int on_reject(const struct reject_row *r, void *ctx) {
   struct lane *L;
   struct mark *m;
 
-  if (!in_focus(T, r->src_ip, r->echoed_ip) && !lane_get(T, src, 0)) return 0;
-  L = lane_get(T, src, 1);
+  /* only on a lane drawn, but the MTA log's own lane is always made */
+  if ((L = lane_get(T, src, r->src_ip == NULL ||
+                                (!T->fixed && in_focus(T, r->src_ip, r->echoed_ip)))) == NULL)
+    return T->oom;
   if (L == NULL) return 1;
   if (k < 0) k = 0;
   if (k >= TL_BINS) k = TL_BINS - 1;
@@ -201,19 +227,46 @@ static void tl_free(struct tl *T) {
   size_t k;
   for (k = 0; k < T->n; k++) lane_free(&T->l[k]);
   free(T->l);
+  strmap_free(&T->idx, NULL);
 }
 
-static int cmp_busy(const void *a, const void *b) {
-  const struct lane *x = a, *y = b;
-  return x->sessions < y->sessions ? 1 : x->sessions > y->sessions ? -1
-                                                                   : strcmp(x->src, y->src);
-}
 static int cmp_src(const void *a, const void *b) {
   return strcmp(((const struct lane *)a)->src, ((const struct lane *)b)->src);
 }
 
+static int cmp_busiest(const void *a, const void *b) {
+  const struct idn *x = *(const struct idn *const *)a, *y = *(const struct idn *const *)b;
+  return x->sessions < y->sessions ? 1 : x->sessions > y->sessions ? -1 : strcmp(x->ip, y->ip);
+}
+
+/* The lanes from the analysis: the sources of the busiest identities (no
+ * scan of the sessions for it; a source new since the last analysis gets
+ * no lane until the next). 0, or -1 when there is none to go by. */
+static int lanes_from_identities(struct tl *T, const struct rep *R) {
+  const struct idn **by;
+  int64_t all = 0;
+  size_t k;
+
+  if (R->ni == 0) return -1;
+  if ((by = malloc(R->ni * sizeof(*by))) == NULL) return T->oom = 1, -1;
+  for (k = 0; k < R->ni; k++) by[k] = &R->i[k];
+  qsort(by, R->ni, sizeof(*by), cmp_busiest);
+  for (k = 0; k < R->ni; k++) {
+    char src[64];
+    const char *p = by[k]->sources;
+    while (p && jlist_next(&p, src, sizeof(src))) {
+      all++;
+      if (T->n < TL_LANES) lane_get(T, src, 1);
+    }
+  }
+  free(by);
+  T->fixed = 1;
+  T->lanes_dropped = all > (int64_t)T->n ? all - (int64_t)T->n : 0;
+  return 0;
+}
+
 /* Everything the timeline draws, from the database. 0 or an exit code. */
-static int tl_load(struct tl *T, const struct report_opts *o) {
+static int tl_load(struct tl *T, const struct rep *R, const struct report_opts *o) {
   struct store *st;
   char err[1024];
   int64_t first, last;
@@ -225,20 +278,42 @@ static int tl_load(struct tl *T, const struct report_opts *o) {
     cli_err("%s", err);
     return EXIT_IOERR;
   }
-  if (store_span(st, o->since, o->until, &first, &last) < 0) goto fail;
+  /* The analysis knows the span, unless sessions came after it. */
+  if (R->ni > 0 && o->focus == NULL && R->m.new_sessions == 0) {
+    first = INT64_MAX;
+    last = INT64_MIN;
+    for (k = 0; k < R->ni; k++) {
+      if (R->i[k].first_us < first) first = R->i[k].first_us;
+      if (R->i[k].last_us > last) last = R->i[k].last_us;
+    }
+    if (first < o->since) first = o->since;
+    if (last > o->until) last = o->until;
+  } else if (store_span(st, o->since, o->until, &first, &last) < 0) {
+    goto fail;
+  }
   T->t0 = first;
   T->width = (last - first) / TL_BINS + 1;
-  if (first != 0 &&
-      (store_timeline(st, o->since, o->until, T->t0, T->width, TL_BINS, on_bin, T) < 0 ||
-       store_rejects(st, o->since, o->until, on_reject, T) < 0))
-    goto fail;
-  /* The busiest lanes, then in address order. */
-  if (T->n > 1) qsort(T->l, T->n, sizeof(*T->l), cmp_busy);
-  if (T->n > TL_LANES) { /* the quieter ones are counted, not drawn */
-    T->lanes_dropped = (int64_t)(T->n - TL_LANES);
-    for (k = TL_LANES; k < T->n; k++) lane_free(&T->l[k]);
-    T->n = TL_LANES;
+  if (o->focus == NULL && lanes_from_identities(T, R) < 0 && !T->oom) {
+    /* not analysed yet: the busiest sources of the sessions */
+    int64_t all;
+    if (store_busiest_sources(st, o->since, o->until, TL_LANES, &all, on_src, T) < 0)
+      goto fail;
+    T->fixed = 1;
+    T->lanes_dropped = all > (int64_t)T->n ? all - (int64_t)T->n : 0;
   }
+  if (T->fixed) { /* read only the chosen sources' sessions */
+    const char *srcs[TL_LANES];
+    for (k = 0; k < T->n && k < TL_LANES; k++) srcs[k] = T->l[k].src;
+    if (first != 0 && store_timeline(st, o->since, o->until, T->t0, T->width, TL_BINS,
+                                     srcs, k, on_bin, T) < 0)
+      goto fail;
+  } else if (first != 0 && store_timeline(st, o->since, o->until, T->t0, T->width,
+                                          TL_BINS, NULL, 0, on_bin, T) < 0) {
+    goto fail;
+  }
+  if (first != 0 && store_rejects(st, o->since, o->until, on_reject, T) < 0)
+    goto fail;
+  /* In address order (the index is not used after this). */
   if (T->n > 1) qsort(T->l, T->n, sizeof(*T->l), cmp_src);
   for (k = 0; k < T->n; k++)
     if (store_identity_log_of(st, T->l[k].echoed ? T->l[k].echoed : T->l[k].src,
@@ -263,7 +338,7 @@ static const char *const CSS =
     ".f{margin:6px 0 0;padding:6px 8px;border-left:4px solid #999;background:#fafafa}"
     ".f.crit{border-color:#c22}.f.warn{border-color:#e90}.f.unknown{border-color:#66a}"
     ".f .fix{color:#333;margin-top:2px}.sev{font-weight:bold;text-transform:uppercase;font-size:12px}"
-    "svg{width:100%;height:auto;break-inside:avoid}svg text{font:11px system-ui,sans-serif}"
+    ".rows td{padding:1px 12px 1px 0}svg{width:100%;height:auto;break-inside:avoid}svg text{font:11px system-ui,sans-serif}"
     ".nat{display:flex;align-items:center;gap:8px;margin:6px 0}.nat .box{border:1px solid #888;"
     "border-radius:4px;padding:4px 8px;background:#f6f6f6}.nat .arrow{color:#666}"
     ".pass{color:#171}.fail,.permerror{color:#b11}.temperror{color:#55a}"
@@ -451,6 +526,42 @@ static void html_card(FILE *f, const struct rep *R, const struct idn *d) {
   fputs("</div>\n", f);
 }
 
+/* The worst HTML_CARDS identities as cards, the next HTML_ROWS a row
+ * each (address, iprev, sessions, worst finding), the rest counted: a big
+ * fleet's page stays a few MB; report --format json has them all. */
+static void html_cards(FILE *f, const struct rep *R, const char *focus) {
+  size_t k, shown = 0;
+
+  for (k = 0; k < R->ni; k++) {
+    const struct idn *d = R->shown[k];
+    size_t first, end;
+    if (focus && strcmp(d->ip, focus) != 0) continue;
+    if (shown < HTML_CARDS) {
+      html_card(f, R, d);
+    } else if (shown < HTML_CARDS + HTML_ROWS) {
+      if (shown == HTML_CARDS)
+        fputs("<h2>More identities</h2>\n<table class=\"rows\"><tr><td><b>address"
+              "</b></td><td><b>iprev</b></td><td><b>sessions</b></td><td><b>worst "
+              "finding</b></td></tr>\n", f);
+      put(f, "<tr data-ip=\"", d->ip);
+      put(f, "\"><td>", d->ip);
+      put(f, "</td><td>", d->iprev);
+      fprintf(f, "</td><td>%lld</td><td>", (long long)d->sessions);
+      rep_findings_of(R, d->ip, &first, &end);
+      if (first < end) {
+        put(f, sev_class(R->by_ident[first]->sev), NULL);
+        put(f, " ", R->by_ident[first]->rule);
+      }
+      fputs("</td></tr>\n", f);
+    }
+    shown++;
+  }
+  if (shown > HTML_CARDS) fputs("</table>\n", f);
+  if (shown > HTML_CARDS + HTML_ROWS)
+    fprintf(f, "<p class=\"meta\">%zu more identities: see report --format json.</p>\n",
+            shown - HTML_CARDS - HTML_ROWS);
+}
+
 static void html_nat(FILE *f, const struct rep *R, const char *focus) {
   size_t k, n = 0;
 
@@ -532,7 +643,7 @@ int render_html(const struct rep *R, const struct report_opts *o) {
   size_t i, k;
   int rc;
 
-  if ((rc = tl_load(&T, o)) != 0) {
+  if ((rc = tl_load(&T, R, o)) != 0) {
     tl_free(&T);
     return rc;
   }
@@ -540,9 +651,7 @@ int render_html(const struct rep *R, const struct report_opts *o) {
   html_timeline(stdout, &T, R);
   fputs("<h2>Identities, worst first</h2>\n", stdout);
   if (R->ni == 0) fputs("<p>None in the window.</p>\n", stdout);
-  for (k = 0; k < R->ni; k++)
-    if (o->focus == NULL || strcmp(R->shown[k]->ip, o->focus) == 0)
-      html_card(stdout, R, R->shown[k]);
+  html_cards(stdout, R, o->focus);
   for (i = 0, k = 0; i < R->nf; i++) {
     if (R->f[i].server || R->f[i].attached || !rep_shown(R, &R->f[i])) continue;
     if (o->focus && !strstr(R->f[i].detail, o->focus) &&

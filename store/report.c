@@ -392,56 +392,118 @@ int store_span(struct store *s, int64_t since, int64_t until, int64_t *first,
   return rc;
 }
 
-/* What became of a session, as the outcome says it (OUTCOME_SQL), counted
- * per bin. */
-#define TL_REPLY(cmp)                                                        \
-  "(EXISTS(SELECT 1 FROM replies r WHERE r.session_id = s.id AND r.code " cmp \
-  ") OR EXISTS(SELECT 1 FROM deliveries d WHERE d.session_id = s.id AND"     \
-  " d.code " cmp "))"
+/* The sessions of the window per (source, bin): all of them (with the
+ * unanswered and the TLS ones), then those with a 5xx reply, a 4xx reply,
+ * and the TLS ones whose outcome the MTA log gave. The last three start
+ * from the replies or attempts that qualify (few, next to the sessions),
+ * never from a lookup per session. */
+/* [1]: only the sources in temp.ea_lanes (the lanes drawn: each read
+ * through the index on the source, not the whole window). */
+#define TL_QUERIES(only)                                                     \
+  {"SELECT s.src_ip, min(?5 - 1, max(0, (s.first_seen - ?3) / ?4)) AS bin,"  \
+   " count(*), sum(s.state IN ('syn-only', 'refused')), sum(s.starttls),"    \
+   " min(s.first_seen), max(s.last_seen), max(s.echoed_ip), min(p.name)"     \
+   " FROM sessions s JOIN points p ON p.id = s.point_id"                     \
+   " WHERE s.direction != 'inbound'" WINDOW only " GROUP BY s.src_ip, bin",  \
+   TL_BY("SELECT session_id FROM replies WHERE code >= 500 UNION"            \
+         " SELECT session_id FROM deliveries WHERE code >= 500", only),       \
+   TL_BY("SELECT session_id FROM replies WHERE code BETWEEN 400 AND 499"     \
+         " UNION SELECT session_id FROM deliveries WHERE code BETWEEN 400"   \
+         " AND 499", only),                                                  \
+   TL_BY("SELECT DISTINCT d.session_id FROM deliveries d JOIN sessions t"    \
+         " ON t.id = d.session_id WHERE t.starttls", only)}
+#define TL_BY(ids, only)                                                     \
+  "SELECT s.src_ip, min(?5 - 1, max(0, (s.first_seen - ?3) / ?4)) AS bin,"   \
+  " count(*) FROM (" ids ") x JOIN sessions s ON s.id = x.session_id"        \
+  " WHERE s.direction != 'inbound'" WINDOW only " GROUP BY s.src_ip, bin"
+static const char *const TL_SQL[2][4] = {
+    TL_QUERIES(""),
+    TL_QUERIES(" AND s.src_ip IN (SELECT src FROM temp.ea_lanes)"),
+};
+#undef TL_BY
+#undef TL_QUERIES
+
+/* temp.ea_lanes holds srcs (or is emptied: n 0). 0 or a negative errno. */
+static int tl_lanes(struct store *s, const char *const *srcs, size_t n) {
+  sqlite3_stmt *st = NULL;
+  size_t i;
+  int rc = 0;
+
+  if (sqlite3_exec(s->db, "CREATE TEMP TABLE IF NOT EXISTS ea_lanes(src TEXT"
+                          " PRIMARY KEY); DELETE FROM temp.ea_lanes;",
+                   NULL, NULL, NULL) != SQLITE_OK)
+    return st_fail(s, "lanes");
+  if (n == 0) return 0;
+  if ((rc = st_stmt(s, "INSERT OR IGNORE INTO temp.ea_lanes(src) VALUES(?1)", &st)) < 0)
+    return rc;
+  for (i = 0; i < n && rc == 0; i++) {
+    sqlite3_bind_text(st, 1, srcs[i], -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = st_fail(s, "lanes");
+    sqlite3_reset(st);
+  }
+  st_done(s, st);
+  return rc;
+}
 
 int64_t store_timeline(struct store *s, int64_t since, int64_t until,
-                       int64_t t0, int64_t width, int64_t nbins, tl_fn fn,
+                       int64_t t0, int64_t width, int64_t nbins,
+                       const char *const *srcs, size_t nsrcs, tl_fn fn,
                        void *ctx) {
-  sqlite3_stmt *st = NULL;
   int64_t n = 0;
+  int q, rc;
+
+  if ((rc = tl_lanes(s, srcs, srcs ? nsrcs : 0)) < 0) return rc;
+  for (q = 0; q < 4 && rc == 0; q++) {
+    sqlite3_stmt *st = NULL;
+    if ((rc = st_stmt(s, TL_SQL[srcs != NULL][q], &st)) < 0) return rc;
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int64(st, 2, until);
+    sqlite3_bind_int64(st, 3, t0);
+    sqlite3_bind_int64(st, 4, width > 0 ? width : 1);
+    sqlite3_bind_int64(st, 5, nbins);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      struct tl_bin b;
+      memset(&b, 0, sizeof(b));
+      b.what = (enum tl_what)q;
+      b.src_ip = st_col_text(st, 0);
+      b.bin = sqlite3_column_int64(st, 1);
+      b.sessions = sqlite3_column_int64(st, 2);
+      if (q == 0) {
+        b.unanswered = sqlite3_column_int64(st, 3);
+        b.starttls = sqlite3_column_int64(st, 4);
+        b.first_us = sqlite3_column_int64(st, 5);
+        b.last_us = sqlite3_column_int64(st, 6);
+        b.echoed_ip = st_col_text(st, 7);
+        b.point = st_col_text(st, 8);
+      }
+      n++;
+      if (fn(&b, ctx) != 0) break;
+    }
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : st_fail(s, "timeline");
+    st_done(s, st);
+  }
+  return rc < 0 ? rc : n;
+}
+
+int store_busiest_sources(struct store *s, int64_t since, int64_t until,
+                          int limit, int64_t *all, src_fn fn, void *ctx) {
+  sqlite3_stmt *st = NULL;
   int rc;
 
-  if ((rc = st_stmt(s, "SELECT s.src_ip, min(?5 - 1, max(0, (s.first_seen - ?3)"
-                       " / ?4)) AS bin, count(*),"
-                       " sum(" TL_REPLY(">= 500") "),"
-                       " sum(" TL_REPLY("BETWEEN 400 AND 499") "),"
-                       " sum(s.state IN ('syn-only', 'refused')),"
-                       " sum(s.starttls AND NOT EXISTS(SELECT 1 FROM deliveries d"
-                       "  WHERE d.session_id = s.id)),"
-                       " min(s.first_seen), max(s.last_seen), max(s.echoed_ip),"
-                       " min(p.name) FROM sessions s JOIN points p ON"
-                       " p.id = s.point_id WHERE s.direction != 'inbound'" WINDOW
-                       " GROUP BY s.src_ip, bin ORDER BY s.src_ip, bin",
+  *all = 0;
+  if ((rc = st_stmt(s, "SELECT s.src_ip, count(*) AS n, count(*) OVER () FROM"
+                       " sessions s WHERE s.direction != 'inbound'" WINDOW
+                       " GROUP BY s.src_ip ORDER BY n DESC, s.src_ip LIMIT ?3",
                     &st)) < 0)
     return rc;
   sqlite3_bind_int64(st, 1, since);
   sqlite3_bind_int64(st, 2, until);
-  sqlite3_bind_int64(st, 3, t0);
-  sqlite3_bind_int64(st, 4, width > 0 ? width : 1);
-  sqlite3_bind_int64(st, 5, nbins);
+  sqlite3_bind_int(st, 3, limit);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct tl_bin b;
-    b.src_ip = st_col_text(st, 0);
-    b.bin = sqlite3_column_int64(st, 1);
-    b.sessions = sqlite3_column_int64(st, 2);
-    b.rejected = sqlite3_column_int64(st, 3);
-    b.deferred = sqlite3_column_int64(st, 4);
-    b.unanswered = sqlite3_column_int64(st, 5);
-    b.tls_unknown = sqlite3_column_int64(st, 6);
-    b.first_us = sqlite3_column_int64(st, 7);
-    b.last_us = sqlite3_column_int64(st, 8);
-    b.echoed_ip = st_col_text(st, 9);
-    b.point = st_col_text(st, 10);
-    n++;
-    if (fn(&b, ctx) != 0) break;
+    *all = sqlite3_column_int64(st, 2);
+    if (fn(st_col_text(st, 0), sqlite3_column_int64(st, 1), ctx) != 0) break;
   }
-  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : st_fail(s, "timeline");
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : st_fail(s, "sources");
   st_done(s, st);
-  return rc < 0 ? rc : n;
+  return rc;
 }
-#undef TL_REPLY

@@ -283,21 +283,33 @@ int64_t store_deliveries_of(struct store *s, const char *queue_id,
 
 /* The egress history drawn (report --format html): the sessions of the
  * window in nbins equal bins of [t0, t0 + nbins * width), per source
- * address and bin, counted by what became of them. */
+ * address and bin: first all of them (TL_ALL: sessions, the unanswered,
+ * the TLS ones, times, an echoed address, a point), then how many of
+ * them were rejected (a 5xx on the wire or in the MTA log), deferred
+ * (4xx), and went TLS with an outcome the log gave (in sessions). */
+enum tl_what { TL_ALL, TL_REJECTED, TL_DEFERRED, TL_TLS_LOGGED };
 struct tl_bin {
+  enum tl_what what;
   const char *src_ip;
   const char *echoed_ip;     /* an address a receiver echoed, or NULL    */
   const char *point;         /* a capture point of these sessions        */
-  int64_t bin, sessions, rejected, deferred, unanswered, tls_unknown;
+  int64_t bin, sessions, unanswered, starttls;
   int64_t first_us, last_us;
 };
 typedef int (*tl_fn)(const struct tl_bin *b, void *ctx);
+/* The limit source addresses with the most sessions in [since, until],
+ * busiest first; *all: how many sources there are. 0 or a negative errno. */
+typedef int (*src_fn)(const char *src_ip, int64_t sessions, void *ctx);
+int store_busiest_sources(struct store *s, int64_t since, int64_t until,
+                          int limit, int64_t *all, src_fn fn, void *ctx);
 /* The first and last session time in [since, until] (0, 0: none). */
 int store_span(struct store *s, int64_t since, int64_t until, int64_t *first,
                int64_t *last);
-/* By source address, then bin. Returns the rows, or a negative errno. */
+/* By source address, then bin; only the sessions of srcs[0..nsrcs) when
+ * srcs is not NULL. Returns the rows, or a negative errno. */
 int64_t store_timeline(struct store *s, int64_t since, int64_t until,
-                       int64_t t0, int64_t width, int64_t nbins, tl_fn fn,
+                       int64_t t0, int64_t width, int64_t nbins,
+                       const char *const *srcs, size_t nsrcs, tl_fn fn,
                        void *ctx);
 
 struct report_meta {

@@ -138,8 +138,8 @@ dns-check: $(B)/egressaudit-asan
 	$(Q)EA_BIN=$(B)/egressaudit-asan tests/dns/run.sh
 
 # report --format html in headless Chromium: DOM, network log, screenshot.
-html-check: $(B)/egressaudit
-	$(Q)EA_BIN=$(B)/egressaudit tests/html/run.sh
+html-check: $(B)/egressaudit-asan
+	$(Q)EA_BIN=$(B)/egressaudit-asan tests/html/run.sh
 
 # Fuzzing (clang's libFuzzer).
 FUZZ_SECONDS ?= 60

@@ -74,6 +74,7 @@ struct watch {
    * sessions as both arrive. */
   struct tail *tail[WATCH_LOGS_MAX];
   struct tail_pos saved[WATCH_LOGS_MAX]; /* the position last stored   */
+  char logpath[WATCH_LOGS_MAX][4096];    /* a relative one made absolute */
   int n_logs;
   uv_timer_t logpoll;
   struct ml_clock clk;
@@ -448,7 +449,9 @@ static void on_logpoll(uv_timer_t *t) {
     more |= rc;
     if (w->log_failed) goto fail;
     tail_position(w->tail[k], &p);
-    if (p.ino != 0 && memcmp(&p, &w->saved[k], sizeof(p)) != 0) {
+    if (p.ino != 0 && (p.dev != w->saved[k].dev || p.ino != w->saved[k].ino ||
+                       p.off != w->saved[k].off || p.head != w->saved[k].head ||
+                       p.head_len != w->saved[k].head_len)) {
       struct log_cursor c = {(int64_t)p.dev, (int64_t)p.ino, p.off,
                              (int64_t)p.head, p.head_len};
       if (store_log_cursor_put(w->st, tail_path(w->tail[k]), &c, w->clk.now_us) < 0)
@@ -776,7 +779,21 @@ static int watch_open_logs(struct watch *w, const struct watch_opts *o) {
   for (k = 0; k < o->n_logs; k++) {
     struct log_cursor c;
     struct tail_pos p, *resume = NULL;
-    rc = store_log_cursor_get(w->st, o->logs[k], &c);
+    const char *path = o->logs[k];
+    /* The position is stored under the absolute path (a relative one
+     * would be another log when started elsewhere); links are kept as
+     * they are: a link to a dated file follows the link. */
+    if (path[0] != '/') {
+      char cwd[2048];
+      if (getcwd(cwd, sizeof(cwd)) == NULL ||
+          snprintf(w->logpath[k], sizeof(w->logpath[k]), "%s/%s", cwd, path) >=
+              (int)sizeof(w->logpath[k])) {
+        cli_err("watch: --maillog %s: path too long", path);
+        return EXIT_USAGE;
+      }
+      path = w->logpath[k];
+    }
+    rc = store_log_cursor_get(w->st, path, &c);
     if (rc < 0) {
       cli_err("watch: %s", store_errmsg(w->st));
       return EXIT_IOERR;
@@ -789,7 +806,7 @@ static int watch_open_logs(struct watch *w, const struct watch_opts *o) {
       p.head_len = c.head_len;
       resume = &p;
     }
-    if ((rc = tail_open(&w->tail[k], o->logs[k], resume, err, sizeof(err))) < 0) {
+    if ((rc = tail_open(&w->tail[k], path, resume, err, sizeof(err))) < 0) {
       cli_err("watch: --maillog %s", err);
       return rc == -EACCES || rc == -EPERM ? EXIT_NOPERM : EXIT_NOINPUT;
     }

@@ -375,8 +375,12 @@ int store_span(struct store *s, int64_t since, int64_t until, int64_t *first,
   int rc;
 
   *first = *last = 0;
-  if ((rc = st_stmt(s, "SELECT min(s.first_seen), max(s.last_seen) FROM"
-                       " sessions s WHERE s.direction != 'inbound'" WINDOW,
+  /* the MTA log's attempts count too: a host without a capture */
+  if ((rc = st_stmt(s, "SELECT min(a), max(b) FROM (SELECT min(s.first_seen) a,"
+                       " max(s.last_seen) b FROM sessions s WHERE"
+                       " s.direction != 'inbound'" WINDOW " UNION ALL SELECT"
+                       " min(at), max(at) FROM deliveries WHERE at >= ?1 AND"
+                       " at <= ?2)",
                     &st)) < 0)
     return rc;
   sqlite3_bind_int64(st, 1, since);

@@ -302,7 +302,8 @@ typedef int (*tl_fn)(const struct tl_bin *b, void *ctx);
 typedef int (*src_fn)(const char *src_ip, int64_t sessions, void *ctx);
 int store_busiest_sources(struct store *s, int64_t since, int64_t until,
                           int limit, int64_t *all, src_fn fn, void *ctx);
-/* The first and last session time in [since, until] (0, 0: none). */
+/* The first and last session time in [since, until], or logged attempt
+ * time (0, 0: none). */
 int store_span(struct store *s, int64_t since, int64_t until, int64_t *first,
                int64_t *last);
 /* By source address, then bin; only the sessions of srcs[0..nsrcs) when

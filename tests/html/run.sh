@@ -114,6 +114,13 @@ assert re.findall(r'data-ip="([^"]*)"', t) == ["203.0.113.10"]
 assert "<h1>egressaudit history of 203.0.113.10</h1>" in t
 PY
 
+# A host without a capture: the MTA log's rejects still make a lane.
+"$BIN" read -q --maillog --log-tz UTC --db "$T/lo.db" tests/data/maillog-postfix-sender.log
+"$BIN" report --db "$T/lo.db" --format html >"$T/lo.html"
+[ "$(grep -o 'class="lane" data-src="[^"]*"' "$T/lo.html")" = 'class="lane" data-src="(MTA log)"' ] &&
+  [ "$(grep -o 'class="reject"' "$T/lo.html" | wc -l)" = 2 ] && grep -q "(from the MTA log)</title>" "$T/lo.html" &&
+  ok "the MTA log alone (no capture): a lane with its 2 rejects" || ko "log-only page: $(grep -o 'data-src="[^"]*"' "$T/lo.html")"
+
 # The page stays small on a big history: 200,000 sessions of 2,000 source
 # addresses, written straight into the schema (the quieter lanes are
 # counted, not drawn; every lane is binned).

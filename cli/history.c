@@ -33,6 +33,7 @@ struct hist {
   struct rcv rcv[HIST_MAX];
   unsigned nuse, nrcv, nrej;
   int json, html, first_event;
+  int from_log;                 /* the event's reject is the MTA log's   */
   int64_t sessions;
 };
 
@@ -59,6 +60,7 @@ static void event(struct hist *h, int64_t at, const char *what,
     printf(",\"reply\":");
     json_str(stdout, strcmp(what, "reject") == 0 && r->reject ? r->reject
                                                               : (r->last_reply ? r->last_reply : ""));
+    if (strcmp(what, "reject") == 0) printf(",\"from_log\":%s", h->from_log ? "true" : "false");
     putchar('}');
   } else {
     render_text_secs(at, t);
@@ -72,6 +74,7 @@ static void event(struct hist *h, int64_t at, const char *what,
     if (r->reject && strcmp(what, "reject") == 0) {
       printf("\n        ");
       esc_fputs(stdout, r->reject);
+      if (h->from_log) printf(" (from the MTA log: not visible on the wire)");
     }
     putchar('\n');
   }
@@ -115,9 +118,20 @@ static int on_session(const struct sess_row *r, void *ctx) {
   if (i < HIST_MAX) {
     h->rcv[i].last = r->last_us;
     h->rcv[i].n++;
-    if (r->reject) h->rcv[i].rejected++;
   }
-  if (r->reject) {
+  /* After STARTTLS the wire shows no reject; the MTA log may have one. */
+  if (!r->reject && r->logged && (r->logged[0] == '4' || r->logged[0] == '5') &&
+      r->logged[1] >= '0' && r->logged[1] <= '9' && r->logged[2] >= '0' &&
+      r->logged[2] <= '9') {
+    struct sess_row lr = *r;
+    lr.reject = r->logged;
+    h->from_log = 1;
+    if (i < HIST_MAX) h->rcv[i].rejected++;
+    h->nrej++;
+    event(h, r->first_us, "reject", &lr);
+    h->from_log = 0;
+  } else if (r->reject) {
+    if (i < HIST_MAX) h->rcv[i].rejected++;
     h->nrej++;
     event(h, r->first_us, "reject", r);
   }

@@ -687,8 +687,10 @@ allf = [f for i in d["identities"] for f in i["findings"]] + d.get("findings", [
 assert not [f for f in allf if f["rule"] == "port25-blocked" and f["subject"] == "mail01"], allf
 PY
 "$BIN" history --db "$T/mta.db" --to example.net >"$T/mh.txt" 2>&1
+"$BIN" history --db "$T/mta.db" 203.0.113.11 >"$T/mh11.txt" 2>&1
 "$BIN" history --db "$T/mta.db" --message-id e2e-3@example.com --format json >"$T/mh.json" 2>&1
-"$PY" - "$T/mh.txt" "$T/mh.json" >"$T/mh.check" 2>&1 <<'PY' && ok "history --to example.net / --message-id: each attempt with its egress address, EHLO name and reply" || ko "history from the log: $(cat "$T/mh.check")"
+[ "$(grep -c "550 5.7.1 Client host rejected: cannot find your reverse hostname, \[203.0.113.11\] (from the MTA log: not visible on the wire)" "$T/mh11.txt")" = 2 ] &&
+"$PY" - "$T/mh.txt" "$T/mh.json" >"$T/mh.check" 2>&1 <<'PY' && ok "history --to example.net / --message-id: each attempt with its egress address, EHLO name and reply; history 203.0.113.11 lists the 2 rejects only the log saw" || ko "history from the log: $(cat "$T/mh.check") $(cat "$T/mh11.txt")"
 import json, sys
 t = open(sys.argv[1]).read()
 assert t.count("left from 203.0.113.11 as mail01.example.com") == 2, t

@@ -73,6 +73,30 @@ run "report" report --db "$T/a.db"
 run "report --format json" report --db "$T/a.db" --format json
 run "history" history --db "$T/a.db" mail01.example.com
 run "sessions --format jsonl" sessions --db "$T/a.db" --format jsonl
+run "read --maillog (Postfix, Exim, receiving Postfix)" read -q --maillog --log-tz UTC --db "$T/a.db" \
+  tests/data/maillog-postfix-sender.log tests/data/maillog-exim-sender.log tests/data/maillog-postfix-mx.log
+run "report --format html" report --db "$T/a.db" --format html
+run "history --format html" history --db "$T/a.db" --format html 203.0.113.10
+run "history --to" history --db "$T/a.db" --to example.net
+
+# watch following a log alone (no capture): a line appended and stored.
+: >"$T/m.log"
+# shellcheck disable=SC2086
+$RUN "$BIN" watch --maillog "$T/m.log" --log-tz UTC --db "$T/m.db" --flush-every 1s \
+  --pidfile "$T/m.pid" 2>"$T/m.err" &
+M=$!
+wait_ready "$T/m.pid" "$M" 180
+grep "status=bounced" tests/data/maillog-postfix-sender.log | head -1 >>"$T/m.log"
+stored() { [ "$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=5).execute('SELECT count(*) FROM deliveries').fetchone()[0])" "$T/m.db" 2>/dev/null)" = 1 ]; }
+wait_until 180 stored
+kill -TERM "$M"
+wait "$M"
+rc=$?
+if [ "$rc" = 0 ] && stored && ! grep -q "$SAID" "$T/m.err"; then
+  ok "watch --maillog: a line appended, stored, SIGTERM, exit 0"
+else
+  ko "watch --maillog: exit $rc; $(grep -m6 -A3 "$SAID" "$T/m.err")"
+fi
 
 if [ "$(id -u)" != 0 ] || ! command -v tcpreplay >/dev/null; then
   echo "$MODE: watch skipped (needs root and tcpreplay)"

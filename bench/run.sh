@@ -137,7 +137,7 @@ v=$(sed -n 's/^report --format html: \([0-9.]*\) s, \([0-9]*\) KiB, \([0-9]*\) b
 
 {
 echo
-echo "- read / tcpdump floor, ratio of medians: **$ratio** (pcap), **$ratio_ng** (pcapng); target <= 1.25"
+echo "- read / tcpdump floor, ratio of medians: **$ratio** (pcap), **$ratio_ng** (pcapng); target <= 0.5 (issue 18)"
 echo "- tshark / egressaudit on the same small capture: $tratio x slower"
 [ -n "$mlratio" ] && echo "- pflogsumm / egressaudit read --maillog on the same $ML-line log: $mlratio x slower"
 echo "- sessions found: $found (pcap), $found_ng (pcapng); SYN flood: $syn syn-only sessions stored of 1,000,000"

@@ -21,6 +21,7 @@
 #include "common/util.h"
 
 #define DISPATCH_BATCH 4096
+#define FILE_BUF (1 << 20)
 #define PCAPNG_HEAD_MAX (64 * 1024) /* where interface blocks are looked for */
 
 #define IF_POINTS_MAX 64
@@ -52,6 +53,7 @@ struct capture {
   struct netset local; /* --local plus the files' interface addresses   */
   char filter[4096];
   struct capture_counters n;
+  char *fbuf;          /* the open file's stdio buffer (FILE_BUF)        */
 };
 
 int capture_new(struct capture **out, const struct capture_cfg *cfg,
@@ -85,6 +87,7 @@ void capture_free(struct capture *c) {
   capture_close_file(c);
   capture_live_close(c);
   flow_table_free(c->flows);
+  free(c->fbuf); /* after the file that used it is closed */
   free(c);
 }
 
@@ -160,6 +163,10 @@ int capture_open_file(struct capture *c, const char *path, char *err,
       snprintf(err, errlen, "%s: %s", path, strerror(errno));
       return errno == ENOENT ? -ENOENT : -EACCES;
     }
+    /* libpcap reads records through stdio: a large buffer turns a read(2)
+     * per 4 KiB into one per MiB (half of read's time was system time). */
+    if (c->fbuf != NULL || (c->fbuf = malloc(FILE_BUF)) != NULL)
+      setvbuf(f, c->fbuf, _IOFBF, FILE_BUF); /* glibc ignores a size without a buffer */
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
       fclose(f);
       snprintf(err, errlen, "%s: is a directory", path);

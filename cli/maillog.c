@@ -57,20 +57,13 @@ int maillog_tz_parse(const char *s, int32_t *off) {
   return 0;
 }
 
-/* FNV-1a of the line: a line read again is the same row. */
-static int64_t line_hash(const char *p, size_t n) {
-  uint64_t h = 1469598103934665603ULL;
-  while (n--) h = (h ^ (uint8_t)*p++) * 1099511628211ULL;
-  return (int64_t)(h >> 1);
-}
-
 static int put(struct store *st, const struct ml_event *ev, const char *tls,
                const char *line, size_t len) {
   struct delivery_row r;
 
   memset(&r, 0, sizeof(r));
   r.at_us = ev->at_us;
-  r.line_hash = line_hash(line, len);
+  r.line_hash = hash63(line, len); /* a line read again is the same row */
   r.host = ev->host;
   r.queue_id = ev->queue_id;
   r.rcpt_domain = ev->rcpt_domain;

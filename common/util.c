@@ -441,3 +441,10 @@ int jlist_next(const char **pos, char *out, size_t cap) {
   *pos = p + 1;
   return 1;
 }
+
+int64_t hash63(const void *p, size_t n) {
+  const uint8_t *b = p;
+  uint64_t h = 1469598103934665603ULL;
+  while (n--) h = (h ^ *b++) * 1099511628211ULL;
+  return (int64_t)(h >> 1);
+}

@@ -79,6 +79,11 @@ int addr_find_bracketed_last(const char *text, size_t len,
  * full. Returns 0, or -1 when out of memory (the array is unchanged). */
 int vec_room(void *arr, size_t *cap, size_t n, size_t elem, size_t first);
 
+/* FNV-1a of n bytes, cut to 63 bits (it fits a signed SQLite integer):
+ * names the same bytes again (a log line read twice, a file's first bytes);
+ * not for keys others choose to collide (strmap seeds its own). */
+int64_t hash63(const void *p, size_t n);
+
 /* Current time in microseconds since the epoch (CLOCK_REALTIME). */
 int64_t now_us(void);
 /* Monotonic time in microseconds. */

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 #define PREV_POLLS 5 /* a renamed file is still read this many polls */
 
 struct file {
@@ -31,12 +33,6 @@ struct tail {
   char buf[TAIL_LINE_MAX];
 };
 
-static uint64_t fnv(const char *p, size_t n) {
-  uint64_t h = 1469598103934665603ULL;
-  while (n--) h = (h ^ (uint8_t)*p++) * 1099511628211ULL;
-  return h >> 1; /* fits a signed 64-bit column */
-}
-
 static ssize_t pread_all(int fd, char *b, size_t n, int64_t off) {
   ssize_t r;
   do r = pread(fd, b, n, (off_t)off);
@@ -49,7 +45,7 @@ static void head_take(int fd, struct tail_pos *p) {
   char b[TAIL_HEAD];
   ssize_t r = pread_all(fd, b, sizeof(b), 0);
   if (r < 0) r = 0;
-  p->head = fnv(b, (size_t)r);
+  p->head = (uint64_t)hash63(b, (size_t)r);
   p->head_len = (int32_t)r;
 }
 
@@ -61,7 +57,7 @@ static int head_same(int fd, const struct tail_pos *p) {
   if (p->head_len <= 0) return 1;
   if (p->head_len > TAIL_HEAD) return 0;
   r = pread_all(fd, b, (size_t)p->head_len, 0);
-  return r == p->head_len && fnv(b, (size_t)r) == p->head;
+  return r == p->head_len && (uint64_t)hash63(b, (size_t)r) == p->head;
 }
 
 static void file_close(struct file *f) {

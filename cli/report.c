@@ -254,6 +254,19 @@ static int report_join(struct rep *R, const char *point) {
   return 0;
 }
 
+const char *rep_window(const struct report_opts *o, char *out, size_t cap) {
+  char t1[TIME_STRLEN], t2[TIME_STRLEN];
+
+  if (o->since == INT64_MIN && o->until == INT64_MAX) {
+    snprintf(out, cap, "window: all sessions");
+  } else {
+    render_text_time(o->since == INT64_MIN ? 0 : o->since, t1);
+    render_text_time(o->until == INT64_MAX ? o->now : o->until, t2);
+    snprintf(out, cap, "window: %s .. %s UTC", o->since == INT64_MIN ? "start" : t1, t2);
+  }
+  return out;
+}
+
 void rep_findings_of(const struct rep *R, const char *ip, size_t *first,
                      size_t *end) {
   size_t lo = 0, hi = R->nf;
@@ -455,20 +468,14 @@ static void list_line(const struct tstyle *ts, const char *label,
 
 static void text_header(const struct rep *R, const struct report_opts *o) {
   const struct report_meta *m = &R->m;
-  char t1[TIME_STRLEN], t2[TIME_STRLEN];
+  char win[96];
   size_t k, unk = 0;
 
   printf("egressaudit report: %zu identities, %lld crit, %lld warn, "
          "%lld unknown, %lld info\n",
          R->ni, (long long)R->by_sev[SEV_CRIT], (long long)R->by_sev[SEV_WARN],
          (long long)R->by_sev[SEV_UNKNOWN], (long long)R->by_sev[SEV_INFO]);
-  if (o->since == INT64_MIN && o->until == INT64_MAX) {
-    printf("window: all sessions");
-  } else {
-    render_text_time(o->since == INT64_MIN ? 0 : o->since, t1);
-    render_text_time(o->until == INT64_MAX ? o->now : o->until, t2);
-    printf("window: %s .. %s UTC", o->since == INT64_MIN ? "start" : t1, t2);
-  }
+  fputs(rep_window(o, win, sizeof(win)), stdout);
   printf("; %lld sessions, %lld capture points, %lld packets dropped\n",
          (long long)m->sessions, (long long)m->points, (long long)m->drops);
   if (R->stale[0]) printf("stale: %s\n", R->stale);

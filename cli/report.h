@@ -63,6 +63,8 @@ struct rep {
   int oom;
 };
 
+/* "window: all sessions" or "window: A .. B UTC" into out. */
+const char *rep_window(const struct report_opts *o, char *out, size_t cap);
 /* The findings of identity ip, in severity order: [*first, *end). */
 void rep_findings_of(const struct rep *R, const char *ip, size_t *first,
                      size_t *end);

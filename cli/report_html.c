@@ -607,13 +607,9 @@ static void html_head(FILE *f, const struct rep *R, const struct report_opts *o)
   fputs("</h1>\n<p class=\"meta\">", f);
   render_text_time(o->now, t);
   fprintf(f, "written %s UTC; ", t);
-  if (o->since == INT64_MIN && o->until == INT64_MAX) {
-    fputs("window: all sessions", f);
-  } else {
-    char t2[TIME_STRLEN];
-    render_text_time(o->since == INT64_MIN ? 0 : o->since, t);
-    render_text_time(o->until == INT64_MAX ? o->now : o->until, t2);
-    fprintf(f, "window: %s .. %s UTC", o->since == INT64_MIN ? "start" : t, t2);
+  {
+    char win[96];
+    fputs(rep_window(o, win, sizeof(win)), f);
   }
   if (R->m.last_analysis) {
     render_text_time(R->m.last_analysis, t);

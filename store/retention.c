@@ -53,49 +53,38 @@ int store_prune(struct store *s, int64_t cutoff, int vacuum,
 
   memset(c, 0, sizeof(*c));
   if ((rc = store_flush(s)) < 0) return rc;
-  if ((rc = prune_loop(s,
-                       "DELETE FROM sessions WHERE id IN (SELECT id FROM"
-                       " sessions WHERE last_seen < ?1 LIMIT ?2)",
-                       cutoff, &c->sessions)) < 0 ||
-      (rc = prune_loop(s,
-                       "DELETE FROM dns WHERE (name, type) IN (SELECT name,"
-                       " type FROM dns WHERE expires < ?1 LIMIT ?2)",
-                       cutoff, &c->dns)) < 0 ||
-      (rc = prune_loop(s,
-                       "DELETE FROM findings WHERE id IN (SELECT id FROM"
-                       " findings WHERE status = 'closed' AND closed_at < ?1"
-                       " LIMIT ?2)",
-                       cutoff, &c->findings)) < 0 ||
-      (rc = prune_loop(s,
-                       "DELETE FROM analyses WHERE id IN (SELECT id FROM"
-                       " analyses WHERE at < ?1 AND id < (SELECT max(id) FROM"
-                       " analyses) LIMIT ?2)",
-                       cutoff, &c->analyses)) < 0 ||
-      (rc = prune_loop(s,
-                       "DELETE FROM capture_stats WHERE rowid IN (SELECT rowid"
-                       " FROM capture_stats WHERE at < ?1 LIMIT ?2)",
-                       cutoff, &c->stats)) < 0 ||
-      (rc = prune_loop(s,
-                       "DELETE FROM identities WHERE ip IN (SELECT ip FROM"
-                       " identities WHERE last_seen < ?1 LIMIT ?2)",
-                       cutoff, &c->identities)) < 0 ||
-      /* an address's last entry stays: it says what holds since */
-      (rc = prune_loop(s,
-                       "DELETE FROM identity_log WHERE (ip, at) IN (SELECT"
-                       " l.ip, l.at FROM identity_log l WHERE l.at < ?1 AND"
-                       " l.at < (SELECT max(m.at) FROM identity_log m WHERE"
-                       " m.ip = l.ip) LIMIT ?2)",
-                       cutoff, &c->idlog)) < 0 ||
-      (rc = prune_loop(s,
-                       "DELETE FROM deliveries WHERE id IN (SELECT id FROM"
-                       " deliveries WHERE at < ?1 LIMIT ?2)",
-                       cutoff, &c->deliveries)) < 0 ||
-      (rc = prune_loop(s,
-                       "DELETE FROM messages WHERE (host, queue_id) IN"
-                       " (SELECT host, queue_id FROM messages WHERE at < ?1"
-                       " LIMIT ?2)",
-                       cutoff, &c->messages)) < 0)
-    return rc;
+  {
+    /* Each table in batches; what each delete leaves, its comment says. */
+    const struct {
+      const char *sql;
+      int64_t *n;
+    } del[] = {
+        {"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE"
+         " last_seen < ?1 LIMIT ?2)", &c->sessions},
+        {"DELETE FROM dns WHERE (name, type) IN (SELECT name, type FROM dns"
+         " WHERE expires < ?1 LIMIT ?2)", &c->dns},
+        {"DELETE FROM findings WHERE id IN (SELECT id FROM findings WHERE"
+         " status = 'closed' AND closed_at < ?1 LIMIT ?2)", &c->findings},
+        {"DELETE FROM analyses WHERE id IN (SELECT id FROM analyses WHERE"
+         " at < ?1 AND id < (SELECT max(id) FROM analyses) LIMIT ?2)",
+         &c->analyses},
+        {"DELETE FROM capture_stats WHERE rowid IN (SELECT rowid FROM"
+         " capture_stats WHERE at < ?1 LIMIT ?2)", &c->stats},
+        {"DELETE FROM identities WHERE ip IN (SELECT ip FROM identities"
+         " WHERE last_seen < ?1 LIMIT ?2)", &c->identities},
+        /* an address's last entry stays: it says what holds since */
+        {"DELETE FROM identity_log WHERE (ip, at) IN (SELECT l.ip, l.at FROM"
+         " identity_log l WHERE l.at < ?1 AND l.at < (SELECT max(m.at) FROM"
+         " identity_log m WHERE m.ip = l.ip) LIMIT ?2)", &c->idlog},
+        {"DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
+         " WHERE at < ?1 LIMIT ?2)", &c->deliveries},
+        {"DELETE FROM messages WHERE (host, queue_id) IN (SELECT host,"
+         " queue_id FROM messages WHERE at < ?1 LIMIT ?2)", &c->messages},
+    };
+    size_t i;
+    for (i = 0; i < sizeof(del) / sizeof(del[0]); i++)
+      if ((rc = prune_loop(s, del[i].sql, cutoff, del[i].n)) < 0) return rc;
+  }
   if (vacuum && sqlite3_exec(s->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
     return st_fail(s, "vacuum");
   return 0;

@@ -549,7 +549,7 @@ static void html_cards(FILE *f, const struct rep *R, const char *focus) {
       fprintf(f, "</td><td>%lld</td><td>", (long long)d->sessions);
       rep_findings_of(R, d->ip, &first, &end);
       if (first < end) {
-        put(f, sev_class(R->by_ident[first]->sev), NULL);
+        fputs(sev_class(R->by_ident[first]->sev), f);
         put(f, " ", R->by_ident[first]->rule);
       }
       fputs("</td></tr>\n", f);

@@ -506,16 +506,24 @@ static enum ml_kind exim(struct cur *c, struct ml_event *ev) {
   return ev->kind = ML_DELIVERY;
 }
 
-/* "QID: message-id=<x@y>" (cleanup) or "QID: from=<a@b>, size=..." (qmgr). */
-static enum ml_kind message(struct cur *c, struct ml_event *ev) {
-  const char *a = c->p, *v, *e;
+/* Postfix's "QID: " (letters and digits) into ev; c is left past it. 0
+ * or -1. */
+static int queue_id(struct cur *c, struct ml_event *ev) {
+  const char *a = c->p;
 
   while (more(c) && ((*c->p >= '0' && *c->p <= '9') || (*c->p >= 'A' && *c->p <= 'Z') ||
                      (*c->p >= 'a' && *c->p <= 'z')))
     c->p++;
-  if (c->p == a || c->p - a >= (long)sizeof(ev->queue_id) || !lit(c, ": "))
-    return ML_OTHER;
-  copy(ev->queue_id, sizeof(ev->queue_id), a, c->p - 2);
+  if (c->p == a || c->p - a >= (long)sizeof(ev->queue_id)) return -1;
+  copy(ev->queue_id, sizeof(ev->queue_id), a, c->p);
+  return lit(c, ": ") ? 0 : -1;
+}
+
+/* "QID: message-id=<x@y>" (cleanup) or "QID: from=<a@b>, size=..." (qmgr). */
+static enum ml_kind message(struct cur *c, struct ml_event *ev) {
+  const char *v, *e;
+
+  if (queue_id(c, ev) < 0) return ML_OTHER;
   if (lit(c, "message-id=")) {
     v = c->p;
     if (more(c) && *v == '<') v++;
@@ -545,6 +553,22 @@ static enum ml_kind body(struct cur *c, int k, const struct ml_clock *clk,
  * __REALTIME_TIMESTAMP (microseconds since the epoch, as a string). */
 #define JOURNAL_MSG_MAX 16384
 
+/* The four hex digits at p (not past end) as a number, or -1. */
+static long hex4(const char *p, const char *end) {
+  long v = 0;
+  int d;
+
+  if (end - p < 4) return -1;
+  for (d = 0; d < 4; d++, p++) {
+    int x = *p >= '0' && *p <= '9'   ? *p - '0'
+            : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+            : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
+    if (x < 0) return -1;
+    v = v * 16 + x;
+  }
+  return v;
+}
+
 /* A JSON string at c (past its opening quote) into out (cut to fit,
  * NUL-terminated); c is left past its closing quote. 0, or -1 when the
  * line ends first. \u escapes become UTF-8 (a lone surrogate: '?'). */
@@ -564,31 +588,17 @@ static int json_str(struct cur *c, char *out, size_t cap) {
       case 'r': u = '\r'; break;
       case 't': u = '\t'; break;
       case 'u': {
-        int d;
-        u = 0;
-        for (d = 0; d < 4; d++) {
-          char h = more(c) ? *c->p++ : 'x';
-          u = u * 16 + (unsigned long)(h >= '0' && h <= '9' ? h - '0'
-                                       : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                                       : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 0x10000);
-        }
-        if (u > 0xffff) return -1;
+        long hi = hex4(c->p, c->end), lo;
+        if (hi < 0) return -1;
+        c->p += 4;
+        u = (unsigned long)hi;
+        /* a surrogate pair: the low half in the next \u */
         if (u >= 0xd800 && u <= 0xdbff && c->end - c->p >= 6 && c->p[0] == '\\' &&
-            c->p[1] == 'u') {
-          struct cur l = {c->p + 2, c->p + 6};
-          unsigned long lo = 0;
-          for (d = 0; d < 4; d++) {
-            char h = *l.p++;
-            lo = lo * 16 + (unsigned long)(h >= '0' && h <= '9' ? h - '0'
-                                           : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                                           : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 0x10000);
-          }
-          if (lo >= 0xdc00 && lo <= 0xdfff) {
-            u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
-            c->p += 6;
-          }
+            c->p[1] == 'u' && (lo = hex4(c->p + 2, c->end)) >= 0xdc00 && lo <= 0xdfff) {
+          u = 0x10000 + ((u - 0xd800) << 10) + ((unsigned long)lo - 0xdc00);
+          c->p += 6;
         }
-        if (u >= 0xd800 && u <= 0xdfff) u = '?';
+        if (u >= 0xd800 && u <= 0xdfff) u = '?'; /* a lone half */
         break;
       }
       default: u = (unsigned char)c->p[-1]; break; /* \" \\ \/ */
@@ -768,12 +778,7 @@ static enum ml_kind agent(struct cur *cp, struct ml_event *ev) {
   }
   /* "4F1A23C0123: to=<...>, ..." */
   c.p = a;
-  while (more(&c) && ((*c.p >= '0' && *c.p <= '9') || (*c.p >= 'A' && *c.p <= 'Z') ||
-                      (*c.p >= 'a' && *c.p <= 'z')))
-    c.p++;
-  if (c.p == a || c.p - a >= (long)sizeof(ev->queue_id)) return ML_OTHER;
-  copy(ev->queue_id, sizeof(ev->queue_id), a, c.p);
-  if (!lit(&c, ": ")) return ML_OTHER;
+  if (queue_id(&c, ev) < 0) return ML_OTHER;
   if (c.end - c.p < 3 || memcmp(c.p, "to=", 3) != 0) return ML_OTHER;
   if (delivery(&c, ev) < 0) return ML_OTHER;
   return ev->kind = ML_DELIVERY;

@@ -14,6 +14,7 @@
 
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "cli/import.h"
 #include "cli/maillog.h"
 #include "common/util.h"
 #include "store/store.h"
@@ -108,6 +109,12 @@ static void usage(FILE *f) {
           "                     then counts as one seen on the wire\n"
           "  --log-tz ZONE      the zone of syslog times that carry none: UTC,\n"
           "                     local (the default) or an offset like +01:00\n"
+          "  --jsonl            the files are other hosts' events (watch --events,\n"
+          "                     or sessions --format jsonl; .gz read as it is):\n"
+          "                     their sessions are stored at capture points\n"
+          "                     HOST:POINT, so analyze, report and history see\n"
+          "                     the fleet; reading a file again adds nothing\n"
+          "  --host NAME        with --jsonl: the host of lines that name none\n"
           "  -h, --help         this help\n"
           "\n"
           "Capture with: tcpdump -n -s 0 -w out.pcap 'tcp port 25 or (vlan and "
@@ -206,8 +213,8 @@ static int put_stats(struct store *st, int64_t point,
 }
 
 struct read_opts {
-  const char *db, *point, *log_tz;
-  int quiet, maillog;
+  const char *db, *point, *log_tz, *host;
+  int quiet, maillog, jsonl;
   struct capture_cfg cfg;
   uint8_t ports[8192];
   struct netset local;
@@ -225,6 +232,8 @@ static int read_parse(struct read_opts *o, int argc, char **argv) {
       {"quiet", no_argument, NULL, 'q'},
       {"maillog", no_argument, NULL, 'M'},
       {"log-tz", required_argument, NULL, 'Z'},
+      {"jsonl", no_argument, NULL, 'J'},
+      {"host", required_argument, NULL, 'H'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   long long mf;
@@ -268,17 +277,27 @@ static int read_parse(struct read_opts *o, int argc, char **argv) {
     case 'q': o->quiet = 1; break;
     case 'M': o->maillog = 1; break;
     case 'Z': o->log_tz = optarg; break;
+    case 'J': o->jsonl = 1; break;
+    case 'H': o->host = optarg; break;
     case 'h': usage(stdout); return -1;
     default: usage(stderr); return EXIT_USAGE;
     }
   }
   if (optind >= argc) {
     cli_err("read: no %s given (try 'read --help')",
-            o->maillog ? "mail log file" : "capture file");
+            o->maillog ? "mail log file" : o->jsonl ? "event file" : "capture file");
     return EXIT_USAGE;
   }
   if (o->log_tz != NULL && !o->maillog) {
     cli_err("read: --log-tz is an option of --maillog");
+    return EXIT_USAGE;
+  }
+  if (o->jsonl && o->maillog) {
+    cli_err("read: --jsonl and --maillog: one kind of file at a time");
+    return EXIT_USAGE;
+  }
+  if (o->host != NULL && !o->jsonl) {
+    cli_err("read: --host is an option of --jsonl");
     return EXIT_USAGE;
   }
   o->cfg.ports = o->ports;
@@ -358,6 +377,8 @@ int cmd_read(int argc, char **argv) {
   if ((rc = read_parse(&o, argc, argv)) != 0) return rc < 0 ? 0 : rc;
   if (o.maillog)
     return read_maillog(o.db, o.quiet, o.log_tz, argc - optind, argv + optind);
+  if (o.jsonl)
+    return read_jsonl(o.db, o.quiet, o.host, argc - optind, argv + optind);
   r.tty = !o.quiet && isatty(STDERR_FILENO);
   rc = store_open(&r.st, cli_db_path(o.db), STORE_RW, err, sizeof(err));
   if (rc < 0) {

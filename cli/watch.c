@@ -26,6 +26,7 @@
 #include "analyzer/analyzer.h"
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "cli/events.h"
 #include "cli/maillog.h"
 #include "cli/metrics.h"
 #include "cli/opts.h"
@@ -39,6 +40,7 @@
 #define LOG_POLL_MS 1000
 #define LOG_POLL_BYTES (4u << 20) /* then the capture's turn, and again */
 #define JOIN_MINUTES 16 /* a logged attempt waits this long for its session */
+#define EVENTS_BUDGET 20000 /* sessions per sink per flush tick */
 
 
 struct watch {
@@ -83,6 +85,7 @@ struct watch {
   unsigned join_polls;
   int log_failed;            /* the store refused a line              */
   uint64_t joined_at_stored, joined_at_log; /* what the last join had seen */
+  struct events *ev;         /* --events, --events-syslog; or NULL      */
 };
 
 static void logf_(const char *level, const char *fmt, ...)
@@ -232,6 +235,23 @@ static void on_readable(uv_poll_t *p, int status, int events) {
   }
 }
 
+/* The events stored since the last time, to --events and --events-syslog
+ * (committed first: what is sent is what is kept). */
+static void events_out(struct watch *w) {
+  char warn[1024], err[512];
+  int64_t n;
+
+  if (w->st == NULL) return;
+  n = events_pump(w->ev, w->st, EVENTS_BUDGET, warn, sizeof(warn), err,
+                  sizeof(err));
+  if (warn[0]) logf_("warn", "%s", warn);
+  if (n < 0) {
+    logf_("error", "cannot write the database: %s", err);
+    w->exit_code = EXIT_IOERR;
+    uv_stop(w->loop);
+  }
+}
+
 static void on_flush(uv_timer_t *t) {
   struct watch *w = t->data;
   int rc;
@@ -243,6 +263,7 @@ static void on_flush(uv_timer_t *t) {
     uv_stop(w->loop);
     return;
   }
+  if (w->ev) events_out(w);
   {
     struct capture_counters n;
     capture_get_counters(w->cap, &n);
@@ -281,6 +302,9 @@ static void reopen_db(struct watch *w) {
     w->exit_code = EXIT_CANTCREAT;
     uv_stop(w->loop);
   }
+  /* logrotate moved the events file: a new one (the socket: again). */
+  if (w->ev && events_reopen(w->ev, err, sizeof(err)) < 0)
+    logf_("warn", "--events: %s (tried again)", err);
 }
 
 /* One log line per finding an analysis opened or closed, with the
@@ -356,8 +380,9 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
            (long long)a->by_sev[SEV_WARN]);
   notify_status(w);
   watch_metrics_analysis(w, a);
-  if (w->st && store_finding_events(w->st, a->at, on_event, w) < 0)
+  if (w->st && store_finding_events(w->st, a->at - 1, a->at, on_event, w) < 0)
     logf_("warn", "findings opened or closed: %s", store_errmsg(w->st));
+  if (w->ev) events_out(w);
   logf_("info",
         "analysis: %lld identities, findings %lld crit, %lld warn, %lld info, "
         "%lld unknown; %lld DNS queries, %lld from cache, %lld temporary "
@@ -488,6 +513,7 @@ static void shutdown_all(struct watch *w) {
   record_stats(w);
   if (w->st && store_flush(w->st) < 0 && w->exit_code == 0)
     w->exit_code = EXIT_IOERR;
+  if (w->ev) events_out(w); /* the last sessions' events */
   uv_stop(w->loop);
 }
 
@@ -594,6 +620,21 @@ static void usage(FILE *f) {
           "                         no -i, the logs alone are followed\n"
           "  --log-tz ZONE          the zone of log times that carry none (UTC,\n"
           "                         local, +01:00; default: this machine's)\n"
+          "  --events FILE          append one JSON object a line per stored\n"
+          "                         session and per finding opened or closed\n"
+          "                         (for a fleet's log pipeline: rsyslog's\n"
+          "                         imfile, Vector, Fluent Bit); SIGHUP reopens\n"
+          "                         it (logrotate); a restart goes on from the\n"
+          "                         last event written\n"
+          "  --events-syslog[=SOCKET]  the same events to syslog (default\n"
+          "                         /dev/log: journald or rsyslog), facility mail\n"
+          "  --events-syslog-format local|rfc5424\n"
+          "                         local (default): as syslog(3) writes, which\n"
+          "                         journald and rsyslog read; rfc5424 for a\n"
+          "                         daemon that parses it (rsyslog's imuxsock with\n"
+          "                         useSpecialParser=\"off\", syslog-ng)\n"
+          "  --host NAME            this host's name in capture points and events\n"
+          "                         (default: the system's host name)\n"
           "  --foreground           stay in the foreground (the default)\n"
           "  -h, --help             this help\n"
           "\n"
@@ -611,7 +652,8 @@ struct watch_opts {
   int n_if;
   const char *logs[WATCH_LOGS_MAX], *log_tz;
   int n_logs;
-  const char *point, *user, *pidfile, *metrics, *metrics_file;
+  const char *point, *user, *pidfile, *metrics, *metrics_file, *host;
+  struct events_cfg ev;         /* --events, --events-syslog           */
   int64_t flush_us, analyze_us, window_us, stats_us;
   struct passwd pw;             /* --user's uid and gid                 */
   struct analysis_opts ao;      /* --resolver and the other analysis flags */
@@ -704,6 +746,23 @@ static int watch_opt(struct watch_opts *o, struct watch *w, int c,
     o->log_tz = arg;
     return 0;
   case 'O': o->metrics_file = arg; return 0;
+  case 'E': o->ev.file = arg; return 0;
+  case 'Y': o->ev.syslog = arg ? arg : "/dev/log"; return 0;
+  case 'y':
+    if (strcmp(arg, "local") == 0) o->ev.syslog_fmt = EV_SYSLOG_LOCAL;
+    else if (strcmp(arg, "rfc5424") == 0) o->ev.syslog_fmt = EV_SYSLOG_5424;
+    else {
+      cli_err("watch: --events-syslog-format: '%s' is not local or rfc5424", arg);
+      return EXIT_USAGE;
+    }
+    return 0;
+  case 'H':
+    if (arg[0] == '\0' || strlen(arg) > 253 || strpbrk(arg, " \t\n\r\"") != NULL) {
+      cli_err("watch: --host: '%s' is not a host name", arg);
+      return EXIT_USAGE;
+    }
+    o->host = arg;
+    return 0;
   case 'F': return 0;
   case 'h': usage(stdout); return -1;
   default: usage(stderr); return EXIT_USAGE;
@@ -733,6 +792,10 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
       {"metrics-file", required_argument, NULL, 'O'},
       {"maillog", required_argument, NULL, 'm'},
       {"log-tz", required_argument, NULL, 'Z'},
+      {"events", required_argument, NULL, 'E'},
+      {"events-syslog", optional_argument, NULL, 'Y'},
+      {"events-syslog-format", required_argument, NULL, 'y'},
+      {"host", required_argument, NULL, 'H'},
       {"foreground", no_argument, NULL, 'F'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -840,7 +903,8 @@ static int watch_open(struct watch *w, struct watch_opts *o) {
                ? EXIT_NOPERM : EXIT_CANTCREAT;
   }
   if (capture_new(&w->cap, &o->cfg, on_session, w) < 0) return EXIT_SOFTWARE;
-  gethostname(host, sizeof(w->hostbuf));
+  if (o->host) snprintf(host, sizeof(w->hostbuf), "%s", o->host);
+  else gethostname(host, sizeof(w->hostbuf));
   host[sizeof(w->hostbuf) - 1] = '\0';
   w->host = host;
   w->point_prefix = o->point ? o->point : host;
@@ -865,6 +929,14 @@ static int watch_open(struct watch *w, struct watch_opts *o) {
   }
   w->n = o->n_if;
   if ((rc = watch_open_logs(w, o)) != 0) return rc;
+  if (o->ev.file || o->ev.syslog) {
+    o->ev.host = host;
+    if ((rc = events_open(&w->ev, w->st, &o->ev, err, sizeof(err))) < 0) {
+      cli_err("watch: %s", err);
+      return rc == -ELOOP || rc == -EMLINK || rc == -EPERM || rc == -EACCES
+                 ? EXIT_NOPERM : EXIT_CANTCREAT;
+    }
+  }
   store_flush(w->st);
   /* The findings the last analysis left open, before the first of ours. */
   w->m.start_us = now_us();
@@ -1008,6 +1080,7 @@ int cmd_watch(int argc, char **argv) {
     uv_loop_close(&loop);
   }
   capture_free(w.cap);
+  events_free(w.ev);
   for (k = 0; k < w.n_logs; k++) tail_free(w.tail[k]);
   if (w.st && store_close(w.st) < 0 && rc == 0) rc = EXIT_IOERR;
   /* The lock says the file is ours: remove it (where we still may) and

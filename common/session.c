@@ -37,6 +37,13 @@ const char *smtp_cmd_name(unsigned c) {
   return c < ARRAY_SIZE(names) ? names[c] : NULL;
 }
 
+int sess_name_parse(const char *(*name)(unsigned), unsigned n, const char *s) {
+  unsigned i;
+  for (i = 0; i < n; i++)
+    if (name(i) != NULL && strcmp(name(i), s) == 0) return (int)i;
+  return -1;
+}
+
 const char *severity_name(unsigned s) {
   static const char *const names[] = {"info", "warn", "crit", "unknown"};
   return s < ARRAY_SIZE(names) ? names[s] : "?";

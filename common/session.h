@@ -123,5 +123,8 @@ const char *sess_end_name(unsigned e);
 const char *sess_dirby_name(unsigned d);
 const char *sess_direction_name(unsigned d);
 const char *smtp_cmd_name(unsigned c);
+/* The value whose name (one of the functions above) is s, among 0..n-1;
+ * -1 when none. */
+int sess_name_parse(const char *(*name)(unsigned), unsigned n, const char *s);
 
 #endif

@@ -269,3 +269,42 @@ int store_log_cursor_put(struct store *s, const char *path,
   st_done(s, st);
   return rc;
 }
+
+int store_event_cursor_get(struct store *s, const char *sink,
+                           struct event_cursor *c) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if ((rc = st_stmt(s, "SELECT session_id, finding_at FROM event_cursors"
+                       " WHERE sink = ?1", &st)) < 0)
+    return rc;
+  sqlite3_bind_text(st, 1, sink, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    c->session_id = sqlite3_column_int64(st, 0);
+    c->finding_at = sqlite3_column_int64(st, 1);
+    rc = 1;
+  } else {
+    rc = rc == SQLITE_DONE ? 0 : st_fail(s, "event_cursors");
+  }
+  st_done(s, st);
+  return rc;
+}
+
+int store_event_cursor_put(struct store *s, const char *sink,
+                           const struct event_cursor *c, int64_t at) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if ((rc = write_stmt(s, "INSERT OR REPLACE INTO event_cursors(sink,"
+                          " session_id, finding_at, at) VALUES(?1,?2,?3,?4)",
+                       &st)) < 0)
+    return rc;
+  sqlite3_bind_text(st, 1, sink, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, c->session_id);
+  sqlite3_bind_int64(st, 3, c->finding_at);
+  sqlite3_bind_int64(st, 4, at);
+  rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "event_cursors");
+  st_done(s, st);
+  return rc;
+}

@@ -69,6 +69,8 @@
   " 'banner', s.banner, 'banner_host', s.banner_host, 'helo', s.helo,"       \
   " 'helos', json((SELECT json_group_array(name) FROM (SELECT name FROM"     \
   " helos h WHERE h.session_id = s.id ORDER BY seq))),"                      \
+  " 'helo_verbs', json((SELECT json_group_array(verb) FROM (SELECT verb"     \
+  " FROM helos h WHERE h.session_id = s.id ORDER BY seq))),"                 \
   " 'ehlo_reply', s.ehlo_reply, 'echoed_ip', s.echoed_ip,"                   \
   " 'echoed_from', s.echoed_from, 'mail_from_domain', s.mail_from_domain,"   \
   " 'starttls', json(CASE WHEN s.starttls THEN 'true' ELSE 'false' END),"    \
@@ -98,7 +100,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
   int rc, i = 1;
 
   n = (size_t)snprintf(sql, sizeof(sql),
-                       "SELECT " SESS_COLS "%s FROM sessions s JOIN points p"
+                       "SELECT s.id, " SESS_COLS "%s FROM sessions s JOIN points p"
                        " ON p.id = s.point_id WHERE 1",
                        want_json ? SESS_JSON : "");
 #define ADD(cond) n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND %s", cond)
@@ -113,9 +115,10 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
   if (f->point) ADD("p.name = ?5");
   if (f->since != INT64_MIN) ADD("s.first_seen >= ?6");
   if (f->until != INT64_MAX) ADD("s.first_seen <= ?7");
+  if (f->id_order) ADD("s.id > ?11");
 #undef ADD
-  n += (size_t)snprintf(sql + n, sizeof(sql) - n,
-                        " ORDER BY s.first_seen, s.id%s",
+  n += (size_t)snprintf(sql + n, sizeof(sql) - n, " ORDER BY %s%s",
+                        f->id_order ? "s.id" : "s.first_seen, s.id",
                         f->limit > 0 ? " LIMIT ?8" : "");
   if (n >= sizeof(sql)) {
     snprintf(s->err, sizeof(s->err), "sessions: the query is too long");
@@ -133,9 +136,11 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
   if (f->limit > 0) sqlite3_bind_int64(st, 8, f->limit);
   if (f->direction) sqlite3_bind_text(st, 9, f->direction, -1, SQLITE_STATIC);
   if (f->outcome) sqlite3_bind_text(st, 10, f->outcome, -1, SQLITE_STATIC);
+  if (f->id_order) sqlite3_bind_int64(st, 11, f->after_id);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     memset(&row, 0, sizeof(row));
     i = 0;
+    row.id = sqlite3_column_int64(st, i++);
     row.first_us = sqlite3_column_int64(st, i++);
     row.last_us = sqlite3_column_int64(st, i++);
     row.point = st_col_text(st, i++);
@@ -261,16 +266,26 @@ static int take_findings(sqlite3_stmt *st, void *arg) {
   return ((finding_fn_row)k->fn)(&r, k->ctx);
 }
 
-int64_t store_finding_events(struct store *s, int64_t at, finding_fn_row fn,
-                             void *ctx) {
+int64_t store_finding_events(struct store *s, int64_t after, int64_t upto,
+                             finding_fn_row fn, void *ctx) {
   struct sink k = {(void (*)(void))fn, ctx};
 
   return st_each_row(s, "findings",
                      "SELECT rule, severity, subject, ident, detail, fix, status,"
                      " first_seen, last_seen, count, closed_at, id, opened, scope"
-                     " FROM findings WHERE (status = 'open' AND opened = ?1)"
-                     " OR (status = 'closed' AND closed_at = ?2) ORDER BY id",
-                     at, at, NULL, take_findings, &k);
+                     " FROM findings WHERE (status = 'open' AND opened > ?1"
+                     " AND opened <= ?2) OR (status = 'closed' AND closed_at > ?1"
+                     " AND closed_at <= ?2)"
+                     " ORDER BY CASE status WHEN 'open' THEN opened"
+                     " ELSE closed_at END, id",
+                     after, upto, NULL, take_findings, &k);
+}
+
+int64_t store_last_analysis(struct store *s) {
+  int err = 0;
+  int64_t at = st_scalar(s, "SELECT coalesce(max(at), 0) FROM analyses", 0, 0,
+                         &err);
+  return err ? err : at;
 }
 
 int64_t store_findings(struct store *s, int64_t since, int64_t until,

@@ -177,6 +177,12 @@ static const char *const migrations[] = {
     "ALTER TABLE deliveries ADD COLUMN tls TEXT;"
     /* an identity's TLS sessions whose outcome the log gave */
     "ALTER TABLE identities ADD COLUMN tls_logged INTEGER NOT NULL DEFAULT 0;",
+    /* 13 -> 14: how far `watch --events` has exported, per sink (the
+     * newest session id and finding-event time written): a restart goes
+     * on from there, nothing lost and nothing twice. */
+    "CREATE TABLE event_cursors("
+    "  sink TEXT PRIMARY KEY, session_id INTEGER NOT NULL,"
+    "  finding_at INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 /* ea_list_json(text, sep): the old list text (items joined by sep) as a

@@ -83,6 +83,9 @@ struct sess_filter {
   const char *point;
   int64_t since, until; /* microseconds; INT64_MIN / INT64_MAX for open */
   int64_t limit;        /* 0: no limit                                   */
+  int id_order;         /* set: only rows stored after after_id, in the
+                           order they were stored (watch --events)        */
+  int64_t after_id;
 };
 
 /* One row of a session query. Strings are escaped text (store escapes every
@@ -97,6 +100,7 @@ struct sess_row {
   const char *outcome; /* what became of the mail (sess_filter.outcome)   */
   const char *logged;  /* the MTA log's last attempt on it: "550 5.7.1
                           text", or NULL (read --maillog)                */
+  int64_t id;         /* the row's id: the order sessions were stored */
   int64_t src_port, dst_port, vlan, starttls, last_code, n_replies;
   const char *json; /* the row as one JSON object (DESIGN.md keys)      */
 };
@@ -206,9 +210,12 @@ struct finding_row {
   int64_t first_us, last_us, count, closed_us;
 };
 typedef int (*finding_fn_row)(const struct finding_row *r, void *ctx);
-/* The findings an analysis (at) opened or closed, oldest id first. */
-int64_t store_finding_events(struct store *s, int64_t at, finding_fn_row fn,
-                             void *ctx);
+/* The findings analyses in (after, upto] opened or closed (an analysis's
+ * own: after = at - 1, upto = at), oldest event first. */
+int64_t store_finding_events(struct store *s, int64_t after, int64_t upto,
+                             finding_fn_row fn, void *ctx);
+/* When the newest analysis ran, 0 when none did (or a negative errno). */
+int64_t store_last_analysis(struct store *s);
 
 /* Open findings touching [since, until], by rule and subject. */
 int64_t store_findings(struct store *s, int64_t since, int64_t until,
@@ -255,6 +262,16 @@ struct log_cursor {
   int head_len;
 };
 /* 1 and c filled, 0 when the path has none, or a negative errno. */
+/* How far an event sink (watch --events) has written: the newest session
+ * id and finding-event time. 1 with *c filled, 0 when the sink is new. */
+struct event_cursor {
+  int64_t session_id, finding_at;
+};
+int store_event_cursor_get(struct store *s, const char *sink,
+                           struct event_cursor *c);
+int store_event_cursor_put(struct store *s, const char *sink,
+                           const struct event_cursor *c, int64_t at);
+
 int store_log_cursor_get(struct store *s, const char *path, struct log_cursor *c);
 /* In the write batch, with the deliveries read up to there: a crash
  * keeps both or neither. 0 or a negative errno. */

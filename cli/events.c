@@ -116,15 +116,14 @@ static int sink_add(struct events *e, struct store *st, enum sink_kind kind,
   if (rc == 0) {
     /* A new sink: from now on (what is stored already is history). */
     int64_t id = store_max_session_id(st), at = store_last_analysis(st);
-    if (id < 0 || at < 0 ||
-        store_event_cursor_put(st, k->name, &(struct event_cursor){id, at},
-                               now_us()) < 0 ||
+    int64_t sid = store_max_stats_id(st);
+    k->cur = (struct event_cursor){id, at, sid};
+    if (id < 0 || at < 0 || sid < 0 ||
+        store_event_cursor_put(st, k->name, &k->cur, now_us()) < 0 ||
         store_flush(st) < 0) {
       snprintf(err, errlen, "%s", store_errmsg(st));
       return -EIO;
     }
-    k->cur.session_id = id;
-    k->cur.finding_at = at;
   }
   k->saved = k->cur;
   if (kind == SINK_FILE && (rc = sink_open(k, err, errlen)) < 0) {
@@ -273,6 +272,25 @@ static int on_session(const struct sess_row *r, void *ctx) {
   return 0;
 }
 
+static void ev_time(FILE *f, const char *key, int64_t us);
+static void ev_str(FILE *f, const char *key, const char *v);
+
+/* A capture counter (watch records them every --stats-every): the host's
+ * heartbeat, and its drops, for the central view. */
+static int on_stats(const struct stats_row *r, void *ctx) {
+  struct pump *p = ctx;
+  FILE *f = p->e->mem;
+
+  ev_begin(p->e, "stats");
+  ev_str(f, "point", r->point);
+  ev_time(f, "at", r->at);
+  ev_str(f, "name", r->name);
+  fprintf(f, ",\"value\":%lld}", (long long)r->value);
+  if (ev_end(p, "stats", 6) != 0) return 1;
+  p->k->cur.stats_id = r->id;
+  return 0;
+}
+
 static void ev_time(FILE *f, const char *key, int64_t us) {
   char t[TIME_STRLEN];
   fprintf(f, ",\"%s\":", key);
@@ -329,6 +347,11 @@ static int pump_sink(struct events *e, struct sink *k, struct store *st,
     e->counts.failures++;
     return 0;
   }
+  /* Everything pruned, ids start again from 1: so do we. */
+  if ((rc = store_max_session_id(st)) < 0) return (int)rc;
+  if (rc < k->cur.session_id) k->cur.session_id = 0;
+  if ((rc = store_max_stats_id(st)) < 0) return (int)rc;
+  if (rc < k->cur.stats_id) k->cur.stats_id = 0;
   memset(&f, 0, sizeof(f));
   f.since = INT64_MIN;
   f.until = INT64_MAX;
@@ -337,6 +360,9 @@ static int pump_sink(struct events *e, struct sink *k, struct store *st,
   f.limit = budget;
   rc = store_sessions(st, &f, true, on_session, &p);
   if (rc < 0) return (int)rc;
+  if (!p.failed &&
+      (rc = store_stats_after(st, k->cur.stats_id, budget, on_stats, &p)) < 0)
+    return (int)rc;
   if (!p.failed) {
     if ((upto = store_last_analysis(st)) < 0) return (int)upto;
     if (upto > k->cur.finding_at) {
@@ -368,8 +394,7 @@ int64_t events_pump(struct events *e, struct store *st, int64_t budget,
   for (i = 0; i < e->n; i++) {
     struct sink *k = &e->sink[i];
     if ((rc = pump_sink(e, k, st, budget, warn, warnlen)) < 0) goto fail;
-    if (k->cur.session_id != k->saved.session_id ||
-        k->cur.finding_at != k->saved.finding_at) {
+    if (memcmp(&k->cur, &k->saved, sizeof(k->cur)) != 0) {
       if (store_event_cursor_put(st, k->name, &k->cur, now_us()) < 0) goto fail;
       k->saved = k->cur;
       changed = 1;

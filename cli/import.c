@@ -74,16 +74,21 @@ int import_line(struct importer *im, const char *line, size_t len) {
     im->n.findings++;
     return 0;
   }
-  if (rc != JSONL_SESSION) {
+  if (rc != JSONL_SESSION && rc != JSONL_STATS) {
     im->n.other++;
     return 0;
   }
-  im->n.sessions++;
   host = im->ev.host[0] ? im->ev.host : im->host ? im->host : "";
   if ((rc = point_of(im, host, &id)) != 0) {
     if (rc > 0) im->n.bad++;
     return rc;
   }
+  if (im->ev.type == JSONL_STATS) {
+    im->n.stats++;
+    return store_stat_put(im->st, id, im->ev.stat.at, im->ev.stat.name,
+                          im->ev.stat.value);
+  }
+  im->n.sessions++;
   im->ev.s.point = id;
   rc = store_session_put(im->st, &im->ev.s);
   if (rc < 0) return rc;
@@ -163,12 +168,13 @@ int read_jsonl(const char *db, int quiet, const char *host, int nfiles,
     ex = import_file(&im, files[i], quiet);
     if (!quiet)
       fprintf(stderr, "%s: %llu lines: %llu sessions (%llu new, %llu already "
-              "stored), %llu finding events (judged here by analyze, not "
-              "imported), %llu others, %llu bad\n",
+              "stored), %llu capture counters, %llu finding events (judged "
+              "here by analyze, not imported), %llu others, %llu bad\n",
               files[i], (unsigned long long)(im.n.lines - before.lines),
               (unsigned long long)(im.n.sessions - before.sessions),
               (unsigned long long)(im.n.stored - before.stored),
               (unsigned long long)(im.n.dups - before.dups),
+              (unsigned long long)(im.n.stats - before.stats),
               (unsigned long long)(im.n.findings - before.findings),
               (unsigned long long)(im.n.other - before.other),
               (unsigned long long)(im.n.bad - before.bad));

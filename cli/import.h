@@ -16,7 +16,7 @@ struct store;
 #define IMPORT_POINTS_MAX 65536 /* capture points one reader creates      */
 
 struct import_counts {
-  uint64_t lines, sessions, stored, dups, findings, other, bad, cut;
+  uint64_t lines, sessions, stored, dups, stats, findings, other, bad, cut;
 };
 
 struct importer {

@@ -27,6 +27,7 @@
 #include "capture/capture.h"
 #include "cli/cli.h"
 #include "cli/events.h"
+#include "cli/import.h"
 #include "cli/maillog.h"
 #include "cli/metrics.h"
 #include "cli/opts.h"
@@ -86,6 +87,12 @@ struct watch {
   int log_failed;            /* the store refused a line              */
   uint64_t joined_at_stored, joined_at_log; /* what the last join had seen */
   struct events *ev;         /* --events, --events-syslog; or NULL      */
+  /* --jsonl: other hosts' events, followed like the logs (the fleet's
+   * central database). */
+  int jsonl[WATCH_LOGS_MAX]; /* this tail is events, not a mail log      */
+  int polling;               /* the tail being read                    */
+  struct importer imp;
+  uint64_t imp_bad_said;
 };
 
 static void logf_(const char *level, const char *fmt, ...)
@@ -302,6 +309,7 @@ static void reopen_db(struct watch *w) {
     w->exit_code = EXIT_CANTCREAT;
     uv_stop(w->loop);
   }
+  w->imp.st = w->st;
   /* logrotate moved the events file: a new one (the socket: again). */
   if (w->ev && events_reopen(w->ev, err, sizeof(err)) < 0)
     logf_("warn", "--events: %s (tried again)", err);
@@ -422,6 +430,22 @@ static void on_analyze(uv_timer_t *t) {
 
 static int on_log_line(const char *line, size_t len, int cut, void *ctx) {
   struct watch *w = ctx;
+  if (w->jsonl[w->polling]) {
+    int rc;
+    if (cut) { /* longer than the follower keeps: not one of our events */
+      w->imp.n.cut++;
+      w->imp.n.bad++;
+      return 0;
+    }
+    rc = import_line(&w->imp, line, len);
+    w->log_failed = rc < 0;
+    if (rc > 0 && w->imp.n.bad > w->imp_bad_said && w->imp.n.bad <= 5) {
+      w->imp_bad_said = w->imp.n.bad;
+      logf_("warn", "--jsonl %s: a bad line: %s%s", tail_path(w->tail[w->polling]),
+            w->imp.last_err, w->imp.n.bad == 5 ? " (further ones only counted)" : "");
+    }
+    return w->log_failed;
+  }
   if (cut) w->logn.cut++;
   /* A store that fails: stop here, the line is read again next time. */
   w->log_failed = maillog_ingest(w->st, line, len, &w->clk, &w->logn) < 0;
@@ -466,9 +490,10 @@ static void on_logpoll(uv_timer_t *t) {
   w->clk.now_us = now_us();
   for (k = 0; k < w->n_logs; k++) {
     struct tail_pos p;
+    w->polling = k;
     rc = tail_poll(w->tail[k], LOG_POLL_BYTES, on_log_line, w, err, sizeof(err));
     if (rc < 0) {
-      logf_("warn", "--maillog %s", err); /* tried again next time */
+      logf_("warn", "%s %s", w->jsonl[k] ? "--jsonl" : "--maillog", err); /* tried again */
       continue;
     }
     more |= rc;
@@ -618,6 +643,10 @@ static void usage(FILE *f) {
           "                         'read --maillog' takes what is there); each\n"
           "                         attempt is tied to its captured session. With\n"
           "                         no -i, the logs alone are followed\n"
+          "  --jsonl FILE           follow other hosts' events (their --events, as\n"
+          "                         a central rsyslog writes them; repeatable, with\n"
+          "                         --maillog at most 8) into this database, as\n"
+          "                         'read --jsonl' does: the fleet's central view\n"
           "  --log-tz ZONE          the zone of log times that carry none (UTC,\n"
           "                         local, +01:00; default: this machine's)\n"
           "  --events FILE          append one JSON object a line per stored\n"
@@ -651,7 +680,7 @@ struct watch_opts {
   const char *ifaces[CAPTURE_LIVE_MAX];
   int n_if;
   const char *logs[WATCH_LOGS_MAX], *log_tz;
-  int n_logs;
+  int n_logs, jsonl[WATCH_LOGS_MAX];
   const char *point, *user, *pidfile, *metrics, *metrics_file, *host;
   struct events_cfg ev;         /* --events, --events-syslog           */
   int64_t flush_us, analyze_us, window_us, stats_us;
@@ -731,10 +760,12 @@ static int watch_opt(struct watch_opts *o, struct watch *w, int c,
   case 'I': o->pidfile = arg; return 0;
   case 'M': o->metrics = arg; return 0;
   case 'm':
+  case 'j':
     if (o->n_logs == WATCH_LOGS_MAX) {
-      cli_err("watch: at most %d --maillog files", WATCH_LOGS_MAX);
+      cli_err("watch: at most %d --maillog and --jsonl files", WATCH_LOGS_MAX);
       return EXIT_USAGE;
     }
+    o->jsonl[o->n_logs] = c == 'j';
     o->logs[o->n_logs++] = arg;
     return 0;
   case 'Z':
@@ -793,6 +824,7 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
       {"maillog", required_argument, NULL, 'm'},
       {"log-tz", required_argument, NULL, 'Z'},
       {"events", required_argument, NULL, 'E'},
+      {"jsonl", required_argument, NULL, 'j'},
       {"events-syslog", optional_argument, NULL, 'Y'},
       {"events-syslog-format", required_argument, NULL, 'y'},
       {"host", required_argument, NULL, 'H'},
@@ -815,7 +847,8 @@ static int watch_parse(struct watch_opts *o, struct watch *w, int argc,
     if ((rc = watch_opt(o, w, c, optarg)) != 0) return rc;
   }
   if ((o->n_if == 0 && o->n_logs == 0) || optind < argc) {
-    cli_err("watch: give at least one -i IFACE or --maillog FILE (try 'watch --help')");
+    cli_err("watch: give at least one -i IFACE, --maillog FILE or --jsonl FILE"
+            " (try 'watch --help')");
     return EXIT_USAGE;
   }
   if (o->log_tz == NULL) maillog_tz_parse(NULL, &w->clk.tz_offset_s);
@@ -861,6 +894,11 @@ static int watch_open_logs(struct watch *w, const struct watch_opts *o) {
       cli_err("watch: %s", store_errmsg(w->st));
       return EXIT_IOERR;
     }
+    if (rc == 0 && o->jsonl[k]) {
+      /* Events are written for us: the first start reads them all. */
+      memset(&p, 0, sizeof(p));
+      resume = &p;
+    }
     if (rc == 1) {
       p.dev = (uint64_t)c.dev;
       p.ino = (uint64_t)c.ino;
@@ -870,10 +908,11 @@ static int watch_open_logs(struct watch *w, const struct watch_opts *o) {
       resume = &p;
     }
     if ((rc = tail_open(&w->tail[k], path, resume, err, sizeof(err))) < 0) {
-      cli_err("watch: --maillog %s", err);
+      cli_err("watch: %s %s", o->jsonl[k] ? "--jsonl" : "--maillog", err);
       return rc == -EACCES || rc == -EPERM ? EXIT_NOPERM : EXIT_NOINPUT;
     }
     if (resume) w->saved[k] = p;
+    w->jsonl[k] = o->jsonl[k];
     w->n_logs++;
   }
   return 0;
@@ -928,6 +967,7 @@ static int watch_open(struct watch *w, struct watch_opts *o) {
     capture_local_add_iface(w->cap, ifc);
   }
   w->n = o->n_if;
+  import_init(&w->imp, w->st, NULL);
   if ((rc = watch_open_logs(w, o)) != 0) return rc;
   if (o->ev.file || o->ev.syslog) {
     o->ev.host = host;
@@ -1045,6 +1085,17 @@ static int watch_run(struct watch *w, const struct watch_opts *o, int pid_fd) {
           (unsigned long long)w->logn.stored);
   else
     logf_("info", "stopped: %llu sessions stored", (unsigned long long)w->stored);
+  if (w->imp.n.lines > 0)
+    logf_("info", "events read: %llu lines, %llu sessions (%llu new), %llu "
+          "capture counters, %llu finding events, %llu bad",
+          (unsigned long long)w->imp.n.lines, (unsigned long long)w->imp.n.sessions,
+          (unsigned long long)w->imp.n.stored, (unsigned long long)w->imp.n.stats,
+          (unsigned long long)w->imp.n.findings, (unsigned long long)w->imp.n.bad);
+  if (w->ev) {
+    struct events_counts ec;
+    events_counts(w->ev, &ec);
+    logf_("info", "events written: %llu", (unsigned long long)ec.written);
+  }
   return w->exit_code;
 }
 
@@ -1081,6 +1132,7 @@ int cmd_watch(int argc, char **argv) {
   }
   capture_free(w.cap);
   events_free(w.ev);
+  import_free(&w.imp);
   for (k = 0; k < w.n_logs; k++) tail_free(w.tail[k]);
   if (w.st && store_close(w.st) < 0 && rc == 0) rc = EXIT_IOERR;
   /* The lock says the file is ours: remove it (where we still may) and

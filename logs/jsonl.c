@@ -262,14 +262,10 @@ static int take_anomalies(struct jctx *c, json_t *o) {
   return 0;
 }
 
-/* The session's keys (DESIGN.md, sessions --format jsonl). */
-static int take_session(struct jctx *c, json_t *o) {
+static int take_point(struct jctx *c, json_t *o) {
   struct jsonl_event *ev = c->ev;
-  struct session *s = &ev->s;
-  int64_t n;
-  uint64_t a, b;
   const char *str;
-  json_t *v;
+  size_t n;
   int rc;
 
   if ((rc = req_str(c, o, "point", &str)) < 0) return rc;
@@ -280,6 +276,40 @@ static int take_session(struct jctx *c, json_t *o) {
     if ((unsigned char)str[n] < 0x20 || str[n] == 0x7F)
       return bad(c, "point", "holds a control character");
   memcpy(ev->point, str, strlen(str) + 1);
+  return 0;
+}
+
+/* A capture counter: point, at, name, value. */
+static int take_stats(struct jctx *c, json_t *o) {
+  struct jsonl_event *ev = c->ev;
+  const char *name;
+  size_t i;
+  int rc;
+
+  if ((rc = take_point(c, o)) < 0 || (rc = req_time(c, o, "at", &ev->stat.at)) < 0 ||
+      (rc = req_str(c, o, "name", &name)) < 0 ||
+      (rc = req_int(c, o, "value", INT64_MIN, INT64_MAX, &ev->stat.value)) < 0)
+    return rc;
+  for (i = 0; name[i]; i++)
+    if (i == sizeof(ev->stat.name) - 1 ||
+        !((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+          name[i] == '_'))
+      return bad(c, "name", "not a counter's name");
+  if (i == 0) return bad(c, "name", "empty");
+  memcpy(ev->stat.name, name, i + 1);
+  return 0;
+}
+
+/* The session's keys (DESIGN.md, sessions --format jsonl). */
+static int take_session(struct jctx *c, json_t *o) {
+  struct jsonl_event *ev = c->ev;
+  struct session *s = &ev->s;
+  int64_t n;
+  uint64_t a, b;
+  json_t *v;
+  int rc;
+
+  if ((rc = take_point(c, o)) < 0) return rc;
   if ((rc = req_time(c, o, "first_seen", &s->first_us)) < 0 ||
       (rc = req_time(c, o, "last_seen", &s->last_us)) < 0 ||
       (rc = req_addr(c, o, "src_ip", &s->src)) < 0 ||
@@ -367,6 +397,7 @@ int jsonl_parse(const char *line, size_t len, struct jsonl_event *ev,
     if (t == NULL) rc = bad(&c, "type", "not a string");
     else if (strcmp(t, "session") == 0) ev->type = JSONL_SESSION;
     else if (strncmp(t, "finding-", 8) == 0) ev->type = JSONL_FINDING;
+    else if (strcmp(t, "stats") == 0) ev->type = JSONL_STATS;
     else ev->type = JSONL_OTHER;
   }
   v = json_object_get(o, "host");
@@ -383,6 +414,7 @@ int jsonl_parse(const char *line, size_t len, struct jsonl_event *ev,
     }
   }
   if (rc == 0 && ev->type == JSONL_SESSION) rc = take_session(&c, o);
+  if (rc == 0 && ev->type == JSONL_STATS) rc = take_stats(&c, o);
   json_decref(o);
   return rc < 0 ? rc : (int)ev->type;
 }

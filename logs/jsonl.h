@@ -28,6 +28,7 @@ enum jsonl_type {
   JSONL_SESSION = 0, /* "type":"session", or no "type" (sessions --format jsonl) */
   JSONL_FINDING,     /* "finding-opened", "finding-closed": judged centrally,
                         not imported                                     */
+  JSONL_STATS,       /* "stats": a capture counter, the host's heartbeat */
   JSONL_OTHER,       /* a type of a later version                        */
 };
 
@@ -36,6 +37,10 @@ struct jsonl_event {
   char host[256];              /* "host", or "" when the line has none    */
   char point[512];             /* the sender's capture point's name       */
   struct session s;            /* its slices point into arena below      */
+  struct {                     /* JSONL_STATS                             */
+    int64_t at, value;
+    char name[33];             /* [a-z0-9_], as watch names them          */
+  } stat;
   struct sess_reply replies[SMTP_REPLIES_HARD];
   struct sess_reply last;
   char arena[JSONL_ARENA];
@@ -43,7 +48,7 @@ struct jsonl_event {
 };
 
 /* Parse one line (without its line end). Returns the type (>= 0) with ev
- * filled for a session; -EINVAL with err naming the key for a line that
+ * filled for a session and for stats (point too); -EINVAL with err naming the key for a line that
  * is not an event of ours (not JSON, a key missing or of the wrong kind,
  * a bad address or time). */
 int jsonl_parse(const char *line, size_t len, struct jsonl_event *ev,

@@ -275,7 +275,7 @@ int store_event_cursor_get(struct store *s, const char *sink,
   sqlite3_stmt *st = NULL;
   int rc;
 
-  if ((rc = st_stmt(s, "SELECT session_id, finding_at FROM event_cursors"
+  if ((rc = st_stmt(s, "SELECT session_id, finding_at, stats_id FROM event_cursors"
                        " WHERE sink = ?1", &st)) < 0)
     return rc;
   sqlite3_bind_text(st, 1, sink, -1, SQLITE_STATIC);
@@ -283,6 +283,7 @@ int store_event_cursor_get(struct store *s, const char *sink,
   if (rc == SQLITE_ROW) {
     c->session_id = sqlite3_column_int64(st, 0);
     c->finding_at = sqlite3_column_int64(st, 1);
+    c->stats_id = sqlite3_column_int64(st, 2);
     rc = 1;
   } else {
     rc = rc == SQLITE_DONE ? 0 : st_fail(s, "event_cursors");
@@ -297,14 +298,46 @@ int store_event_cursor_put(struct store *s, const char *sink,
   int rc;
 
   if ((rc = write_stmt(s, "INSERT OR REPLACE INTO event_cursors(sink,"
-                          " session_id, finding_at, at) VALUES(?1,?2,?3,?4)",
+                          " session_id, finding_at, stats_id, at)"
+                          " VALUES(?1,?2,?3,?4,?5)",
                        &st)) < 0)
     return rc;
   sqlite3_bind_text(st, 1, sink, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, c->session_id);
   sqlite3_bind_int64(st, 3, c->finding_at);
-  sqlite3_bind_int64(st, 4, at);
+  sqlite3_bind_int64(st, 4, c->stats_id);
+  sqlite3_bind_int64(st, 5, at);
   rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "event_cursors");
   st_done(s, st);
   return rc;
+}
+
+static int take_stats(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct stats_row r;
+
+  r.id = sqlite3_column_int64(st, 0);
+  r.at = sqlite3_column_int64(st, 1);
+  r.point = st_col_text(st, 2);
+  r.name = st_col_text(st, 3);
+  r.value = sqlite3_column_int64(st, 4);
+  return ((stats_fn)k->fn)(&r, k->ctx);
+}
+
+int64_t store_stats_after(struct store *s, int64_t after_id, int64_t limit,
+                          stats_fn fn, void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return st_each_row(s, "capture_stats",
+                     "SELECT c.rowid, c.at, p.name, c.name, c.value"
+                     " FROM capture_stats c JOIN points p ON p.id = c.point_id"
+                     " WHERE c.rowid > ?1 ORDER BY c.rowid LIMIT ?2",
+                     after_id, limit, NULL, take_stats, &k);
+}
+
+int64_t store_max_stats_id(struct store *s) {
+  int err = 0;
+  int64_t id = st_scalar(s, "SELECT coalesce(max(rowid), 0) FROM capture_stats",
+                         0, 0, &err);
+  return err ? err : id;
 }

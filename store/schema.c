@@ -182,7 +182,14 @@ static const char *const migrations[] = {
      * on from there, nothing lost and nothing twice. */
     "CREATE TABLE event_cursors("
     "  sink TEXT PRIMARY KEY, session_id INTEGER NOT NULL,"
-    "  finding_at INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;",
+    "  finding_at INTEGER NOT NULL, stats_id INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL) WITHOUT ROWID;"
+    /* the counters are events too (a host's heartbeat, imported by a
+     * central database): one row per point, time and name, so that
+     * reading them again adds nothing */
+    "DELETE FROM capture_stats WHERE rowid NOT IN (SELECT min(rowid) FROM"
+    "  capture_stats GROUP BY point_id, at, name);"
+    "CREATE UNIQUE INDEX capture_stats_key ON capture_stats(point_id, at, name);",
 };
 
 /* ea_list_json(text, sep): the old list text (items joined by sep) as a

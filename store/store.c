@@ -46,7 +46,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
                 " VALUES(?1,?2,?3,?4)",
     [ST_REPLY] = "INSERT INTO replies(session_id, seq, cmd, code, enhanced, text)"
                  " VALUES(?1,?2,?3,?4,?5,?6)",
-    [ST_STAT] = "INSERT INTO capture_stats(point_id, at, name, value)"
+    [ST_STAT] = "INSERT OR IGNORE INTO capture_stats(point_id, at, name, value)"
                 " VALUES(?1,?2,?3,?4)",
     [ST_POINT] =
         "INSERT INTO points(name, host, iface, file, linktype, created)"

@@ -221,6 +221,17 @@ int64_t store_last_analysis(struct store *s);
 int64_t store_findings(struct store *s, int64_t since, int64_t until,
                        finding_fn_row fn, void *ctx);
 
+/* The capture counters recorded after row after_id, in that order (at
+ * most limit): watch --events sends them as a host's heartbeat. */
+struct stats_row {
+  int64_t id, at, value;
+  const char *point, *name;
+};
+typedef int (*stats_fn)(const struct stats_row *r, void *ctx);
+int64_t store_stats_after(struct store *s, int64_t after_id, int64_t limit,
+                          stats_fn fn, void *ctx);
+int64_t store_max_stats_id(struct store *s);
+
 /* How many findings are open now, by rule and severity (the metrics):
  * fn(rule, severity, count, ctx) per pair, by rule. Rows seen or a
  * negative errno. */
@@ -265,7 +276,7 @@ struct log_cursor {
 /* How far an event sink (watch --events) has written: the newest session
  * id and finding-event time. 1 with *c filled, 0 when the sink is new. */
 struct event_cursor {
-  int64_t session_id, finding_at;
+  int64_t session_id, finding_at, stats_id;
 };
 int store_event_cursor_get(struct store *s, const char *sink,
                            struct event_cursor *c);

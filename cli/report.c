@@ -46,6 +46,26 @@ static int on_find(const struct finding_row *r, void *ctx) {
   return R->oom;
 }
 
+static int on_host(const struct host_row *r, void *ctx) {
+  struct rep *R = ctx;
+  struct hst *h;
+
+  if (vec_room(&R->h, &R->caph, R->nh, sizeof(*R->h), 8) < 0) return R->oom = 1;
+  h = &R->h[R->nh++];
+  memset(h, 0, sizeof(*h));
+  h->host = sdup(r->host);
+  h->points = sdup(r->points);
+  h->sources = sdup(r->sources);
+  h->helos = sdup(r->helos);
+  h->sessions = r->sessions;
+  h->egress = r->egress;
+  h->rejected = r->rejected;
+  h->last_session = r->last_session;
+  h->last_heartbeat = r->last_heartbeat;
+  if (!h->host || !h->points || !h->sources || !h->helos) R->oom = 1;
+  return R->oom;
+}
+
 static int on_ident(const struct identity_row *r, void *ctx) {
   struct rep *R = ctx;
   struct idn *d;
@@ -143,13 +163,53 @@ static void report_free(struct rep *R) {
   free(R->n);
   free(R->by_ident);
   free(R->shown);
+  for (k = 0; k < R->nh; k++) {
+    free(R->h[k].host);
+    free(R->h[k].points);
+    free(R->h[k].sources);
+    free(R->h[k].helos);
+  }
+  free(R->h);
   memset(R, 0, sizeof(*R));
 }
 
 /* --- load and join ---------------------------------------------------- */
 
+/* The hosts, when the points name several (a fleet's central database)
+ * or --host asks for one; and the points whose identities are shown (a
+ * JSON array into points, "" for all): --point's, or --host's. 0 or an
+ * exit code. */
+static int report_hosts(struct store *st, const struct report_opts *o,
+                        struct rep *R, char *points, size_t cap) {
+  int64_t n = o->host ? 2 : store_host_count(st);
+
+  points[0] = '\0';
+  if (o->point) {
+    struct jlist j;
+    jlist_init(&j, points, cap);
+    jlist_add(&j, o->point);
+  }
+  if (n < 0 || (n >= 2 && store_hosts(st, o->since, o->until, o->host, on_host,
+                                      R) < 0)) {
+    cli_err("report: %s", store_errmsg(st));
+    return EXIT_IOERR;
+  }
+  if (R->oom) return EXIT_SOFTWARE;
+  if (o->host && R->nh == 0) {
+    cli_err("report: --host %s: no capture point of that host in the database"
+            " (imported hosts: read --jsonl, watch --jsonl)", o->host);
+    return EXIT_USAGE;
+  }
+  if (o->host && snprintf(points, cap, "%s", R->h[0].points) >= (int)cap) {
+    cli_err("report: --host %s: too many capture points", o->host);
+    return EXIT_SOFTWARE;
+  }
+  return 0;
+}
+
 static int report_load(const struct report_opts *o, struct rep *R) {
   struct store *st = NULL;
+  static char points[65536];
   char err[1024];
   int rc;
 
@@ -158,8 +218,13 @@ static int report_load(const struct report_opts *o, struct rep *R) {
     cli_err("%s", err);
     return cli_exit_for(rc);
   }
+  if ((rc = report_hosts(st, o, R, points, sizeof(points))) != 0) {
+    store_close(st);
+    return rc;
+  }
   if (store_report_meta(st, o->since, o->until, &R->m) < 0 ||
-      store_identities(st, o->since, o->until, o->point, on_ident, R) < 0 ||
+      store_identities(st, o->since, o->until, points[0] ? points : NULL,
+                       on_ident, R) < 0 ||
       store_findings(st, o->since, o->until, on_find, R) < 0 ||
       store_inbound_servers(st, o->since, o->until, on_server, R) < 0 ||
       store_nat_map(st, o->since, o->until, on_nat, R) < 0 || R->oom) {
@@ -209,8 +274,17 @@ static int cmp_worst(const void *a, const void *b) {
   return strcmp(x->ip, y->ip);
 }
 
-/* With --point: only the findings and NAT pairs of what was seen there. */
-static void report_filter_point(struct rep *R, const char *point) {
+/* Is point one of the list (a JSON array)? */
+static int in_points(const char *list, const char *point) {
+  char item[1024];
+  while (jlist_next(&list, item, sizeof(item)))
+    if (strcmp(item, point) == 0) return 1;
+  return 0;
+}
+
+/* With --point or --host: only the findings and NAT pairs of what was
+ * seen there (points: a JSON array). */
+static void report_filter_point(struct rep *R, const char *points) {
   size_t i, w;
 
   for (i = 0, w = 0; i < R->nf; i++) {
@@ -219,7 +293,7 @@ static void report_filter_point(struct rep *R, const char *point) {
   }
   R->nf = w;
   for (i = 0, w = 0; i < R->nn; i++) {
-    if (strcmp(R->n[i].pin, point) == 0 || strcmp(R->n[i].pout, point) == 0)
+    if (in_points(points, R->n[i].pin) || in_points(points, R->n[i].pout))
       R->n[w++] = R->n[i];
     else natp_free(&R->n[i]);
   }
@@ -229,11 +303,19 @@ static void report_filter_point(struct rep *R, const char *point) {
 /* Findings in severity order, each attached to its identity (by address:
  * lookups stay O(log n) on a million-session database); identities worst
  * first; the counts by severity. */
-static int report_join(struct rep *R, const char *point) {
+static int report_join(struct rep *R, const struct report_opts *o) {
+  char one[1200];
   size_t i;
 
   if (R->ni > 1) qsort(R->i, R->ni, sizeof(*R->i), cmp_ip);
-  if (point != NULL) report_filter_point(R, point);
+  if (o != NULL && o->host != NULL && R->nh > 0) {
+    report_filter_point(R, R->h[0].points);
+  } else if (o != NULL && o->point != NULL) {
+    struct jlist j;
+    jlist_init(&j, one, sizeof(one));
+    jlist_add(&j, o->point);
+    report_filter_point(R, one);
+  }
   if (R->nf > 1) qsort(R->f, R->nf, sizeof(*R->f), cmp_sev);
   R->by_ident = malloc((R->nf ? R->nf : 1) * sizeof(*R->by_ident));
   R->shown = malloc((R->ni ? R->ni : 1) * sizeof(*R->shown));
@@ -417,6 +499,22 @@ static void render_json(const struct rep *R, const struct report_opts *o) {
     if (k) putchar(',');
     json_nat(R, &R->n[k]);
   }
+  printf("],\"hosts\":[");
+  for (k = 0; k < R->nh; k++) {
+    const struct hst *h = &R->h[k];
+    printf("%s{\"host\":", k ? "," : "");
+    json_str(stdout, h->host);
+    printf(",\"points\":%s,\"sessions\":%lld,\"egress\":%lld,\"rejected\":%lld,"
+           "\"sources\":%s,\"helos\":%s,\"last_session\":", h->points,
+           (long long)h->sessions, (long long)h->egress, (long long)h->rejected,
+           h->sources, h->helos);
+    if (h->last_session) render_json_time(h->last_session);
+    else printf("null");
+    printf(",\"last_heartbeat\":");
+    if (h->last_heartbeat) render_json_time(h->last_heartbeat);
+    else printf("null");
+    printf(",\"silent\":%s}", h->silent ? "true" : "false");
+  }
   printf("],\"findings\":[");
   for (i = 0, k = 0; i < R->nf; i++)
     if (!R->f[i].attached && !R->f[i].server && rep_shown(R, &R->f[i])) {
@@ -453,8 +551,9 @@ static void render_csv(const struct rep *R) {
 
 /* --- text ------------------------------------------------------------- */
 
-static void list_line(const struct tstyle *ts, const char *label,
-                      const char *list) {
+/* "  LABEL   a b c" (indent blanks first), wrapped under the items. */
+static void list_line_at(const struct tstyle *ts, int indent, const char *label,
+                         const char *list) {
   char buf[2048], item[1024];
   size_t n = 0;
 
@@ -462,8 +561,13 @@ static void list_line(const struct tstyle *ts, const char *label,
   while (jlist_next(&list, item, sizeof(item)) && n < sizeof(buf))
     n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "", item);
   if (n == 0) snprintf(buf, sizeof(buf), "-");
-  printf("  %-8s", label);
-  render_wrap(buf, 9, 10, ts->width);
+  printf("%*s%-8s", indent, "", label);
+  render_wrap(buf, indent + 7, indent + 8, ts->width);
+}
+
+static void list_line(const struct tstyle *ts, const char *label,
+                      const char *list) {
+  list_line_at(ts, 2, label, list);
 }
 
 static void text_header(const struct rep *R, const struct report_opts *o) {
@@ -478,7 +582,11 @@ static void text_header(const struct rep *R, const struct report_opts *o) {
   fputs(rep_window(o, win, sizeof(win)), stdout);
   printf("; %lld sessions, %lld capture points, %lld packets dropped\n",
          (long long)m->sessions, (long long)m->points, (long long)m->drops);
-  if (R->stale[0]) printf("stale: %s\n", R->stale);
+  if (R->stale[0]) {
+    printf("stale: ");
+    esc_fputs(stdout, R->stale);
+    putchar('\n');
+  }
   if (m->last_analysis != 0 && m->resolver[0]) {
     printf("DNS: answers from ");
     esc_fputs(stdout, m->resolver);
@@ -575,6 +683,34 @@ static void text_nat(const struct rep *R) {
   }
 }
 
+/* The fleet: one paragraph a host (several hosts, or --host). */
+static void text_hosts(const struct rep *R) {
+  char t1[TIME_STRLEN], t2[TIME_STRLEN];
+  size_t k;
+
+  if (R->nh == 0) return;
+  printf("\nhosts (%zu)\n", R->nh);
+  for (k = 0; k < R->nh; k++) {
+    const struct hst *h = &R->h[k];
+    const char *p = h->points;
+    char one[512];
+    size_t np = 0;
+    while (jlist_next(&p, one, sizeof(one))) np++;
+    printf("  ");
+    esc_fputs(stdout, h->host[0] ? h->host : "(read here)");
+    printf("%s: %lld sessions (%lld egress, %lld rejected) at %zu capture "
+           "point%s\n", h->silent ? " SILENT" : "", (long long)h->sessions,
+           (long long)h->egress, (long long)h->rejected, np, np == 1 ? "" : "s");
+    if (h->last_session) render_text_secs(h->last_session, t1);
+    if (h->last_heartbeat) render_text_secs(h->last_heartbeat, t2);
+    printf("    last session %s, last heartbeat %s\n",
+           h->last_session ? t1 : "never", h->last_heartbeat ? t2 : "never");
+    list_line_at(&R->ts, 4, "from", h->sources);
+    list_line_at(&R->ts, 4, "HELO", h->helos);
+    list_line_at(&R->ts, 4, "points", h->points);
+  }
+}
+
 static void render_text(struct rep *R, const struct report_opts *o) {
   struct fview v;
   size_t i, k;
@@ -582,6 +718,7 @@ static void render_text(struct rep *R, const struct report_opts *o) {
   R->now = o->now;
   R->ts = render_style();
   text_header(R, o);
+  text_hosts(R);
   for (k = 0; k < R->ni; k++) text_identity(R, R->shown[k]);
   for (i = 0, k = 0; i < R->nf; i++) {
     if (R->f[i].server || R->f[i].attached || !rep_shown(R, &R->f[i]))
@@ -608,14 +745,40 @@ static void render_text(struct rep *R, const struct report_opts *o) {
 
 /* --- monitoring ------------------------------------------------------ */
 
-/* Why what the report says may be out of date, into R->stale: no session
- * in the window, no capture heartbeat or no analysis within max_stale. */
+/* A fleet's hosts whose newest event (a session, or a capture counter:
+ * watch's heartbeat) is older than oldest are silent: marked, and named
+ * in R->stale. Returns how many. */
+static size_t report_silent_hosts(struct rep *R, int64_t oldest) {
+  size_t k, n = 0, len = 0;
+
+  for (k = 0; k < R->nh; k++) {
+    struct hst *h = &R->h[k];
+    int64_t last = MAX(h->last_session, h->last_heartbeat);
+    if (last >= oldest) continue;
+    h->silent = 1;
+    if (n++ == 0)
+      len = (size_t)snprintf(R->stale, sizeof(R->stale), "no event for longer "
+                             "than --max-stale from host");
+    if (len < sizeof(R->stale))
+      len += (size_t)snprintf(R->stale + len, sizeof(R->stale) - len, "%s %s",
+                              n > 1 ? "," : "", h->host[0] ? h->host : "(here)");
+  }
+  if (n > 0 && len < sizeof(R->stale))
+    snprintf(R->stale + len, sizeof(R->stale) - len, ": is its watch running, "
+             "its events forwarded?");
+  return n;
+}
+
+/* Why what the report says may be out of date, into R->stale: a silent
+ * host of a fleet, no session in the window, no capture heartbeat or no
+ * analysis within max_stale. */
 static void report_stale(struct rep *R, const struct report_opts *o) {
   char age[32];
   int64_t oldest = o->now - o->max_stale;
 
   R->stale[0] = '\0';
   if (o->max_stale <= 0) return;
+  if (report_silent_hosts(R, oldest) > 0) return;
   if (R->m.last_heartbeat < oldest) {
     if (R->m.last_heartbeat == 0)
       snprintf(R->stale, sizeof(R->stale), "no capture has recorded its "
@@ -703,6 +866,12 @@ static void usage(FILE *f) {
           "                       session in the window: UNKNOWN (exit 3) with\n"
           "                       the reason, unless something is critical\n"
           "  --point NAME         only identities seen at this capture point\n"
+          "  --host NAME          only what this host of a fleet saw (its points,\n"
+          "                       HOST:..., from read --jsonl or watch --jsonl);\n"
+          "                       with several hosts the report lists each one,\n"
+          "                       and a host without an event (session or\n"
+          "                       capture heartbeat) within --max-stale is\n"
+          "                       silent: UNKNOWN\n"
           "  --fail-on LEVEL      warn or crit (default): the exit code reports\n"
           "                       findings at or above it\n"
           "  --analyze            run 'analyze' first, on the same window; takes\n"
@@ -729,6 +898,7 @@ static int report_opts_parse(struct report_opts *o, struct analysis_opts *ao,
       {"point", required_argument, NULL, 'P'},
       {"min-severity", required_argument, NULL, 'm'},
       {"max-stale", required_argument, NULL, 'X'},
+      {"host", required_argument, NULL, 'H'},
       ANALYSIS_LONGOPTS, /* checked here, handed to analyze (--analyze) */
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -792,6 +962,7 @@ static int report_opts_parse(struct report_opts *o, struct analysis_opts *ao,
       }
       break;
     case 'P': o->point = optarg; break;
+    case 'H': o->host = optarg; break;
     case 'h': usage(stdout); return -1;
     default: usage(stderr); return EXIT_USAGE;
     }
@@ -871,7 +1042,7 @@ int cmd_report(int argc, char **argv) {
   if (rc != 0) return rc < 0 ? 0 : rc;
   if (o.analyze && (rc = report_analyze(&o, &ao, argc, argv)) != 0) return rc;
   memset(&R, 0, sizeof(R));
-  if ((rc = report_load(&o, &R)) == 0 && report_join(&R, o.point) < 0) {
+  if ((rc = report_load(&o, &R)) == 0 && report_join(&R, &o) < 0) {
     cli_err("report: out of memory");
     rc = EXIT_SOFTWARE;
   }

@@ -29,6 +29,11 @@ struct srvr {
   char *ip, *host;
   int64_t sessions;
 };
+struct hst {                     /* a host of the fleet (store_hosts)    */
+  char *host, *points, *sources, *helos; /* lists: JSON arrays          */
+  int64_t sessions, egress, rejected, last_session, last_heartbeat;
+  int silent;                    /* no event for longer than --max-stale */
+};
 struct natp {
   char *in, *out, *pin, *pout;
   int64_t first_us, last_us, sessions;
@@ -36,6 +41,7 @@ struct natp {
 
 struct report_opts {
   const char *db, *fmt, *point, *since_arg, *until_arg;
+  const char *host;             /* --host: one host of a fleet           */
   const char *focus;            /* html for one egress address (history) */
   int64_t since, until, now;
   int64_t max_stale;            /* --max-stale; 0: off, -1: not given     */
@@ -48,6 +54,8 @@ struct rep {
   size_t ns, caps;
   struct natp *n;
   size_t nn, capn;
+  struct hst *h;                 /* with several hosts, or --host: by name */
+  size_t nh, caph;
   struct fnd *f;                 /* most severe first, then rule, subject */
   size_t nf, capf;
   struct idn *i;                 /* by address (after report_join)      */

@@ -241,7 +241,8 @@ int64_t store_identities(struct store *s, int64_t since, int64_t until,
                   " WHERE last_seen >= ?1 AND first_seen <= ?2"
                   " AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each("
                   "  CASE WHEN json_valid(points) THEN points ELSE '[]' END)"
-                  "  WHERE value = ?3)) ORDER BY ip",
+                  "  WHERE value IN (SELECT value FROM json_each(?3))))"
+                  " ORDER BY ip",
                   since, until, point, take_identities, &k);
 }
 
@@ -525,4 +526,64 @@ int store_busiest_sources(struct store *s, int64_t since, int64_t until,
   rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : st_fail(s, "sources");
   st_done(s, st);
   return rc;
+}
+
+static int take_host(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct host_row r;
+
+  r.host = st_col_text(st, 0);
+  r.points = st_col_text(st, 1);
+  r.sessions = sqlite3_column_int64(st, 2);
+  r.egress = sqlite3_column_int64(st, 3);
+  r.rejected = sqlite3_column_int64(st, 4);
+  r.sources = st_col_text(st, 5);
+  r.helos = st_col_text(st, 6);
+  r.last_session = sqlite3_column_int64(st, 7);
+  r.last_heartbeat = sqlite3_column_int64(st, 8);
+  return ((host_fn)k->fn)(&r, k->ctx);
+}
+
+/* Per host: every count seeks the sessions of its points by the index
+ * that starts with point_id (and first_seen); the newest session and
+ * counter are one index seek per point. */
+#define HOST_PTS "(SELECT id FROM points WHERE coalesce(host, '') = h.host)"
+#define HOST_WIN "s.point_id IN " HOST_PTS " AND s.first_seen >= ?1 AND s.first_seen <= ?2"
+
+int64_t store_hosts(struct store *s, int64_t since, int64_t until,
+                    const char *only, host_fn fn, void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return st_each_row(s, "hosts",
+      "SELECT h.host,"
+      " (SELECT json_group_array(name) FROM (SELECT name FROM points"
+      "  WHERE coalesce(host, '') = h.host ORDER BY name)),"
+      " (SELECT count(*) FROM sessions s WHERE " HOST_WIN "),"
+      " (SELECT count(*) FROM sessions s WHERE " HOST_WIN
+      "  AND s.direction = 'egress'),"
+      " (SELECT count(*) FROM sessions s WHERE " HOST_WIN
+      "  AND s.direction = 'egress' AND EXISTS (SELECT 1 FROM replies r"
+      "  WHERE r.session_id = s.id AND r.code >= 500)),"
+      " (SELECT json_group_array(src_ip) FROM (SELECT DISTINCT s.src_ip"
+      "  FROM sessions s WHERE " HOST_WIN " AND s.direction = 'egress'"
+      "  ORDER BY 1 LIMIT 16)),"
+      " (SELECT json_group_array(helo) FROM (SELECT DISTINCT s.helo"
+      "  FROM sessions s WHERE " HOST_WIN " AND s.direction = 'egress'"
+      "  AND s.helo IS NOT NULL ORDER BY 1 LIMIT 16)),"
+      " (SELECT coalesce(max(m), 0) FROM (SELECT (SELECT max(first_seen)"
+      "  FROM sessions WHERE point_id = p.id) AS m FROM points p"
+      "  WHERE coalesce(p.host, '') = h.host)),"
+      " (SELECT coalesce(max(m), 0) FROM (SELECT (SELECT max(at)"
+      "  FROM capture_stats WHERE point_id = p.id) AS m FROM points p"
+      "  WHERE coalesce(p.host, '') = h.host))"
+      " FROM (SELECT DISTINCT coalesce(host, '') AS host FROM points) h"
+      " WHERE ?3 IS NULL OR h.host = ?3 ORDER BY h.host",
+      since, until, only, take_host, &k);
+}
+
+int64_t store_host_count(struct store *s) {
+  int err = 0;
+  int64_t n = st_scalar(s, "SELECT count(DISTINCT coalesce(host, '')) FROM points",
+                        0, 0, &err);
+  return err ? err : n;
 }

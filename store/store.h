@@ -193,8 +193,27 @@ int64_t store_inbound_servers(struct store *s, int64_t since, int64_t until,
 
 /* --- report ------------------------------------------------------------- */
 
+/* The hosts the capture points belong to (a fleet's central database:
+ * each imported host's points are HOST:POINT; "" for points read here
+ * from files), with what they sent in [since, until]. */
+struct host_row {
+  const char *host;           /* "" for points without one               */
+  const char *points;         /* JSON array of point names               */
+  const char *sources, *helos; /* JSON arrays (at most 16 each): egress  */
+  int64_t sessions, egress, rejected;
+  int64_t last_session;       /* newest session's start, 0 when none     */
+  int64_t last_heartbeat;     /* newest capture counter, 0 when none     */
+};
+typedef int (*host_fn)(const struct host_row *r, void *ctx);
+int64_t store_hosts(struct store *s, int64_t since, int64_t until,
+                    const char *only, host_fn fn, void *ctx);
+/* How many hosts the points name (0 or 1: one host's own database). */
+int64_t store_host_count(struct store *s);
+
 /* Identities seen in [since, until] by the last analyses, worst first is
- * the caller's business. Rows are borrowed for the call. */
+ * the caller's business; points: a JSON array of capture point names, or
+ * NULL for all (only identities seen at one of them). Rows are borrowed
+ * for the call. */
 typedef int (*identity_fn)(const struct identity_row *r, void *ctx);
 int64_t store_identities(struct store *s, int64_t since, int64_t until,
                          const char *point, identity_fn fn, void *ctx);

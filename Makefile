@@ -54,7 +54,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o)
 ALIB_OBJ := $(LIB_SRC:%.c=$(AOBJ)/%.o)
 ACLI_OBJ := $(CLI_SRC:%.c=$(AOBJ)/%.o)
 
-.PHONY: all check unit unit-asan integration dns-check html-check tsan-check memcheck live-check deb-check e2e man-check rules-check units-check check-clang check-deps lint \
+.PHONY: all check unit unit-asan integration dns-check html-check tsan-check memcheck live-check deb-check e2e fleet-check man-check rules-check units-check check-clang check-deps lint \
         fuzz fuzz-smoke demo deps clean install asan bench
 
 all: $(B)/egressaudit
@@ -129,6 +129,11 @@ live-check: $(B)/egressaudit-asan $(B)/egressaudit
 # scripts/deps.sh installs postfix, swaks, nftables... and downloads Exim).
 e2e: $(B)/egressaudit-asan
 	$(Q)EA_BIN=$(B)/egressaudit-asan tests/e2e/run.sh
+
+# A fleet: three hosts' watches, rsyslog forwarding their events to a
+# central rsyslog, the central watch --jsonl and report (root only).
+fleet-check: $(B)/egressaudit-asan
+	$(Q)EA_BIN=$(B)/egressaudit-asan tests/fleet/run.sh
 
 # The Debian package: build, lintian, hardening, install, remove (root only).
 deb-check:
@@ -245,6 +250,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory memcheck
 	$(Q)$(MAKE) --no-print-directory live-check
 	$(Q)$(MAKE) --no-print-directory e2e
+	$(Q)$(MAKE) --no-print-directory fleet-check
 	$(Q)$(MAKE) --no-print-directory deb-check
 	$(Q)$(MAKE) --no-print-directory check-clang
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke

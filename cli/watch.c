@@ -510,6 +510,11 @@ static void on_logpoll(uv_timer_t *t) {
     }
   }
   if (log_join(w) < 0) goto fail;
+  /* Commit what this poll wrote now, not at the next flush tick: lines
+   * come every second, and a batch held open until the flush would keep
+   * the write lock nearly always (an 'analyze' beside us waits its busy
+   * timeout out and fails). */
+  if (store_flush(w->st) < 0) goto fail;
   if (more && !w->stopping) uv_timer_start(&w->logpoll, on_logpoll, 0, LOG_POLL_MS);
   return;
 fail:

@@ -400,6 +400,112 @@ n2=$(grep "stopped:" "$T/mlw/w.log" | tail -1 | sed -n 's/.*; \([0-9]*\) log lin
 [ "$rc" = 66 ] && grep -q "not a regular file" "$T/err" && ok "watch --maillog on a directory: 66, said" ||
   ko "watch --maillog DIR: exit $rc; $(cat "$T/err")"
 
+# 7c. A fleet's events (no root: the capture side is the fleet suite's).
+# read --jsonl of another host's sessions gives back every field (the
+# hostile banner's bytes too), at HOST:POINT; again adds nothing; a bad
+# line is named (file, line, key), the run fails 65 and the good lines stay.
+mkdir -p "$T/fl"
+"$BIN" sessions --db "$T/main.pcap.db" --format jsonl >"$T/fl/a.jsonl"
+"$BIN" read --db "$T/fl/c.db" --jsonl --host mail01 "$T/fl/a.jsonl" 2>"$T/fl/r1.err"; rc1=$?
+"$BIN" read --db "$T/fl/c.db" --jsonl --host mail01 "$T/fl/a.jsonl" 2>"$T/fl/r2.err"; rc2=$?
+"$BIN" sessions --db "$T/fl/c.db" --format jsonl >"$T/fl/c.jsonl"
+if [ "$rc1$rc2" = 00 ] && grep -q "0 new" "$T/fl/r2.err" && "$PY" - "$T/fl/a.jsonl" "$T/fl/c.jsonl" <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+c = [json.loads(l) for l in open(sys.argv[2])]
+assert len(a) == len(c) > 10, (len(a), len(c))
+for x, y in zip(a, c):
+    assert y["point"] == "mail01:" + x["point"], (x["point"], y["point"])
+    y["point"] = x["point"]
+    assert x == y, [k for k in x if x[k] != y.get(k)]
+assert any("\\x1b" in (x["banner"] or "") for x in c)
+PY
+then ok "read --jsonl: $(wc -l <"$T/fl/a.jsonl") sessions of another host back field for field (the hostile banner too) at mail01:POINT; again: 0 new"
+else ko "read --jsonl round trip: exits $rc1 $rc2; $(cat "$T/fl/r1.err" "$T/fl/r2.err" | tail -3)"; fi
+{ head -2 "$T/fl/a.jsonl"; echo "garbage"; sed -n 3p "$T/fl/a.jsonl" | sed 's/"src_port":[0-9]*/"src_port":70000/'; sed -n 4p "$T/fl/a.jsonl"; } >"$T/fl/bad.jsonl"
+"$BIN" read --db "$T/fl/bad.db" --jsonl --host mail02 "$T/fl/bad.jsonl" 2>"$T/fl/bad.err"; rc=$?
+[ "$rc" = 65 ] && grep -q "bad.jsonl: line 3: not JSON" "$T/fl/bad.err" &&
+  grep -q 'bad.jsonl: line 4: "src_port": out of range' "$T/fl/bad.err" &&
+  [ "$(nsessions "$T/fl/bad.db")" = 3 ] &&
+  ok "read --jsonl of bad lines: each named (file, line, key), exit 65, the 3 good sessions stored" ||
+  ko "read --jsonl bad lines: exit $rc, $(nsessions "$T/fl/bad.db") stored; $(cat "$T/fl/bad.err")"
+
+# watch --jsonl follows another host's events and --events writes its own:
+# a restart goes on from the last event written, SIGHUP reopens a rotated
+# events file, a link planted at the events path is refused.
+fl_start() {
+  "$BIN" watch --jsonl "$T/fl/in.jsonl" --events "$T/fl/out.jsonl" --host central \
+    --db "$T/fl/w.db" --pidfile "$T/fl/w.pid" 2>>"$T/fl/w.log" &
+  FW=$!
+  wait_ready "$T/fl/w.pid" "$FW"
+}
+out_n() { cat "$T/fl/out.jsonl" "$T/fl/out.jsonl.1" 2>/dev/null | grep -c '"type":"session"'; }
+has_out() { [ "$(out_n)" -ge "$1" ]; }
+fl_bad=""
+sed -n 1,3p "$T/fl/a.jsonl" >"$T/fl/in.jsonl"
+fl_start || fl_bad="$fl_bad [not ready]"
+wait_until 30 has_out 3 || fl_bad="$fl_bad [first 3: $(out_n)]"
+sed -n 4,5p "$T/fl/a.jsonl" >>"$T/fl/in.jsonl"
+wait_until 30 has_out 5 || fl_bad="$fl_bad [appended: $(out_n)]"
+kill -TERM "$FW"; wait "$FW"; rc1=$?
+sed -n 6,7p "$T/fl/a.jsonl" >>"$T/fl/in.jsonl"
+fl_start || fl_bad="$fl_bad [restart not ready]"
+wait_until 30 has_out 7 || fl_bad="$fl_bad [after the restart: $(out_n)]"
+mv "$T/fl/out.jsonl" "$T/fl/out.jsonl.1"
+kill -HUP "$FW"
+sed -n 8p "$T/fl/a.jsonl" >>"$T/fl/in.jsonl"
+wait_until 30 test -s "$T/fl/out.jsonl" || fl_bad="$fl_bad [no new file after SIGHUP]"
+wait_until 30 has_out 8 || fl_bad="$fl_bad [after SIGHUP: $(out_n)]"
+kill -TERM "$FW"; wait "$FW"; rc2=$?
+uniq_n=$(cat "$T/fl/out.jsonl" "$T/fl/out.jsonl.1" | grep '"type":"session"' | "$PY" -c "
+import json, sys
+print(len({(e['point'], e['first_seen'], e['src_port']) for e in map(json.loads, sys.stdin)}))")
+[ -z "$fl_bad" ] && [ "$rc1$rc2" = 00 ] && [ "$(out_n)" = 8 ] && [ "$uniq_n" = 8 ] &&
+  [ "$(grep -c '"type":"session"' "$T/fl/out.jsonl")" = 1 ] &&
+  grep -q '"host":"central"' "$T/fl/out.jsonl" &&
+  ok "watch --jsonl --events: 8 sessions followed and written once each, through a restart and a SIGHUP rotation" ||
+  ko "watch --jsonl --events:$fl_bad exits $rc1 $rc2, $(out_n) written ($uniq_n distinct); $(tail -3 "$T/fl/w.log")"
+ln -s "$T/fl/elsewhere" "$T/fl/link.jsonl"
+"$BIN" watch --jsonl "$T/fl/in.jsonl" --events "$T/fl/link.jsonl" --db "$T/fl/w.db" 2>"$T/err"; rc=$?
+[ "$rc" = 77 ] && [ ! -e "$T/fl/elsewhere" ] && grep -q "link.jsonl" "$T/err" &&
+  ok "watch --events at a planted link: refused (77), nothing written through it" ||
+  ko "watch --events link: exit $rc; $(cat "$T/err")"
+
+# --events-syslog to a socket that is not there yet: the events wait in
+# the database and go once a reader binds it (a Python datagram socket
+# standing in for rsyslog's; the fleet suite runs rsyslog itself).
+rm -f "$T/fl/log.sock"
+sed -n 1,2p "$T/fl/a.jsonl" >"$T/fl/in2.jsonl"
+"$BIN" watch --jsonl "$T/fl/in2.jsonl" --events-syslog="$T/fl/log.sock" --host central \
+  --db "$T/fl/w2.db" --pidfile "$T/fl/w2.pid" 2>"$T/fl/w2.log" &
+FW=$!
+wait_ready "$T/fl/w2.pid" "$FW" || ko "syslog watch not ready"
+imported2() { [ "$(nsessions "$T/fl/w2.db")" -ge 2 ]; }
+wait_until 30 imported2
+"$PY" - "$T/fl/log.sock" "$T/fl/sys.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "w") as out:
+    for _ in range(2):
+        out.write(s.recv(262144).decode() + "\n")
+        out.flush()
+PY
+SY=$!
+wait "$SY"
+kill -TERM "$FW"; wait "$FW"
+"$PY" - "$T/fl/sys.out" <<'PY' && ok "--events-syslog: the two events waited for the socket, then came as '<22>Mmm dd hh:mm:ss egressaudit[PID]: {JSON}'" || ko "--events-syslog: $(head -c 300 "$T/fl/sys.out"); $(tail -2 "$T/fl/w2.log")"
+import json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 2, lines
+for l in lines:
+    m = re.match(r"<22>[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d egressaudit\[\d+\]: (\{.*\})$", l)
+    assert m, l
+    e = json.loads(m.group(1))
+    assert e["type"] == "session" and e["host"] == "central", e
+PY
+
 # 8. Root on a directory the service account writes in (its state
 # directory): what that account plants there is refused, by every command
 # that writes, and nothing is created or changed at the link's target.

@@ -257,7 +257,8 @@ static void test_migrate_v1(void **state) {
   store_close(st);
   /* Turn it back into version 1. */
   assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "DROP TABLE log_cursors; DROP TABLE deliveries; DROP TABLE messages;"
+  assert_int_equal(sqlite3_exec(db, "DROP TABLE event_cursors; DROP INDEX capture_stats_key;"
+                                    "DROP TABLE log_cursors; DROP TABLE deliveries; DROP TABLE messages;"
                                     "DROP TABLE identity_log;"
                                     "DROP TABLE nat_map; DROP TABLE identities;"
                                     "DROP TABLE dns; DROP TABLE findings;"
@@ -413,6 +414,7 @@ static void test_migrate_lists(void **state) {
       " 'b.example', 300, 1, 9000000000000000);"
       "ALTER TABLE findings DROP COLUMN scope; DROP TABLE deliveries;"
       "DROP TABLE messages; DROP TABLE log_cursors;"
+      "DROP TABLE event_cursors; DROP INDEX capture_stats_key;"
       "ALTER TABLE identities DROP COLUMN tls_logged;"
       "PRAGMA user_version=9", 0, 0, 0), SQLITE_OK);
   sqlite3_close(db);

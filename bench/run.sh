@@ -135,16 +135,31 @@ done
 v=$(sed -n 's/^report --format html: \([0-9.]*\) s, \([0-9]*\) KiB, \([0-9]*\) bytes/\1 \2 \3/p' "$DIR/report.out")
 [ -n "$v" ] && set -- $v && echo "| egressaudit report --format html, 1,000,000 sessions ($(python3 -c "print('%.1f' % ($3 / 1e6))") MB page) | $1 | $1 | $1 | $(python3 -c "print('%.1f' % ($2 / 1024))") |" >>"$OUT"
 
+# A fleet's central database: read --jsonl of session events against
+# sqlite3's .import of the same lines (single runs).
+IMP=$([ "${QUICK:-0}" = 1 ] && echo 100000 || echo 1000000)
+BENCH_DIR=$DIR EA_BIN=$BIN bench/import.sh "$IMP" >"$DIR/import.out" 2>&1 || true
+imp=$(sed -n 's/^import: \([0-9.]*\) s, \([0-9]*\) KiB, \([0-9]*\) events.*/\1 \2 \3/p' "$DIR/import.out")
+flo=$(sed -n 's/^floor: \([0-9.]*\) s, \([0-9]*\) KiB, \([0-9]*\) rows.*/\1 \2 \3/p' "$DIR/import.out")
+if [ -n "$imp" ] && [ -n "$flo" ]; then
+  set -- $flo
+  echo "| sqlite3 .import of $IMP event lines, one column (floor; $3 rows/s) | $1 | $1 | $1 | $(python3 -c "print('%.1f' % ($2 / 1024))") |" >>"$OUT"
+  set -- $imp
+  echo "| egressaudit read --jsonl, the same $IMP session events ($3 events/s) | $1 | $1 | $1 | $(python3 -c "print('%.1f' % ($2 / 1024))") |" >>"$OUT"
+  impratio=$(python3 -c "print('%.1f' % ($(echo "$imp" | cut -d' ' -f1) / $(echo "$flo" | cut -d' ' -f1)))")
+fi
+
 {
 echo
 echo "- read / tcpdump floor, ratio of medians: **$ratio** (pcap), **$ratio_ng** (pcapng); target <= 0.5 (issue 18)"
 echo "- tshark / egressaudit on the same small capture: $tratio x slower"
 [ -n "$mlratio" ] && echo "- pflogsumm / egressaudit read --maillog on the same $ML-line log: $mlratio x slower"
+[ -n "${impratio:-}" ] && echo "- read --jsonl / sqlite3 .import of the same $IMP lines: $impratio x the floor (parsed with jansson, stored as sessions with their HELO and reply rows and every index)"
 echo "- sessions found: $found (pcap), $found_ng (pcapng); SYN flood: $syn syn-only sessions stored of 1,000,000"
 echo "- targets: read RSS <= 64 MiB, SYN flood RSS <= 64 MiB, analyze of 10,000 identities <= 5 s, report on 1M sessions <= 1 s"
 echo
 echo "Reproduce: \`make bench\` (\`QUICK=1\` for 200k packets, \`FULL=1\` adds tshark on the large capture)."
-echo "analyze and report/history rows come from \`bench/analyze.sh\` and \`bench/report.sh\` (single runs)."
+echo "analyze, report/history and import rows come from \`bench/analyze.sh\`, \`bench/report.sh\` and \`bench/import.sh\` (single runs)."
 } >>"$OUT"
 cat "$OUT"
 [ "${found%/*}" = "${found#*/}" ] && [ "${found_ng%/*}" = "${found_ng#*/}" ]

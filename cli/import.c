@@ -162,6 +162,7 @@ int read_jsonl(const char *db, int quiet, const char *host, int nfiles,
     cli_err("read: %s", err);
     return cli_exit_for(rc);
   }
+  store_bulk(st);
   import_init(&im, st, host);
   for (i = 0; i < nfiles && ex == 0; i++) {
     struct import_counts before = im.n;

@@ -336,7 +336,7 @@ static const char *const CSS =
     "margin:10px 0;break-inside:avoid}.card h3{margin:0 0 6px;font-size:15px}"
     ".card table{border-collapse:collapse}.card td{padding:1px 10px 1px 0;vertical-align:top}"
     ".f{margin:6px 0 0;padding:6px 8px;border-left:4px solid #999;background:#fafafa}"
-    ".f.crit{border-color:#c22}.f.warn{border-color:#e90}.f.unknown{border-color:#66a}"
+    "tr.silent td{background:#f4c7c3}.f.crit{border-color:#c22}.f.warn{border-color:#e90}.f.unknown{border-color:#66a}"
     ".f .fix{color:#333;margin-top:2px}.sev{font-weight:bold;text-transform:uppercase;font-size:12px}"
     ".rows td{padding:1px 12px 1px 0}svg{width:100%;height:auto;break-inside:avoid}svg text{font:11px system-ui,sans-serif}"
     ".nat{display:flex;align-items:center;gap:8px;margin:6px 0}.nat .box{border:1px solid #888;"
@@ -587,6 +587,35 @@ static void html_nat(FILE *f, const struct rep *R, const char *focus) {
   }
 }
 
+/* A fleet: a row per host (several hosts, or --host), a silent one marked. */
+static void html_hosts(FILE *f, const struct rep *R) {
+  char t1[TIME_STRLEN], t2[TIME_STRLEN];
+  size_t k;
+
+  if (R->nh == 0) return;
+  fputs("<h2>Hosts</h2>\n<table class=\"rows\"><tr><td><b>host</b></td><td><b>"
+        "sessions</b></td><td><b>egress</b></td><td><b>rejected</b></td><td><b>from"
+        "</b></td><td><b>HELO</b></td><td><b>last session</b></td><td><b>last "
+        "heartbeat</b></td></tr>\n", f);
+  for (k = 0; k < R->nh; k++) {
+    const struct hst *h = &R->h[k];
+    fprintf(f, "<tr%s><td>", h->silent ? " class=\"silent\"" : "");
+    html_esc(f, h->host[0] ? h->host : "(read here)");
+    if (h->silent) fputs(" (silent)", f);
+    fprintf(f, "</td><td>%lld</td><td>%lld</td><td>%lld</td><td>",
+            (long long)h->sessions, (long long)h->egress, (long long)h->rejected);
+    html_list(f, h->sources);
+    fputs("</td><td>", f);
+    html_list(f, h->helos);
+    if (h->last_session) render_text_secs(h->last_session, t1);
+    if (h->last_heartbeat) render_text_secs(h->last_heartbeat, t2);
+    put(f, "</td><td>", h->last_session ? t1 : "never");
+    put(f, "</td><td>", h->last_heartbeat ? t2 : "never");
+    fputs("</td></tr>\n", f);
+  }
+  fputs("</table>\n", f);
+}
+
 static void html_head(FILE *f, const struct rep *R, const struct report_opts *o) {
   char t[TIME_STRLEN];
 
@@ -644,6 +673,7 @@ int render_html(const struct rep *R, const struct report_opts *o) {
     return rc;
   }
   html_head(stdout, R, o);
+  if (o->focus == NULL) html_hosts(stdout, R);
   html_timeline(stdout, &T, R);
   fputs("<h2>Identities, worst first</h2>\n", stdout);
   if (R->ni == 0) fputs("<p>None in the window.</p>\n", stdout);

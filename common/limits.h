@@ -77,6 +77,8 @@
 #define STORE_BATCH_ROWS 2000
 #define STORE_BATCH_MS 1000
 #define STORE_BUSY_MS 5000
+#define STORE_BULK_ROWS 50000 /* store_bulk: read --jsonl                   */
+#define STORE_BULK_MS 10000
 
 /* A gateway records one connection at two capture points: routed (same
  * 5-tuple) or translated (a private source inside, the NAT address

@@ -202,10 +202,11 @@ int store_session_put(struct store *s, const struct session *ss) {
 
   if ((rc = put_children(s, ss, sid)) < 0) return rc;
   s->new_pending++;
-  /* Commit every STORE_BATCH_ROWS rows or STORE_BATCH_MS, whichever first:
-   * few transactions, and a reader never waits long for new rows. */
-  if ((++s->pending >= STORE_BATCH_ROWS ||
-       mono_us() - s->tx_start >= STORE_BATCH_MS * 1000LL) &&
+  /* Commit every batch_rows rows or batch_ms, whichever first (by default
+   * STORE_BATCH_ROWS, STORE_BATCH_MS): few transactions, and a reader
+   * never waits long for new rows. */
+  if ((++s->pending >= s->batch_rows ||
+       mono_us() - s->tx_start >= (int64_t)s->batch_ms * 1000LL) &&
       (rc = store_flush(s)) < 0)
     return rc;
   return 1;

@@ -230,6 +230,8 @@ static int open_db(struct store **out, const char *path, enum store_mode mode,
   if (rc < 0) return rc;
   s = calloc(1, sizeof(*s));
   if (s == NULL) return -ENOMEM;
+  s->batch_rows = STORE_BATCH_ROWS;
+  s->batch_ms = STORE_BATCH_MS;
   flags = mode == STORE_RO ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   /* Another account can swap names in this directory between our checks
    * and SQLite's own opens: then SQLite must follow no link at all. */
@@ -357,6 +359,11 @@ int store_flush(struct store *s) {
   s->new_committed += s->new_pending;
   s->new_pending = 0;
   return 0;
+}
+
+void store_bulk(struct store *s) {
+  s->batch_rows = STORE_BULK_ROWS;
+  s->batch_ms = STORE_BULK_MS;
 }
 
 uint64_t store_committed(const struct store *s) { return s->new_committed; }

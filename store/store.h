@@ -71,6 +71,13 @@ int store_flush(struct store *s);
  * and the batch's COMMIT went through): what is really stored. */
 uint64_t store_committed(const struct store *s);
 
+/* A bulk reader (read --jsonl): commit every STORE_BULK_ROWS sessions or
+ * STORE_BULK_MS instead. A big history's indexes take new keys all over
+ * (10,000 sources, receivers, HELO names): each commit writes every leaf
+ * page it touched, so ten times the rows per commit writes about half the
+ * pages per row. Readers see the rows later; nobody waits on a read. */
+void store_bulk(struct store *s);
+
 /* Filters for session queries; NULL / 0 means "any". */
 struct sess_filter {
   const char *ip;     /* source address, or the address a receiver echoed */

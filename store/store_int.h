@@ -37,6 +37,7 @@ struct store {
       *q_partial, *q_delsess;
   int in_tx;
   unsigned pending;
+  unsigned batch_rows, batch_ms; /* commit after this many, or this long  */
   uint64_t new_pending;   /* new sessions in the open batch               */
   uint64_t new_committed; /* new sessions this connection committed       */
   int excluding;          /* temp.ea_excluded exists (a gateway's twins)  */

@@ -79,6 +79,32 @@ run "report --format html" report --db "$T/a.db" --format html
 run "history --format html" history --db "$T/a.db" --format html 203.0.113.10
 run "history --to" history --db "$T/a.db" --to example.net
 
+# A fleet's events: another host's sessions read back, a bad line among them.
+"$BIN" sessions --db "$T/a.db" --format jsonl 2>/dev/null | sed 's/^{/{"type":"session","host":"mail01",/' >"$T/ev.jsonl"
+echo '{"type":"stats","host":"mail01","point":"eth0","at":"2026-12-02T19:00:00Z","name":"recv","value":1}' >>"$T/ev.jsonl"
+echo 'not json' >>"$T/ev.jsonl"
+run "read --jsonl (sessions, stats, a bad line)" read -q --jsonl --db "$T/f.db" "$T/ev.jsonl"
+run "report, hosts" report --db "$T/f.db" --format json --max-stale 1h
+run "report --host" report --db "$T/f.db" --host mail01
+
+# watch following another host's events and writing its own.
+head -3 "$T/ev.jsonl" >"$T/in.jsonl"
+# shellcheck disable=SC2086
+$RUN "$BIN" watch --jsonl "$T/in.jsonl" --events "$T/out.jsonl" --host central --db "$T/j.db" \
+  --flush-every 1s --pidfile "$T/j.pid" 2>"$T/j.err" &
+J=$!
+wait_ready "$T/j.pid" "$J" 180
+written() { [ "$(grep -c '"type":"session"' "$T/out.jsonl" 2>/dev/null)" = 3 ]; }
+wait_until 180 written
+kill -TERM "$J"
+wait "$J"
+rc=$?
+if [ "$rc" = 0 ] && written && ! grep -q "$SAID" "$T/j.err"; then
+  ok "watch --jsonl --events: 3 sessions followed and written, SIGTERM, exit 0"
+else
+  ko "watch --jsonl --events: exit $rc; $(grep -m6 -A3 "$SAID" "$T/j.err")"
+fi
+
 # watch following a log alone (no capture): a line appended and stored.
 : >"$T/m.log"
 # shellcheck disable=SC2086

@@ -8,10 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include "cli/cli.h"
+#include "cli/lines.h"
 #include "common/util.h"
 #include "store/store.h"
 
@@ -97,57 +96,48 @@ int import_line(struct importer *im, const char *line, size_t len) {
   return 0;
 }
 
+struct one_file {
+  struct importer *im;
+  const char *path;
+  int quiet;
+  uint64_t bad0;
+};
+
+static int on_line(const char *line, size_t len, int cut, uint64_t lineno,
+                   void *ctx) {
+  struct one_file *o = ctx;
+  struct importer *im = o->im;
+  int rc;
+
+  if (cut) {
+    im->n.lines++;
+    im->n.cut++;
+    im->n.bad++;
+    snprintf(im->last_err, sizeof(im->last_err), "longer than %d bytes",
+             IMPORT_LINE_MAX);
+    rc = 1;
+  } else {
+    rc = import_line(im, line, len);
+  }
+  if (rc < 0) {
+    cli_err("read: %s: line %llu: %s", o->path, (unsigned long long)lineno,
+            store_errmsg(im->st));
+    return cli_exit_for(rc);
+  }
+  if (rc > 0 && !o->quiet && im->n.bad - o->bad0 <= IMPORT_ERRORS_SHOWN)
+    cli_err("read: %s: line %llu: %s%s", o->path, (unsigned long long)lineno,
+            im->last_err,
+            im->n.bad - o->bad0 == IMPORT_ERRORS_SHOWN ? " (further bad lines only counted)" : "");
+  return 0;
+}
+
 /* One file ('-': standard input; .gz read as it is). 0, or an exit code
  * after a message naming it. */
 static int import_file(struct importer *im, const char *path, int quiet) {
   static char line[IMPORT_LINE_MAX];
-  uint64_t lineno = 0, bad0 = im->n.bad;
-  gzFile gz;
-  int rc, errnum;
+  struct one_file o = {im, path, quiet, im->n.bad};
 
-  gz = strcmp(path, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(path, "rb");
-  if (gz == NULL) {
-    cli_err("read: %s: %s", path, strerror(errno ? errno : ENOMEM));
-    return errno == ENOENT ? EXIT_NOINPUT : EXIT_IOERR;
-  }
-  gzbuffer(gz, 1 << 17);
-  while (gzgets(gz, line, sizeof(line)) != NULL) {
-    size_t len = strlen(line);
-    lineno++;
-    if (len > 0 && line[len - 1] != '\n' && !gzeof(gz)) { /* cut: skip the rest */
-      int c;
-      im->n.cut++;
-      im->n.bad++;
-      while ((c = gzgetc(gz)) != -1 && c != '\n')
-        ;
-      snprintf(im->last_err, sizeof(im->last_err), "longer than %d bytes",
-               IMPORT_LINE_MAX);
-      rc = 1;
-    } else {
-      rc = import_line(im, line, len);
-    }
-    if (rc < 0) {
-      cli_err("read: %s: line %llu: %s", path, (unsigned long long)lineno,
-              store_errmsg(im->st));
-      gzclose(gz);
-      return cli_exit_for(rc);
-    }
-    if (rc > 0 && !quiet && im->n.bad - bad0 <= IMPORT_ERRORS_SHOWN)
-      cli_err("read: %s: line %llu: %s%s", path, (unsigned long long)lineno,
-              im->last_err,
-              im->n.bad - bad0 == IMPORT_ERRORS_SHOWN ? " (further bad lines only counted)" : "");
-  }
-  {
-    const char *msg = gzerror(gz, &errnum);
-    rc = 0;
-    if (errnum != Z_OK && errnum != Z_STREAM_END) {
-      cli_err("read: %s: damaged after line %llu: %s", path,
-              (unsigned long long)lineno, msg);
-      rc = EXIT_DATAERR;
-    }
-  }
-  gzclose(gz);
-  return rc;
+  return lines_read(path, line, sizeof(line), on_line, &o);
 }
 
 int read_jsonl(const char *db, int quiet, const char *host, int nfiles,

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "cli/cli.h"
+#include "cli/lines.h"
 #include "cli/render.h"
 #include "common/types.h"
 #include "common/util.h"
@@ -144,46 +144,34 @@ int maillog_ingest(struct store *st, const char *line, size_t len,
   return 0;
 }
 
+struct one_log {
+  struct store *st;
+  const char *path;
+  const struct ml_clock *clk;
+  struct ml_counts *n;
+};
+
+static int on_line(const char *line, size_t len, int cut, uint64_t lineno,
+                   void *ctx) {
+  struct one_log *o = ctx;
+  int rc;
+
+  (void)lineno;
+  if (cut) o->n->cut++;
+  if ((rc = maillog_ingest(o->st, line, len, o->clk, o->n)) < 0) {
+    cli_err("read: %s: %s", o->path, store_errmsg(o->st));
+    return cli_exit_for(rc);
+  }
+  return 0;
+}
+
 /* One file. 0, or an exit code after a message naming it. */
 static int read_one(struct store *st, const char *path,
                     const struct ml_clock *clk, struct ml_counts *n) {
   static char line[LINE_MAX_BYTES];
-  gzFile gz;
-  int rc = 0, errnum;
+  struct one_log o = {st, path, clk, n};
 
-  gz = strcmp(path, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(path, "rb");
-  if (gz == NULL) {
-    cli_err("read: %s: %s", path, strerror(errno ? errno : ENOMEM));
-    return errno == ENOENT ? EXIT_NOINPUT : EXIT_IOERR;
-  }
-  gzbuffer(gz, 1 << 17);
-  while (gzgets(gz, line, sizeof(line)) != NULL) {
-    size_t len = strlen(line);
-
-    if (len > 0 && line[len - 1] != '\n' && !gzeof(gz)) { /* cut: skip to the line's end */
-      int c;
-      n->cut++;
-      while ((c = gzgetc(gz)) != -1 && c != '\n')
-        ;
-    }
-    if ((rc = maillog_ingest(st, line, len, clk, n)) < 0) {
-      cli_err("read: %s: %s", path, store_errmsg(st));
-      gzclose(gz);
-      return cli_exit_for(rc);
-    }
-  }
-  {
-    const char *msg = gzerror(gz, &errnum);
-    if (errnum != Z_OK && errnum != Z_STREAM_END) {
-      cli_err("read: %s: damaged after line %llu: %s", path,
-              (unsigned long long)n->lines, msg);
-      rc = EXIT_DATAERR;
-    } else {
-      rc = 0;
-    }
-  }
-  gzclose(gz);
-  return rc;
+  return lines_read(path, line, sizeof(line), on_line, &o);
 }
 
 int read_maillog(const char *db, int quiet, const char *tz, int nfiles,

@@ -206,6 +206,29 @@ static void render_logs(const struct metrics *m, struct pbuf *b) {
   prom_int(b, "egressaudit_log_attempts_tied_total", NULL, 0, (int64_t)m->log_tied);
 }
 
+/* The fleet: events written out (--events), events read in (--jsonl). */
+static void render_events(const struct metrics *m, struct pbuf *b) {
+  if (m->events_on) {
+    prom_family(b, "egressaudit_events_written_total", "counter",
+                "Events written to --events and --events-syslog.");
+    prom_int(b, "egressaudit_events_written_total", NULL, 0, (int64_t)m->events_written);
+    prom_family(b, "egressaudit_events_failures_total", "counter",
+                "Times a sink refused events (they wait in the database).");
+    prom_int(b, "egressaudit_events_failures_total", NULL, 0, (int64_t)m->events_failures);
+  }
+  if (m->import_on) {
+    prom_family(b, "egressaudit_import_lines_total", "counter",
+                "Event lines read from --jsonl.");
+    prom_int(b, "egressaudit_import_lines_total", NULL, 0, (int64_t)m->import_lines);
+    prom_family(b, "egressaudit_import_sessions_stored_total", "counter",
+                "Sessions of other hosts stored (new ones).");
+    prom_int(b, "egressaudit_import_sessions_stored_total", NULL, 0, (int64_t)m->import_stored);
+    prom_family(b, "egressaudit_import_lines_bad_total", "counter",
+                "Event lines refused (not JSON, a key missing or bad).");
+    prom_int(b, "egressaudit_import_lines_bad_total", NULL, 0, (int64_t)m->import_bad);
+  }
+}
+
 void metrics_render(const struct metrics *m, struct pbuf *b) {
   const char *v[2] = {"version", EA_VERSION};
 
@@ -220,6 +243,7 @@ void metrics_render(const struct metrics *m, struct pbuf *b) {
   render_capture(m, b);
   render_analysis(m, b);
   render_logs(m, b);
+  render_events(m, b);
 }
 
 /* --- the endpoint ------------------------------------------------------ */

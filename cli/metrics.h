@@ -62,6 +62,10 @@ struct metrics {
   } log[8];
   uint64_t log_stored;          /* attempts and failed connections stored */
   uint64_t log_tied;            /* attempts tied to captured sessions      */
+  /* watch --events, --events-syslog; --jsonl */
+  int events_on, import_on;
+  uint64_t events_written, events_failures;
+  uint64_t import_lines, import_stored, import_bad;
 };
 
 /* Name a capture point (its sessions are labelled with it). */

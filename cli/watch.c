@@ -212,6 +212,17 @@ static void metrics_fill(struct pbuf *b, void *ctx) {
     w->m.log[k].truncations = t->truncations;
   }
   w->m.log_stored = w->logn.stored;
+  if (w->ev) {
+    struct events_counts ec;
+    events_counts(w->ev, &ec);
+    w->m.events_on = 1;
+    w->m.events_written = ec.written;
+    w->m.events_failures = ec.failures;
+  }
+  for (k = 0; k < w->n_logs; k++) w->m.import_on |= w->jsonl[k];
+  w->m.import_lines = w->imp.n.lines;
+  w->m.import_stored = w->imp.n.stored;
+  w->m.import_bad = w->imp.n.bad;
   metrics_render(&w->m, b);
 }
 

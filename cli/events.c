@@ -240,12 +240,14 @@ struct pump {
                               time whose every event was sent            */
 };
 
-static void ev_begin(struct events *e, const char *type) {
+/* host: the event's host; NULL for ours (a central database passing
+ * imported sessions on keeps their senders' names). */
+static void ev_begin(struct events *e, const char *type, const char *host) {
   rewind(e->mem);
   fputs("{\"type\":", e->mem);
   json_str(e->mem, type);
   fputs(",\"host\":", e->mem);
-  json_str(e->mem, e->host_json);
+  json_str(e->mem, host ? host : e->host_json);
 }
 
 static int ev_end(struct pump *p, const char *msgid, int severity) {
@@ -264,7 +266,7 @@ static int on_session(const struct sess_row *r, void *ctx) {
   struct pump *p = ctx;
 
   if (r->json == NULL || r->json[0] != '{') return 0;
-  ev_begin(p->e, "session");
+  ev_begin(p->e, "session", r->host);
   fputc(',', p->e->mem);
   fputs(r->json + 1, p->e->mem);
   if (ev_end(p, "session", 6) != 0) return 1;
@@ -281,7 +283,7 @@ static int on_stats(const struct stats_row *r, void *ctx) {
   struct pump *p = ctx;
   FILE *f = p->e->mem;
 
-  ev_begin(p->e, "stats");
+  ev_begin(p->e, "stats", r->host);
   ev_str(f, "point", r->point);
   ev_time(f, "at", r->at);
   ev_str(f, "name", r->name);
@@ -314,7 +316,7 @@ static int on_finding(const struct finding_row *r, void *ctx) {
     p->done_at = p->cur_at; /* every event before this time was sent */
     p->cur_at = at;
   }
-  ev_begin(p->e, closed ? "finding-closed" : "finding-opened");
+  ev_begin(p->e, closed ? "finding-closed" : "finding-opened", NULL);
   ev_time(f, "at", at);
   fprintf(f, ",\"id\":%lld", (long long)r->id);
   ev_str(f, "rule", r->rule);

@@ -321,6 +321,7 @@ static int take_stats(sqlite3_stmt *st, void *arg) {
   r.point = st_col_text(st, 2);
   r.name = st_col_text(st, 3);
   r.value = sqlite3_column_int64(st, 4);
+  r.host = st_col_text(st, 5);
   return ((stats_fn)k->fn)(&r, k->ctx);
 }
 
@@ -329,7 +330,7 @@ int64_t store_stats_after(struct store *s, int64_t after_id, int64_t limit,
   struct sink k = {(void (*)(void))fn, ctx};
 
   return st_each_row(s, "capture_stats",
-                     "SELECT c.rowid, c.at, p.name, c.name, c.value"
+                     "SELECT c.rowid, c.at, p.name, c.name, c.value, p.host"
                      " FROM capture_stats c JOIN points p ON p.id = c.point_id"
                      " WHERE c.rowid > ?1 ORDER BY c.rowid LIMIT ?2",
                      after_id, limit, NULL, take_stats, &k);

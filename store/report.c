@@ -100,7 +100,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
   int rc, i = 1;
 
   n = (size_t)snprintf(sql, sizeof(sql),
-                       "SELECT s.id, " SESS_COLS "%s FROM sessions s JOIN points p"
+                       "SELECT s.id, p.host, " SESS_COLS "%s FROM sessions s JOIN points p"
                        " ON p.id = s.point_id WHERE 1",
                        want_json ? SESS_JSON : "");
 #define ADD(cond) n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND %s", cond)
@@ -141,6 +141,7 @@ int64_t store_sessions(struct store *s, const struct sess_filter *f,
     memset(&row, 0, sizeof(row));
     i = 0;
     row.id = sqlite3_column_int64(st, i++);
+    row.host = st_col_text(st, i++);
     row.first_us = sqlite3_column_int64(st, i++);
     row.last_us = sqlite3_column_int64(st, i++);
     row.point = st_col_text(st, i++);

@@ -108,6 +108,8 @@ struct sess_row {
   const char *logged;  /* the MTA log's last attempt on it: "550 5.7.1
                           text", or NULL (read --maillog)                */
   int64_t id;         /* the row's id: the order sessions were stored */
+  const char *host;   /* its capture point's host (an imported one's
+                         sender), or NULL                              */
   int64_t src_port, dst_port, vlan, starttls, last_code, n_replies;
   const char *json; /* the row as one JSON object (DESIGN.md keys)      */
 };
@@ -251,7 +253,7 @@ int64_t store_findings(struct store *s, int64_t since, int64_t until,
  * most limit): watch --events sends them as a host's heartbeat. */
 struct stats_row {
   int64_t id, at, value;
-  const char *point, *name;
+  const char *point, *name, *host; /* host: the point's, or NULL */
 };
 typedef int (*stats_fn)(const struct stats_row *r, void *ctx);
 int64_t store_stats_after(struct store *s, int64_t after_id, int64_t limit,

@@ -453,7 +453,7 @@ fl_start || fl_bad="$fl_bad [restart not ready]"
 wait_until 30 has_out 7 || fl_bad="$fl_bad [after the restart: $(out_n)]"
 mv "$T/fl/out.jsonl" "$T/fl/out.jsonl.1"
 kill -HUP "$FW"
-sed -n 8p "$T/fl/a.jsonl" >>"$T/fl/in.jsonl"
+sed -n 8p "$T/fl/a.jsonl" | sed 's/^{/{"host":"mail09",/' >>"$T/fl/in.jsonl"
 wait_until 30 test -s "$T/fl/out.jsonl" || fl_bad="$fl_bad [no new file after SIGHUP]"
 wait_until 30 has_out 8 || fl_bad="$fl_bad [after SIGHUP: $(out_n)]"
 kill -TERM "$FW"; wait "$FW"; rc2=$?
@@ -462,8 +462,9 @@ import json, sys
 print(len({(e['point'], e['first_seen'], e['src_port']) for e in map(json.loads, sys.stdin)}))")
 [ -z "$fl_bad" ] && [ "$rc1$rc2" = 00 ] && [ "$(out_n)" = 8 ] && [ "$uniq_n" = 8 ] &&
   [ "$(grep -c '"type":"session"' "$T/fl/out.jsonl")" = 1 ] &&
-  grep -q '"host":"central"' "$T/fl/out.jsonl" &&
-  ok "watch --jsonl --events: 8 sessions followed and written once each, through a restart and a SIGHUP rotation" ||
+  grep -q '"host":"central"' "$T/fl/out.jsonl.1" &&
+  grep -q '"host":"mail09",.*"point":"mail09:' "$T/fl/out.jsonl" &&
+  ok "watch --jsonl --events: 8 sessions followed and written once each, through a restart and a SIGHUP rotation; an imported one keeps its sender's host" ||
   ko "watch --jsonl --events:$fl_bad exits $rc1 $rc2, $(out_n) written ($uniq_n distinct); $(tail -3 "$T/fl/w.log")"
 ln -s "$T/fl/elsewhere" "$T/fl/link.jsonl"
 "$BIN" watch --jsonl "$T/fl/in.jsonl" --events "$T/fl/link.jsonl" --db "$T/fl/w.db" 2>"$T/err"; rc=$?

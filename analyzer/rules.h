@@ -187,6 +187,22 @@ void rules_drops(const struct rules_cfg *cfg, const struct drops_row *r);
 /* Does a reply text blame our reverse DNS? Returns the matched phrase. */
 const char *rules_rdns_phrase(const char *text);
 
+/* Is what a report says out of date (report --max-stale)? Times in
+ * microseconds, 0 for never; a fleet's hosts with the newest event of
+ * each (a session, or a capture heartbeat). */
+struct stale_facts {
+  int64_t now, max_stale;
+  int64_t last_heartbeat, last_analysis, sessions;
+  size_t nhosts;
+  const char *const *host;   /* "" for points read here from files       */
+  const int64_t *host_last;
+};
+/* The judgement: a fleet's host without an event within max_stale is
+ * silent (silent[i] set, each named), else no capture heartbeat, else an
+ * old analysis, else no session at all. 1 with why filled (a sentence),
+ * or 0: fresh (also when max_stale is 0: not asked). */
+int rules_stale(const struct stale_facts *f, int *silent, char *why, size_t cap);
+
 /* The generic-PTR test on one name: 1 when it looks generic, with which
  * pattern fired in why ("the host part ... embeds the address", "... has
  * the access-network word 'dyn'"); exempt is set when a static/mail word

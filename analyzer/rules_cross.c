@@ -373,3 +373,46 @@ void rules_split_view(const struct rules_cfg *cfg, const struct dns_views *dv) {
   f.first_us = f.last_us = dv->at;
   cfg->emit(cfg->ctx, &f);
 }
+
+int rules_stale(const struct stale_facts *f, int *silent, char *why, size_t cap) {
+  char age[32];
+  int64_t oldest = f->now - f->max_stale;
+  size_t k, n = 0, len = 0;
+
+  why[0] = '\0';
+  if (f->max_stale <= 0) return 0;
+  for (k = 0; k < f->nhosts; k++) {
+    silent[k] = f->host_last[k] < oldest;
+    if (!silent[k]) continue;
+    if (n++ == 0)
+      len = (size_t)snprintf(why, cap, "no event for longer than --max-stale"
+                             " from host");
+    if (len < cap)
+      len += (size_t)snprintf(why + len, cap - len, "%s %s", n > 1 ? "," : "",
+                              f->host[k][0] ? f->host[k] : "(here)");
+  }
+  if (n > 0) {
+    if (len < cap)
+      snprintf(why + len, cap - len, ": is its watch running, its events"
+               " forwarded?");
+    return 1;
+  }
+  if (f->last_heartbeat < oldest) {
+    if (f->last_heartbeat == 0) {
+      snprintf(why, cap, "no capture has recorded its counters: is watch"
+               " running?");
+    } else {
+      dur_str(f->now - f->last_heartbeat, age, sizeof(age));
+      snprintf(why, cap, "no capture heartbeat for %s (--max-stale): is watch"
+               " running?", age);
+    }
+  } else if (f->last_analysis < oldest) {
+    dur_str(f->now - f->last_analysis, age, sizeof(age));
+    if (f->last_analysis) snprintf(why, cap, "the last analysis is %s old (--max-stale)", age);
+    else snprintf(why, cap, "never analysed");
+  } else if (f->sessions == 0) {
+    snprintf(why, cap, "no session in the window: nothing was captured, or"
+             " mail stopped");
+  }
+  return why[0] != '\0';
+}

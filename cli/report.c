@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyzer/rules.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "cli/render.h"
@@ -745,58 +746,32 @@ static void render_text(struct rep *R, const struct report_opts *o) {
 
 /* --- monitoring ------------------------------------------------------ */
 
-/* A fleet's hosts whose newest event (a session, or a capture counter:
- * watch's heartbeat) is older than oldest are silent: marked, and named
- * in R->stale. Returns how many. */
-static size_t report_silent_hosts(struct rep *R, int64_t oldest) {
-  size_t k, n = 0, len = 0;
-
-  for (k = 0; k < R->nh; k++) {
-    struct hst *h = &R->h[k];
-    int64_t last = MAX(h->last_session, h->last_heartbeat);
-    if (last >= oldest) continue;
-    h->silent = 1;
-    if (n++ == 0)
-      len = (size_t)snprintf(R->stale, sizeof(R->stale), "no event for longer "
-                             "than --max-stale from host");
-    if (len < sizeof(R->stale))
-      len += (size_t)snprintf(R->stale + len, sizeof(R->stale) - len, "%s %s",
-                              n > 1 ? "," : "", h->host[0] ? h->host : "(here)");
-  }
-  if (n > 0 && len < sizeof(R->stale))
-    snprintf(R->stale + len, sizeof(R->stale) - len, ": is its watch running, "
-             "its events forwarded?");
-  return n;
-}
-
-/* Why what the report says may be out of date, into R->stale: a silent
- * host of a fleet, no session in the window, no capture heartbeat or no
- * analysis within max_stale. */
+/* Why what the report says may be out of date, into R->stale, and which
+ * of a fleet's hosts are silent: analyzer/rules_stale judges. */
 static void report_stale(struct rep *R, const struct report_opts *o) {
-  char age[32];
-  int64_t oldest = o->now - o->max_stale;
+  const char **host = calloc(R->nh + 1, sizeof(*host));
+  int64_t *last = calloc(R->nh + 1, sizeof(*last));
+  int *silent = calloc(R->nh + 1, sizeof(*silent));
+  struct stale_facts f;
+  size_t k;
 
   R->stale[0] = '\0';
-  if (o->max_stale <= 0) return;
-  if (report_silent_hosts(R, oldest) > 0) return;
-  if (R->m.last_heartbeat < oldest) {
-    if (R->m.last_heartbeat == 0)
-      snprintf(R->stale, sizeof(R->stale), "no capture has recorded its "
-               "counters: is watch running?");
-    else {
-      dur_str(o->now - R->m.last_heartbeat, age, sizeof(age));
-      snprintf(R->stale, sizeof(R->stale), "no capture heartbeat for %s "
-               "(--max-stale): is watch running?", age);
-    }
-  } else if (R->m.last_analysis < oldest) {
-    dur_str(o->now - R->m.last_analysis, age, sizeof(age));
-    snprintf(R->stale, sizeof(R->stale), R->m.last_analysis
-             ? "the last analysis is %s old (--max-stale)"
-             : "never analysed%s", R->m.last_analysis ? age : "");
-  } else if (R->m.sessions == 0) {
-    snprintf(R->stale, sizeof(R->stale), "no session in the window: nothing"
-             " was captured, or mail stopped");
+  if (host == NULL || last == NULL || silent == NULL) {
+    snprintf(R->stale, sizeof(R->stale), "out of memory");
+    goto out;
   }
+  for (k = 0; k < R->nh; k++) {
+    host[k] = R->h[k].host;
+    last[k] = MAX(R->h[k].last_session, R->h[k].last_heartbeat);
+  }
+  f = (struct stale_facts){o->now, o->max_stale, R->m.last_heartbeat,
+                           R->m.last_analysis, R->m.sessions, R->nh, host, last};
+  rules_stale(&f, silent, R->stale, sizeof(R->stale));
+  for (k = 0; k < R->nh; k++) R->h[k].silent = silent[k];
+out:
+  free(host);
+  free(last);
+  free(silent);
 }
 
 /* crit > unknown > warn > ok, as monitoring plugins read them; stale data

@@ -936,6 +936,42 @@ static void test_rejects_table(void **state) {
   assert_null(strstr(b->detail, "such rejects"));
 }
 
+/* report --max-stale: a silent host of a fleet first, then the capture
+ * heartbeat, the analysis, the sessions; 0 means not asked. */
+static void test_stale(void **state) {
+  const char *host[3] = {"gw1", "mail01", "mail02"};
+  int64_t last[3] = {990, 1000, 400};
+  int silent[3] = {0, 0, 0};
+  struct stale_facts f = {1000, 100, 1000, 1000, 5, 3, host, last};
+  char why[256];
+  (void)state;
+
+  assert_int_equal(rules_stale(&f, silent, why, sizeof(why)), 1);
+  assert_int_equal(silent[0] + silent[1] * 2 + silent[2] * 4, 4);
+  assert_non_null(strstr(why, "from host mail02: is its watch running"));
+  last[0] = 0;
+  assert_int_equal(rules_stale(&f, silent, why, sizeof(why)), 1);
+  assert_non_null(strstr(why, "host gw1, mail02:"));
+  f.nhosts = 0;
+  f.last_heartbeat = 0;
+  assert_int_equal(rules_stale(&f, silent, why, sizeof(why)), 1);
+  assert_non_null(strstr(why, "no capture has recorded"));
+  f.last_heartbeat = 950;
+  f.last_analysis = 0;
+  assert_int_equal(rules_stale(&f, silent, why, sizeof(why)), 1);
+  assert_string_equal(why, "never analysed");
+  f.last_analysis = 999;
+  f.sessions = 0;
+  assert_int_equal(rules_stale(&f, silent, why, sizeof(why)), 1);
+  assert_non_null(strstr(why, "no session in the window"));
+  f.sessions = 1;
+  assert_int_equal(rules_stale(&f, silent, why, sizeof(why)), 0);
+  assert_string_equal(why, "");
+  f.max_stale = 0;
+  f.sessions = 0;
+  assert_int_equal(rules_stale(&f, silent, why, sizeof(why)), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iprev_and_ptr_rules),
@@ -954,6 +990,7 @@ int main(void) {
       cmocka_unit_test(test_echo_unconfirmed),
       cmocka_unit_test(test_split_view),
       cmocka_unit_test(test_server_scope),
+      cmocka_unit_test(test_stale),
   };
   int rc;
   psl = psl_builtin();

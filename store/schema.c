@@ -226,9 +226,23 @@ int store__migrate(sqlite3 *db, char *err, size_t errlen) {
   char *msg = NULL, sql[64];
 
   if (sqlite3_create_function(db, "ea_list_json", 2, SQLITE_UTF8, NULL,
-                              list_json, NULL, NULL) != SQLITE_OK ||
-      sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+                              list_json, NULL, NULL) != SQLITE_OK)
     goto fail;
+  /* Up to date (nearly always): nothing to write, so no write lock to
+   * wait for while a busy watch holds it. */
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == target) {
+    sqlite3_finalize(st);
+    return 0;
+  }
+  sqlite3_finalize(st);
+  st = NULL;
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
+    snprintf(err, errlen, "cannot lock the database to bring its schema to "
+             "version %d: %s", target, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return -1;
+  }
   rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) goto fail;
   version = sqlite3_column_int(st, 0);

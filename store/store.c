@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -141,6 +142,19 @@ static int hand_companion(const char *path, const char *suffix, int shared,
  * names, create a new database ourselves (0640, O_NOFOLLOW), and hand it
  * to *uid when given, through the descriptor we checked. *shared: another
  * account can write in the directory. */
+/* Busy: try again every millisecond for STORE_BUSY_MS. A watch commits
+ * its batch and takes the write lock again at its next session, often a
+ * few milliseconds later: SQLite's own handler sleeps 25 to 100 ms between
+ * tries and, beside a busy relay, never catches that gap (an 'analyze'
+ * from the daily timer failed with "database is locked"). */
+static int on_busy(void *ctx, int tries) {
+  struct timespec ms = {0, 1000000};
+  (void)ctx;
+  if (tries >= STORE_BUSY_MS) return 0;
+  nanosleep(&ms, NULL);
+  return 1;
+}
+
 static int prepare_files(const char *path, enum store_mode mode,
                          const uid_t *uid, gid_t gid, int *shared, char *err,
                          size_t errlen) {
@@ -243,7 +257,7 @@ static int open_db(struct store **out, const char *path, enum store_mode mode,
   /* Whoever can write the file writes its schema: trust none of it. */
   sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
   sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-  sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+  sqlite3_busy_handler(s->db, on_busy, NULL);
   sqlite3_extended_result_codes(s->db, 1);
   if (sqlite3_exec(s->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) !=
       SQLITE_OK) {

@@ -37,11 +37,11 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
             store/schema.c store/store.c store/ingest.c store/dns.c store/analysis.c \
             store/report.c store/retention.c store/deliveries.c \
             analyzer/resolver.c analyzer/rules.c analyzer/rules_cross.c analyzer/twins.c \
-            analyzer/facts.c analyzer/idents.c analyzer/analyzer.c \
+            analyzer/facts.c analyzer/idents.c analyzer/analyzer.c analyzer/checklist.c \
             logs/maillog.c logs/tail.c logs/jsonl.c
 CLI_SRC  := cli/main.c cli/opts.c cli/render.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
             cli/history.c cli/watch.c cli/metrics.c cli/maillog.c cli/report_html.c \
-            cli/events.c cli/import.c cli/lines.c
+            cli/events.c cli/import.c cli/lines.c cli/preflight.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver test_maillog test_tail test_jsonl
 FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf fuzz_http fuzz_list fuzz_maillog fuzz_tail fuzz_jsonl
 

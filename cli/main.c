@@ -87,6 +87,7 @@ static void usage(FILE *f) {
           "  sessions         print the recorded sessions (filters, text/jsonl/csv)\n"
           "  analyze          resolve the egress identities, store findings\n"
           "  check IP...      check addresses now (PTR, FCrDNS, HELO), no database\n"
+          "  preflight ADDR|CIDR...  the checklist before an address sends\n"
           "  report           the audit: identities, findings, what to do\n"
           "  history IP|NAME  timeline of one identity (forensics)\n"
           "  prune            delete history older than --older-than DUR\n"
@@ -108,6 +109,7 @@ int main(int argc, char **argv) {
                {"sessions", cmd_sessions},
                {"analyze", cmd_analyze},
                {"check", cmd_check},
+               {"preflight", cmd_preflight},
                {"report", cmd_report},
                {"history", cmd_history},
                {"prune", cmd_prune},

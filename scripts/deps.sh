@@ -9,7 +9,7 @@ libc-ares-dev libsqlite3-dev zlib1g-dev libcmocka-dev libpsl-dev libsystemd-dev 
 wireshark-common publicsuffix man-db groff-base tcpreplay iproute2 systemd
 debhelper lintian devscripts fakeroot adduser git
 postfix swaks libnet-ssleay-perl libio-socket-inet6-perl nftables openssl
-valgrind prometheus unbound python3-seccomp pflogsumm systemd-journal-remote chromium poppler-utils rsyslog"
+valgrind prometheus unbound python3-seccomp pflogsumm systemd-journal-remote chromium poppler-utils rsyslog rbldnsd"
 EXIM_PKGS="exim4-daemon-light libidn12"
 DEBS=${EA_DEBS:-/var/cache/egressaudit-test/debs}
 missing=""

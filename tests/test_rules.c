@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analyzer/checklist.h"
 #include "analyzer/rules.h"
 #include "common/limits.h"
 #include "common/util.h"
@@ -972,6 +973,52 @@ static void test_stale(void **state) {
   assert_int_equal(rules_stale(&f, silent, why, sizeof(why)), 0);
 }
 
+/* preflight's checklist: a line fails on its rules' findings, is unknown
+ * on a temporary failure, skips what does not apply; a DNSBL's answers. */
+static void test_checklist(void **state) {
+  const struct checklist_line *l;
+  const struct finding *why;
+  struct finding f[2];
+  struct dns_result a;
+  char m[300];
+  size_t n, k, exists = 0, fcrdns = 0;
+  (void)state;
+
+  l = checklist_lines(&n);
+  for (k = 0; k < n; k++) {
+    if (strcmp(l[k].id, "ptr-exists") == 0) exists = k;
+    if (strcmp(l[k].id, "fcrdns") == 0) fcrdns = k;
+  }
+  memset(f, 0, sizeof(f));
+  f[0].rule = "ptr-temperror";
+  f[0].severity = SEV_UNKNOWN;
+  f[1].rule = "no-ptr";
+  f[1].severity = SEV_CRIT;
+  assert_int_equal(checklist_status(&l[exists], f, 1, 0, 0, 0, &why), CK_UNKNOWN);
+  assert_ptr_equal(why, &f[0]);
+  assert_int_equal(checklist_status(&l[exists], f, 2, 0, 0, 0, &why), CK_FAIL);
+  assert_ptr_equal(why, &f[1]);
+  assert_int_equal(checklist_status(&l[exists], f, 0, 1, 0, 0, &why), CK_PASS);
+  assert_null(why);
+  assert_int_equal(checklist_status(&l[fcrdns], f, 2, 0, 0, 0, &why), CK_SKIP);
+
+  memset(&a, 0, sizeof(a));
+  a.status = DNS_NXDOMAIN;
+  assert_int_equal(checklist_dnsbl(&a, m, sizeof(m)), CK_PASS);
+  a.status = DNS_OK;
+  a.n = 2;
+  snprintf(a.answer[0], sizeof(a.answer[0]), "127.0.0.2");
+  snprintf(a.answer[1], sizeof(a.answer[1]), "127.0.0.10");
+  assert_int_equal(checklist_dnsbl(&a, m, sizeof(m)), CK_FAIL);
+  assert_string_equal(m, "listed: 127.0.0.2, 127.0.0.10");
+  snprintf(a.answer[1], sizeof(a.answer[1]), "127.255.255.254");
+  assert_int_equal(checklist_dnsbl(&a, m, sizeof(m)), CK_UNKNOWN);
+  snprintf(a.answer[1], sizeof(a.answer[1]), "10.0.0.1");
+  assert_int_equal(checklist_dnsbl(&a, m, sizeof(m)), CK_UNKNOWN);
+  a.status = DNS_SERVFAIL;
+  assert_int_equal(checklist_dnsbl(&a, m, sizeof(m)), CK_UNKNOWN);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iprev_and_ptr_rules),
@@ -991,6 +1038,7 @@ int main(void) {
       cmocka_unit_test(test_split_view),
       cmocka_unit_test(test_server_scope),
       cmocka_unit_test(test_stale),
+      cmocka_unit_test(test_checklist),
   };
   int rc;
   psl = psl_builtin();

@@ -626,5 +626,85 @@ else
   ko "unbound missing (run scripts/deps.sh)"
 fi
 
+# preflight: the checklist from the same answers as check. Against the
+# NSD: a coherent address passes every line; one without a PTR fails the
+# first and skips what hangs on it; a /31 pool gives both.
+"$BIN" preflight $R --format json --helo mail01.example.com 203.0.113.10/31 >"$T/pf.json"; rc=$?
+"$BIN" preflight $R --helo mail01.example.com 203.0.113.10 >"$T/pf.txt"; rc0=$?
+"$PY" - "$T/pf.json" <<'PY' && [ "$rc" = 2 ] && [ "$rc0" = 0 ] && grep -q "^  pass    the PTR's name resolves back to the address (FCrDNS)" "$T/pf.txt" &&
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [x["ip"] for x in d] == ["203.0.113.10", "203.0.113.11"], d
+st = [{c["check"]: c["status"] for c in x["checks"]} for x in d]
+assert all(v in ("pass", "info", "skip") for v in st[0].values()), st[0]
+assert st[0]["fcrdns"] == "pass" and st[0]["helo-ptr"] == "pass" and st[0]["resolvers-agree"] == "skip", st[0]
+assert st[1]["ptr-exists"] == "fail" and st[1]["fcrdns"] == "skip" and st[1]["helo-resolves"] == "fail", st[1]
+rule = [c["rule"] for c in d[1]["checks"] if c["check"] == "ptr-exists"][0]
+assert rule == "no-ptr", rule
+assert any(c["check"] == "reverse-zone" and "113.0.203.in-addr.arpa" in c["title"] for c in d[1]["checks"])
+PY
+  ok "preflight 203.0.113.10/31: every line of .10 passes (exit 0 alone); .11 fails 'has a PTR' (no-ptr), skips what needs one, names the reverse zone; exit 2" ||
+  ko "preflight: exits $rc $rc0; $(head -c 800 "$T/pf.json")"
+"$BIN" preflight $R 203.0.113.16 --format json >"$T/pf2.json"; rc=$?
+"$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); s={c['check']: c['status'] for c in d[0]['checks']}; assert s['ptr-exists'] == 'unknown', s" "$T/pf2.json" && [ "$rc" = 3 ] &&
+  ok "preflight of an address whose reverse zone is broken (SERVFAIL): 'has a PTR' unknown, exit 3, never fail" ||
+  ko "preflight SERVFAIL: exit $rc; $(head -c 400 "$T/pf2.json")"
+
+# DNSBLs: rbldnsd (Debian's DNSBL server) serves a list, a list that
+# refuses every query (127.255.255.254) and a zone answering outside
+# 127/8; Unbound forwards those zones to it and the rest to the NSD, as a
+# site's recursive resolver would.
+if command -v rbldnsd >/dev/null && command -v unbound >/dev/null; then
+  PORT4=$("$PY" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  PORT5=$("$PY" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  RBLU=$([ "$(id -u)" = 0 ] && echo "-u nobody" || echo "")
+  # shellcheck disable=SC2086
+  rbldnsd -n -e $RBLU -b "127.0.0.1/$PORT4" -w "$(pwd)/tests/dns/rbl" -p "$T/rbl.pid" \
+    bl.example.net:ip4set:bl refused.example.net:ip4set:refused wild.example.net:ip4set:wild >"$T/rbl.log" 2>&1 &
+  RBL_PID=$!
+  rbl_up() {
+    "$PY" - "$PORT4" <<'PY'
+import socket, struct, sys
+q = struct.pack(">HHHHHH", 0x4541, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in "11.113.0.203.bl.example.net".split(".")) + b"\0\0\1\0\1"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
+sys.exit(0 if s.recv(512)[3] & 15 == 0 else 1)
+PY
+  }
+  wait_until 30 rbl_up || ko "rbldnsd did not answer: $(cat "$T/rbl.log")"
+  if EA_RBL_ZONES="bl.example.net refused.example.net wild.example.net" EA_RBL_PORT=$PORT4 \
+    tests/dns/unbound.sh start "$T/unbound2" "$PORT5" "$PORT"; then
+    "$BIN" preflight --resolver "127.0.0.1:$PORT5" --dns-timeout 500 --format json \
+      --dnsbl bl.example.net --dnsbl refused.example.net --dnsbl wild.example.net \
+      203.0.113.11 203.0.113.12 >"$T/bl.json"; rc=$?
+    "$BIN" preflight --resolver "127.0.0.1:$PORT5" --dns-timeout 500 --dnsbl bl.example.net \
+      203.0.113.12 >"$T/bl.txt"; rc2=$?
+    # (.12's PTR is generic: a warning, exit 1, its list line passes)
+    "$PY" - "$T/bl.json" <<'PY' && [ "$rc" = 2 ] && [ "$rc2" = 1 ] && grep -q "^  pass    not listed by bl.example.net" "$T/bl.txt" &&
+import json, sys
+d = json.load(open(sys.argv[1]))
+bl = [{c["check"]: (c["status"], c["detail"]) for c in x["checks"] if c["check"].startswith("dnsbl:")} for x in d]
+assert bl[0]["dnsbl:bl.example.net"] == ("fail", "listed: 127.0.0.2"), bl[0]
+assert bl[1]["dnsbl:bl.example.net"] == ("pass", "not listed"), bl[1]
+for x in bl:
+    st, why = x["dnsbl:refused.example.net"]
+    assert st == "unknown" and "127.255.255.254" in why and "refused" in why, x
+    st, why = x["dnsbl:wild.example.net"]
+    assert st == "unknown" and "192.0.2.99" in why, x
+PY
+      ok "preflight --dnsbl through Unbound to rbldnsd: .11 listed (127.0.0.2, fail, exit 2), .12 not listed; a refusing list (127.255.255.254) and an answer outside 127/8 are unknown, never 'not listed'" ||
+      ko "preflight --dnsbl: exits $rc $rc2; $(head -c 1200 "$T/bl.json")"
+  else
+    ko "unbound (with the DNSBL zones) did not start"
+  fi
+  tests/dns/unbound.sh stop "$T/unbound2" "$PORT5"
+  kill "$RBL_PID" 2>/dev/null
+  wait "$RBL_PID" 2>/dev/null
+else
+  ko "rbldnsd or unbound missing (run scripts/deps.sh)"
+fi
+
 echo "dns: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -4,7 +4,8 @@
 # question to the test NSD on 127.0.0.1:NSD_PORT, except the names given
 # local data below (a split horizon: an internal resolver that overrides a
 # PTR). As the current user, no chroot; its queries leave from 127.0.0.1
-# only, so nothing can reach another server.
+# only, so nothing can reach another server. EA_RBL_ZONES (names) and
+# EA_RBL_PORT: those zones are forwarded to rbldnsd on that port instead.
 set -eu
 cmd=$1 dir=$2 port=$3 nsd_port=${4:-}
 case "$cmd" in
@@ -39,6 +40,7 @@ remote-control:
 forward-zone:
   name: "."
   forward-addr: 127.0.0.1@$nsd_port
+$(for z in ${EA_RBL_ZONES:-}; do printf 'forward-zone:\n  name: "%s."\n  forward-addr: 127.0.0.1@%s\n' "$z" "$EA_RBL_PORT"; done)
 CONF
   unbound -c "$dir/unbound.conf"
   # Ready when it answers (its pidfile comes before its sockets serve).

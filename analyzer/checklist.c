@@ -1,0 +1,109 @@
+/* egressaudit - analyzer/checklist.c: see checklist.h.
+ * SPDX-License-Identifier: MIT
+ */
+#define _DEFAULT_SOURCE
+#include "analyzer/checklist.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+
+static const char *const R_EXISTS[] = {"no-ptr", "ipv6-no-ptr", "ptr-temperror", NULL};
+static const char *const R_ONE[] = {"multiple-ptr", NULL};
+static const char *const R_NAME[] = {"ptr-invalid", NULL};
+static const char *const R_GENERIC[] = {"generic-ptr", NULL};
+static const char *const R_FCRDNS[] = {"fcrdns-fail", NULL};
+static const char *const R_ALL[] = {"address-no-ptr", NULL};
+static const char *const R_HELO_NAME[] = {"helo-invalid", "helo-literal",
+                                          "helo-literal-mismatch", NULL};
+static const char *const R_HELO_ADDR[] = {"helo-unresolvable", "helo-elsewhere",
+                                          "helo-temperror", NULL};
+static const char *const R_HELO_PTR[] = {"helo-ptr-mismatch", NULL};
+static const char *const R_SPLIT[] = {"dns-split-view", NULL};
+
+static const struct checklist_line LINES[] = {
+    {"ptr-exists", "the address has a PTR", R_EXISTS, 0, 0, 0},
+    {"ptr-one", "exactly one PTR", R_ONE, 0, 1, 0},
+    {"ptr-name", "the PTR is a host name", R_NAME, 0, 1, 0},
+    {"ptr-not-generic", "the PTR is not a generic (dynamic-looking) name", R_GENERIC, 0, 1, 0},
+    {"fcrdns", "the PTR's name resolves back to the address (FCrDNS)", R_FCRDNS, 0, 1, 0},
+    {"all-addresses", "every address of that name has a PTR (IPv6 as IPv4)", R_ALL, 0, 1, 0},
+    {"helo-fqdn", "the EHLO name is a fully qualified host name", R_HELO_NAME, 1, 0, 0},
+    {"helo-resolves", "the EHLO name resolves to the address", R_HELO_ADDR, 1, 0, 0},
+    {"helo-ptr", "the EHLO name is the PTR's name", R_HELO_PTR, 1, 1, 0},
+    {"resolvers-agree", "every resolver given answers the same", R_SPLIT, 0, 0, 1},
+};
+
+const struct checklist_line *checklist_lines(size_t *n) {
+  *n = ARRAY_SIZE(LINES);
+  return LINES;
+}
+
+const char *check_status_name(unsigned s) {
+  static const char *const names[] = {"pass", "fail", "unknown", "skip"};
+  return s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+enum check_status checklist_status(const struct checklist_line *l,
+                                   const struct finding *f, size_t nf,
+                                   int have_ptr, unsigned n_helo, int compare,
+                                   const struct finding **why) {
+  enum check_status st = CK_PASS;
+  size_t i, r;
+
+  *why = NULL;
+  if ((l->needs_helo && n_helo == 0) || (l->needs_ptr && !have_ptr) ||
+      (l->needs_compare && !compare))
+    return CK_SKIP;
+  for (i = 0; i < nf; i++)
+    for (r = 0; l->rules[r] != NULL; r++) {
+      if (strcmp(f[i].rule, l->rules[r]) != 0) continue;
+      /* A failure outranks a temporary failure; the first of each kind
+       * says why. */
+      if (f[i].severity == SEV_UNKNOWN) {
+        if (st == CK_PASS) {
+          st = CK_UNKNOWN;
+          *why = &f[i];
+        }
+      } else if (f[i].severity != SEV_INFO && st != CK_FAIL) {
+        st = CK_FAIL;
+        *why = &f[i];
+      }
+    }
+  return st;
+}
+
+enum check_status checklist_dnsbl(const struct dns_result *a, char *meaning,
+                                  size_t cap) {
+  size_t n = 0;
+  unsigned i, listed = 0;
+
+  meaning[0] = '\0';
+  if (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) {
+    snprintf(meaning, cap, "not listed");
+    return CK_PASS;
+  }
+  if (a->status != DNS_OK) {
+    snprintf(meaning, cap, "no answer (%s): not known", dns_status_name(a->status));
+    return CK_UNKNOWN;
+  }
+  for (i = 0; i < a->n; i++) {
+    const char *x = a->answer[i];
+    if (strncmp(x, "127.255.255.", 12) == 0) {
+      snprintf(meaning, cap, "the list refused the query (%s: asked through "
+               "an open or public resolver, or over its limit): not known", x);
+      return CK_UNKNOWN;
+    }
+    if (strncmp(x, "127.", 4) != 0) {
+      snprintf(meaning, cap, "answered %s, not a DNSBL code (a resolver that "
+               "rewrites NXDOMAIN?): not known", x);
+      return CK_UNKNOWN;
+    }
+  }
+  for (i = 0; i < a->n && n < cap; i++, listed++)
+    n += (size_t)snprintf(meaning + n, cap - n, "%s%s", i ? ", " : "listed: ",
+                          a->answer[i]);
+  if (listed == 0) snprintf(meaning, cap, "not listed");
+  return listed ? CK_FAIL : CK_PASS;
+}

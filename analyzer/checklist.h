@@ -1,0 +1,51 @@
+/* egressaudit - analyzer/checklist.h: `preflight`'s checklist (issue 16):
+ * the questions an operator asks before an address goes into service, each
+ * answered pass, fail, unknown or not applicable from the findings the
+ * rules gave (a line fails when one of its rules found something, is
+ * unknown when that was a temporary DNS failure), and a DNSBL's answer
+ * judged. Pure: facts in, verdicts out.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EA_CHECKLIST_H
+#define EA_CHECKLIST_H
+
+#include <stddef.h>
+
+#include "common/dns.h"
+#include "common/finding.h"
+
+enum check_status { CK_PASS = 0, CK_FAIL, CK_UNKNOWN, CK_SKIP };
+
+struct checklist_line {
+  const char *id;            /* "ptr-exists", ...                          */
+  const char *title;         /* "the address has a PTR"                    */
+  const char *const *rules;  /* the rules that answer it (NULL-ended)       */
+  int needs_helo;            /* only with --helo                           */
+  int needs_ptr;             /* not applicable without a PTR               */
+  int needs_compare;         /* only with two resolvers and --compare      */
+};
+
+/* The lines, in the order a person reads them; *n gets their number. */
+const struct checklist_line *checklist_lines(size_t *n);
+
+const char *check_status_name(unsigned s); /* pass fail unknown skip */
+
+/* Line l's status from an address's findings; *why gets the first finding
+ * that decided it (NULL when it passed or does not apply). have_ptr: the
+ * address has a PTR; n_helo: EHLO names given; compare: resolvers
+ * compared. */
+enum check_status checklist_status(const struct checklist_line *l,
+                                   const struct finding *f, size_t nf,
+                                   int have_ptr, unsigned n_helo, int compare,
+                                   const struct finding **why);
+
+/* A DNSBL's answer to the A question for an address under its zone:
+ * NXDOMAIN or no data: not listed (pass); 127.0.0.0/8 answers: listed
+ * (fail); 127.255.255.0/24: the list refused the query (an open or
+ * over-used resolver: unknown, never "not listed"); a temporary failure,
+ * or an answer outside 127/8 (a resolver that rewrites NXDOMAIN):
+ * unknown. meaning gets the return codes or the reason. */
+enum check_status checklist_dnsbl(const struct dns_result *a, char *meaning,
+                                  size_t cap);
+
+#endif

@@ -1,0 +1,350 @@
+/* egressaudit - cli/preflight.c: `preflight ADDR|CIDR...`, the checklist
+ * before an address goes into service (issue 16, first part): PTR, one
+ * PTR, its name, not generic, FCrDNS, every address of the name, the EHLO
+ * name, the resolvers agreeing, whom to ask for the reverse zone, and each
+ * DNSBL given. The DNS questions and every judgement are the analysis's
+ * (analyzer_check, analyzer/checklist.c); this file asks and prints.
+ * Not yet: SPF, DKIM, DMARC, the SMTP probe, the MTA's configuration.
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/analyzer.h"
+#include "analyzer/checklist.h"
+#include "analyzer/resolver.h"
+#include "analyzer/rules.h"
+#include "cli/cli.h"
+#include "cli/opts.h"
+#include "cli/render.h"
+#include "common/util.h"
+
+#define PF_ZONES_MAX 16
+#define PF_ADDRS_MAX 1024 /* addresses of all the CIDRs together */
+
+struct pf {
+  int json, first;
+  int64_t by_sev[4];
+  unsigned n_helo;
+  int compare;
+  const char *zones[PF_ZONES_MAX];
+  unsigned nz;
+  struct tstyle ts;
+};
+
+static void line_text(const struct pf *o, const char *status, const char *title,
+                      const char *detail, const char *fix) {
+  printf("  %-8s", status);
+  render_wrap(title, 10, 10, o->ts.width);
+  if (detail && detail[0]) {
+    printf("          ");
+    render_wrap(detail, 10, 12, o->ts.width);
+  }
+  if (fix && fix[0]) {
+    printf("          fix: ");
+    render_wrap(fix, 15, 15, o->ts.width);
+  }
+}
+
+static void line_json(int *n, const char *id, const char *status,
+                      const char *title, const char *rule, const char *detail,
+                      const char *fix) {
+  printf("%s{\"check\":", (*n)++ ? "," : "");
+  json_str(stdout, id);
+  printf(",\"status\":");
+  json_str(stdout, status);
+  printf(",\"title\":");
+  json_str(stdout, title);
+  render_json_field("rule", rule);
+  render_json_field("detail", detail);
+  render_json_field("fix", fix);
+  putchar('}');
+}
+
+/* The checklist of one address, from what the analysis found. */
+static void on_checked(void *ctx, const struct ident *id,
+                       const struct finding *f, unsigned nf) {
+  struct pf *o = ctx;
+  const struct checklist_line *lines;
+  size_t nl, k;
+  int have_ptr = id->ptr && id->ptr->status == DNS_OK && id->ptr->n > 0;
+  int nj = 0;
+  unsigned i;
+
+  for (i = 0; i < nf; i++)
+    if (f[i].severity <= SEV_UNKNOWN) o->by_sev[f[i].severity]++;
+  lines = checklist_lines(&nl);
+  if (o->json) {
+    printf("%s{\"ip\":", o->first ? "" : ",");
+    json_str(stdout, id->ip_text);
+    printf(",\"resolver\":");
+    json_str(stdout, id->resolver ? id->resolver : "");
+    printf(",\"checks\":[");
+  } else {
+    printf("%s", o->first ? "" : "\n");
+    esc_fputs(stdout, id->ip_text);
+    printf("  preflight");
+    if (id->resolver && id->resolver[0]) {
+      printf(" (DNS answers from ");
+      esc_fputs(stdout, id->resolver);
+      putchar(')');
+    }
+    putchar('\n');
+  }
+  for (k = 0; k < nl; k++) {
+    const struct finding *why;
+    enum check_status s = checklist_status(&lines[k], f, nf, have_ptr, o->n_helo,
+                                           o->compare, &why);
+    if (o->json)
+      line_json(&nj, lines[k].id, check_status_name(s), lines[k].title,
+                why ? why->rule : NULL, why ? why->detail : NULL,
+                why ? why->fix : NULL);
+    else
+      line_text(o, check_status_name(s), lines[k].title, why ? why->detail : NULL,
+                why ? why->fix : NULL);
+  }
+  /* Whom to ask for the PTR: the reverse zone's SOA. */
+  if (id->soa && id->soa->soa_zone[0]) {
+    char who[3 * DNS_NAME_MAX + 64];
+    snprintf(who, sizeof(who), "reverse zone %s: primary %s, contact %s",
+             id->soa->soa_zone, id->soa->soa_mname, id->soa->soa_rname);
+    if (o->json) line_json(&nj, "reverse-zone", "info", who, NULL, NULL, NULL);
+    else line_text(o, "info", who, NULL, NULL);
+  }
+  /* Findings no line answers (none today; a new rule shows here). */
+  for (i = 0; i < nf; i++) {
+    const struct checklist_line *l = NULL;
+    size_t r;
+    for (k = 0; k < nl && l == NULL; k++)
+      for (r = 0; lines[k].rules[r] != NULL; r++)
+        if (strcmp(lines[k].rules[r], f[i].rule) == 0) l = &lines[k];
+    if (l != NULL || strcmp(f[i].rule, "reverse-zone") == 0) continue;
+    if (o->json)
+      line_json(&nj, f[i].rule, f[i].severity == SEV_UNKNOWN ? "unknown" : "fail",
+                f[i].rule, f[i].rule, f[i].detail, f[i].fix);
+    else
+      line_text(o, f[i].severity == SEV_UNKNOWN ? "unknown" : "fail", f[i].rule,
+                f[i].detail, f[i].fix);
+  }
+  o->first = 0;
+}
+
+struct bl_ctx {
+  struct dns_result r[PF_ZONES_MAX];
+  unsigned done;
+};
+
+static void on_bl(void *ctx, const struct dns_result *r) {
+  struct bl_ctx *b = ctx;
+  unsigned i;
+
+  for (i = 0; i < PF_ZONES_MAX; i++)
+    if (b->r[i].status == 0xFF && strcmp(b->r[i].name, r->name) == 0) {
+      b->r[i] = *r;
+      break;
+    }
+  b->done++;
+}
+
+/* Each --dnsbl zone asked for ip, on loop; the lines printed. */
+static int dnsbl_lines(struct pf *o, uv_loop_t *loop, const struct resolver_cfg *dns,
+                       const struct ea_addr *ip, char *err, size_t errlen) {
+  static struct bl_ctx b;
+  struct resolver *res;
+  char rev[80], *cut;
+  unsigned z;
+  int nj = 1, rc;
+
+  if (o->nz == 0) return 0;
+  memset(&b, 0, sizeof(b));
+  if (dns_reverse_name(ip->family, ip->a, rev, sizeof(rev)) < 0) return -EINVAL;
+  cut = strstr(rev, ip->family == 4 ? ".in-addr.arpa" : ".ip6.arpa");
+  if (cut) *cut = '\0';
+  if ((rc = resolver_new(&res, loop, dns, err, errlen)) < 0) return rc;
+  for (z = 0; z < o->nz; z++) {
+    b.r[z].status = 0xFF; /* not answered yet */
+    snprintf(b.r[z].name, sizeof(b.r[z].name), "%s.%s", rev, o->zones[z]);
+  }
+  for (z = 0; z < o->nz; z++) resolver_query(res, b.r[z].name, DNS_T_A, on_bl, &b);
+  while (b.done < o->nz) uv_run(loop, UV_RUN_ONCE);
+  resolver_close(res);
+  uv_run(loop, UV_RUN_DEFAULT);
+  for (z = 0; z < o->nz; z++) {
+    char meaning[600], title[DNS_NAME_MAX + 32], id[DNS_NAME_MAX + 8];
+    enum check_status s = checklist_dnsbl(&b.r[z], meaning, sizeof(meaning));
+    if (s == CK_FAIL) o->by_sev[SEV_CRIT]++;
+    else if (s == CK_UNKNOWN) o->by_sev[SEV_UNKNOWN]++;
+    snprintf(title, sizeof(title), "not listed by %s", o->zones[z]);
+    snprintf(id, sizeof(id), "dnsbl:%s", o->zones[z]);
+    if (o->json)
+      line_json(&nj, id, check_status_name(s), title, NULL, meaning,
+                s == CK_FAIL ? "find the listing's reason on the list's "
+                "lookup page; fix the cause (a compromised account, a "
+                "relay, a generic PTR), then ask for delisting" : NULL);
+    else
+      line_text(o, check_status_name(s), title, meaning,
+                s == CK_FAIL ? "find the listing's reason on the list's lookup "
+                "page; fix the cause (a compromised account, a relay, a "
+                "generic PTR), then ask for delisting" : NULL);
+  }
+  return 0;
+}
+
+/* ADDR or ADDR/LEN into out (at most cap addresses); the count, or -1. */
+static int expand(const char *arg, struct ea_addr *out, int cap) {
+  char buf[80], *slash;
+  struct ea_addr a;
+  long len;
+  int bits, n, k;
+
+  if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf)) return -1;
+  slash = strchr(buf, '/');
+  if (slash) *slash = '\0';
+  if (addr_parse(&a, buf, strlen(buf)) < 0) return -1;
+  bits = a.family == 4 ? 32 : 128;
+  len = bits;
+  if (slash) {
+    char *end;
+    len = strtol(slash + 1, &end, 10);
+    if (*end != '\0' || end == slash + 1 || len < bits - 10 || len > bits) return -1;
+  }
+  n = 1 << (bits - len);
+  if (n > cap) return -2;
+  for (k = 0; k < n; k++) {
+    int byte = (a.family == 4 ? 4 : 16) - 1, v = k, host = bits - (int)len;
+    struct ea_addr x = a;
+    /* clear the host bits, then add k */
+    int b;
+    for (b = 0; b < host; b++) x.a[byte - b / 8] &= (uint8_t)~(1u << (b % 8));
+    for (b = byte; b >= 0 && v > 0; b--) {
+      unsigned s = x.a[b] + (unsigned)(v & 0xFF);
+      x.a[b] = (uint8_t)s;
+      v = (v >> 8) + (int)(s >> 8);
+    }
+    out[k] = x;
+  }
+  return n;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: %s preflight [OPTIONS] ADDR|CIDR...\n"
+          "\n"
+          "Before an address sends mail: the checklist a receiver's checks\n"
+          "make, each line pass, fail, unknown (DNS failed temporarily) or\n"
+          "skip (does not apply), with what to do: a PTR, exactly one, a\n"
+          "host name, not generic, forward-confirmed, every address of that\n"
+          "name with its PTR (IPv6 as IPv4), the EHLO name (--helo), the\n"
+          "resolvers agreeing (--compare), whom to ask for the reverse zone,\n"
+          "and each DNSBL given. A CIDR (at most 1024 addresses: /22, /118)\n"
+          "checks a pool. SPF, DKIM, DMARC and an SMTP probe are not checked\n"
+          "yet.\n"
+          "\n"
+          "Options:\n"
+          "  --helo NAME          the EHLO name the address will use (repeatable)\n"
+          "  --dnsbl ZONE         ask this DNS blocklist (repeatable; none by\n"
+          "                       default: public lists have terms of use, and\n"
+          "                       refuse queries through public resolvers)\n"
+          "  --format FMT         text (default) or json\n"
+          DNS_HELP
+          "  -h, --help           this help\n"
+          "\n"
+          "Exit codes (monitoring plugins): 0 all pass, 1 a warning, 2 a\n"
+          "critical failure (no PTR, FCrDNS, a listing), 3 unknown; 64 usage.\n",
+          progname);
+}
+
+int cmd_preflight(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"helo", required_argument, NULL, 'H'},
+      {"dnsbl", required_argument, NULL, 'B'},
+      {"format", required_argument, NULL, 'f'},
+      DNS_LONGOPTS,
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  static struct analysis_opts d;
+  static struct pf o;
+  static struct ea_addr addrs[PF_ADDRS_MAX];
+  const char *helos[IDENT_HELO_MAX];
+  int c, rc, i, n = 0;
+  uv_loop_t loop;
+  char err[512];
+
+  memset(&o, 0, sizeof(o));
+  o.first = 1;
+  o.ts = render_style();
+  analysis_opts_init(&d);
+  if ((rc = analysis_opts_conf(&d, "preflight")) != 0) return rc;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if ((rc = analysis_opt(&d, c, optarg, "preflight")) != 0) {
+      if (rc < 0) return EXIT_USAGE;
+      continue;
+    }
+    switch (c) {
+    case 'H':
+      if (o.n_helo == IDENT_HELO_MAX) {
+        cli_err("preflight: at most %d --helo", IDENT_HELO_MAX);
+        return EXIT_USAGE;
+      }
+      helos[o.n_helo++] = optarg;
+      break;
+    case 'B':
+      if (o.nz == PF_ZONES_MAX || optarg[0] == '\0' || optarg[0] == '.' ||
+          strlen(optarg) > 200) {
+        cli_err("preflight: --dnsbl '%s': at most %d zones, each a DNS name",
+                optarg, PF_ZONES_MAX);
+        return EXIT_USAGE;
+      }
+      o.zones[o.nz++] = optarg;
+      break;
+    case 'f':
+      if (strcmp(optarg, "json") == 0) o.json = 1;
+      else if (strcmp(optarg, "text") != 0) {
+        cli_err("preflight: --format: '%s' is not text or json", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return EXIT_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    cli_err("preflight: no address given (try 'preflight --help')");
+    return EXIT_USAGE;
+  }
+  if ((rc = analysis_opts_check(&d, "preflight")) != 0) return rc;
+  o.compare = d.cfg.compare;
+  for (i = optind; i < argc; i++) {
+    int k = expand(argv[i], addrs + n, PF_ADDRS_MAX - n);
+    if (k < 0) {
+      cli_err(k == -2 ? "preflight: '%s' and the rest: more than %d addresses"
+                      : "preflight: '%s' is not an address or a CIDR (at most "
+                        "1024 addresses)", argv[i], PF_ADDRS_MAX);
+      return EXIT_USAGE;
+    }
+    n += k;
+  }
+  uv_loop_init(&loop);
+  if (o.json) putchar('[');
+  for (i = 0; i < n; i++) {
+    rc = analyzer_check(&loop, &d.cfg, &addrs[i], helos, o.n_helo, on_checked, &o,
+                        err, sizeof(err));
+    if (rc == 0) rc = dnsbl_lines(&o, &loop, &d.cfg.dns, &addrs[i], err, sizeof(err));
+    if (rc < 0) {
+      cli_err("preflight: %s", err);
+      uv_loop_close(&loop);
+      return rc == -EINVAL ? EXIT_USAGE : EXIT_SOFTWARE;
+    }
+    if (o.json) printf("]}");
+    else printf("  not checked yet: SPF, DKIM, DMARC, an SMTP probe\n");
+  }
+  if (o.json) printf("]\n");
+  uv_loop_close(&loop);
+  fflush(stdout);
+  return render_exit_code(o.by_sev, SEV_WARN);
+}

@@ -21,7 +21,9 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "cli/render.h"
+#include "common/netset.h"
 #include "common/util.h"
+#include "store/store.h"
 
 #define PF_ZONES_MAX 16
 #define PF_ADDRS_MAX 1024 /* addresses of all the CIDRs together */
@@ -230,9 +232,56 @@ static int expand(const char *arg, struct ea_addr *out, int cap) {
   return n;
 }
 
+struct db_addrs {
+  struct ea_addr *out;
+  int n, cap, skipped;
+};
+
+/* An identity of the database: a public address receivers saw. */
+static int on_ident(const struct identity_row *r, void *ctx) {
+  struct db_addrs *d = ctx;
+  struct ea_addr a;
+
+  if (addr_parse(&a, r->ip, strlen(r->ip)) < 0 || addr_is_private(&a)) return 0;
+  if (d->n == d->cap) {
+    d->skipped++;
+    return 0;
+  }
+  d->out[d->n++] = a;
+  return 0;
+}
+
+/* --egress: every public egress address the last analysis recorded. The
+ * count added, or an exit code (negative). */
+static int from_db(const char *db, struct ea_addr *out, int cap) {
+  struct db_addrs d = {out, 0, cap, 0};
+  struct store *st;
+  char err[1024];
+  int rc;
+
+  rc = store_open(&st, cli_db_path(db), STORE_RO, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("preflight: %s", err);
+    return -cli_exit_for(rc);
+  }
+  if (store_identities(st, INT64_MIN, INT64_MAX, NULL, on_ident, &d) < 0) {
+    cli_err("preflight: %s", store_errmsg(st));
+    store_close(st);
+    return -EXIT_IOERR;
+  }
+  store_close(st);
+  if (d.skipped)
+    cli_err("preflight: --egress: %d more addresses than the %d checked", d.skipped, cap);
+  if (d.n == 0)
+    cli_err("preflight: --egress: no public egress address in the database"
+            " (run 'analyze' first)");
+  return d.n;
+}
+
 static void usage(FILE *f) {
   fprintf(f,
           "Usage: %s preflight [OPTIONS] ADDR|CIDR...\n"
+          "       %s preflight [OPTIONS] --egress [--db PATH]\n"
           "\n"
           "Before an address sends mail: the checklist a receiver's checks\n"
           "make, each line pass, fail, unknown (DNS failed temporarily) or\n"
@@ -249,13 +298,16 @@ static void usage(FILE *f) {
           "  --dnsbl ZONE         ask this DNS blocklist (repeatable; none by\n"
           "                       default: public lists have terms of use, and\n"
           "                       refuse queries through public resolvers)\n"
+          "  --egress             every public egress address the database's last\n"
+          "                       analysis recorded, instead of ADDR|CIDR\n"
+          "  --db PATH            with --egress (see '%s --help')\n"
           "  --format FMT         text (default) or json\n"
           DNS_HELP
           "  -h, --help           this help\n"
           "\n"
           "Exit codes (monitoring plugins): 0 all pass, 1 a warning, 2 a\n"
           "critical failure (no PTR, FCrDNS, a listing), 3 unknown; 64 usage.\n",
-          progname);
+          progname, progname, progname);
 }
 
 int cmd_preflight(int argc, char **argv) {
@@ -263,6 +315,8 @@ int cmd_preflight(int argc, char **argv) {
       {"helo", required_argument, NULL, 'H'},
       {"dnsbl", required_argument, NULL, 'B'},
       {"format", required_argument, NULL, 'f'},
+      {"egress", no_argument, NULL, 'E'},
+      {"db", required_argument, NULL, 'd'},
       DNS_LONGOPTS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -270,7 +324,8 @@ int cmd_preflight(int argc, char **argv) {
   static struct pf o;
   static struct ea_addr addrs[PF_ADDRS_MAX];
   const char *helos[IDENT_HELO_MAX];
-  int c, rc, i, n = 0;
+  int c, rc, i, n = 0, egress = 0;
+  const char *db = NULL;
   uv_loop_t loop;
   char err[512];
 
@@ -309,12 +364,19 @@ int cmd_preflight(int argc, char **argv) {
         return EXIT_USAGE;
       }
       break;
+    case 'E': egress = 1; break;
+    case 'd': db = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return EXIT_USAGE;
     }
   }
-  if (optind >= argc) {
-    cli_err("preflight: no address given (try 'preflight --help')");
+  if ((optind >= argc) == !egress) {
+    cli_err(egress ? "preflight: --egress or addresses, not both"
+                   : "preflight: no address given (try 'preflight --help')");
+    return EXIT_USAGE;
+  }
+  if (db != NULL && !egress) {
+    cli_err("preflight: --db is an option of --egress");
     return EXIT_USAGE;
   }
   if ((rc = analysis_opts_check(&d, "preflight")) != 0) return rc;
@@ -329,6 +391,8 @@ int cmd_preflight(int argc, char **argv) {
     }
     n += k;
   }
+  if (egress && (n = from_db(db, addrs, PF_ADDRS_MAX)) <= 0)
+    return n < 0 ? -n : EXIT_NOINPUT;
   uv_loop_init(&loop);
   if (o.json) putchar('[');
   for (i = 0; i < n; i++) {

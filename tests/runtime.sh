@@ -69,6 +69,7 @@ run "analyze, warm cache" analyze -q --db "$T/a.db" $R
 run "check" check $R --helo mail01.example.com 203.0.113.10 203.0.113.11 2001:db8:10::26
 # A hostile reverse zone (PTR to the root name; 40 addresses for one name).
 run "check, hostile zone" check $R 203.0.113.41 203.0.113.42
+run "preflight, a pool" preflight $R --helo mail01.example.com 203.0.113.10/31 203.0.113.41
 run "report" report --db "$T/a.db"
 run "report --format json" report --db "$T/a.db" --format json
 run "history" history --db "$T/a.db" mail01.example.com

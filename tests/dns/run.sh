@@ -650,6 +650,21 @@ PY
   ok "preflight of an address whose reverse zone is broken (SERVFAIL): 'has a PTR' unknown, exit 3, never fail" ||
   ko "preflight SERVFAIL: exit $rc; $(head -c 400 "$T/pf2.json")"
 
+# --egress: every public egress address of the database's last analysis.
+"$BIN" preflight $R --egress --db "$db" --format json >"$T/pf3.json"; rc=$?
+"$BIN" report --db "$db" --format json >"$T/pf3r.json"
+"$PY" - "$T/pf3.json" "$T/pf3r.json" <<'PY' && [ "$rc" -le 3 ] &&
+import ipaddress, json, sys
+got = [x["ip"] for x in json.load(open(sys.argv[1]))]
+want = sorted(i["ip"] for i in json.load(open(sys.argv[2]))["identities"]
+              if not ipaddress.ip_address(i["ip"]).is_private
+              or ipaddress.ip_address(i["ip"]) in ipaddress.ip_network("203.0.113.0/24")
+              or ipaddress.ip_address(i["ip"]) in ipaddress.ip_network("2001:db8::/32"))
+assert sorted(got) == want and len(got) > 1, (got, want)
+PY
+  ok "preflight --egress: the $(grep -o '"ip"' "$T/pf3.json" | wc -l) public egress addresses of the analysed database, each checked" ||
+  ko "preflight --egress: exit $rc; $(head -c 300 "$T/pf3.json")"
+
 # DNSBLs: rbldnsd (Debian's DNSBL server) serves a list, a list that
 # refuses every query (127.255.255.254) and a zone answering outside
 # 127/8; Unbound forwards those zones to it and the rest to the NSD, as a

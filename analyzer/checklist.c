@@ -107,3 +107,14 @@ enum check_status checklist_dnsbl(const struct dns_result *a, char *meaning,
   if (listed == 0) snprintf(meaning, cap, "not listed");
   return listed ? CK_FAIL : CK_PASS;
 }
+
+enum check_status checklist_spf(unsigned result, int *sev) {
+  *sev = SEV_INFO;
+  switch (result) {
+  case SPF_R_PASS: return CK_PASS;
+  case SPF_R_TEMPERROR: *sev = SEV_UNKNOWN; return CK_UNKNOWN;
+  case SPF_R_NEUTRAL:
+  case SPF_R_SOFTFAIL: *sev = SEV_WARN; return CK_FAIL;
+  default: *sev = SEV_CRIT; return CK_FAIL; /* none, fail, permerror */
+  }
+}

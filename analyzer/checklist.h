@@ -16,6 +16,12 @@
 
 enum check_status { CK_PASS = 0, CK_FAIL, CK_UNKNOWN, CK_SKIP };
 
+/* SPF's results (RFC 7208 2.6), as analyzer/spf.c reports libspf2's. */
+enum spf_result {
+  SPF_R_NONE = 0, SPF_R_NEUTRAL, SPF_R_PASS, SPF_R_FAIL, SPF_R_SOFTFAIL,
+  SPF_R_TEMPERROR, SPF_R_PERMERROR,
+};
+
 struct checklist_line {
   const char *id;            /* "ptr-exists", ...                          */
   const char *title;         /* "the address has a PTR"                    */
@@ -47,5 +53,11 @@ enum check_status checklist_status(const struct checklist_line *l,
  * unknown. meaning gets the return codes or the reason. */
 enum check_status checklist_dnsbl(const struct dns_result *a, char *meaning,
                                   size_t cap);
+
+/* The SPF result (enum spf_result) as a line: pass;
+ * fail, permerror and none fail critically (*sev SEV_CRIT: receivers
+ * enforcing DMARC reject what fails), softfail and neutral fail as a
+ * warning (SEV_WARN); temperror is unknown. */
+enum check_status checklist_spf(unsigned result, int *sev);
 
 #endif

@@ -432,6 +432,87 @@ void resolver_query(struct resolver *r, const char *name, int type,
   ares_query(r->ch, name, 1 /* C_IN */, type, on_answer, q);
 }
 
+struct tquery {
+  struct resolver *r;
+  resolver_txt_cb cb;
+  void *ctx;
+};
+
+static int ares_to_status(int status) {
+  switch (status) {
+  case ARES_SUCCESS: return DNS_OK;
+  case ARES_ENODATA: return DNS_NODATA;
+  case ARES_ENOTFOUND: return DNS_NXDOMAIN;
+  case ARES_ESERVFAIL: return DNS_SERVFAIL;
+  case ARES_EREFUSED: return DNS_REFUSED;
+  case ARES_ETIMEOUT: return DNS_TIMEOUT;
+  default: return DNS_ERROR;
+  }
+}
+
+static void on_txt(void *arg, int status, int timeouts, unsigned char *abuf,
+                   int alen) {
+  struct tquery *q = arg;
+  static char txt[RESOLVER_TXT_N][RESOLVER_TXT_MAX];
+  struct ares_txt_ext *list = NULL, *x;
+  size_t len[RESOLVER_TXT_N];
+  int st = ares_to_status(status), n = -1, cut = 0;
+  (void)timeouts;
+
+  if (status == ARES_SUCCESS && abuf != NULL) {
+    /* The rcode first: NOCHECKRESP hands SERVFAIL and NXDOMAIN over as
+     * successes, with the answer to read. */
+    struct dns_result h;
+    memset(&h, 0, sizeof(h));
+    h.type = 16;
+    if (resolver_parse(abuf, alen, &h) == 0 && h.status != DNS_OK &&
+        h.status != DNS_NODATA)
+      st = h.status;
+    else if (ares_parse_txt_reply_ext(abuf, alen, &list) != ARES_SUCCESS)
+      st = list == NULL ? DNS_NODATA : DNS_ERROR;
+  }
+  if (st == DNS_OK) {
+    for (x = list; x != NULL; x = x->next) {
+      size_t l = x->length;
+      if (x->record_start) {
+        if (n + 1 == RESOLVER_TXT_N) break;
+        len[++n] = 0;
+      }
+      if (n < 0) continue;
+      if (len[n] + l >= RESOLVER_TXT_MAX) {
+        l = RESOLVER_TXT_MAX - 1 - len[n];
+        cut = 1;
+      }
+      memcpy(txt[n] + len[n], x->txt, l);
+      len[n] += l;
+      txt[n][len[n]] = '\0';
+    }
+    if (n < 0) st = DNS_NODATA;
+  }
+  if (list) ares_free_data(list);
+  if (--q->r->pending == 0 && !q->r->closing) uv_timer_stop(&q->r->tick);
+  q->cb(q->ctx, st, st == DNS_OK ? (unsigned)(n + 1) : 0, txt, cut);
+  free(q);
+}
+
+void resolver_query_txt(struct resolver *r, const char *name,
+                        resolver_txt_cb cb, void *ctx) {
+  struct tquery *q = calloc(1, sizeof(*q));
+
+  if (q == NULL || r->closing) {
+    free(q);
+    cb(ctx, DNS_ERROR, 0, NULL, 0);
+    return;
+  }
+  q->r = r;
+  q->cb = cb;
+  q->ctx = ctx;
+  r->pending++;
+  if (!uv_is_active((uv_handle_t *)&r->tick))
+    uv_timer_start(&r->tick, on_tick, TICK_MS, TICK_MS);
+  ares_query(r->ch, name, 1 /* C_IN */, 16 /* TXT */, on_txt, q);
+}
+
 void resolver_close(struct resolver *r) {
   if (r == NULL) return;
   r->closing = 1;

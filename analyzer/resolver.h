@@ -40,6 +40,17 @@ int resolver_new(struct resolver **out, uv_loop_t *loop,
 void resolver_query(struct resolver *r, const char *name, int type,
                     resolver_cb cb, void *ctx);
 
+/* TXT records (SPF, DKIM, DMARC): each record's strings joined (RFC 7208
+ * 3.3), at most RESOLVER_TXT_N records of RESOLVER_TXT_MAX - 1 bytes (a
+ * longer one is cut and *cut set). status: enum dns_status. Borrowed for
+ * the call. */
+#define RESOLVER_TXT_N 8
+#define RESOLVER_TXT_MAX 4096
+typedef void (*resolver_txt_cb)(void *ctx, int status, unsigned n,
+                                char (*txt)[RESOLVER_TXT_MAX], int cut);
+void resolver_query_txt(struct resolver *r, const char *name,
+                        resolver_txt_cb cb, void *ctx);
+
 /* Queries sent, and answered so far. */
 unsigned resolver_pending(const struct resolver *r);
 

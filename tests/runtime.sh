@@ -70,6 +70,11 @@ run "check" check $R --helo mail01.example.com 203.0.113.10 203.0.113.11 2001:db
 # A hostile reverse zone (PTR to the root name; 40 addresses for one name).
 run "check, hostile zone" check $R 203.0.113.41 203.0.113.42
 run "preflight, a pool" preflight $R --helo mail01.example.com 203.0.113.10/31 203.0.113.41
+# libspf2 through our DNS layer: macros, an include chain, a 3-string record.
+for d in macro-i macro-h chain long temp; do
+  run "preflight --domain $d.spf.example (libspf2)" preflight $R --helo mail01.example.com \
+    --domain "$d.spf.example" 203.0.113.10
+done
 run "report" report --db "$T/a.db"
 run "report --format json" report --db "$T/a.db" --format json
 run "history" history --db "$T/a.db" mail01.example.com

@@ -1017,6 +1017,17 @@ static void test_checklist(void **state) {
   assert_int_equal(checklist_dnsbl(&a, m, sizeof(m)), CK_UNKNOWN);
   a.status = DNS_SERVFAIL;
   assert_int_equal(checklist_dnsbl(&a, m, sizeof(m)), CK_UNKNOWN);
+  {
+    int sev;
+    assert_int_equal(checklist_spf(SPF_R_PASS, &sev), CK_PASS);
+    assert_int_equal(checklist_spf(SPF_R_SOFTFAIL, &sev), CK_FAIL);
+    assert_int_equal(sev, SEV_WARN);
+    assert_int_equal(checklist_spf(SPF_R_NONE, &sev), CK_FAIL);
+    assert_int_equal(sev, SEV_CRIT);
+    assert_int_equal(checklist_spf(SPF_R_PERMERROR, &sev), CK_FAIL);
+    assert_int_equal(checklist_spf(SPF_R_TEMPERROR, &sev), CK_UNKNOWN);
+    assert_int_equal(sev, SEV_UNKNOWN);
+  }
 }
 
 int main(void) {

@@ -7,11 +7,11 @@
 # V=1 shows the commands.
 
 CC       ?= gcc
-PKGS     := libpcap libuv libcares sqlite3 libpsl libsystemd zlib jansson
+PKGS     := libpcap libuv libcares sqlite3 libpsl libsystemd zlib jansson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libspf2 (Debian's libspf2-dev) ships no pkg-config file: its library is
-# linked by name.
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lspf2
+# libspf2 and libopendmarc (Debian's -dev packages) ship no pkg-config
+# file: their libraries are linked by name.
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lspf2 -lopendmarc
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
@@ -39,13 +39,13 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
             store/schema.c store/store.c store/ingest.c store/dns.c store/analysis.c \
             store/report.c store/retention.c store/deliveries.c \
             analyzer/resolver.c analyzer/rules.c analyzer/rules_cross.c analyzer/twins.c \
-            analyzer/facts.c analyzer/idents.c analyzer/analyzer.c analyzer/checklist.c analyzer/spf.c \
+            analyzer/facts.c analyzer/idents.c analyzer/analyzer.c analyzer/checklist.c analyzer/spf.c analyzer/mailauth.c \
             logs/maillog.c logs/tail.c logs/jsonl.c
 CLI_SRC  := cli/main.c cli/opts.c cli/render.c cli/read.c cli/sessions.c cli/analyze.c cli/report.c \
             cli/history.c cli/watch.c cli/metrics.c cli/maillog.c cli/report_html.c \
             cli/events.c cli/import.c cli/lines.c cli/preflight.c
 TESTS    := test_util test_netset test_decode test_smtp test_flow test_store test_rules test_resolver test_maillog test_tail test_jsonl
-FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf fuzz_http fuzz_list fuzz_maillog fuzz_tail fuzz_jsonl fuzz_spf
+FUZZERS  := fuzz_decode fuzz_smtp fuzz_flow fuzz_pcapng fuzz_dns fuzz_capture fuzz_rules fuzz_conf fuzz_http fuzz_list fuzz_maillog fuzz_tail fuzz_jsonl fuzz_spf fuzz_mailauth
 
 B        := build
 OBJ      := $(B)/obj
@@ -196,6 +196,8 @@ check-deps:
 	bad="$$bad $$(only '<uv.h>' 'analyzer/resolver.h' 'analyzer/analyzer.h' 'analyzer/analyzer.c' 'analyzer/spf.h' 'cli/watch.c' 'cli/metrics.h' 'cli/metrics.c')"; \
 	bad="$$bad $$(only '<systemd/' 'cli/watch.c')"; \
 	bad="$$bad $$(only '<spf2/' 'analyzer/spf.c')"; \
+	bad="$$bad $$(only '<openssl/' 'analyzer/mailauth.c')"; \
+	bad="$$bad $$(only '<opendmarc/' 'analyzer/mailauth.c')"; \
 	bad="$$bad $$(only '"cli/' 'cli/*')"; \
 	bad="$$bad $$(only '"capture/' 'capture/*' 'cli/*')"; \
 	bad="$$bad $$(only '"store/' 'store/*' 'analyzer/*' 'cli/*')"; \

@@ -16,6 +16,7 @@
 
 #include "analyzer/analyzer.h"
 #include "analyzer/checklist.h"
+#include "analyzer/mailauth.h"
 #include "analyzer/resolver.h"
 #include "analyzer/rules.h"
 #include "analyzer/spf.h"
@@ -38,6 +39,8 @@ struct pf {
   unsigned nz;
   const char *domain;           /* --domain: SPF of this envelope domain */
   const char *helo0;            /* the first --helo, for SPF's %{h}       */
+  const char *selectors[PF_ZONES_MAX]; /* --dkim-selector                 */
+  unsigned nsel;
   struct tstyle ts;
 };
 
@@ -233,6 +236,89 @@ static int spf_line(struct pf *o, uv_loop_t *loop, const struct resolver_cfg *dn
   return 0;
 }
 
+struct txt_wait {
+  int done, status;
+  unsigned n;
+  char (*txt)[RESOLVER_TXT_MAX];
+  const char *list[RESOLVER_TXT_N];
+};
+
+static char txt_kept[RESOLVER_TXT_N][RESOLVER_TXT_MAX];
+
+static void on_txt(void *ctx, int status, unsigned n, char (*txt)[RESOLVER_TXT_MAX],
+                   int cut) {
+  struct txt_wait *w = ctx;
+  unsigned i;
+  (void)cut;
+  w->status = status;
+  w->n = n;
+  for (i = 0; i < n && txt; i++) {
+    memcpy(txt_kept[i], txt[i], RESOLVER_TXT_MAX);
+    w->list[i] = txt_kept[i];
+  }
+  w->done = 1;
+}
+
+/* The TXT records of name, asked through res (the loop run until the
+ * answer). */
+static void txt_ask(uv_loop_t *loop, struct resolver *res, const char *name,
+                    struct txt_wait *w) {
+  memset(w, 0, sizeof(*w));
+  resolver_query_txt(res, name, on_txt, w);
+  while (!w->done) uv_run(loop, UV_RUN_ONCE);
+}
+
+/* --domain's DMARC record and --dkim-selector's keys: the lines. */
+static int auth_lines(struct pf *o, uv_loop_t *loop, const struct resolver_cfg *dns,
+                      char *err, size_t errlen) {
+  static const char *const fix_dkim =
+      "publish the selector's public key (v=DKIM1; k=rsa; p=...) with a "
+      "2048-bit RSA key, or sign with a selector that has one";
+  static const char *const fix_dmarc =
+      "publish one record at _dmarc.DOMAIN, e.g. v=DMARC1; p=none; "
+      "rua=mailto:dmarc@DOMAIN, and tighten p once reports show aligned mail";
+  struct resolver *res;
+  struct txt_wait w;
+  char name[600], org[300], detail[1200], title[700];
+  enum check_status s;
+  unsigned k;
+  int rc, sev, nj = 1, from_org, found = 0;
+
+  if (o->domain == NULL) return 0;
+  if ((rc = resolver_new(&res, loop, dns, err, errlen)) < 0) return rc;
+  for (k = 0; k < o->nsel; k++) {
+    snprintf(name, sizeof(name), "%s._domainkey.%s", o->selectors[k], o->domain);
+    txt_ask(loop, res, name, &w);
+    s = mailauth_dkim(w.status, w.list, w.n, detail, sizeof(detail), &sev);
+    if (s != CK_PASS) o->by_sev[sev]++;
+    snprintf(title, sizeof(title), "DKIM key %s", name);
+    if (o->json) line_json(&nj, "dkim", check_status_name(s), title, NULL, detail,
+                           s == CK_FAIL ? fix_dkim : NULL);
+    else line_text(o, check_status_name(s), title, detail, s == CK_FAIL ? fix_dkim : NULL);
+  }
+  mailauth_org_domain(o->domain, org, sizeof(org));
+  snprintf(name, sizeof(name), "_dmarc.%s", o->domain);
+  txt_ask(loop, res, name, &w);
+  from_org = 0;
+  for (k = 0; k < w.n; k++) found |= strncmp(w.list[k], "v=DMARC1", 8) == 0;
+  if (!found && (w.status == DNS_OK || w.status == DNS_NXDOMAIN ||
+                 w.status == DNS_NODATA) && strcmp(org, o->domain) != 0) {
+    snprintf(name, sizeof(name), "_dmarc.%s", org);
+    txt_ask(loop, res, name, &w);
+    from_org = 1;
+  }
+  s = mailauth_dmarc(w.status, w.list, w.n, o->domain, org, from_org, detail,
+                     sizeof(detail), &sev);
+  if (s != CK_PASS) o->by_sev[sev]++;
+  snprintf(title, sizeof(title), "DMARC record of %s", o->domain);
+  if (o->json) line_json(&nj, "dmarc", check_status_name(s), title, NULL, detail,
+                         s == CK_FAIL ? fix_dmarc : NULL);
+  else line_text(o, check_status_name(s), title, detail, s == CK_FAIL ? fix_dmarc : NULL);
+  resolver_close(res);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return 0;
+}
+
 /* ADDR or ADDR/LEN into out (at most cap addresses); the count, or -1. */
 static int expand(const char *arg, struct ea_addr *out, int cap) {
   char buf[80], *slash;
@@ -326,15 +412,18 @@ static void usage(FILE *f) {
           "host name, not generic, forward-confirmed, every address of that\n"
           "name with its PTR (IPv6 as IPv4), the EHLO name (--helo), the\n"
           "resolvers agreeing (--compare), whom to ask for the reverse zone,\n"
-          "each DNSBL given and the domain's SPF. A CIDR (at most 1024\n"
-          "addresses: /22, /118) checks a pool. DKIM, DMARC and an SMTP probe\n"
-          "are not checked yet.\n"
+          "each DNSBL given, and the domain's SPF, DMARC and DKIM keys. A\n"
+          "CIDR (at most 1024 addresses: /22, /118) checks a pool. An SMTP\n"
+          "probe is not made yet.\n"
           "\n"
           "Options:\n"
           "  --helo NAME          the EHLO name the address will use (repeatable)\n"
           "  --domain DOMAIN      the envelope (MAIL FROM) domain: its SPF must\n"
           "                       authorise the address (evaluated by libspf2,\n"
           "                       through --resolver)\n"
+          "  --dkim-selector SEL  check the DKIM key SEL._domainkey.DOMAIN\n"
+          "                       (repeatable; with --domain, whose DMARC record\n"
+          "                       is checked too)\n"
           "  --dnsbl ZONE         ask this DNS blocklist (repeatable; none by\n"
           "                       default: public lists have terms of use, and\n"
           "                       refuse queries through public resolvers)\n"
@@ -355,6 +444,7 @@ int cmd_preflight(int argc, char **argv) {
       {"helo", required_argument, NULL, 'H'},
       {"dnsbl", required_argument, NULL, 'B'},
       {"domain", required_argument, NULL, 'D'},
+      {"dkim-selector", required_argument, NULL, 'K'},
       {"format", required_argument, NULL, 'f'},
       {"egress", no_argument, NULL, 'E'},
       {"db", required_argument, NULL, 'd'},
@@ -414,6 +504,15 @@ int cmd_preflight(int argc, char **argv) {
       }
       o.domain = optarg;
       break;
+    case 'K':
+      if (o.nsel == PF_ZONES_MAX || optarg[0] == '\0' || strlen(optarg) > 63 ||
+          strpbrk(optarg, " ./@\\") != NULL) {
+        cli_err("preflight: --dkim-selector '%s': at most %d, each one DNS label",
+                optarg, PF_ZONES_MAX);
+        return EXIT_USAGE;
+      }
+      o.selectors[o.nsel++] = optarg;
+      break;
     case 'd': db = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return EXIT_USAGE;
@@ -422,6 +521,10 @@ int cmd_preflight(int argc, char **argv) {
   if ((optind >= argc) == !egress) {
     cli_err(egress ? "preflight: --egress or addresses, not both"
                    : "preflight: no address given (try 'preflight --help')");
+    return EXIT_USAGE;
+  }
+  if (o.nsel > 0 && o.domain == NULL) {
+    cli_err("preflight: --dkim-selector needs --domain");
     return EXIT_USAGE;
   }
   if (db != NULL && !egress) {
@@ -449,14 +552,15 @@ int cmd_preflight(int argc, char **argv) {
                         err, sizeof(err));
     if (rc == 0) rc = dnsbl_lines(&o, &loop, &d.cfg.dns, &addrs[i], err, sizeof(err));
     if (rc == 0) rc = spf_line(&o, &loop, &d.cfg.dns, &addrs[i], err, sizeof(err));
+    if (rc == 0) rc = auth_lines(&o, &loop, &d.cfg.dns, err, sizeof(err));
     if (rc < 0) {
       cli_err("preflight: %s", err);
       uv_loop_close(&loop);
       return rc == -EINVAL ? EXIT_USAGE : EXIT_SOFTWARE;
     }
     if (o.json) printf("]}");
-    else printf("  not checked yet: %sDKIM, DMARC, an SMTP probe\n",
-                o.domain ? "" : "SPF (--domain), ");
+    else printf("  not checked yet: %san SMTP probe\n",
+                o.domain ? "" : "SPF, DKIM, DMARC (--domain), ");
   }
   if (o.json) printf("]\n");
   uv_loop_close(&loop);

@@ -5,7 +5,7 @@
 # exim4-daemon-light conflicts with postfix) in $EA_DEBS.
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libuv1-dev
-libc-ares-dev libsqlite3-dev zlib1g-dev libcmocka-dev libpsl-dev libsystemd-dev libjansson-dev libspf2-dev python3 tcpdump tshark nsd
+libc-ares-dev libsqlite3-dev zlib1g-dev libcmocka-dev libpsl-dev libsystemd-dev libjansson-dev libspf2-dev libopendmarc-dev libssl-dev python3 tcpdump tshark nsd
 wireshark-common publicsuffix man-db groff-base tcpreplay iproute2 systemd
 debhelper lintian devscripts fakeroot adduser git
 postfix swaks libnet-ssleay-perl libio-socket-inet6-perl nftables openssl

@@ -71,6 +71,8 @@ run "check" check $R --helo mail01.example.com 203.0.113.10 203.0.113.11 2001:db
 run "check, hostile zone" check $R 203.0.113.41 203.0.113.42
 run "preflight, a pool" preflight $R --helo mail01.example.com 203.0.113.10/31 203.0.113.41
 # libspf2 through our DNS layer: macros, an include chain, a 3-string record.
+run "preflight DKIM and DMARC (OpenSSL, libopendmarc)" preflight $R --domain pass.spf.example \
+  --dkim-selector sel2048 --dkim-selector sel512 --dkim-selector ed --dkim-selector bad 203.0.113.10
 for d in macro-i macro-h chain long temp; do
   run "preflight --domain $d.spf.example (libspf2)" preflight $R --helo mail01.example.com \
     --domain "$d.spf.example" 203.0.113.10

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "analyzer/checklist.h"
+#include "analyzer/mailauth.h"
 #include "analyzer/rules.h"
 #include "common/limits.h"
 #include "common/util.h"
@@ -1030,6 +1031,30 @@ static void test_checklist(void **state) {
   }
 }
 
+#define K2048 "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEApHrM/hL722TfvqJE+IxspQ9IJqmubwoqNvJWbL+lz7WXj4yvWgkVWuOWxDQ+yQyM/UlO04E+ZHpiPayLmUQJJnt1OEb2wJKH7N0NOZjg2O632rZUEvDZ/fDLWsds701jCfniziTSdwTW1L3DT89TdqsYB4h1Dja3eBwaY9gsP8Pypi3P1WJRrZtmjkf723sX5s7JP2LgYTOzTnYJlJBNOVtwKOSJC6vdixKnogFje2IdUuCLmxpn2rzd/RmIYQ8fLmWeTVKV4i24UOMw2HIl1mXcqT5xdhR+fGnCzedb418wg83hEs36JNDzBlgQFPVVyVfi0IDbHrChSLBCj8r3gwIDAQAB"
+
+/* DKIM key records: the tag list read as RFC 6376 3.2 says (folding
+ * whitespace inside p=, v= first or absent), the key by OpenSSL. */
+static void test_dkim_record(void **state) {
+  char rec[2048], detail[600];
+  const char *t[1] = {rec};
+  int sev;
+  (void)state;
+
+  snprintf(rec, sizeof(rec), "v=DKIM1 ;  k = rsa ; p= %.100s %s", K2048, K2048 + 100);
+  assert_int_equal(mailauth_dkim(DNS_OK, t, 1, detail, sizeof(detail), &sev), CK_PASS);
+  assert_string_equal(detail, "RSA 2048 key");
+  snprintf(rec, sizeof(rec), "k=rsa; v=DKIM1; p=%s", K2048);
+  assert_int_equal(mailauth_dkim(DNS_OK, t, 1, detail, sizeof(detail), &sev), CK_FAIL);
+  snprintf(rec, sizeof(rec), "k=rsa; p=%s", K2048);
+  assert_int_equal(mailauth_dkim(DNS_OK, t, 1, detail, sizeof(detail), &sev), CK_PASS);
+  snprintf(rec, sizeof(rec), "v=DKIM1; k=dsa; p=%s", K2048);
+  assert_int_equal(mailauth_dkim(DNS_OK, t, 1, detail, sizeof(detail), &sev), CK_FAIL);
+  assert_non_null(strstr(detail, "k=dsa"));
+  assert_int_equal(mailauth_dkim(DNS_SERVFAIL, t, 0, detail, sizeof(detail), &sev), CK_UNKNOWN);
+  assert_int_equal(sev, SEV_UNKNOWN);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iprev_and_ptr_rules),
@@ -1050,6 +1075,7 @@ int main(void) {
       cmocka_unit_test(test_server_scope),
       cmocka_unit_test(test_stale),
       cmocka_unit_test(test_checklist),
+      cmocka_unit_test(test_dkim_record),
   };
   int rc;
   psl = psl_builtin();

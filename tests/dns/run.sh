@@ -678,6 +678,34 @@ got=$(spf_of void)
 "$PY" -c "import json,sys; c=[x for x in json.load(open(sys.argv[1]))[0]['checks'] if x['check']=='spf'][0]; assert c['status'] == 'fail' and c['rule'] == 'spf:fail', c" "$T/spf2.json" && [ "$rc" = 2 ] &&
   ok "preflight --domain for an address the record does not list: fail, exit 2" || ko "SPF other address: exit $rc $(head -c 300 "$T/spf2.json")"
 
+# DKIM keys and DMARC records (tests/dns/zones/spf.example): a 2048-bit
+# RSA key, a 512-bit one, a revoked one, one OpenSSL cannot read, t=y, an
+# Ed25519 key, a selector with none; DMARC parsed by libopendmarc: a good
+# record, one that does not parse, two records, a subdomain falling back
+# to its organisational domain's record, a domain with none.
+auth_of() { # domain check [selector]
+  "$BIN" preflight $R --domain "$1" ${3:+--dkim-selector "$3"} --format json 203.0.113.10 |
+    "$PY" -c "import json,sys; c=[x for x in json.load(sys.stdin)[0]['checks'] if x['check']=='$2'][0]; print(c['status'] + ': ' + c['detail'])"
+}
+auth_bad=""
+for c in "sel2048|pass: RSA 2048 key" "sel512|fail: RSA 512 bits: shorter than 1024" \
+  "revoked|fail: the key is revoked (p= empty)" "bad|fail: p= is not a rsa public key" \
+  "testing|pass: RSA 2048 key; t=y: testing" "ed|pass: Ed25519 key" "nosuch|fail: no key record (NXDOMAIN)"; do
+  sel=${c%%|*} want=${c#*|}
+  got=$(auth_of pass.spf.example dkim "$sel")
+  case "$got" in "$want"*) ;; *) auth_bad="$auth_bad [dkim $sel: $got]" ;; esac
+done
+for c in "pass.spf.example|pass: p=reject sp=reject adkim=strict aspf=relaxed pct=100; rua mailto:dmarc@pass.spf.example" \
+  "fail.spf.example|fail: the record does not parse" "soft.spf.example|fail: 2 DMARC records" \
+  "none.spf.example|pass: p=quarantine sp=none adkim=relaxed aspf=relaxed pct=50; from the organisational domain spf.example" \
+  "example.net|fail: no DMARC record at _dmarc.example.net"; do
+  dom=${c%%|*} want=${c#*|}
+  got=$(auth_of "$dom" dmarc)
+  case "$got" in "$want"*) ;; *) auth_bad="$auth_bad [dmarc $dom: $got]" ;; esac
+done
+[ -z "$auth_bad" ] && ok "preflight DKIM (2048, 512, revoked, unreadable, t=y, Ed25519, missing) and DMARC (good, unparsable, two, organisational fallback, none)" ||
+  ko "preflight DKIM/DMARC:$auth_bad"
+
 # --egress: every public egress address of the database's last analysis.
 "$BIN" preflight $R --egress --db "$db" --format json >"$T/pf3.json"; rc=$?
 "$BIN" report --db "$db" --format json >"$T/pf3r.json"

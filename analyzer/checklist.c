@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 
@@ -117,4 +118,73 @@ enum check_status checklist_spf(unsigned result, int *sev) {
   case SPF_R_SOFTFAIL: *sev = SEV_WARN; return CK_FAIL;
   default: *sev = SEV_CRIT; return CK_FAIL; /* none, fail, permerror */
   }
+}
+
+/* "a (3), b (1)" of the entries for which keep() says 1, into out. */
+static size_t seen_list(const struct seen *s, size_t n, const char *skip,
+                        char *out, size_t cap) {
+  size_t i, o = 0;
+  for (i = 0; i < n && o < cap; i++) {
+    if (skip && strcasecmp(s[i].value, skip) == 0) continue;
+    o += (size_t)snprintf(out + o, cap - o, "%s%s (%lld)", o ? ", " : "",
+                          s[i].value, (long long)s[i].sessions);
+  }
+  return o;
+}
+
+enum check_status checklist_mta_helo(const char *configured, const struct seen *s,
+                                     size_t n, char *detail, size_t cap) {
+  char other[600];
+
+  detail[0] = '\0';
+  if (n == 0) {
+    snprintf(detail, cap, "no egress session in the database to compare with");
+    return CK_SKIP;
+  }
+  if (seen_list(s, n, configured, other, sizeof(other)) == 0) {
+    snprintf(detail, cap, "every egress session greeted as %s", configured);
+    return CK_PASS;
+  }
+  snprintf(detail, cap, "configured %s, but sessions greeted as %s: another MTA "
+           "on this host, or a transport with its own smtp_helo_name",
+           configured, other);
+  return CK_FAIL;
+}
+
+enum check_status checklist_mta_bind(const char *bind4, const char *bind6,
+                                     const struct seen *s, size_t n,
+                                     char *detail, size_t cap) {
+  char other[600];
+  size_t i, o = 0;
+
+  detail[0] = '\0';
+  if (n == 0) {
+    snprintf(detail, cap, "no egress session in the database to compare with");
+    return CK_SKIP;
+  }
+  if ((bind4 == NULL || !bind4[0]) && (bind6 == NULL || !bind6[0])) {
+    seen_list(s, n, NULL, other, sizeof(other));
+    snprintf(detail, cap, "no bind address: the route picks it; mail left from %s",
+             other);
+    return CK_PASS;
+  }
+  other[0] = '\0';
+  for (i = 0; i < n && o < sizeof(other); i++) {
+    int v6 = strchr(s[i].value, ':') != NULL;
+    const char *b = v6 ? bind6 : bind4;
+    if (b == NULL || !b[0] || strcasecmp(b, s[i].value) == 0) continue;
+    o += (size_t)snprintf(other + o, sizeof(other) - o, "%s%s (%lld)", o ? ", " : "",
+                          s[i].value, (long long)s[i].sessions);
+  }
+  if (o == 0) {
+    snprintf(detail, cap, "mail left from the bind address%s%s%s%s",
+             bind4 && bind4[0] ? " " : "", bind4 ? bind4 : "",
+             bind6 && bind6[0] ? " " : "", bind6 ? bind6 : "");
+    return CK_PASS;
+  }
+  snprintf(detail, cap, "bound to %s%s%s, but mail left from %s: another MTA, a "
+           "transport's own smtp_bind_address, or policy routing",
+           bind4 && bind4[0] ? bind4 : "", bind4 && bind4[0] && bind6 && bind6[0] ? " and " : "",
+           bind6 && bind6[0] ? bind6 : "", other);
+  return CK_FAIL;
 }

@@ -54,6 +54,29 @@ enum check_status checklist_status(const struct checklist_line *l,
 enum check_status checklist_dnsbl(const struct dns_result *a, char *meaning,
                                   size_t cap);
 
+/* What the wire showed, per (value, sessions): the HELO names egress
+ * sessions sent, or their source addresses. */
+struct seen {
+  const char *value;
+  int64_t sessions;
+};
+
+/* Postfix's smtp_helo_name (expanded) against the HELO names its egress
+ * sessions sent: pass when they all sent it; fail (warn) naming the
+ * others (another MTA on the host, a transport's own smtp_helo_name);
+ * skip when no session was seen. */
+enum check_status checklist_mta_helo(const char *configured, const struct seen *s,
+                                     size_t n, char *detail, size_t cap);
+
+/* smtp_bind_address (and smtp_bind_address6) against the source addresses
+ * of the egress sessions: with a bind address, mail from another source of
+ * its family fails (warn: another MTA, a transport's own bind address, or
+ * policy routing); without one the kernel's route picks, and the sources
+ * are named (pass). skip when no session was seen. */
+enum check_status checklist_mta_bind(const char *bind4, const char *bind6,
+                                     const struct seen *s, size_t n,
+                                     char *detail, size_t cap);
+
 /* The SPF result (enum spf_result) as a line: pass;
  * fail, permerror and none fail critically (*sev SEV_CRIT: receivers
  * enforcing DMARC reject what fails), softfail and neutral fail as a

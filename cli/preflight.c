@@ -7,8 +7,12 @@
  * Not yet: SPF, DKIM, DMARC, the SMTP probe, the MTA's configuration.
  * SPDX-License-Identifier: MIT
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +323,153 @@ static int auth_lines(struct pf *o, uv_loop_t *loop, const struct resolver_cfg *
   return 0;
 }
 
+/* --- --postconf: Postfix's configuration against the wire ------------- */
+
+#define SEEN_MAX 64
+
+struct mta_seen {
+  struct seen helo[SEEN_MAX], src[SEEN_MAX];
+  char *keep[2 * SEEN_MAX];
+  size_t nh, ns, nk;
+};
+
+static void seen_add(struct mta_seen *m, struct seen *arr, size_t *n,
+                     const char *v, int64_t count) {
+  size_t i;
+  if (v == NULL) return;
+  for (i = 0; i < *n; i++)
+    if (strcmp(arr[i].value, v) == 0) {
+      arr[i].sessions += count;
+      return;
+    }
+  if (*n == SEEN_MAX || m->nk == 2 * SEEN_MAX) return;
+  if ((m->keep[m->nk] = strdup(v)) == NULL) return;
+  arr[(*n)++] = (struct seen){m->keep[m->nk++], count};
+}
+
+static int on_group(const struct egress_group *g, void *ctx) {
+  struct mta_seen *m = ctx;
+  if (g->direction == NULL || strcmp(g->direction, "egress") != 0) return 0;
+  seen_add(m, m->helo, &m->nh, g->helo, g->sessions);
+  seen_add(m, m->src, &m->ns, g->src_ip, g->sessions);
+  return 0;
+}
+
+/* postconf [-c DIR] -x NAMES: "name = value" lines into vals (in the
+ * order of names). 0, or -1 with err. */
+static int postconf_read(const char *dir, const char *const *names, size_t n,
+                         char vals[][256], char *err, size_t errlen) {
+  char *argv[16], out[8192], *line, *save;
+  posix_spawn_file_actions_t fa;
+  size_t k, a = 0, got = 0;
+  int pfd[2], status;
+  ssize_t r;
+  pid_t pid;
+
+  argv[a++] = "postconf";
+  if (dir) argv[a++] = "-c", argv[a++] = (char *)dir;
+  argv[a++] = "-x";
+  for (k = 0; k < n && a < 15; k++) argv[a++] = (char *)names[k];
+  argv[a] = NULL;
+  if (pipe2(pfd, O_CLOEXEC) < 0) {
+    snprintf(err, errlen, "pipe: %s", strerror(errno));
+    return -1;
+  }
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  /* Postfix's tools live in /usr/sbin, often not in a user's PATH. */
+  status = posix_spawn(&pid, "/usr/sbin/postconf", &fa, NULL, argv, environ);
+  if (status == ENOENT) status = posix_spawnp(&pid, "postconf", &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(pfd[1]);
+  if (status != 0) {
+    close(pfd[0]);
+    snprintf(err, errlen, "cannot run postconf: %s (is Postfix installed?)",
+             strerror(status));
+    return -1;
+  }
+  while (got + 1 < sizeof(out) && (r = read(pfd[0], out + got, sizeof(out) - 1 - got)) > 0)
+    got += (size_t)r;
+  out[got] = '\0';
+  close(pfd[0]);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    snprintf(err, errlen, "postconf%s%s failed (exit %d)", dir ? " -c " : "",
+             dir ? dir : "", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return -1;
+  }
+  for (k = 0; k < n; k++) vals[k][0] = '\0';
+  for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *eq = strstr(line, " =");
+    size_t nl;
+    if (eq == NULL || (eq[2] != ' ' && eq[2] != '\0')) continue;
+    nl = (size_t)(eq - line);
+    for (k = 0; k < n; k++)
+      if (strlen(names[k]) == nl && strncmp(line, names[k], nl) == 0)
+        snprintf(vals[k], 256, "%s", eq[2] ? eq + 3 : "");
+  }
+  return 0;
+}
+
+/* The lines: Postfix's HELO and bind address against the egress sessions
+ * of the database. 0, or an exit code. */
+static int postconf_lines(struct pf *o, const char *dir, const char *db) {
+  static const char *const names[] = {"smtp_helo_name", "smtp_bind_address",
+                                      "smtp_bind_address6", "inet_protocols"};
+  char vals[4][256], err[1024], detail[1400], title[200];
+  struct mta_seen m;
+  struct store *st;
+  enum check_status s;
+  size_t k;
+  int nj = 0, rc;
+
+  memset(&m, 0, sizeof(m));
+  if (postconf_read(dir, names, 4, vals, err, sizeof(err)) < 0) {
+    cli_err("preflight: --postconf: %s", err);
+    return EXIT_NOINPUT;
+  }
+  rc = store_open(&st, cli_db_path(db), STORE_RO, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("preflight: %s", err);
+    return cli_exit_for(rc);
+  }
+  if (store_egress_groups(st, INT64_MIN, INT64_MAX, on_group, &m) < 0) {
+    cli_err("preflight: %s", store_errmsg(st));
+    store_close(st);
+    for (k = 0; k < m.nk; k++) free(m.keep[k]);
+    return EXIT_IOERR;
+  }
+  store_close(st);
+  if (o->json) {
+    printf("%s{\"mta\":\"postfix\",\"config\":", o->first ? "" : ",");
+    json_str(stdout, dir ? dir : "");
+    printf(",\"checks\":[");
+  } else {
+    printf("%sthis host's Postfix (postconf%s%s) against the database's egress sessions\n",
+           o->first ? "" : "\n", dir ? " -c " : "", dir ? dir : "");
+  }
+  o->first = 0;
+  s = checklist_mta_helo(vals[0], m.helo, m.nh, detail, sizeof(detail));
+  if (s == CK_FAIL) o->by_sev[SEV_WARN]++;
+  snprintf(title, sizeof(title), "smtp_helo_name %.120s is the HELO on the wire", vals[0]);
+  if (o->json) line_json(&nj, "mta-helo", check_status_name(s), title, NULL, detail, NULL);
+  else line_text(o, check_status_name(s), title, detail, NULL);
+  s = checklist_mta_bind(vals[1], vals[2], m.src, m.ns, detail, sizeof(detail));
+  if (s == CK_FAIL) o->by_sev[SEV_WARN]++;
+  snprintf(title, sizeof(title), "mail leaves from smtp_bind_address%s",
+           vals[1][0] || vals[2][0] ? "" : " (none set)");
+  if (o->json) line_json(&nj, "mta-bind", check_status_name(s), title, NULL, detail, NULL);
+  else line_text(o, check_status_name(s), title, detail, NULL);
+  snprintf(title, sizeof(title), "inet_protocols = %.100s", vals[3]);
+  if (o->json) line_json(&nj, "mta-protocols", "info", title, NULL, NULL, NULL);
+  else line_text(o, "info", title, NULL, NULL);
+  if (o->json) printf("]}");
+  for (k = 0; k < m.nk; k++) free(m.keep[k]);
+  return 0;
+}
+
 /* ADDR or ADDR/LEN into out (at most cap addresses); the count, or -1. */
 static int expand(const char *arg, struct ea_addr *out, int cap) {
   char buf[80], *slash;
@@ -427,6 +578,10 @@ static void usage(FILE *f) {
           "  --dnsbl ZONE         ask this DNS blocklist (repeatable; none by\n"
           "                       default: public lists have terms of use, and\n"
           "                       refuse queries through public resolvers)\n"
+          "  --postconf[=DIR]     compare this host's Postfix (postconf, or\n"
+          "                       postconf -c DIR) with the egress sessions of\n"
+          "                       --db: smtp_helo_name against the HELO names\n"
+          "                       sent, smtp_bind_address against the sources\n"
           "  --egress             every public egress address the database's last\n"
           "                       analysis recorded, instead of ADDR|CIDR\n"
           "  --db PATH            with --egress (see '%s --help')\n"
@@ -445,6 +600,7 @@ int cmd_preflight(int argc, char **argv) {
       {"dnsbl", required_argument, NULL, 'B'},
       {"domain", required_argument, NULL, 'D'},
       {"dkim-selector", required_argument, NULL, 'K'},
+      {"postconf", optional_argument, NULL, 'C'},
       {"format", required_argument, NULL, 'f'},
       {"egress", no_argument, NULL, 'E'},
       {"db", required_argument, NULL, 'd'},
@@ -455,7 +611,8 @@ int cmd_preflight(int argc, char **argv) {
   static struct pf o;
   static struct ea_addr addrs[PF_ADDRS_MAX];
   const char *helos[IDENT_HELO_MAX];
-  int c, rc, i, n = 0, egress = 0;
+  int c, rc, i, n = 0, egress = 0, postconf = 0;
+  const char *pc_dir = NULL;
   const char *db = NULL;
   uv_loop_t loop;
   char err[512];
@@ -497,6 +654,10 @@ int cmd_preflight(int argc, char **argv) {
       }
       break;
     case 'E': egress = 1; break;
+    case 'C':
+      postconf = 1;
+      pc_dir = optarg;
+      break;
     case 'D':
       if (optarg[0] == '\0' || strlen(optarg) > 253 || strpbrk(optarg, " @/\\") != NULL) {
         cli_err("preflight: --domain '%s' is not a domain name", optarg);
@@ -518,17 +679,20 @@ int cmd_preflight(int argc, char **argv) {
     default: usage(stderr); return EXIT_USAGE;
     }
   }
-  if ((optind >= argc) == !egress) {
-    cli_err(egress ? "preflight: --egress or addresses, not both"
-                   : "preflight: no address given (try 'preflight --help')");
+  if (egress && optind < argc) {
+    cli_err("preflight: --egress or addresses, not both");
+    return EXIT_USAGE;
+  }
+  if (!egress && !postconf && optind >= argc) {
+    cli_err("preflight: no address given (try 'preflight --help')");
     return EXIT_USAGE;
   }
   if (o.nsel > 0 && o.domain == NULL) {
     cli_err("preflight: --dkim-selector needs --domain");
     return EXIT_USAGE;
   }
-  if (db != NULL && !egress) {
-    cli_err("preflight: --db is an option of --egress");
+  if (db != NULL && !egress && !postconf) {
+    cli_err("preflight: --db is an option of --egress and --postconf");
     return EXIT_USAGE;
   }
   if ((rc = analysis_opts_check(&d, "preflight")) != 0) return rc;
@@ -561,6 +725,10 @@ int cmd_preflight(int argc, char **argv) {
     if (o.json) printf("]}");
     else printf("  not checked yet: %san SMTP probe\n",
                 o.domain ? "" : "SPF, DKIM, DMARC (--domain), ");
+  }
+  if (postconf && (rc = postconf_lines(&o, pc_dir, db)) != 0) {
+    uv_loop_close(&loop);
+    return rc;
   }
   if (o.json) printf("]\n");
   uv_loop_close(&loop);

@@ -527,6 +527,32 @@ wait "$LK"
 [ "$rc" = 0 ] && ok "a database another process holds the write lock of: opened to write (schema current), nothing to write, exit 0" ||
   ko "open beside a held write lock: exit $rc; $(cat "$T/err")"
 
+# 7e. preflight --postconf: the real postconf reads a Postfix configuration
+# directory; its smtp_helo_name and smtp_bind_address are compared with the
+# egress sessions of the demo capture (HELO names and sources it holds).
+if command -v postconf >/dev/null || [ -x /usr/sbin/postconf ]; then
+  mkdir -p "$T/pc"
+  "$BIN" read -q --db "$T/pc/d.db" --local 203.0.113.0/24 tests/data/demo.pcapng
+  printf 'myhostname = mail01.example.com\nsmtp_bind_address = 203.0.113.10\n' >"$T/pc/main.cf"
+  "$BIN" preflight --postconf="$T/pc" --db "$T/pc/d.db" --format json >"$T/pc/1.json"; rc1=$?
+  printf 'myhostname = mail01.example.com\n' >"$T/pc/main.cf"
+  "$BIN" preflight --postconf="$T/pc" --db "$T/pc/d.db" --format json >"$T/pc/2.json"; rc2=$?
+  "$BIN" preflight --postconf="$T/pc/nope" --db "$T/pc/d.db" 2>"$T/pc/3.err"; rc3=$?
+  "$PY" - "$T/pc/1.json" "$T/pc/2.json" <<'PY' && [ "$rc1$rc2$rc3" = "1166" ] && grep -q "postconf -c $T/pc/nope failed" "$T/pc/3.err" &&
+import json, sys
+a = {c["check"]: c for c in json.load(open(sys.argv[1]))[0]["checks"]}
+b = {c["check"]: c for c in json.load(open(sys.argv[2]))[0]["checks"]}
+assert a["mta-helo"]["status"] == "fail" and "other.example.org (1)" in a["mta-helo"]["detail"], a
+assert a["mta-bind"]["status"] == "fail" and "203.0.113.11 (2)" in a["mta-bind"]["detail"], a
+assert "203.0.113.10 (" not in a["mta-bind"]["detail"].split("left from")[1], a
+assert b["mta-bind"]["status"] == "pass" and "no bind address" in b["mta-bind"]["detail"], b
+PY
+    ok "preflight --postconf (the real postconf -c DIR): HELO and bind address against the sessions; unset bind passes; a missing directory 66" ||
+    ko "preflight --postconf: exits $rc1 $rc2 $rc3; $(cat "$T/pc/1.json" "$T/pc/3.err" | head -c 600)"
+else
+  ko "postconf missing (scripts/deps.sh installs postfix)"
+fi
+
 # 8. Root on a directory the service account writes in (its state
 # directory): what that account plants there is refused, by every command
 # that writes, and nothing is created or changed at the link's target.

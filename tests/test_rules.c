@@ -1055,6 +1055,27 @@ static void test_dkim_record(void **state) {
   assert_int_equal(sev, SEV_UNKNOWN);
 }
 
+/* preflight --postconf: Postfix's HELO and bind address against what
+ * the sessions sent. */
+static void test_mta_config(void **state) {
+  const struct seen helo[2] = {{"mail01.example.com", 5}, {"MAIL01.example.com", 1}};
+  const struct seen src[3] = {{"203.0.113.10", 5}, {"2001:db8::25", 2}, {"203.0.113.11", 1}};
+  char d[600];
+  (void)state;
+
+  assert_int_equal(checklist_mta_helo("mail01.example.com", helo, 2, d, sizeof(d)), CK_PASS);
+  assert_int_equal(checklist_mta_helo("other.example.com", helo, 2, d, sizeof(d)), CK_FAIL);
+  assert_non_null(strstr(d, "mail01.example.com (5)"));
+  assert_int_equal(checklist_mta_helo("x", helo, 0, d, sizeof(d)), CK_SKIP);
+  assert_int_equal(checklist_mta_bind("", "", src, 3, d, sizeof(d)), CK_PASS);
+  assert_int_equal(checklist_mta_bind("203.0.113.10", "", src, 2, d, sizeof(d)), CK_PASS);
+  assert_int_equal(checklist_mta_bind("203.0.113.10", "", src, 3, d, sizeof(d)), CK_FAIL);
+  assert_non_null(strstr(d, "203.0.113.11 (1)"));
+  assert_null(strstr(d, "2001:db8::25"));
+  assert_int_equal(checklist_mta_bind("203.0.113.10", "2001:db8::26", src, 2, d, sizeof(d)), CK_FAIL);
+  assert_non_null(strstr(d, "2001:db8::25 (2)"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iprev_and_ptr_rules),
@@ -1076,6 +1097,7 @@ int main(void) {
       cmocka_unit_test(test_stale),
       cmocka_unit_test(test_checklist),
       cmocka_unit_test(test_dkim_record),
+      cmocka_unit_test(test_mta_config),
   };
   int rc;
   psl = psl_builtin();

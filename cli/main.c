@@ -88,6 +88,7 @@ static void usage(FILE *f) {
           "  analyze          resolve the egress identities, store findings\n"
           "  check IP...      check addresses now (PTR, FCrDNS, HELO), no database\n"
           "  preflight ADDR|CIDR...  the checklist before an address sends\n"
+          "  probe ADDR       an SMTP session from here: banner, EHLO, the echo\n"
           "  report           the audit: identities, findings, what to do\n"
           "  history IP|NAME  timeline of one identity (forensics)\n"
           "  prune            delete history older than --older-than DUR\n"
@@ -110,6 +111,7 @@ int main(int argc, char **argv) {
                {"analyze", cmd_analyze},
                {"check", cmd_check},
                {"preflight", cmd_preflight},
+               {"probe", cmd_probe},
                {"report", cmd_report},
                {"history", cmd_history},
                {"prune", cmd_prune},

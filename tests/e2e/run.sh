@@ -27,7 +27,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 DEBS=${EA_DEBS:-/var/cache/egressaudit-test/debs}
 XUID=${EA_EXIM_UID:-64990} # "Debian-exim" inside mx only; unused on the host
-NTESTS=17
+NTESTS=18
 if [ "$(id -u)" != 0 ]; then
   echo "e2e: skipped (needs root)"
   echo "e2e: 0 passed, 0 failed, $NTESTS skipped"
@@ -726,6 +726,27 @@ p = [f for f in allt if f["rule"] == "port25-blocked"]
 assert len(p) == 1 and p[0]["subject"] == "mail01" and p[0]["severity"] == "crit" and "timed out" in p[0]["detail"], allt
 PY
 cp "$SP"/maillog "$X"/log/mainlog "$T/" 2>/dev/null
+
+# --- probe: an SMTP session from the sender through the gateway's SNAT ------
+# Exim echoes the client address it saw: the SNAT address (203.0.113.13 by
+# now), not the inside one the probe left from; the session is stored like
+# a captured one. The receiver whose port 25 the gateway drops: a timeout,
+# exit 2.
+ip netns exec "$S" "$BIN" probe --source 10.0.0.10 --helo mail01.example.com --format json \
+  --db "$T/probe.db" 198.51.100.27 >"$T/probe.json" 2>"$T/probe.err"; prc=$?
+ip netns exec "$S" "$BIN" probe --source 10.0.0.10 --timeout 2s --format json \
+  198.51.100.99 >"$T/probe2.json" 2>>"$T/probe.err"; prc2=$?
+"$PY" - "$T/probe.json" "$T/probe2.json" <<'PY' && [ "$prc$prc2" = 02 ] &&
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert a["connected"] and a["source"] == "10.0.0.10" and a["echoed_ip"] == "203.0.113.13", a
+assert [r["cmd"] for r in a["replies"]] == ["CONNECT", "EHLO", "QUIT"], a
+b = json.load(open(sys.argv[2]))
+assert not b["connected"] and b["failure"] == "timeout", b
+PY
+  [ "$("$BIN" sessions --db "$T/probe.db" --format jsonl | "$PY" -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; print(len(d), d[0]['point'].startswith('probe:'), d[0]['echoed_ip'], d[0]['helo'])")" = "1 True 203.0.113.13 mail01.example.com" ] &&
+  ok "probe from 10.0.0.10 through the gateway: Exim echoed the SNAT address 203.0.113.13, stored as a session at probe:HOST; the dropped receiver timed out (exit 2)" ||
+  ko "probe: exits $prc $prc2; $(cat "$T/probe.json" "$T/probe2.json" "$T/probe.err" | head -c 800)"
 
 # --- nothing reached the host's own network ---------------------------------
 kill -INT "$HC"

@@ -1,0 +1,465 @@
+/* egressaudit - cli/probe.c: `probe ADDR`, an SMTP session from this host
+ * (issue 16, first part): connect (from --source), read the banner, EHLO,
+ * QUIT; no mail is sent. What the receiver answered, and the address it
+ * echoed (the egress address as it saw it: behind a NAT, not ours), goes
+ * through the capture's own SMTP parser (capture/smtp.c, fed both
+ * directions' bytes), so a probe's session is the same record as a
+ * captured one and is stored as one (--db) at a capture point of its own.
+ * On the libuv loop, every phase under a timeout; a connect timeout is
+ * port-25 evidence. Not yet: STARTTLS and the certificate's names, names
+ * instead of addresses.
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "capture/smtp.h"
+#include "cli/cli.h"
+#include "cli/render.h"
+#include "common/util.h"
+#include "store/store.h"
+
+enum { P_CONNECT, P_BANNER, P_EHLO, P_QUIT, P_DONE };
+
+struct probe {
+  uv_loop_t *loop;
+  uv_tcp_t tcp;
+  uv_connect_t conn;
+  uv_timer_t timer;
+  int state, closed;
+  int64_t timeout_ms;
+  int64_t t0_us, t_conn_us, t_end_us;
+  struct smtp smtp;
+  char line[1024];            /* the server's line being assembled      */
+  size_t ll;
+  int last_code;
+  const char *failure;        /* "timeout", "refused", ... or NULL        */
+  char why[256];
+  struct ea_addr src, dst;
+  uint16_t sport, dport;
+  uint64_t bytes_c2s, bytes_s2c;
+  char cmd[300];              /* the command being written                */
+  const char *helo;
+};
+
+static void finish(struct probe *p);
+
+static void on_closed(uv_handle_t *h) {
+  struct probe *p = h->data;
+  p->closed++;
+}
+
+static void finish(struct probe *p) {
+  if (p->state == P_DONE) return;
+  p->state = P_DONE;
+  p->t_end_us = now_us();
+  uv_timer_stop(&p->timer);
+  uv_close((uv_handle_t *)&p->timer, on_closed);
+  if (!uv_is_closing((uv_handle_t *)&p->tcp)) uv_close((uv_handle_t *)&p->tcp, on_closed);
+}
+
+static void on_timeout(uv_timer_t *t) {
+  struct probe *p = t->data;
+  p->failure = p->state == P_CONNECT ? "timeout" : "no-reply";
+  snprintf(p->why, sizeof(p->why), p->state == P_CONNECT
+           ? "no answer to the SYN in %lld ms: port 25 blocked on the way, or the host is down"
+           : "no reply in %lld ms", (long long)p->timeout_ms);
+  finish(p);
+}
+
+static void arm(struct probe *p) {
+  uv_timer_start(&p->timer, on_timeout, (uint64_t)p->timeout_ms, 0);
+}
+
+static void on_written(uv_write_t *w, int status) {
+  struct probe *p = w->data;
+  free(w);
+  if (status < 0 && p->state != P_DONE) {
+    p->failure = "error";
+    snprintf(p->why, sizeof(p->why), "write: %s", uv_strerror(status));
+    finish(p);
+  }
+}
+
+/* Send a command (kept by the parser too, as the capture would see it). */
+static void send_cmd(struct probe *p, const char *fmt, const char *arg) {
+  uv_write_t *w = malloc(sizeof(*w));
+  uv_buf_t b;
+  int n = snprintf(p->cmd, sizeof(p->cmd), fmt, arg);
+
+  if (w == NULL || n < 0 || n >= (int)sizeof(p->cmd)) {
+    free(w);
+    p->failure = "error";
+    snprintf(p->why, sizeof(p->why), "out of memory");
+    finish(p);
+    return;
+  }
+  smtp_feed(&p->smtp, SMTP_C2S, (const uint8_t *)p->cmd, (size_t)n);
+  p->bytes_c2s += (uint64_t)n;
+  w->data = p;
+  b = uv_buf_init(p->cmd, (unsigned)n);
+  uv_write(w, (uv_stream_t *)&p->tcp, &b, 1, on_written);
+  arm(p);
+}
+
+/* A whole reply came (its last line "ddd "): the next step. */
+static void on_reply(struct probe *p, int code) {
+  p->last_code = code;
+  switch (p->state) {
+  case P_BANNER:
+    if (code == 220) {
+      p->state = P_EHLO;
+      send_cmd(p, "EHLO %s\r\n", p->helo);
+    } else {
+      p->state = P_QUIT;
+      send_cmd(p, "QUIT\r\n%s", "");
+    }
+    break;
+  case P_EHLO:
+    p->state = P_QUIT;
+    send_cmd(p, "QUIT\r\n%s", "");
+    break;
+  case P_QUIT:
+  default:
+    finish(p);
+  }
+}
+
+static void on_alloc(uv_handle_t *h, size_t want, uv_buf_t *b) {
+  static char buf[4096];
+  (void)h;
+  (void)want;
+  *b = uv_buf_init(buf, sizeof(buf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  struct probe *p = s->data;
+  ssize_t i;
+
+  if (p->state == P_DONE) return;
+  if (n < 0) {
+    if (p->state != P_QUIT && p->state != P_DONE) {
+      p->failure = "closed";
+      snprintf(p->why, sizeof(p->why), "the receiver closed the connection: %s",
+               uv_strerror((int)n));
+    }
+    finish(p);
+    return;
+  }
+  smtp_feed(&p->smtp, SMTP_S2C, (const uint8_t *)b->base, (size_t)n);
+  p->bytes_s2c += (uint64_t)n;
+  for (i = 0; i < n && p->state != P_DONE; i++) {
+    char c = b->base[i];
+    if (c != '\n') {
+      if (p->ll + 1 < sizeof(p->line)) p->line[p->ll++] = c;
+      continue;
+    }
+    p->line[p->ll] = '\0';
+    /* "ddd " or "ddd" ends a reply; "ddd-" goes on. */
+    if (p->ll >= 3 && p->line[0] >= '2' && p->line[0] <= '5' &&
+        (p->ll == 3 || p->line[3] == ' ' || p->line[3] == '\r'))
+      on_reply(p, (p->line[0] - '0') * 100 + (p->line[1] - '0') * 10 + (p->line[2] - '0'));
+    p->ll = 0;
+  }
+}
+
+static void on_connect(uv_connect_t *c, int status) {
+  struct probe *p = c->data;
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+
+  if (p->state == P_DONE) return; /* timed out: the close cancelled it */
+  if (status < 0) {
+    p->failure = status == UV_ECONNREFUSED ? "refused" : "error";
+    snprintf(p->why, sizeof(p->why), "connect: %s", uv_strerror(status));
+    finish(p);
+    return;
+  }
+  p->t_conn_us = now_us();
+  if (uv_tcp_getsockname(&p->tcp, (struct sockaddr *)&ss, &len) == 0) {
+    if (ss.ss_family == AF_INET) {
+      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+      p->src.family = 4;
+      memcpy(p->src.a, &a->sin_addr, 4);
+      p->sport = ntohs(a->sin_port);
+    } else {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+      p->src.family = 6;
+      memcpy(p->src.a, &a->sin6_addr, 16);
+      p->sport = ntohs(a->sin6_port);
+    }
+  }
+  p->state = P_BANNER;
+  uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
+  arm(p);
+}
+
+static int sockaddr_of(const struct ea_addr *a, uint16_t port,
+                       struct sockaddr_storage *ss) {
+  memset(ss, 0, sizeof(*ss));
+  if (a->family == 4) {
+    struct sockaddr_in *s = (struct sockaddr_in *)ss;
+    s->sin_family = AF_INET;
+    s->sin_port = htons(port);
+    memcpy(&s->sin_addr, a->a, 4);
+  } else {
+    struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(port);
+    memcpy(&s->sin6_addr, a->a, 16);
+  }
+  return 0;
+}
+
+/* The session as the capture would have recorded it. */
+static void probe_session(const struct probe *p, struct session *s) {
+  memset(s, 0, sizeof(*s));
+  smtp_view(&p->smtp, s);
+  s->first_us = p->t0_us;
+  s->last_us = p->t_end_us;
+  s->src = p->src;
+  s->dst = p->dst;
+  s->sport = p->sport;
+  s->dport = p->dport;
+  s->vlan = -1;
+  s->state = p->failure && !strcmp(p->failure, "timeout") ? SESS_SYN_ONLY
+             : p->failure && !strcmp(p->failure, "refused") ? SESS_REFUSED
+             : p->smtp.state;
+  if (s->state < SESS_CONNECTED && p->t_conn_us) s->state = SESS_CONNECTED;
+  s->end = p->failure && !strcmp(p->failure, "timeout") ? END_TIMEOUT : END_FIN;
+  s->dirby = DIRBY_SYN;
+  s->direction = DIR_EGRESS;
+  s->bytes_c2s = p->bytes_c2s;
+  s->bytes_s2c = p->bytes_s2c;
+}
+
+static void print_text(const struct probe *p, const struct session *s) {
+  char a[ADDR_STRLEN], b[ADDR_STRLEN];
+  unsigned i;
+
+  printf("probe %s:%u", addr_str(&p->dst, a), p->dport);
+  if (p->src.family) printf(" from %s:%u", addr_str(&p->src, b), p->sport);
+  putchar('\n');
+  if (p->t_conn_us)
+    printf("  connected in %.1f ms\n", (double)(p->t_conn_us - p->t0_us) / 1000.0);
+  for (i = 0; i < s->n_replies; i++) {
+    const struct sess_reply *r = &s->replies[i];
+    printf("  %-9s %u ", r->cmd ? smtp_cmd_name(r->cmd) : "?", r->code);
+    if (r->enhanced.len) printf("%.*s ", (int)r->enhanced.len, r->enhanced.p);
+    {
+      char esc[ESC_CAP(REPLY_TEXT_ERR_MAX)];
+      esc_text(esc, sizeof(esc), r->text.p, r->text.len);
+      fputs(esc, stdout);
+    }
+    putchar('\n');
+  }
+  if (s->echoed.family) {
+    int same = s->echoed.family == p->src.family &&
+               memcmp(s->echoed.a, p->src.a, p->src.family == 4 ? 4 : 16) == 0;
+    printf("  echoed    %s: the address the receiver saw%s\n", addr_str(&s->echoed, a),
+           same ? " (ours)" : " (not ours: translated on the way, a NAT)");
+  } else if (p->t_conn_us) {
+    printf("  echoed    none: this receiver does not quote the client's address\n");
+  }
+  if (p->t_conn_us)
+    printf("  STARTTLS  %s\n", s->starttls_offered ? "offered (not tried: not yet)" : "not offered");
+  if (p->failure) printf("  failed    %s\n", p->why);
+}
+
+static void print_json(const struct probe *p, const struct session *s) {
+  char a[ADDR_STRLEN];
+  unsigned i;
+
+  printf("{\"server\":");
+  json_str(stdout, addr_str(&p->dst, a));
+  printf(",\"port\":%u,\"source\":", p->dport);
+  if (p->src.family) json_str(stdout, addr_str(&p->src, a));
+  else printf("null");
+  printf(",\"source_port\":%u,\"connected\":%s,\"connect_ms\":", p->sport,
+         p->t_conn_us ? "true" : "false");
+  if (p->t_conn_us) printf("%.1f", (double)(p->t_conn_us - p->t0_us) / 1000.0);
+  else printf("null");
+  printf(",\"failure\":");
+  if (p->failure) json_str(stdout, p->failure);
+  else printf("null");
+  render_json_field("why", p->failure ? p->why : NULL);
+  printf(",\"echoed_ip\":");
+  if (s->echoed.family) json_str(stdout, addr_str(&s->echoed, a));
+  else printf("null");
+  printf(",\"starttls_offered\":%s,\"replies\":[", s->starttls_offered ? "true" : "false");
+  for (i = 0; i < s->n_replies; i++) {
+    char t[ESC_CAP(REPLY_TEXT_ERR_MAX)];
+    esc_bytes(t, sizeof(t), s->replies[i].text.p, s->replies[i].text.len);
+    printf("%s{\"cmd\":", i ? "," : "");
+    json_str(stdout, smtp_cmd_name(s->replies[i].cmd) ? smtp_cmd_name(s->replies[i].cmd) : "?");
+    printf(",\"code\":%u,\"text\":", s->replies[i].code);
+    json_str(stdout, t);
+    putchar('}');
+  }
+  printf("]}\n");
+}
+
+/* --db: the session stored at the capture point "probe:HOST". */
+static int probe_store(const char *db, const struct session *s0) {
+  struct session s = *s0;
+  struct store *st;
+  char err[1024], host[256], name[300];
+  int64_t pt;
+  int rc;
+
+  if (gethostname(host, sizeof(host)) < 0) snprintf(host, sizeof(host), "localhost");
+  host[sizeof(host) - 1] = '\0';
+  snprintf(name, sizeof(name), "probe:%s", host);
+  rc = store_open(&st, cli_db_path(db), STORE_RW, err, sizeof(err));
+  if (rc < 0) {
+    cli_err("probe: %s", err);
+    return cli_exit_for(rc);
+  }
+  if (store_point(st, name, host, NULL, NULL, "probe", &pt) < 0 ||
+      (s.point = pt, store_session_put(st, &s)) < 0 || store_flush(st) < 0) {
+    cli_err("probe: %s", store_errmsg(st));
+    store_close(st);
+    return EXIT_IOERR;
+  }
+  return store_close(st) < 0 ? EXIT_IOERR : 0;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: %s probe [OPTIONS] ADDR\n"
+          "\n"
+          "Open an SMTP session from this host to ADDR: the banner, EHLO with\n"
+          "our name, QUIT; no mail is sent. Says what the receiver answered\n"
+          "and the client address it echoed (the egress address as it saw it:\n"
+          "behind a NAT, the public one). A connect timeout is port-25\n"
+          "evidence. With --db the session is stored like a captured one, at\n"
+          "the capture point probe:HOST. Pointed at our own MX it shows our\n"
+          "banner name.\n"
+          "\n"
+          "Options:\n"
+          "  --source ADDR        leave from this local address\n"
+          "  --helo NAME          the EHLO name (default: this host's name)\n"
+          "  --port N             default 25\n"
+          "  --timeout DUR        each step's limit (default 10s)\n"
+          "  --db PATH            store the session (see '%s --help')\n"
+          "  --format FMT         text (default) or json\n"
+          "  -h, --help           this help\n"
+          "\n"
+          "Exit codes: 0 the receiver answered, 2 no answer or refused (port\n"
+          "25 blocked?), 1 it answered with a 4xx/5xx; 64 usage, 74 I/O.\n",
+          progname, progname);
+}
+
+int cmd_probe(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"source", required_argument, NULL, 's'},
+      {"helo", required_argument, NULL, 'H'},
+      {"port", required_argument, NULL, 'p'},
+      {"timeout", required_argument, NULL, 't'},
+      {"db", required_argument, NULL, 'd'},
+      {"format", required_argument, NULL, 'f'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  static struct probe p;
+  struct sockaddr_storage dst, src;
+  struct session s;
+  const char *source = NULL, *db = NULL;
+  char hostname[256];
+  uv_loop_t loop;
+  int c, rc, json = 0, ex;
+  long port = 25;
+  int64_t tmo = 10000000;
+  char *end;
+
+  memset(&p, 0, sizeof(p));
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 's': source = optarg; break;
+    case 'H': p.helo = optarg; break;
+    case 'p':
+      port = strtol(optarg, &end, 10);
+      if (*end || port < 1 || port > 65535) {
+        cli_err("probe: --port: '%s' is not a port", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 't':
+      if (dur_parse(optarg, &tmo) < 0 || tmo < 1000 || tmo > 600000000) {
+        cli_err("probe: --timeout: '%s' is not a duration like 10s", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'd': db = optarg; break;
+    case 'f':
+      if (strcmp(optarg, "json") == 0) json = 1;
+      else if (strcmp(optarg, "text") != 0) {
+        cli_err("probe: --format: '%s' is not text or json", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return EXIT_USAGE;
+    }
+  }
+  if (optind + 1 != argc || addr_parse(&p.dst, argv[optind], strlen(argv[optind])) < 0) {
+    cli_err("probe: give one receiver's IP address (try 'probe --help')");
+    return EXIT_USAGE;
+  }
+  if (source && (addr_parse(&p.src, source, strlen(source)) < 0 ||
+                 p.src.family != p.dst.family)) {
+    cli_err("probe: --source '%s' is not an address of the receiver's family", source);
+    return EXIT_USAGE;
+  }
+  if (p.helo == NULL) {
+    if (gethostname(hostname, sizeof(hostname)) < 0) snprintf(hostname, sizeof(hostname), "localhost");
+    hostname[sizeof(hostname) - 1] = '\0';
+    p.helo = hostname;
+  }
+  if (strpbrk(p.helo, " \r\n") != NULL || strlen(p.helo) > 255) {
+    cli_err("probe: --helo '%s' is not a name", p.helo);
+    return EXIT_USAGE;
+  }
+  p.dport = (uint16_t)port;
+  p.timeout_ms = tmo / 1000;
+  smtp_init(&p.smtp, &p.dst, true);
+  uv_loop_init(&loop);
+  p.loop = &loop;
+  uv_tcp_init(&loop, &p.tcp);
+  uv_timer_init(&loop, &p.timer);
+  p.tcp.data = p.timer.data = p.conn.data = &p;
+  if (source) {
+    sockaddr_of(&p.src, 0, &src);
+    if ((rc = uv_tcp_bind(&p.tcp, (struct sockaddr *)&src, 0)) < 0) {
+      cli_err("probe: --source %s: %s", source, uv_strerror(rc));
+      uv_close((uv_handle_t *)&p.tcp, NULL);
+      uv_close((uv_handle_t *)&p.timer, NULL);
+      uv_run(&loop, UV_RUN_DEFAULT);
+      uv_loop_close(&loop);
+      return EXIT_USAGE;
+    }
+  }
+  sockaddr_of(&p.dst, p.dport, &dst);
+  p.t0_us = now_us();
+  if ((rc = uv_tcp_connect(&p.conn, &p.tcp, (struct sockaddr *)&dst, on_connect)) < 0) {
+    p.failure = "error";
+    snprintf(p.why, sizeof(p.why), "connect: %s", uv_strerror(rc));
+    finish(&p);
+  } else {
+    arm(&p);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  probe_session(&p, &s);
+  if (json) print_json(&p, &s);
+  else print_text(&p, &s);
+  if (db && (ex = probe_store(db, &s)) != 0) return ex;
+  if (p.failure && p.t_conn_us == 0) return 2;
+  return p.last_code >= 400 ? 1 : 0;
+}

@@ -601,6 +601,11 @@ PY
       203.0.113.12 198.51.100.25 >"$T/sv3.json"
     "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); r=[f['rule'] for i in d for f in i['findings']]; assert len(d) == 2 and 'dns-split-view' not in r, r" "$T/sv3.json" &&
       ok "check --compare where both views agree: no dns-split-view" || ko "check --compare, same views: $(cat "$T/sv3.json")"
+    "$BIN" preflight --compare --resolver "$NSD" --resolver "$UB" --dns-timeout 500 --format json \
+      --helo mail01.example.com 203.0.113.10 203.0.113.12 >"$T/pfc.json"
+    "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); s=[{c['check']: c['status'] for c in x['checks']}['resolvers-agree'] for x in d]; assert s == ['fail', 'pass'], s" "$T/pfc.json" &&
+      ok "preflight --compare: the resolvers disagree on 203.0.113.10 (fail), agree on .12 (pass)" ||
+      ko "preflight --compare: $(head -c 400 "$T/pfc.json")"
     "$BIN" check --compare --resolver "$NSD" 203.0.113.10 2>"$T/err"; rc=$?
     [ "$rc" = 64 ] && grep -q "needs two --resolver" "$T/err" &&
       ok "--compare with one resolver: usage error (64)" || ko "--compare alone: exit $rc $(cat "$T/err")"
@@ -705,6 +710,27 @@ for c in "pass.spf.example|pass: p=reject sp=reject adkim=strict aspf=relaxed pc
 done
 [ -z "$auth_bad" ] && ok "preflight DKIM (2048, 512, revoked, unreadable, t=y, Ed25519, missing) and DMARC (good, unparsable, two, organisational fallback, none)" ||
   ko "preflight DKIM/DMARC:$auth_bad"
+
+# The testbed pool: every line of the checklist both passes and fails
+# somewhere in 203.0.113.0/26 and 2001:db8:10::24/127 (the EHLO name's
+# failure with --helo localhost; the resolvers' with --compare, in the
+# Unbound section below).
+"$BIN" preflight $R --helo mail01.example.com --format json 203.0.113.0/26 2001:db8:10::24/127 >"$T/pool.json"
+"$BIN" preflight $R --helo localhost --format json 203.0.113.10 >"$T/pool2.json"
+"$PY" - "$T/pool.json" "$T/pool2.json" <<'PY' &&
+import collections, json, sys
+st = collections.defaultdict(set)
+for path in sys.argv[1:]:
+    for x in json.load(open(path)):
+        for c in x["checks"]:
+            st[c["check"]].add(c["status"])
+lines = ["ptr-exists", "ptr-one", "ptr-name", "ptr-not-generic", "fcrdns", "all-addresses",
+         "helo-fqdn", "helo-resolves", "helo-ptr"]
+bad = [(l, sorted(st[l])) for l in lines if not {"pass", "fail"} <= st[l]]
+assert not bad and "unknown" in st["ptr-exists"] and len(json.load(open(sys.argv[1]))) == 66, bad
+PY
+  ok "preflight over the testbed pool (66 addresses): each of the 9 DNS lines passes and fails somewhere, 'has a PTR' is unknown where the zone fails" ||
+  ko "preflight pool: $(head -c 300 "$T/pool.json")"
 
 # --egress: every public egress address of the database's last analysis.
 "$BIN" preflight $R --egress --db "$db" --format json >"$T/pf3.json"; rc=$?

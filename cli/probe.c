@@ -6,8 +6,9 @@
  * directions' bytes), so a probe's session is the same record as a
  * captured one and is stored as one (--db) at a capture point of its own.
  * On the libuv loop, every phase under a timeout; a connect timeout is
- * port-25 evidence. Not yet: STARTTLS and the certificate's names, names
- * instead of addresses.
+ * port-25 evidence. --starttls: the handshake by OpenSSL over memory BIOs
+ * on our socket, the certificate's names read (not verified). Not yet:
+ * receivers given by name.
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
@@ -17,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <uv.h>
 
 #include "capture/smtp.h"
@@ -25,7 +29,7 @@
 #include "common/util.h"
 #include "store/store.h"
 
-enum { P_CONNECT, P_BANNER, P_EHLO, P_QUIT, P_DONE };
+enum { P_CONNECT, P_BANNER, P_EHLO, P_STARTTLS, P_TLS, P_QUIT, P_DONE };
 
 struct probe {
   uv_loop_t *loop;
@@ -46,6 +50,14 @@ struct probe {
   uint64_t bytes_c2s, bytes_s2c;
   char cmd[300];              /* the command being written                */
   const char *helo;
+  /* --starttls: OpenSSL over memory BIOs, the socket ours */
+  int want_tls, tls_up;
+  SSL_CTX *ctx;
+  SSL *ssl;
+  BIO *rbio, *wbio;
+  char tls_version[32], tls_cipher[64];
+  char cert_subject[256], cert_names[1024]; /* CN, then the DNS SANs       */
+  char tls_err[256];
 };
 
 static void finish(struct probe *p);
@@ -87,6 +99,97 @@ static void on_written(uv_write_t *w, int status) {
   }
 }
 
+static void send_cmd(struct probe *p, const char *fmt, const char *arg);
+
+/* What OpenSSL has to send, onto the socket. */
+static void tls_flush(struct probe *p) {
+  char buf[4096];
+  int n;
+
+  while ((n = BIO_read(p->wbio, buf, sizeof(buf))) > 0) {
+    struct {
+      uv_write_t w;
+      char data[4096];
+    } *x = malloc(sizeof(*x));
+    uv_buf_t b;
+    if (x == NULL) return;
+    memcpy(x->data, buf, (size_t)n);
+    x->w.data = p;
+    b = uv_buf_init(x->data, (unsigned)n);
+    p->bytes_c2s += (uint64_t)n;
+    uv_write(&x->w, (uv_stream_t *)&p->tcp, &b, 1, on_written);
+  }
+}
+
+/* The certificate's subject CN and DNS names, after the handshake. */
+static void tls_names(struct probe *p) {
+  X509 *c = SSL_get1_peer_certificate(p->ssl);
+  GENERAL_NAMES *san;
+  size_t o = 0;
+  int i;
+
+  snprintf(p->tls_version, sizeof(p->tls_version), "%s", SSL_get_version(p->ssl));
+  snprintf(p->tls_cipher, sizeof(p->tls_cipher), "%s", SSL_get_cipher_name(p->ssl));
+  if (c == NULL) return;
+  X509_NAME_get_text_by_NID(X509_get_subject_name(c), NID_commonName,
+                            p->cert_subject, sizeof(p->cert_subject));
+  san = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
+  for (i = 0; san && i < sk_GENERAL_NAME_num(san) && o + 1 < sizeof(p->cert_names); i++) {
+    const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
+    if (g->type != GEN_DNS) continue;
+    o += (size_t)snprintf(p->cert_names + o, sizeof(p->cert_names) - o, "%s%.*s",
+                          o ? " " : "", ASN1_STRING_length(g->d.dNSName),
+                          (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+  }
+  GENERAL_NAMES_free(san);
+  X509_free(c);
+}
+
+static void on_reply(struct probe *p, int code);
+
+/* Ciphertext came: the handshake on, then the plaintext replies. */
+static void tls_input(struct probe *p, const char *data, size_t n) {
+  char buf[4096];
+  int r, i;
+
+  BIO_write(p->rbio, data, (int)n);
+  if (!p->tls_up) {
+    r = SSL_do_handshake(p->ssl);
+    tls_flush(p);
+    if (r == 1) {
+      p->tls_up = 1;
+      tls_names(p);
+      p->state = P_QUIT;
+      send_cmd(p, "QUIT\r\n%s", "");
+    } else if (SSL_get_error(p->ssl, r) != SSL_ERROR_WANT_READ) {
+      p->failure = "tls";
+      ERR_error_string_n(ERR_get_error(), p->tls_err, sizeof(p->tls_err));
+      snprintf(p->why, sizeof(p->why), "TLS handshake: %.200s", p->tls_err);
+      finish(p);
+    }
+    return;
+  }
+  while ((r = SSL_read(p->ssl, buf, sizeof(buf))) > 0)
+    for (i = 0; i < r && p->state != P_DONE; i++)
+      if (buf[i] == '\n' && i >= 3 && buf[0] >= '2' && buf[0] <= '5')
+        on_reply(p, (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0'));
+}
+
+static int tls_start(struct probe *p, const char *sni) {
+  if ((p->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+      (p->ssl = SSL_new(p->ctx)) == NULL ||
+      (p->rbio = BIO_new(BIO_s_mem())) == NULL || (p->wbio = BIO_new(BIO_s_mem())) == NULL)
+    return -1;
+  /* We read the names; judging the chain is not a probe's business. */
+  SSL_set_verify(p->ssl, SSL_VERIFY_NONE, NULL);
+  SSL_set_bio(p->ssl, p->rbio, p->wbio);
+  SSL_set_connect_state(p->ssl);
+  if (sni && sni[0]) SSL_set_tlsext_host_name(p->ssl, sni);
+  SSL_do_handshake(p->ssl);
+  tls_flush(p);
+  return 0;
+}
+
 /* Send a command (kept by the parser too, as the capture would see it). */
 static void send_cmd(struct probe *p, const char *fmt, const char *arg) {
   uv_write_t *w = malloc(sizeof(*w));
@@ -98,6 +201,13 @@ static void send_cmd(struct probe *p, const char *fmt, const char *arg) {
     p->failure = "error";
     snprintf(p->why, sizeof(p->why), "out of memory");
     finish(p);
+    return;
+  }
+  if (p->tls_up) { /* inside TLS: the wire carries ciphertext */
+    free(w);
+    SSL_write(p->ssl, p->cmd, n);
+    tls_flush(p);
+    arm(p);
     return;
   }
   smtp_feed(&p->smtp, SMTP_C2S, (const uint8_t *)p->cmd, (size_t)n);
@@ -122,6 +232,28 @@ static void on_reply(struct probe *p, int code) {
     }
     break;
   case P_EHLO:
+    if (p->want_tls && code == 250 && p->smtp.starttls_offered) {
+      p->state = P_STARTTLS;
+      send_cmd(p, "STARTTLS\r\n%s", "");
+      break;
+    }
+    p->state = P_QUIT;
+    send_cmd(p, "QUIT\r\n%s", "");
+    break;
+  case P_STARTTLS:
+    if (code == 220) {
+      char sni[256];
+      snprintf(sni, sizeof(sni), "%.*s", (int)p->smtp.banner_host.len,
+               p->smtp.banner_host.p ? p->smtp.banner_host.p : "");
+      p->state = P_TLS;
+      if (tls_start(p, sni) < 0) {
+        p->failure = "tls";
+        snprintf(p->why, sizeof(p->why), "OpenSSL: out of memory");
+        finish(p);
+      }
+      arm(p);
+      break;
+    }
     p->state = P_QUIT;
     send_cmd(p, "QUIT\r\n%s", "");
     break;
@@ -152,8 +284,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     finish(p);
     return;
   }
-  smtp_feed(&p->smtp, SMTP_S2C, (const uint8_t *)b->base, (size_t)n);
   p->bytes_s2c += (uint64_t)n;
+  if (p->state == P_TLS || p->tls_up) {
+    tls_input(p, b->base, (size_t)n);
+    return;
+  }
+  smtp_feed(&p->smtp, SMTP_S2C, (const uint8_t *)b->base, (size_t)n);
   for (i = 0; i < n && p->state != P_DONE; i++) {
     char c = b->base[i];
     if (c != '\n') {
@@ -267,8 +403,17 @@ static void print_text(const struct probe *p, const struct session *s) {
   } else if (p->t_conn_us) {
     printf("  echoed    none: this receiver does not quote the client's address\n");
   }
-  if (p->t_conn_us)
-    printf("  STARTTLS  %s\n", s->starttls_offered ? "offered (not tried: not yet)" : "not offered");
+  if (p->t_conn_us && !p->want_tls)
+    printf("  STARTTLS  %s\n", s->starttls_offered ? "offered (--starttls tries it)" : "not offered");
+  else if (p->t_conn_us && !s->starttls_offered)
+    printf("  STARTTLS  not offered\n");
+  if (p->tls_up) {
+    char sub[ESC_CAP(256)], names[ESC_CAP(1024)];
+    esc_text(sub, sizeof(sub), p->cert_subject, strlen(p->cert_subject));
+    esc_text(names, sizeof(names), p->cert_names, strlen(p->cert_names));
+    printf("  TLS       %s %s; certificate CN %s, names %s\n", p->tls_version,
+           p->tls_cipher, sub[0] ? sub : "-", names[0] ? names : "-");
+  }
   if (p->failure) printf("  failed    %s\n", p->why);
 }
 
@@ -292,7 +437,24 @@ static void print_json(const struct probe *p, const struct session *s) {
   printf(",\"echoed_ip\":");
   if (s->echoed.family) json_str(stdout, addr_str(&s->echoed, a));
   else printf("null");
-  printf(",\"starttls_offered\":%s,\"replies\":[", s->starttls_offered ? "true" : "false");
+  printf(",\"starttls_offered\":%s,\"tls\":", s->starttls_offered ? "true" : "false");
+  if (p->tls_up) {
+    char sub[ESC_CAP(256)], names[ESC_CAP(1024)];
+    esc_bytes(sub, sizeof(sub), p->cert_subject, strlen(p->cert_subject));
+    esc_bytes(names, sizeof(names), p->cert_names, strlen(p->cert_names));
+    printf("{\"version\":");
+    json_str(stdout, p->tls_version);
+    printf(",\"cipher\":");
+    json_str(stdout, p->tls_cipher);
+    printf(",\"cert_cn\":");
+    json_str(stdout, sub);
+    printf(",\"cert_names\":");
+    json_str(stdout, names);
+    putchar('}');
+  } else {
+    printf("null");
+  }
+  printf(",\"replies\":[");
   for (i = 0; i < s->n_replies; i++) {
     char t[ESC_CAP(REPLY_TEXT_ERR_MAX)];
     esc_bytes(t, sizeof(t), s->replies[i].text.p, s->replies[i].text.len);
@@ -345,6 +507,9 @@ static void usage(FILE *f) {
           "Options:\n"
           "  --source ADDR        leave from this local address\n"
           "  --helo NAME          the EHLO name (default: this host's name)\n"
+          "  --starttls           when offered: STARTTLS, the TLS handshake (OpenSSL),\n"
+          "                       the certificate's name and DNS names (not\n"
+          "                       verified: read), then QUIT inside TLS\n"
           "  --port N             default 25\n"
           "  --timeout DUR        each step's limit (default 10s)\n"
           "  --db PATH            store the session (see '%s --help')\n"
@@ -364,6 +529,7 @@ int cmd_probe(int argc, char **argv) {
       {"timeout", required_argument, NULL, 't'},
       {"db", required_argument, NULL, 'd'},
       {"format", required_argument, NULL, 'f'},
+      {"starttls", no_argument, NULL, 'T'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   static struct probe p;
@@ -397,6 +563,7 @@ int cmd_probe(int argc, char **argv) {
       }
       break;
     case 'd': db = optarg; break;
+    case 'T': p.want_tls = 1; break;
     case 'f':
       if (strcmp(optarg, "json") == 0) json = 1;
       else if (strcmp(optarg, "text") != 0) {
@@ -456,6 +623,8 @@ int cmd_probe(int argc, char **argv) {
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
+  if (p.ssl) SSL_free(p.ssl); /* frees both BIOs */
+  if (p.ctx) SSL_CTX_free(p.ctx);
   probe_session(&p, &s);
   if (json) print_json(&p, &s);
   else print_text(&p, &s);

@@ -736,17 +736,22 @@ ip netns exec "$S" "$BIN" probe --source 10.0.0.10 --helo mail01.example.com --f
   --db "$T/probe.db" 198.51.100.27 >"$T/probe.json" 2>"$T/probe.err"; prc=$?
 ip netns exec "$S" "$BIN" probe --source 10.0.0.10 --timeout 2s --format json \
   198.51.100.99 >"$T/probe2.json" 2>>"$T/probe.err"; prc2=$?
-"$PY" - "$T/probe.json" "$T/probe2.json" <<'PY' && [ "$prc$prc2" = 02 ] &&
+ip netns exec "$S" "$BIN" probe --source 203.0.113.12 --starttls --format json \
+  198.51.100.25 >"$T/probe3.json" 2>>"$T/probe.err"; prc3=$?
+"$PY" - "$T/probe.json" "$T/probe2.json" "$T/probe3.json" <<'PY' && [ "$prc$prc2" = 02 ] &&
 import json, sys
 a = json.load(open(sys.argv[1]))
 assert a["connected"] and a["source"] == "10.0.0.10" and a["echoed_ip"] == "203.0.113.13", a
 assert [r["cmd"] for r in a["replies"]] == ["CONNECT", "EHLO", "QUIT"], a
 b = json.load(open(sys.argv[2]))
 assert not b["connected"] and b["failure"] == "timeout", b
+c = json.load(open(sys.argv[3]))
+assert c["tls"] and c["tls"]["cert_cn"] == "mx.example.net" and c["tls"]["version"].startswith("TLS"), c
+assert [r["cmd"] for r in c["replies"]] == ["CONNECT", "EHLO", "STARTTLS"], c
 PY
-  [ "$("$BIN" sessions --db "$T/probe.db" --format jsonl | "$PY" -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; print(len(d), d[0]['point'].startswith('probe:'), d[0]['echoed_ip'], d[0]['helo'])")" = "1 True 203.0.113.13 mail01.example.com" ] &&
-  ok "probe from 10.0.0.10 through the gateway: Exim echoed the SNAT address 203.0.113.13, stored as a session at probe:HOST; the dropped receiver timed out (exit 2)" ||
-  ko "probe: exits $prc $prc2; $(cat "$T/probe.json" "$T/probe2.json" "$T/probe.err" | head -c 800)"
+  [ "$prc3" = 0 ] && [ "$("$BIN" sessions --db "$T/probe.db" --format jsonl | "$PY" -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; print(len(d), d[0]['point'].startswith('probe:'), d[0]['echoed_ip'], d[0]['helo'])")" = "1 True 203.0.113.13 mail01.example.com" ] &&
+  ok "probe from 10.0.0.10 through the gateway: Exim echoed the SNAT address 203.0.113.13, stored as a session at probe:HOST; the dropped receiver timed out (exit 2); --starttls to Postfix read its certificate (CN mx.example.net)" ||
+  ko "probe: exits $prc $prc2 ${prc3:-}; $(cat "$T/probe.json" "$T/probe2.json" "$T/probe3.json" "$T/probe.err" | head -c 900)"
 
 # --- nothing reached the host's own network ---------------------------------
 kill -INT "$HC"

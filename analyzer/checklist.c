@@ -188,3 +188,36 @@ enum check_status checklist_mta_bind(const char *bind4, const char *bind6,
            bind6 && bind6[0] ? bind6 : "", other);
   return CK_FAIL;
 }
+
+static int name_covers(const char *pat, size_t len, const char *host) {
+  size_t hl = strlen(host);
+
+  while (hl > 0 && host[hl - 1] == '.') hl--;
+  while (len > 0 && pat[len - 1] == '.') len--;
+  if (len == 0 || hl == 0) return 0;
+  if (len > 2 && pat[0] == '*' && pat[1] == '.') {
+    const char *dot = memchr(host, '.', hl);
+    size_t rest;
+    if (dot == NULL || dot == host) return 0;
+    rest = hl - (size_t)(dot + 1 - host);
+    return rest == len - 2 && strncasecmp(dot + 1, pat + 2, rest) == 0;
+  }
+  return len == hl && strncasecmp(pat, host, hl) == 0;
+}
+
+int checklist_cert_covers(const char *cn, const char *names, const char *host) {
+  const char *p = names, *e;
+
+  if (host == NULL || host[0] == '\0') return 0;
+  if (names != NULL && names[0] != '\0') { /* the DNS names decide (6.4.4) */
+    while (*p) {
+      while (*p == ' ') p++;
+      for (e = p; *e && *e != ' '; e++)
+        ;
+      if (e > p && name_covers(p, (size_t)(e - p), host)) return 1;
+      p = e;
+    }
+    return 0;
+  }
+  return cn != NULL && name_covers(cn, strlen(cn), host);
+}

@@ -77,6 +77,12 @@ enum check_status checklist_mta_bind(const char *bind4, const char *bind6,
                                      const struct seen *s, size_t n,
                                      char *detail, size_t cap);
 
+/* Does a certificate name (its CN, or one of its DNS names, space-
+ * separated) cover host (a receiver's banner name, our MX's PTR name)?
+ * Case-insensitive; a leading "*." covers exactly one label (RFC 6125
+ * 6.4.3). 1 or 0. */
+int checklist_cert_covers(const char *cn, const char *names, const char *host);
+
 /* The SPF result (enum spf_result) as a line: pass;
  * fail, permerror and none fail critically (*sev SEV_CRIT: receivers
  * enforcing DMARC reject what fails), softfail and neutral fail as a

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 #include <uv.h>
 
+#include "analyzer/checklist.h"
 #include "capture/smtp.h"
 #include "cli/cli.h"
 #include "cli/render.h"
@@ -413,6 +414,15 @@ static void print_text(const struct probe *p, const struct session *s) {
     esc_text(names, sizeof(names), p->cert_names, strlen(p->cert_names));
     printf("  TLS       %s %s; certificate CN %s, names %s\n", p->tls_version,
            p->tls_cipher, sub[0] ? sub : "-", names[0] ? names : "-");
+    if (s->banner_host.len > 0) {
+      char bh[256], bhe[ESC_CAP(256)];
+      snprintf(bh, sizeof(bh), "%.*s", (int)s->banner_host.len, s->banner_host.p);
+      esc_text(bhe, sizeof(bhe), bh, strlen(bh));
+      printf("  names     the certificate %s the banner name %s\n",
+             checklist_cert_covers(p->cert_subject, p->cert_names, bh) ? "covers"
+                                                                      : "does NOT cover",
+             bhe);
+    }
   }
   if (p->failure) printf("  failed    %s\n", p->why);
 }
@@ -450,6 +460,13 @@ static void print_json(const struct probe *p, const struct session *s) {
     json_str(stdout, sub);
     printf(",\"cert_names\":");
     json_str(stdout, names);
+    {
+      char bh[256];
+      snprintf(bh, sizeof(bh), "%.*s", (int)s->banner_host.len,
+               s->banner_host.p ? s->banner_host.p : "");
+      printf(",\"cert_covers_banner\":%s",
+             checklist_cert_covers(p->cert_subject, p->cert_names, bh) ? "true" : "false");
+    }
     putchar('}');
   } else {
     printf("null");

@@ -1076,6 +1076,18 @@ static void test_mta_config(void **state) {
   assert_non_null(strstr(d, "2001:db8::25 (2)"));
 }
 
+/* probe --starttls: certificate names against a host name. */
+static void test_cert_covers(void **state) {
+  (void)state;
+  assert_true(checklist_cert_covers("mx.example.net", "", "MX.example.net"));
+  assert_true(checklist_cert_covers("x", "a.example smtp.example.net", "smtp.example.net."));
+  assert_false(checklist_cert_covers("mx.example.net", "other.example.net", "mx.example.net"));
+  assert_true(checklist_cert_covers(NULL, "*.example.net", "mx.example.net"));
+  assert_false(checklist_cert_covers(NULL, "*.example.net", "a.mx.example.net"));
+  assert_false(checklist_cert_covers(NULL, "*.example.net", "example.net"));
+  assert_false(checklist_cert_covers("mx.example.net", NULL, ""));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iprev_and_ptr_rules),
@@ -1098,6 +1110,7 @@ int main(void) {
       cmocka_unit_test(test_checklist),
       cmocka_unit_test(test_dkim_record),
       cmocka_unit_test(test_mta_config),
+      cmocka_unit_test(test_cert_covers),
   };
   int rc;
   psl = psl_builtin();

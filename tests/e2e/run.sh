@@ -747,6 +747,7 @@ b = json.load(open(sys.argv[2]))
 assert not b["connected"] and b["failure"] == "timeout", b
 c = json.load(open(sys.argv[3]))
 assert c["tls"] and c["tls"]["cert_cn"] == "mx.example.net" and c["tls"]["version"].startswith("TLS"), c
+assert c["tls"]["cert_covers_banner"] is True, c
 assert [r["cmd"] for r in c["replies"]] == ["CONNECT", "EHLO", "STARTTLS"], c
 PY
   [ "$prc3" = 0 ] && [ "$("$BIN" sessions --db "$T/probe.db" --format jsonl | "$PY" -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; print(len(d), d[0]['point'].startswith('probe:'), d[0]['echoed_ip'], d[0]['helo'])")" = "1 True 203.0.113.13 mail01.example.com" ] &&

@@ -513,6 +513,46 @@ void resolver_query_txt(struct resolver *r, const char *name,
   ares_query(r->ch, name, 1 /* C_IN */, 16 /* TXT */, on_txt, q);
 }
 
+struct ask {
+  int done, status;
+  unsigned n;
+  struct dns_result *out;
+  char (*txt)[RESOLVER_TXT_MAX];
+};
+
+static void on_ask(void *ctx, const struct dns_result *res) {
+  struct ask *a = ctx;
+  *a->out = *res;
+  a->done = 1;
+}
+
+static void on_ask_txt(void *ctx, int status, unsigned n,
+                       char (*txt)[RESOLVER_TXT_MAX], int cut) {
+  struct ask *a = ctx;
+  unsigned i;
+  (void)cut;
+  a->status = status;
+  a->n = n;
+  for (i = 0; i < n && txt != NULL; i++) memcpy(a->txt[i], txt[i], RESOLVER_TXT_MAX);
+  a->done = 1;
+}
+
+void resolver_ask(struct resolver *r, const char *name, int type,
+                  struct dns_result *out) {
+  struct ask a = {0, 0, 0, out, NULL};
+  resolver_query(r, name, type, on_ask, &a);
+  while (!a.done) uv_run(r->loop, UV_RUN_ONCE);
+}
+
+int resolver_ask_txt(struct resolver *r, const char *name,
+                     char (*txt)[RESOLVER_TXT_MAX], unsigned *n) {
+  struct ask a = {0, 0, 0, NULL, txt};
+  resolver_query_txt(r, name, on_ask_txt, &a);
+  while (!a.done) uv_run(r->loop, UV_RUN_ONCE);
+  *n = a.n;
+  return a.status;
+}
+
 void resolver_close(struct resolver *r) {
   if (r == NULL) return;
   r->closing = 1;

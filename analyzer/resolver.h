@@ -51,6 +51,15 @@ typedef void (*resolver_txt_cb)(void *ctx, int status, unsigned n,
 void resolver_query_txt(struct resolver *r, const char *name,
                         resolver_txt_cb cb, void *ctx);
 
+/* Ask and run the resolver's loop until the answer: for callers outside
+ * the loop's callbacks that must wait (libspf2's DNS layer, preflight).
+ * resolver_ask fills out; resolver_ask_txt copies the records into txt
+ * and returns the status (enum dns_status), *n their count. */
+void resolver_ask(struct resolver *r, const char *name, int type,
+                  struct dns_result *out);
+int resolver_ask_txt(struct resolver *r, const char *name,
+                     char (*txt)[RESOLVER_TXT_MAX], unsigned *n);
+
 /* Queries sent, and answered so far. */
 unsigned resolver_pending(const struct resolver *r);
 

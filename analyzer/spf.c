@@ -21,17 +21,8 @@
 #define SPF_QUERIES_MAX 64 /* our own stop, beside libspf2's limits */
 
 struct layer {
-  uv_loop_t *loop;
-  struct resolver *res;
+  struct resolver *res; /* its loop is run until each answer */
   unsigned queries;
-};
-
-struct wait {
-  int done;
-  int status;
-  unsigned n;
-  struct dns_result r;
-  char (*txt)[RESOLVER_TXT_MAX];
 };
 
 const char *spf_result_name(unsigned r) {
@@ -40,26 +31,7 @@ const char *spf_result_name(unsigned r) {
   return r < ARRAY_SIZE(names) ? names[r] : "?";
 }
 
-static void on_rr(void *ctx, const struct dns_result *r) {
-  struct wait *w = ctx;
-  w->r = *r;
-  w->status = r->status;
-  w->done = 1;
-}
-
-static char txt_copy[RESOLVER_TXT_N][RESOLVER_TXT_MAX];
-
-static void on_txt(void *ctx, int status, unsigned n, char (*txt)[RESOLVER_TXT_MAX],
-                   int cut) {
-  struct wait *w = ctx;
-  unsigned i;
-  (void)cut;
-  w->status = status;
-  w->n = n;
-  for (i = 0; i < n && txt; i++) memcpy(txt_copy[i], txt[i], RESOLVER_TXT_MAX);
-  w->txt = txt_copy;
-  w->done = 1;
-}
+static char txt_buf[RESOLVER_TXT_N][RESOLVER_TXT_MAX];
 
 static int herrno_of(int status) {
   switch (status) {
@@ -74,28 +46,29 @@ static int herrno_of(int status) {
 static SPF_dns_rr_t *lookup(SPF_dns_server_t *s, const char *domain,
                             ns_type type, int should_cache) {
   struct layer *L = s->hook;
-  struct wait w;
+  struct dns_result r;
   SPF_dns_rr_t *rr;
   unsigned i, n = 0;
+  int status;
   (void)should_cache;
 
-  memset(&w, 0, sizeof(w));
+  memset(&r, 0, sizeof(r));
   if (L->queries++ >= SPF_QUERIES_MAX)
     return SPF_dns_rr_new_init(s, domain, type, 0, NO_RECOVERY);
   if (type == ns_t_txt) {
-    resolver_query_txt(L->res, domain, on_txt, &w);
+    status = resolver_ask_txt(L->res, domain, txt_buf, &n);
   } else if (type == ns_t_a || type == ns_t_aaaa || type == ns_t_mx ||
              type == ns_t_ptr) {
-    resolver_query(L->res, domain, type, on_rr, &w);
+    resolver_ask(L->res, domain, type, &r);
+    status = r.status;
+    n = r.n;
   } else { /* the SPF RR type (99) is obsolete (RFC 7208 3.1) */
     return SPF_dns_rr_new_init(s, domain, type, 0, NO_DATA);
   }
-  while (!w.done) uv_run(L->loop, UV_RUN_ONCE);
-  rr = SPF_dns_rr_new_init(s, domain, type, (int)w.r.ttl, herrno_of(w.status));
-  if (rr == NULL || w.status != DNS_OK) return rr;
-  n = type == ns_t_txt ? w.n : w.r.n;
+  rr = SPF_dns_rr_new_init(s, domain, type, (int)r.ttl, herrno_of(status));
+  if (rr == NULL || status != DNS_OK) return rr;
   for (i = 0; i < n; i++) {
-    const char *v = type == ns_t_txt ? w.txt[i] : w.r.answer[i];
+    const char *v = type == ns_t_txt ? txt_buf[i] : r.answer[i];
     size_t len = strlen(v) + 1;
     if (type == ns_t_a) len = sizeof(struct in_addr);
     if (type == ns_t_aaaa) len = sizeof(struct in6_addr);
@@ -112,10 +85,10 @@ static SPF_dns_rr_t *lookup(SPF_dns_server_t *s, const char *domain,
   return rr;
 }
 
-int spf_check(uv_loop_t *loop, struct resolver *res, const struct ea_addr *ip,
+int spf_check(struct resolver *res, const struct ea_addr *ip,
               const char *domain, const char *helo, struct spf_verdict *out,
               char *err, size_t errlen) {
-  struct layer L = {loop, res, 0};
+  struct layer L = {res, 0};
   SPF_dns_server_t dns;
   SPF_server_t *srv;
   SPF_request_t *req = NULL;

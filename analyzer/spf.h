@@ -9,7 +9,6 @@
 #define EA_SPF_H
 
 #include <stddef.h>
-#include <uv.h>
 
 #include "analyzer/checklist.h" /* enum spf_result */
 #include "common/types.h"
@@ -30,7 +29,7 @@ const char *spf_result_name(unsigned r);
  * ip, asking res (whose loop is run here until each answer: call it from
  * outside the loop's callbacks). 0, or -1 with err (out of memory, a bad
  * domain). */
-int spf_check(uv_loop_t *loop, struct resolver *res, const struct ea_addr *ip,
+int spf_check(struct resolver *res, const struct ea_addr *ip,
               const char *domain, const char *helo, struct spf_verdict *out,
               char *err, size_t errlen);
 

@@ -218,7 +218,7 @@ static int spf_line(struct pf *o, uv_loop_t *loop, const struct resolver_cfg *dn
 
   if (o->domain == NULL) return 0;
   if ((rc = resolver_new(&res, loop, dns, err, errlen)) < 0) return rc;
-  rc = spf_check(loop, res, ip, o->domain, o->helo0, &v, err, errlen);
+  rc = spf_check(res, ip, o->domain, o->helo0, &v, err, errlen);
   resolver_close(res);
   uv_run(loop, UV_RUN_DEFAULT);
   if (rc < 0) return -EIO;
@@ -240,36 +240,20 @@ static int spf_line(struct pf *o, uv_loop_t *loop, const struct resolver_cfg *dn
   return 0;
 }
 
+static char txt_kept[RESOLVER_TXT_N][RESOLVER_TXT_MAX];
+
 struct txt_wait {
-  int done, status;
+  int status;
   unsigned n;
-  char (*txt)[RESOLVER_TXT_MAX];
   const char *list[RESOLVER_TXT_N];
 };
 
-static char txt_kept[RESOLVER_TXT_N][RESOLVER_TXT_MAX];
-
-static void on_txt(void *ctx, int status, unsigned n, char (*txt)[RESOLVER_TXT_MAX],
-                   int cut) {
-  struct txt_wait *w = ctx;
-  unsigned i;
-  (void)cut;
-  w->status = status;
-  w->n = n;
-  for (i = 0; i < n && txt; i++) {
-    memcpy(txt_kept[i], txt[i], RESOLVER_TXT_MAX);
-    w->list[i] = txt_kept[i];
-  }
-  w->done = 1;
-}
-
-/* The TXT records of name, asked through res (the loop run until the
+/* The TXT records of name, asked through res (its loop run until the
  * answer). */
-static void txt_ask(uv_loop_t *loop, struct resolver *res, const char *name,
-                    struct txt_wait *w) {
-  memset(w, 0, sizeof(*w));
-  resolver_query_txt(res, name, on_txt, w);
-  while (!w->done) uv_run(loop, UV_RUN_ONCE);
+static void txt_ask(struct resolver *res, const char *name, struct txt_wait *w) {
+  unsigned i;
+  w->status = resolver_ask_txt(res, name, txt_kept, &w->n);
+  for (i = 0; i < w->n; i++) w->list[i] = txt_kept[i];
 }
 
 /* --domain's DMARC record and --dkim-selector's keys: the lines. */
@@ -292,7 +276,7 @@ static int auth_lines(struct pf *o, uv_loop_t *loop, const struct resolver_cfg *
   if ((rc = resolver_new(&res, loop, dns, err, errlen)) < 0) return rc;
   for (k = 0; k < o->nsel; k++) {
     snprintf(name, sizeof(name), "%s._domainkey.%s", o->selectors[k], o->domain);
-    txt_ask(loop, res, name, &w);
+    txt_ask(res, name, &w);
     s = mailauth_dkim(w.status, w.list, w.n, detail, sizeof(detail), &sev);
     if (s != CK_PASS) o->by_sev[sev]++;
     snprintf(title, sizeof(title), "DKIM key %s", name);
@@ -302,13 +286,13 @@ static int auth_lines(struct pf *o, uv_loop_t *loop, const struct resolver_cfg *
   }
   mailauth_org_domain(o->domain, org, sizeof(org));
   snprintf(name, sizeof(name), "_dmarc.%s", o->domain);
-  txt_ask(loop, res, name, &w);
+  txt_ask(res, name, &w);
   from_org = 0;
   for (k = 0; k < w.n; k++) found |= strncmp(w.list[k], "v=DMARC1", 8) == 0;
   if (!found && (w.status == DNS_OK || w.status == DNS_NXDOMAIN ||
                  w.status == DNS_NODATA) && strcmp(org, o->domain) != 0) {
     snprintf(name, sizeof(name), "_dmarc.%s", org);
-    txt_ask(loop, res, name, &w);
+    txt_ask(res, name, &w);
     from_org = 1;
   }
   s = mailauth_dmarc(w.status, w.list, w.n, o->domain, org, from_org, detail,

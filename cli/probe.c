@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -24,8 +25,10 @@
 #include <uv.h>
 
 #include "analyzer/checklist.h"
+#include "analyzer/resolver.h"
 #include "capture/smtp.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "cli/render.h"
 #include "common/util.h"
 #include "store/store.h"
@@ -59,6 +62,10 @@ struct probe {
   char tls_version[32], tls_cipher[64];
   char cert_subject[256], cert_names[1024]; /* CN, then the DNS SANs       */
   char tls_err[256];
+  /* the receiver's PTR (through --resolver): its name against the banner
+   * and the certificate (seed Tasks 9 and 10, pointed at our own MX) */
+  struct dns_result ptr;
+  int have_ptr;
 };
 
 static void finish(struct probe *p);
@@ -376,6 +383,33 @@ static void probe_session(const struct probe *p, struct session *s) {
   s->bytes_s2c = p->bytes_s2c;
 }
 
+/* "banner_host" of s into out. */
+static const char *banner_of(const struct session *s, char *out, size_t cap) {
+  snprintf(out, cap, "%.*s", (int)s->banner_host.len, s->banner_host.p ? s->banner_host.p : "");
+  return out;
+}
+
+/* The receiver's PTR name against its banner name and certificate. */
+static void ptr_text(const struct probe *p, const struct session *s) {
+  char bh[256], e1[ESC_CAP(256)], e2[ESC_CAP(DNS_NAME_MAX)];
+
+  if (!p->have_ptr) return;
+  if (p->ptr.status != DNS_OK || p->ptr.n == 0) {
+    printf("  PTR       %s: %s\n", p->ptr.name, dns_status_name(p->ptr.status));
+    return;
+  }
+  banner_of(s, bh, sizeof(bh));
+  esc_text(e1, sizeof(e1), bh, strlen(bh));
+  esc_text(e2, sizeof(e2), p->ptr.answer[0], strlen(p->ptr.answer[0]));
+  printf("  PTR       %s: the banner name %s %s", e2, e1[0] ? e1 : "-",
+         bh[0] && strcasecmp(bh, p->ptr.answer[0]) == 0 ? "is it" : "differs");
+  if (p->tls_up)
+    printf("; the certificate %s it",
+           checklist_cert_covers(p->cert_subject, p->cert_names, p->ptr.answer[0])
+               ? "covers" : "does NOT cover");
+  putchar('\n');
+}
+
 static void print_text(const struct probe *p, const struct session *s) {
   char a[ADDR_STRLEN], b[ADDR_STRLEN];
   unsigned i;
@@ -424,6 +458,7 @@ static void print_text(const struct probe *p, const struct session *s) {
              bhe);
     }
   }
+  ptr_text(p, s);
   if (p->failure) printf("  failed    %s\n", p->why);
 }
 
@@ -468,6 +503,22 @@ static void print_json(const struct probe *p, const struct session *s) {
              checklist_cert_covers(p->cert_subject, p->cert_names, bh) ? "true" : "false");
     }
     putchar('}');
+  } else {
+    printf("null");
+  }
+  printf(",\"ptr\":");
+  if (p->have_ptr && p->ptr.status == DNS_OK && p->ptr.n > 0) {
+    char bh[256], e[ESC_CAP(DNS_NAME_MAX)];
+    banner_of(s, bh, sizeof(bh));
+    esc_bytes(e, sizeof(e), p->ptr.answer[0], strlen(p->ptr.answer[0]));
+    json_str(stdout, e);
+    printf(",\"banner_is_ptr\":%s", bh[0] && strcasecmp(bh, p->ptr.answer[0]) == 0 ? "true" : "false");
+    printf(",\"cert_covers_ptr\":");
+    if (p->tls_up)
+      printf("%s", checklist_cert_covers(p->cert_subject, p->cert_names, p->ptr.answer[0])
+                       ? "true" : "false");
+    else
+      printf("null");
   } else {
     printf("null");
   }
@@ -527,6 +578,9 @@ static void usage(FILE *f) {
           "  --starttls           when offered: STARTTLS, the TLS handshake (OpenSSL),\n"
           "                       the certificate's name and DNS names (not\n"
           "                       verified: read), then QUIT inside TLS\n"
+          "  --resolver ADDR[:PORT]  ask the receiver's PTR here (repeatable): its\n"
+          "                       name against the banner name and certificate\n"
+          "                       (our own MX: seed Tasks 9 and 10)\n"
           "  --port N             default 25\n"
           "  --timeout DUR        each step's limit (default 10s)\n"
           "  --db PATH            store the session (see '%s --help')\n"
@@ -547,12 +601,14 @@ int cmd_probe(int argc, char **argv) {
       {"db", required_argument, NULL, 'd'},
       {"format", required_argument, NULL, 'f'},
       {"starttls", no_argument, NULL, 'T'},
+      {"resolver", required_argument, NULL, 'r'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   static struct probe p;
   struct sockaddr_storage dst, src;
   struct session s;
-  const char *source = NULL, *db = NULL;
+  const char *source = NULL, *db = NULL, *servers[RESOLVERS_MAX];
+  unsigned nserv = 0;
   char hostname[256];
   uv_loop_t loop;
   int c, rc, json = 0, ex;
@@ -581,6 +637,15 @@ int cmd_probe(int argc, char **argv) {
       break;
     case 'd': db = optarg; break;
     case 'T': p.want_tls = 1; break;
+    case 'r': {
+      char e[300];
+      if (nserv == RESOLVERS_MAX || resolver_check_server(optarg, e, sizeof(e)) < 0) {
+        cli_err("probe: --resolver: %s", nserv == RESOLVERS_MAX ? "too many" : e);
+        return EXIT_USAGE;
+      }
+      servers[nserv++] = optarg;
+      break;
+    }
     case 'f':
       if (strcmp(optarg, "json") == 0) json = 1;
       else if (strcmp(optarg, "text") != 0) {
@@ -639,6 +704,18 @@ int cmd_probe(int argc, char **argv) {
     arm(&p);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
+  if (nserv > 0 && p.t_conn_us) { /* the receiver's PTR, through --resolver */
+    struct resolver_cfg dns = {servers, nserv, 2000, 2};
+    struct resolver *res;
+    char rev[80], e[300];
+    if (dns_reverse_name(p.dst.family, p.dst.a, rev, sizeof(rev)) == 0 &&
+        resolver_new(&res, &loop, &dns, e, sizeof(e)) == 0) {
+      resolver_ask(res, rev, DNS_T_PTR, &p.ptr);
+      p.have_ptr = 1;
+      resolver_close(res);
+      uv_run(&loop, UV_RUN_DEFAULT);
+    }
+  }
   uv_loop_close(&loop);
   if (p.ssl) SSL_free(p.ssl); /* frees both BIOs */
   if (p.ctx) SSL_CTX_free(p.ctx);

@@ -737,8 +737,12 @@ ip netns exec "$S" "$BIN" probe --source 10.0.0.10 --helo mail01.example.com --f
 ip netns exec "$S" "$BIN" probe --source 10.0.0.10 --timeout 2s --format json \
   198.51.100.99 >"$T/probe2.json" 2>>"$T/probe.err"; prc2=$?
 ip netns exec "$S" "$BIN" probe --source 203.0.113.12 --starttls --format json \
-  198.51.100.25 >"$T/probe3.json" 2>>"$T/probe.err"; prc3=$?
-"$PY" - "$T/probe.json" "$T/probe2.json" "$T/probe3.json" <<'PY' && [ "$prc$prc2" = 02 ] &&
+  --resolver 198.51.100.53 198.51.100.25 >"$T/probe3.json" 2>>"$T/probe.err"; prc3=$?
+# .26: the same certificate and banner (mx.example.net), another PTR
+# (mx-fcrdns.example.net): the names do not match
+ip netns exec "$S" "$BIN" probe --source 203.0.113.12 --starttls --format json \
+  --resolver 198.51.100.53 198.51.100.26 >"$T/probe4.json" 2>>"$T/probe.err"; prc4=$?
+"$PY" - "$T/probe.json" "$T/probe2.json" "$T/probe3.json" "$T/probe4.json" <<'PY' && [ "$prc$prc2" = 02 ] &&
 import json, sys
 a = json.load(open(sys.argv[1]))
 assert a["connected"] and a["source"] == "10.0.0.10" and a["echoed_ip"] == "203.0.113.13", a
@@ -748,11 +752,14 @@ assert not b["connected"] and b["failure"] == "timeout", b
 c = json.load(open(sys.argv[3]))
 assert c["tls"] and c["tls"]["cert_cn"] == "mx.example.net" and c["tls"]["version"].startswith("TLS"), c
 assert c["tls"]["cert_covers_banner"] is True, c
+assert c["ptr"] == "mx.example.net" and c["banner_is_ptr"] is True and c["cert_covers_ptr"] is True, c
+e = json.load(open(sys.argv[4]))
+assert e["ptr"] == "mx-fcrdns.example.net" and e["banner_is_ptr"] is False and e["cert_covers_ptr"] is False, e
 assert [r["cmd"] for r in c["replies"]] == ["CONNECT", "EHLO", "STARTTLS"], c
 PY
   [ "$prc3" = 0 ] && [ "$("$BIN" sessions --db "$T/probe.db" --format jsonl | "$PY" -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; print(len(d), d[0]['point'].startswith('probe:'), d[0]['echoed_ip'], d[0]['helo'])")" = "1 True 203.0.113.13 mail01.example.com" ] &&
-  ok "probe from 10.0.0.10 through the gateway: Exim echoed the SNAT address 203.0.113.13, stored as a session at probe:HOST; the dropped receiver timed out (exit 2); --starttls to Postfix read its certificate (CN mx.example.net)" ||
-  ko "probe: exits $prc $prc2 ${prc3:-}; $(cat "$T/probe.json" "$T/probe2.json" "$T/probe3.json" "$T/probe.err" | head -c 900)"
+  ok "probe from 10.0.0.10 through the gateway: Exim echoed the SNAT address 203.0.113.13, stored as a session at probe:HOST; the dropped receiver timed out (exit 2); --starttls to Postfix read its certificate (CN mx.example.net, its PTR's name); on .26 banner and certificate do not match the PTR (mx-fcrdns)" ||
+  ko "probe: exits $prc $prc2 ${prc3:-} ${prc4:-}; $(cat "$T/probe.json" "$T/probe2.json" "$T/probe3.json" "$T/probe4.json" "$T/probe.err" | head -c 1200)"
 
 # --- nothing reached the host's own network ---------------------------------
 kill -INT "$HC"

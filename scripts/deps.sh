@@ -9,8 +9,8 @@ libc-ares-dev libsqlite3-dev zlib1g-dev libcmocka-dev libpsl-dev libsystemd-dev 
 wireshark-common publicsuffix man-db groff-base tcpreplay iproute2 systemd
 debhelper lintian devscripts fakeroot adduser git
 postfix swaks libnet-ssleay-perl libio-socket-inet6-perl nftables openssl
-valgrind prometheus unbound python3-seccomp pflogsumm systemd-journal-remote chromium poppler-utils rsyslog rbldnsd"
-EXIM_PKGS="exim4-daemon-light libidn12"
+valgrind prometheus unbound python3-seccomp pflogsumm systemd-journal-remote chromium poppler-utils rsyslog rbldnsd libevent-2.1-7 libdb5.3"
+EXIM_PKGS="exim4-daemon-light libidn12 opensmtpd"
 DEBS=${EA_DEBS:-/var/cache/egressaudit-test/debs}
 missing=""
 for p in $PKGS; do

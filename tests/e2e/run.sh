@@ -7,6 +7,7 @@
 #   10.0.0.10            10.0.0.1     198.51.100.1      .25 Postfix (550 no PTR)
 #   203.0.113.11, .12    SNAT 10/24 -> 203.0.113.10     .26 Postfix (450 FCrDNS)
 #   2001:db8:10::25,26   (later .13)  v6 routed         .27 Exim (echoes [ip])
+#                                                       .28 OpenSMTPD (at the end)
 #                                                       .53 NSD, tests/dns/zones
 #
 # `egressaudit watch` runs in sender (one interface) and on the gateway (both
@@ -36,10 +37,11 @@ fi
 for t in postfix swaks nsd openssl ip nft dpkg-deb tcpdump; do
   command -v "$t" >/dev/null || { echo "e2e: $t missing (run scripts/deps.sh as root)"; exit 1; }
 done
-for p in exim4-daemon-light libidn12; do
+for p in exim4-daemon-light libidn12 opensmtpd; do
   ls "$DEBS/${p}_"*.deb >/dev/null 2>&1 || { echo "e2e: no $p .deb in $DEBS (run scripts/deps.sh as root)"; exit 1; }
 done
-if getent passwd "$XUID" >/dev/null || getent group "$XUID" >/dev/null; then
+if getent passwd "$XUID" >/dev/null || getent group "$XUID" >/dev/null ||
+  getent passwd "$((XUID + 1))" >/dev/null || getent passwd "$((XUID + 2))" >/dev/null; then
   echo "e2e: uid/gid $XUID is taken here; set EA_EXIM_UID to a free one"
   exit 1
 fi
@@ -727,6 +729,25 @@ assert len(p) == 1 and p[0]["subject"] == "mail01" and p[0]["severity"] == "crit
 PY
 cp "$SP"/maillog "$X"/log/mainlog "$T/" 2>/dev/null
 
+# --- OpenSMTPD in mx (198.51.100.28): a third real MTA, extracted from its
+# .deb like Exim (it conflicts with postfix), its users in a bind-mounted
+# passwd, its compiled-in paths (/var/spool/smtpd, /var/lib/opensmtpd/empty,
+# /run) on tmpfs in its own mount namespace.
+O=$T/osd
+mkdir -p "$O/root" "$O/etc"
+dpkg-deb -x "$DEBS"/opensmtpd_*.deb "$O/root"
+{ cat /etc/passwd; echo "opensmtpd:x:$((XUID + 1)):$((XUID + 1)):e2e:/nonexistent:/usr/sbin/nologin"
+  echo "opensmtpq:x:$((XUID + 2)):$((XUID + 2)):e2e:/nonexistent:/usr/sbin/nologin"; } >"$O/etc/passwd"
+{ cat /etc/group; echo "opensmtpd:x:$((XUID + 1)):"; echo "opensmtpq:x:$((XUID + 2)):"; } >"$O/etc/group"
+printf 'listen on 198.51.100.28 hostname mx-osd.example.net\nmatch from any for any reject\n' >"$O/smtpd.conf"
+ip -n "$M" addr add 198.51.100.28/24 dev ea-m0
+ip netns exec "$M" sh -c "mount --bind $O/etc/passwd /etc/passwd && mount --bind $O/etc/group /etc/group &&
+  mount -t tmpfs tmpfs /var/spool && mount -t tmpfs tmpfs /var/lib && mount -t tmpfs tmpfs /run &&
+  mkdir -p /var/lib/opensmtpd/empty /var/spool/smtpd && chmod 711 /var/spool/smtpd &&
+  exec $O/root/usr/sbin/smtpd -d -f $O/smtpd.conf" >"$T/osd.log" 2>&1 &
+OSD=$!
+wait_until 30 listening 198.51.100.28:25 || ko "OpenSMTPD did not listen: $(tail -3 "$T/osd.log")"
+
 # --- probe: an SMTP session from the sender through the gateway's SNAT ------
 # Exim echoes the client address it saw: the SNAT address (203.0.113.13 by
 # now), not the inside one the probe left from; the session is stored like
@@ -738,11 +759,14 @@ ip netns exec "$S" "$BIN" probe --source 10.0.0.10 --timeout 2s --format json \
   198.51.100.99 >"$T/probe2.json" 2>>"$T/probe.err"; prc2=$?
 ip netns exec "$S" "$BIN" probe --source 203.0.113.12 --starttls --format json \
   --resolver 198.51.100.53 198.51.100.25 >"$T/probe3.json" 2>>"$T/probe.err"; prc3=$?
+ip netns exec "$S" "$BIN" probe --source 10.0.0.10 --format json 198.51.100.28 \
+  >"$T/probe5.json" 2>>"$T/probe.err"; prc5=$?
+kill "$OSD" 2>/dev/null
 # .26: the same certificate and banner (mx.example.net), another PTR
 # (mx-fcrdns.example.net): the names do not match
 ip netns exec "$S" "$BIN" probe --source 203.0.113.12 --starttls --format json \
   --resolver 198.51.100.53 198.51.100.26 >"$T/probe4.json" 2>>"$T/probe.err"; prc4=$?
-"$PY" - "$T/probe.json" "$T/probe2.json" "$T/probe3.json" "$T/probe4.json" <<'PY' && [ "$prc$prc2" = 02 ] &&
+"$PY" - "$T/probe.json" "$T/probe2.json" "$T/probe3.json" "$T/probe4.json" "$T/probe5.json" <<'PY' && [ "$prc$prc2$prc5" = 020 ] &&
 import json, sys
 a = json.load(open(sys.argv[1]))
 assert a["connected"] and a["source"] == "10.0.0.10" and a["echoed_ip"] == "203.0.113.13", a
@@ -753,13 +777,15 @@ c = json.load(open(sys.argv[3]))
 assert c["tls"] and c["tls"]["cert_cn"] == "mx.example.net" and c["tls"]["version"].startswith("TLS"), c
 assert c["tls"]["cert_covers_banner"] is True, c
 assert c["ptr"] == "mx.example.net" and c["banner_is_ptr"] is True and c["cert_covers_ptr"] is True, c
+f = json.load(open(sys.argv[5]))
+assert f["echoed_ip"] == "203.0.113.13" and "OpenSMTPD" in f["replies"][0]["text"], f
 e = json.load(open(sys.argv[4]))
 assert e["ptr"] == "mx-fcrdns.example.net" and e["banner_is_ptr"] is False and e["cert_covers_ptr"] is False, e
 assert [r["cmd"] for r in c["replies"]] == ["CONNECT", "EHLO", "STARTTLS"], c
 PY
   [ "$prc3" = 0 ] && [ "$("$BIN" sessions --db "$T/probe.db" --format jsonl | "$PY" -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; print(len(d), d[0]['point'].startswith('probe:'), d[0]['echoed_ip'], d[0]['helo'])")" = "1 True 203.0.113.13 mail01.example.com" ] &&
-  ok "probe from 10.0.0.10 through the gateway: Exim echoed the SNAT address 203.0.113.13, stored as a session at probe:HOST; the dropped receiver timed out (exit 2); --starttls to Postfix read its certificate (CN mx.example.net, its PTR's name); on .26 banner and certificate do not match the PTR (mx-fcrdns)" ||
-  ko "probe: exits $prc $prc2 ${prc3:-} ${prc4:-}; $(cat "$T/probe.json" "$T/probe2.json" "$T/probe3.json" "$T/probe4.json" "$T/probe.err" | head -c 1200)"
+  ok "probe from 10.0.0.10 through the gateway: Exim and OpenSMTPD echoed the SNAT address 203.0.113.13, stored as a session at probe:HOST; the dropped receiver timed out (exit 2); --starttls to Postfix read its certificate (CN mx.example.net, its PTR's name); on .26 banner and certificate do not match the PTR (mx-fcrdns)" ||
+  ko "probe: exits $prc $prc2 ${prc3:-} ${prc4:-}; $(cat "$T/probe.json" "$T/probe2.json" "$T/probe3.json" "$T/probe4.json" "$T/probe5.json" "$T/probe.err" "$T/osd.log" | head -c 1500)"
 
 # --- nothing reached the host's own network ---------------------------------
 kill -INT "$HC"

@@ -120,12 +120,28 @@ enum check_status checklist_spf(unsigned result, int *sev) {
   }
 }
 
-/* "a (3), b (1)" of the entries for which keep() says 1, into out. */
+/* Is v one of the space-separated names of list (case-insensitive)? */
+static int in_list(const char *list, const char *v) {
+  size_t vl = strlen(v);
+  const char *p = list, *e;
+
+  if (list == NULL) return 0;
+  while (*p) {
+    while (*p == ' ') p++;
+    for (e = p; *e && *e != ' '; e++)
+      ;
+    if ((size_t)(e - p) == vl && vl > 0 && strncasecmp(p, v, vl) == 0) return 1;
+    p = e;
+  }
+  return 0;
+}
+
+/* "a (3), b (1)": the entries not in skip (a list, or NULL), into out. */
 static size_t seen_list(const struct seen *s, size_t n, const char *skip,
                         char *out, size_t cap) {
   size_t i, o = 0;
   for (i = 0; i < n && o < cap; i++) {
-    if (skip && strcasecmp(s[i].value, skip) == 0) continue;
+    if (skip && in_list(skip, s[i].value)) continue;
     o += (size_t)snprintf(out + o, cap - o, "%s%s (%lld)", o ? ", " : "",
                           s[i].value, (long long)s[i].sessions);
   }
@@ -146,8 +162,8 @@ enum check_status checklist_mta_helo(const char *configured, const struct seen *
     return CK_PASS;
   }
   snprintf(detail, cap, "configured %s, but sessions greeted as %s: another MTA "
-           "on this host, or a transport with its own smtp_helo_name",
-           configured, other);
+           "on this host, or a transport with its own HELO name",
+           configured[0] ? configured : "nothing", other);
   return CK_FAIL;
 }
 
@@ -172,7 +188,7 @@ enum check_status checklist_mta_bind(const char *bind4, const char *bind6,
   for (i = 0; i < n && o < sizeof(other); i++) {
     int v6 = strchr(s[i].value, ':') != NULL;
     const char *b = v6 ? bind6 : bind4;
-    if (b == NULL || !b[0] || strcasecmp(b, s[i].value) == 0) continue;
+    if (b == NULL || !b[0] || in_list(b, s[i].value)) continue;
     o += (size_t)snprintf(other + o, sizeof(other) - o, "%s%s (%lld)", o ? ", " : "",
                           s[i].value, (long long)s[i].sessions);
   }
@@ -183,7 +199,7 @@ enum check_status checklist_mta_bind(const char *bind4, const char *bind6,
     return CK_PASS;
   }
   snprintf(detail, cap, "bound to %s%s%s, but mail left from %s: another MTA, a "
-           "transport's own smtp_bind_address, or policy routing",
+           "transport's own bind address, or policy routing",
            bind4 && bind4[0] ? bind4 : "", bind4 && bind4[0] && bind6 && bind6[0] ? " and " : "",
            bind6 && bind6[0] ? bind6 : "", other);
   return CK_FAIL;

@@ -61,14 +61,16 @@ struct seen {
   int64_t sessions;
 };
 
-/* Postfix's smtp_helo_name (expanded) against the HELO names its egress
- * sessions sent: pass when they all sent it; fail (warn) naming the
- * others (another MTA on the host, a transport's own smtp_helo_name);
- * skip when no session was seen. */
+/* The MTA's HELO name(s) (Postfix's smtp_helo_name, Exim's transports'
+ * helo_data; space-separated) against the HELO names its egress sessions
+ * sent: pass when they all sent one of them; fail (warn) naming the
+ * others (another MTA on the host, a transport's own setting); skip when
+ * no session was seen. */
 enum check_status checklist_mta_helo(const char *configured, const struct seen *s,
                                      size_t n, char *detail, size_t cap);
 
-/* smtp_bind_address (and smtp_bind_address6) against the source addresses
+/* The bind address(es) (smtp_bind_address and smtp_bind_address6, Exim's
+ * interface; space-separated lists) against the source addresses
  * of the egress sessions: with a bind address, mail from another source of
  * its family fails (warn: another MTA, a transport's own bind address, or
  * policy routing); without one the kernel's route picks, and the sources

@@ -339,22 +339,17 @@ static int on_group(const struct egress_group *g, void *ctx) {
   return 0;
 }
 
-/* postconf [-c DIR] -x NAMES: "name = value" lines into vals (in the
- * order of names). 0, or -1 with err. */
-static int postconf_read(const char *dir, const char *const *names, size_t n,
-                         char vals[][256], char *err, size_t errlen) {
-  char *argv[16], out[8192], *line, *save;
+/* Run the first of paths that exists (then argv[0] on PATH) with argv,
+ * its standard output into out (NUL-ended, cut at cap). 0, or -1 with err
+ * (it cannot be run, or it exited non-zero). */
+static int run_read(const char *const *paths, char *const *argv, char *out,
+                    size_t cap, char *err, size_t errlen) {
   posix_spawn_file_actions_t fa;
-  size_t k, a = 0, got = 0;
-  int pfd[2], status;
+  size_t got = 0, k;
+  int pfd[2], status = ENOENT;
   ssize_t r;
   pid_t pid;
 
-  argv[a++] = "postconf";
-  if (dir) argv[a++] = "-c", argv[a++] = (char *)dir;
-  argv[a++] = "-x";
-  for (k = 0; k < n && a < 15; k++) argv[a++] = (char *)names[k];
-  argv[a] = NULL;
   if (pipe2(pfd, O_CLOEXEC) < 0) {
     snprintf(err, errlen, "pipe: %s", strerror(errno));
     return -1;
@@ -362,29 +357,37 @@ static int postconf_read(const char *dir, const char *const *names, size_t n,
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  /* Postfix's tools live in /usr/sbin, often not in a user's PATH. */
-  status = posix_spawn(&pid, "/usr/sbin/postconf", &fa, NULL, argv, environ);
-  if (status == ENOENT) status = posix_spawnp(&pid, "postconf", &fa, NULL, argv, environ);
+  /* The MTAs' tools live in /usr/sbin, often not in a user's PATH. */
+  for (k = 0; paths[k] != NULL && status == ENOENT; k++)
+    status = posix_spawn(&pid, paths[k], &fa, NULL, argv, environ);
+  if (status == ENOENT) status = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   close(pfd[1]);
   if (status != 0) {
     close(pfd[0]);
-    snprintf(err, errlen, "cannot run postconf: %s (is Postfix installed?)",
-             strerror(status));
+    snprintf(err, errlen, "cannot run %s: %s (is it installed?)", argv[0], strerror(status));
     return -1;
   }
-  while (got + 1 < sizeof(out) && (r = read(pfd[0], out + got, sizeof(out) - 1 - got)) > 0)
+  while (got + 1 < cap && (r = read(pfd[0], out + got, cap - 1 - got)) > 0)
     got += (size_t)r;
   out[got] = '\0';
   close(pfd[0]);
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    snprintf(err, errlen, "postconf%s%s failed (exit %d)", dir ? " -c " : "",
-             dir ? dir : "", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    snprintf(err, errlen, "%s failed (exit %d)", argv[0],
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return -1;
   }
-  for (k = 0; k < n; k++) vals[k][0] = '\0';
+  return 0;
+}
+
+/* "name = value" lines (postconf -x, exim -bP) into vals, by names. */
+static void name_values(char *out, const char *const *names, size_t n,
+                        char vals[][256]) {
+  char *line, *save;
+  size_t k;
+
   for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char *eq = strstr(line, " =");
     size_t nl;
@@ -394,25 +397,114 @@ static int postconf_read(const char *dir, const char *const *names, size_t n,
       if (strlen(names[k]) == nl && strncmp(line, names[k], nl) == 0)
         snprintf(vals[k], 256, "%s", eq[2] ? eq + 3 : "");
   }
+}
+
+/* postconf [-c DIR] -x NAMES into vals (in the order of names). */
+static int postconf_read(const char *dir, const char *const *names, size_t n,
+                         char vals[][256], char *err, size_t errlen) {
+  static const char *const paths[] = {"/usr/sbin/postconf", NULL};
+  char *argv[16], out[8192];
+  size_t k, a = 0;
+
+  argv[a++] = "postconf";
+  if (dir) argv[a++] = "-c", argv[a++] = (char *)dir;
+  argv[a++] = "-x";
+  for (k = 0; k < n && a < 15; k++) argv[a++] = (char *)names[k];
+  argv[a] = NULL;
+  for (k = 0; k < n; k++) vals[k][0] = '\0';
+  if (run_read(paths, argv, out, sizeof(out), err, errlen) < 0) return -1;
+  name_values(out, names, n, vals);
   return 0;
 }
 
-/* The lines: Postfix's HELO and bind address against the egress sessions
- * of the database. 0, or an exit code. */
-static int postconf_lines(struct pf *o, const char *dir, const char *db) {
+/* exim [-C CONF] -bP WHAT (Debian's exim4 first): its output into out. */
+static int exim_bp(const char *conf, const char *what, const char *arg, char *out,
+                   size_t cap, char *err, size_t errlen) {
+  static const char *const paths[] = {"/usr/sbin/exim4", "/usr/sbin/exim", NULL};
+  char *argv[8];
+  size_t a = 0;
+
+  argv[a++] = "exim4";
+  if (conf) argv[a++] = "-C", argv[a++] = (char *)conf;
+  argv[a++] = "-bP";
+  argv[a++] = (char *)what;
+  if (arg) argv[a++] = (char *)arg;
+  argv[a] = NULL;
+  return run_read(paths, argv, out, cap, err, errlen);
+}
+
+/* Exim's HELO names and bind addresses, from each smtp transport
+ * (helo_data, default $primary_hostname; interface), space-separated into
+ * helo and bind; an expansion other than $primary_hostname is not
+ * compared (said in *expanded). */
+static int exim_read(const char *conf, char *helo, char *bind, size_t cap,
+                     int *expanded, char *err, size_t errlen) {
+  static const char *const pn[] = {"primary_hostname"};
+  static const char *const tn[] = {"driver", "helo_data", "interface"};
+  char out[8192], list[4096], primary[1][256], tv[3][256], *line, *save;
+  size_t hl = 0, bl = 0;
+
+  helo[0] = bind[0] = '\0';
+  *expanded = 0;
+  primary[0][0] = '\0';
+  if (exim_bp(conf, "primary_hostname", NULL, out, sizeof(out), err, errlen) < 0) return -1;
+  name_values(out, pn, 1, primary);
+  if (exim_bp(conf, "transport_list", NULL, list, sizeof(list), err, errlen) < 0) return -1;
+  for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    const char *h;
+    if (!line[0] || exim_bp(conf, "transport", line, out, sizeof(out), err, errlen) < 0)
+      continue;
+    tv[0][0] = tv[1][0] = tv[2][0] = '\0';
+    name_values(out, tn, 3, tv);
+    if (strcmp(tv[0], "smtp") != 0) continue;
+    h = tv[1][0] == '\0' || strcmp(tv[1], "$primary_hostname") == 0 ||
+                strcmp(tv[1], "${primary_hostname}") == 0
+            ? primary[0]
+            : tv[1];
+    if (strchr(h, '$')) *expanded = 1;
+    else if (hl < cap) hl += (size_t)snprintf(helo + hl, cap - hl, "%s%s", hl ? " " : "", h);
+    if (tv[2][0] && strchr(tv[2], '$')) *expanded = 1;
+    else if (tv[2][0] && bl < cap)
+      bl += (size_t)snprintf(bind + bl, cap - bl, "%s%s", bl ? " " : "", tv[2]);
+  }
+  return 0;
+}
+
+/* The lines: the MTA's HELO and bind addresses (Postfix: postconf;
+ * Exim: -bP of each smtp transport) against the egress sessions of the
+ * database. 0, or an exit code. */
+static int mta_lines(struct pf *o, int exim, const char *conf, const char *db) {
   static const char *const names[] = {"smtp_helo_name", "smtp_bind_address",
                                       "smtp_bind_address6", "inet_protocols"};
-  char vals[4][256], err[1024], detail[1400], title[200];
+  char vals[4][256], err[1024], detail[1400], title[400];
+  char helo[1024], bind[1024], b4[1024], b6[1024];
+  int expanded = 0, nj = 0, rc;
   struct mta_seen m;
   struct store *st;
   enum check_status s;
   size_t k;
-  int nj = 0, rc;
 
   memset(&m, 0, sizeof(m));
-  if (postconf_read(dir, names, 4, vals, err, sizeof(err)) < 0) {
-    cli_err("preflight: --postconf: %s", err);
-    return EXIT_NOINPUT;
+  if (exim) {
+    char *tok, *save;
+    size_t l4 = 0, l6 = 0;
+    if (exim_read(conf, helo, bind, sizeof(helo), &expanded, err, sizeof(err)) < 0) {
+      cli_err("preflight: --exim: %s", err);
+      return EXIT_NOINPUT;
+    }
+    b4[0] = b6[0] = '\0';
+    for (tok = strtok_r(bind, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+      if (strchr(tok, ':')) l6 += (size_t)snprintf(b6 + l6, sizeof(b6) - l6, "%s%s", l6 ? " " : "", tok);
+      else l4 += (size_t)snprintf(b4 + l4, sizeof(b4) - l4, "%s%s", l4 ? " " : "", tok);
+    }
+  } else {
+    if (postconf_read(conf, names, 4, vals, err, sizeof(err)) < 0) {
+      cli_err("preflight: --postconf: %s%s%s", err, conf ? ", with -c " : "", conf ? conf : "");
+      return EXIT_NOINPUT;
+    }
+    snprintf(helo, sizeof(helo), "%s", vals[0]);
+    snprintf(b4, sizeof(b4), "%s", vals[1]);
+    snprintf(b6, sizeof(b6), "%s", vals[2]);
   }
   rc = store_open(&st, cli_db_path(db), STORE_RO, err, sizeof(err));
   if (rc < 0) {
@@ -427,28 +519,37 @@ static int postconf_lines(struct pf *o, const char *dir, const char *db) {
   }
   store_close(st);
   if (o->json) {
-    printf("%s{\"mta\":\"postfix\",\"config\":", o->first ? "" : ",");
-    json_str(stdout, dir ? dir : "");
+    printf("%s{\"mta\":\"%s\",\"config\":", o->first ? "" : ",", exim ? "exim" : "postfix");
+    json_str(stdout, conf ? conf : "");
     printf(",\"checks\":[");
   } else {
-    printf("%sthis host's Postfix (postconf%s%s) against the database's egress sessions\n",
-           o->first ? "" : "\n", dir ? " -c " : "", dir ? dir : "");
+    printf("%sthis host's %s (%s%s%s) against the database's egress sessions\n",
+           o->first ? "" : "\n", exim ? "Exim" : "Postfix",
+           exim ? "exim -bP" : "postconf", conf ? (exim ? " -C " : " -c ") : "",
+           conf ? conf : "");
   }
   o->first = 0;
-  s = checklist_mta_helo(vals[0], m.helo, m.nh, detail, sizeof(detail));
+  s = checklist_mta_helo(helo, m.helo, m.nh, detail, sizeof(detail));
   if (s == CK_FAIL) o->by_sev[SEV_WARN]++;
-  snprintf(title, sizeof(title), "smtp_helo_name %.120s is the HELO on the wire", vals[0]);
+  snprintf(title, sizeof(title), "%s %.200s %s the HELO on the wire",
+           exim ? "helo_data" : "smtp_helo_name", helo, strchr(helo, ' ') ? "are" : "is");
   if (o->json) line_json(&nj, "mta-helo", check_status_name(s), title, NULL, detail, NULL);
   else line_text(o, check_status_name(s), title, detail, NULL);
-  s = checklist_mta_bind(vals[1], vals[2], m.src, m.ns, detail, sizeof(detail));
+  s = checklist_mta_bind(b4, b6, m.src, m.ns, detail, sizeof(detail));
   if (s == CK_FAIL) o->by_sev[SEV_WARN]++;
-  snprintf(title, sizeof(title), "mail leaves from smtp_bind_address%s",
-           vals[1][0] || vals[2][0] ? "" : " (none set)");
+  snprintf(title, sizeof(title), "mail leaves from %s%s", exim ? "the transports' interface" : "smtp_bind_address",
+           b4[0] || b6[0] ? "" : " (none set)");
   if (o->json) line_json(&nj, "mta-bind", check_status_name(s), title, NULL, detail, NULL);
   else line_text(o, check_status_name(s), title, detail, NULL);
-  snprintf(title, sizeof(title), "inet_protocols = %.100s", vals[3]);
-  if (o->json) line_json(&nj, "mta-protocols", "info", title, NULL, NULL, NULL);
-  else line_text(o, "info", title, NULL, NULL);
+  if (!exim) {
+    snprintf(title, sizeof(title), "inet_protocols = %.100s", vals[3]);
+    if (o->json) line_json(&nj, "mta-protocols", "info", title, NULL, NULL, NULL);
+    else line_text(o, "info", title, NULL, NULL);
+  } else if (expanded) {
+    snprintf(title, sizeof(title), "a transport's helo_data or interface is an expansion: not compared");
+    if (o->json) line_json(&nj, "mta-expansion", "info", title, NULL, NULL, NULL);
+    else line_text(o, "info", title, NULL, NULL);
+  }
   if (o->json) printf("]}");
   for (k = 0; k < m.nk; k++) free(m.keep[k]);
   return 0;
@@ -566,6 +667,9 @@ static void usage(FILE *f) {
           "                       postconf -c DIR) with the egress sessions of\n"
           "                       --db: smtp_helo_name against the HELO names\n"
           "                       sent, smtp_bind_address against the sources\n"
+          "  --exim[=CONFIG]      the same for Exim (exim -bP, or exim -C CONFIG\n"
+          "                       -bP): each smtp transport's helo_data and\n"
+          "                       interface\n"
           "  --egress             every public egress address the database's last\n"
           "                       analysis recorded, instead of ADDR|CIDR\n"
           "  --db PATH            with --egress (see '%s --help')\n"
@@ -585,6 +689,7 @@ int cmd_preflight(int argc, char **argv) {
       {"domain", required_argument, NULL, 'D'},
       {"dkim-selector", required_argument, NULL, 'K'},
       {"postconf", optional_argument, NULL, 'C'},
+      {"exim", optional_argument, NULL, 'X'},
       {"format", required_argument, NULL, 'f'},
       {"egress", no_argument, NULL, 'E'},
       {"db", required_argument, NULL, 'd'},
@@ -595,8 +700,8 @@ int cmd_preflight(int argc, char **argv) {
   static struct pf o;
   static struct ea_addr addrs[PF_ADDRS_MAX];
   const char *helos[IDENT_HELO_MAX];
-  int c, rc, i, n = 0, egress = 0, postconf = 0;
-  const char *pc_dir = NULL;
+  int c, rc, i, n = 0, egress = 0, postconf = 0, exim = 0;
+  const char *pc_dir = NULL, *exim_conf = NULL;
   const char *db = NULL;
   uv_loop_t loop;
   char err[512];
@@ -642,6 +747,10 @@ int cmd_preflight(int argc, char **argv) {
       postconf = 1;
       pc_dir = optarg;
       break;
+    case 'X':
+      exim = 1;
+      exim_conf = optarg;
+      break;
     case 'D':
       if (optarg[0] == '\0' || strlen(optarg) > 253 || strpbrk(optarg, " @/\\") != NULL) {
         cli_err("preflight: --domain '%s' is not a domain name", optarg);
@@ -667,7 +776,7 @@ int cmd_preflight(int argc, char **argv) {
     cli_err("preflight: --egress or addresses, not both");
     return EXIT_USAGE;
   }
-  if (!egress && !postconf && optind >= argc) {
+  if (!egress && !postconf && !exim && optind >= argc) {
     cli_err("preflight: no address given (try 'preflight --help')");
     return EXIT_USAGE;
   }
@@ -675,8 +784,8 @@ int cmd_preflight(int argc, char **argv) {
     cli_err("preflight: --dkim-selector needs --domain");
     return EXIT_USAGE;
   }
-  if (db != NULL && !egress && !postconf) {
-    cli_err("preflight: --db is an option of --egress and --postconf");
+  if (db != NULL && !egress && !postconf && !exim) {
+    cli_err("preflight: --db is an option of --egress, --postconf and --exim");
     return EXIT_USAGE;
   }
   if ((rc = analysis_opts_check(&d, "preflight")) != 0) return rc;
@@ -710,7 +819,8 @@ int cmd_preflight(int argc, char **argv) {
     else printf("  not checked yet: %san SMTP probe\n",
                 o.domain ? "" : "SPF, DKIM, DMARC (--domain), ");
   }
-  if (postconf && (rc = postconf_lines(&o, pc_dir, db)) != 0) {
+  if ((postconf && (rc = mta_lines(&o, 0, pc_dir, db)) != 0) ||
+      (exim && (rc = mta_lines(&o, 1, exim_conf, db)) != 0)) {
     uv_loop_close(&loop);
     return rc;
   }

@@ -538,7 +538,7 @@ if command -v postconf >/dev/null || [ -x /usr/sbin/postconf ]; then
   printf 'myhostname = mail01.example.com\n' >"$T/pc/main.cf"
   "$BIN" preflight --postconf="$T/pc" --db "$T/pc/d.db" --format json >"$T/pc/2.json"; rc2=$?
   "$BIN" preflight --postconf="$T/pc/nope" --db "$T/pc/d.db" 2>"$T/pc/3.err"; rc3=$?
-  "$PY" - "$T/pc/1.json" "$T/pc/2.json" <<'PY' && [ "$rc1$rc2$rc3" = "1166" ] && grep -q "postconf -c $T/pc/nope failed" "$T/pc/3.err" &&
+  "$PY" - "$T/pc/1.json" "$T/pc/2.json" <<'PY' && [ "$rc1$rc2$rc3" = "1166" ] && grep -q "postconf failed (exit [0-9]*), with -c $T/pc/nope" "$T/pc/3.err" &&
 import json, sys
 a = {c["check"]: c for c in json.load(open(sys.argv[1]))[0]["checks"]}
 b = {c["check"]: c for c in json.load(open(sys.argv[2]))[0]["checks"]}

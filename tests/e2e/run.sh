@@ -28,7 +28,7 @@ BIN=$(cd "$(dirname "${EA_BIN:-build/egressaudit}")" && pwd)/$(basename "${EA_BI
 PY=${PYTHON:-python3}
 DEBS=${EA_DEBS:-/var/cache/egressaudit-test/debs}
 XUID=${EA_EXIM_UID:-64990} # "Debian-exim" inside mx only; unused on the host
-NTESTS=18
+NTESTS=19
 if [ "$(id -u)" != 0 ]; then
   echo "e2e: skipped (needs root)"
   echo "e2e: 0 passed, 0 failed, $NTESTS skipped"
@@ -786,6 +786,24 @@ PY
   [ "$prc3" = 0 ] && [ "$("$BIN" sessions --db "$T/probe.db" --format jsonl | "$PY" -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; print(len(d), d[0]['point'].startswith('probe:'), d[0]['echoed_ip'], d[0]['helo'])")" = "1 True 203.0.113.13 mail01.example.com" ] &&
   ok "probe from 10.0.0.10 through the gateway: Exim and OpenSMTPD echoed the SNAT address 203.0.113.13, stored as a session at probe:HOST; the dropped receiver timed out (exit 2); --starttls to Postfix read its certificate (CN mx.example.net, its PTR's name); on .26 banner and certificate do not match the PTR (mx-fcrdns)" ||
   ko "probe: exits $prc $prc2 ${prc3:-} ${prc4:-}; $(cat "$T/probe.json" "$T/probe2.json" "$T/probe3.json" "$T/probe4.json" "$T/probe5.json" "$T/probe.err" "$T/osd.log" | head -c 1500)"
+
+# --- preflight --exim: the sending Exim's configuration (exim -C -bP, its
+# smtp transport's helo_data mail02.example.com and interface 203.0.113.12)
+# against the sessions the sender's watch captured (Postfix's from .11 too).
+ip netns exec "$S" sh -c "mount --bind $E/etc/passwd /etc/passwd && mount --bind $E/etc/group /etc/group &&
+  PATH=$E/root/usr/sbin:\$PATH LD_LIBRARY_PATH=$E/root/usr/lib/x86_64-linux-gnu \
+  $BIN preflight --exim=$X/exim.conf --db $T/mta.db --format json" >"$T/pfx.json" 2>"$T/pfx.err"; rc=$?
+"$PY" - "$T/pfx.json" <<'PY' && [ "$rc" = 1 ] &&
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = {x["check"]: x for x in d[0]["checks"]}
+assert d[0]["mta"] == "exim", d
+assert "mail02.example.com" in c["mta-helo"]["title"] and c["mta-helo"]["status"] == "fail", c
+assert c["mta-bind"]["status"] == "fail" and "bound to 203.0.113.12" in c["mta-bind"]["detail"], c
+assert "203.0.113.11 (" in c["mta-bind"]["detail"] and "203.0.113.12 (" not in c["mta-bind"]["detail"], c
+PY
+  ok "preflight --exim (the real exim -C CONFIG -bP): helo_data mail02.example.com and interface 203.0.113.12 read from its smtp transport; the sessions from Postfix (.11) named as another sender" ||
+  ko "preflight --exim: exit $rc; $(head -c 800 "$T/pfx.json"; cat "$T/pfx.err")"
 
 # --- nothing reached the host's own network ---------------------------------
 kill -INT "$HC"

@@ -560,11 +560,60 @@ static int probe_store(const char *db, const struct session *s0) {
   return store_close(st) < 0 ? EXIT_IOERR : 0;
 }
 
+/* ADDR, [V6ADDR]:PORT, ADDR:PORT, NAME or NAME:PORT into *dst (a name's
+ * first address through the resolvers given, else the system's; its
+ * AAAA when it has no A). 0 or an exit code. */
+static int target_parse(const char *arg, const char *const *servers, unsigned n,
+                        struct ea_addr *dst, long *port) {
+  char host[300], e[300];
+  const char *colon = strrchr(arg, ':');
+  struct resolver_cfg dns = {servers, n, 2000, 2};
+  struct dns_result r;
+  struct resolver *res;
+  uv_loop_t loop;
+
+  snprintf(host, sizeof(host), "%s", arg);
+  if (arg[0] == '[' && (colon = strstr(arg, "]:")) != NULL) { /* [v6]:port */
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - arg - 1), arg + 1);
+    *port = strtol(colon + 2, NULL, 10);
+  } else if (colon && strchr(arg, ':') == colon) { /* one colon: host:port */
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - arg), arg);
+    *port = strtol(colon + 1, NULL, 10);
+  }
+  if (*port < 1 || *port > 65535) {
+    cli_err("probe: '%s': not a port", arg);
+    return EXIT_USAGE;
+  }
+  if (addr_parse(dst, host, strlen(host)) == 0) return 0;
+  if (host[0] == '\0' || strpbrk(host, " /\\") != NULL) {
+    cli_err("probe: '%s' is not an address or a host name", arg);
+    return EXIT_USAGE;
+  }
+  uv_loop_init(&loop);
+  if (resolver_new(&res, &loop, &dns, e, sizeof(e)) < 0) {
+    cli_err("probe: %s", e);
+    uv_loop_close(&loop);
+    return EXIT_USAGE;
+  }
+  resolver_ask(res, host, DNS_T_A, &r);
+  if (r.status != DNS_OK || r.n == 0) resolver_ask(res, host, DNS_T_AAAA, &r);
+  resolver_close(res);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  if (r.status != DNS_OK || r.n == 0 ||
+      addr_parse(dst, r.answer[0], strlen(r.answer[0])) < 0) {
+    cli_err("probe: %s: no address (%s)", host, dns_status_name(r.status));
+    return dns_status_temporary(r.status) ? EXIT_TEMPFAIL : EXIT_NOINPUT;
+  }
+  return 0;
+}
+
 static void usage(FILE *f) {
   fprintf(f,
-          "Usage: %s probe [OPTIONS] ADDR\n"
+          "Usage: %s probe [OPTIONS] ADDR|NAME[:PORT]\n"
           "\n"
-          "Open an SMTP session from this host to ADDR: the banner, EHLO with\n"
+          "Open an SMTP session from this host to the receiver (a name: its\n"
+          "first address through --resolver): the banner, EHLO with\n"
           "our name, QUIT; no mail is sent. Says what the receiver answered\n"
           "and the client address it echoed (the egress address as it saw it:\n"
           "behind a NAT, the public one). A connect timeout is port-25\n"
@@ -657,10 +706,11 @@ int cmd_probe(int argc, char **argv) {
     default: usage(stderr); return EXIT_USAGE;
     }
   }
-  if (optind + 1 != argc || addr_parse(&p.dst, argv[optind], strlen(argv[optind])) < 0) {
-    cli_err("probe: give one receiver's IP address (try 'probe --help')");
+  if (optind + 1 != argc) {
+    cli_err("probe: give one receiver: ADDR, NAME, [V6ADDR]:PORT or NAME:PORT (try 'probe --help')");
     return EXIT_USAGE;
   }
+  if ((rc = target_parse(argv[optind], servers, nserv, &p.dst, &port)) != 0) return rc;
   if (source && (addr_parse(&p.src, source, strlen(source)) < 0 ||
                  p.src.family != p.dst.family)) {
     cli_err("probe: --source '%s' is not an address of the receiver's family", source);

@@ -754,7 +754,7 @@ wait_until 30 listening 198.51.100.28:25 || ko "OpenSMTPD did not listen: $(tail
 # a captured one. The receiver whose port 25 the gateway drops: a timeout,
 # exit 2.
 ip netns exec "$S" "$BIN" probe --source 10.0.0.10 --helo mail01.example.com --format json \
-  --db "$T/probe.db" 198.51.100.27 >"$T/probe.json" 2>"$T/probe.err"; prc=$?
+  --resolver 198.51.100.53 --db "$T/probe.db" mx-exim.example.net:25 >"$T/probe.json" 2>"$T/probe.err"; prc=$?
 ip netns exec "$S" "$BIN" probe --source 10.0.0.10 --timeout 2s --format json \
   198.51.100.99 >"$T/probe2.json" 2>>"$T/probe.err"; prc2=$?
 ip netns exec "$S" "$BIN" probe --source 203.0.113.12 --starttls --format json \
@@ -770,6 +770,7 @@ ip netns exec "$S" "$BIN" probe --source 203.0.113.12 --starttls --format json \
 import json, sys
 a = json.load(open(sys.argv[1]))
 assert a["connected"] and a["source"] == "10.0.0.10" and a["echoed_ip"] == "203.0.113.13", a
+assert a["server"] == "198.51.100.27" and a["ptr"] == "mx-exim.example.net", a
 assert [r["cmd"] for r in a["replies"]] == ["CONNECT", "EHLO", "QUIT"], a
 b = json.load(open(sys.argv[2]))
 assert not b["connected"] and b["failure"] == "timeout", b
@@ -784,7 +785,7 @@ assert e["ptr"] == "mx-fcrdns.example.net" and e["banner_is_ptr"] is False and e
 assert [r["cmd"] for r in c["replies"]] == ["CONNECT", "EHLO", "STARTTLS"], c
 PY
   [ "$prc3" = 0 ] && [ "$("$BIN" sessions --db "$T/probe.db" --format jsonl | "$PY" -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; print(len(d), d[0]['point'].startswith('probe:'), d[0]['echoed_ip'], d[0]['helo'])")" = "1 True 203.0.113.13 mail01.example.com" ] &&
-  ok "probe from 10.0.0.10 through the gateway: Exim and OpenSMTPD echoed the SNAT address 203.0.113.13, stored as a session at probe:HOST; the dropped receiver timed out (exit 2); --starttls to Postfix read its certificate (CN mx.example.net, its PTR's name); on .26 banner and certificate do not match the PTR (mx-fcrdns)" ||
+  ok "probe from 10.0.0.10 through the gateway (Exim by name, mx-exim.example.net:25): Exim and OpenSMTPD echoed the SNAT address 203.0.113.13, stored as a session at probe:HOST; the dropped receiver timed out (exit 2); --starttls to Postfix read its certificate (CN mx.example.net, its PTR's name); on .26 banner and certificate do not match the PTR (mx-fcrdns)" ||
   ko "probe: exits $prc $prc2 ${prc3:-} ${prc4:-}; $(cat "$T/probe.json" "$T/probe2.json" "$T/probe3.json" "$T/probe4.json" "$T/probe5.json" "$T/probe.err" "$T/osd.log" | head -c 1500)"
 
 # --- preflight --exim: the sending Exim's configuration (exim -C -bP, its

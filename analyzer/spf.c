@@ -133,6 +133,8 @@ int spf_check(struct resolver *res, const struct ea_addr *ip,
   case SPF_RESULT_TEMPERROR: out->result = SPF_R_TEMPERROR; break;
   default: out->result = SPF_R_PERMERROR; break;
   }
+  snprintf(out->reason, sizeof(out->reason), "%s",
+           SPF_strreason(SPF_response_reason(resp)) ? SPF_strreason(SPF_response_reason(resp)) : "");
   h = SPF_response_get_received_spf_value(resp);
   snprintf(out->header, sizeof(out->header), "%s", h ? h : "");
   out->queries = L.queries;

@@ -20,6 +20,8 @@ struct spf_verdict {
   char header[1024];   /* the Received-SPF value libspf2 writes: the result,
                           why (the mechanism that matched, or the error),
                           client-ip, envelope-from, helo                */
+  char reason[64];     /* what decided: libspf2's reason ("mechanism",
+                          "default", ...); it does not name the mechanism */
   unsigned queries;    /* DNS questions it asked                       */
 };
 

@@ -145,6 +145,8 @@ static void on_checked(void *ctx, const struct ident *id,
   o->first = 0;
 }
 
+static char txt_kept[RESOLVER_TXT_N][RESOLVER_TXT_MAX];
+
 struct bl_ctx {
   struct dns_result r[PF_ZONES_MAX];
   unsigned done;
@@ -183,11 +185,18 @@ static int dnsbl_lines(struct pf *o, uv_loop_t *loop, const struct resolver_cfg 
   }
   for (z = 0; z < o->nz; z++) resolver_query(res, b.r[z].name, DNS_T_A, on_bl, &b);
   while (b.done < o->nz) uv_run(loop, UV_RUN_ONCE);
-  resolver_close(res);
-  uv_run(loop, UV_RUN_DEFAULT);
   for (z = 0; z < o->nz; z++) {
-    char meaning[600], title[DNS_NAME_MAX + 32], id[DNS_NAME_MAX + 8];
-    enum check_status s = checklist_dnsbl(&b.r[z], meaning, sizeof(meaning));
+    char meaning[1800], title[DNS_NAME_MAX + 32], id[DNS_NAME_MAX + 8];
+    enum check_status s = checklist_dnsbl(&b.r[z], meaning, 600);
+    if (s == CK_FAIL) { /* the list's own words: its TXT record there */
+      unsigned nt = 0;
+      size_t ml = strlen(meaning);
+      if (resolver_ask_txt(res, b.r[z].name, txt_kept, &nt) == DNS_OK && nt > 0) {
+        char e[ESC_CAP(300)];
+        esc_text(e, sizeof(e), txt_kept[0], strnlen(txt_kept[0], 300));
+        snprintf(meaning + ml, sizeof(meaning) - ml, " (%s)", e);
+      }
+    }
     if (s == CK_FAIL) o->by_sev[SEV_CRIT]++;
     else if (s == CK_UNKNOWN) o->by_sev[SEV_UNKNOWN]++;
     snprintf(title, sizeof(title), "not listed by %s", o->zones[z]);
@@ -203,6 +212,8 @@ static int dnsbl_lines(struct pf *o, uv_loop_t *loop, const struct resolver_cfg 
                 "page; fix the cause (a compromised account, a relay, a "
                 "generic PTR), then ask for delisting" : NULL);
   }
+  resolver_close(res);
+  uv_run(loop, UV_RUN_DEFAULT);
   return 0;
 }
 
@@ -225,7 +236,8 @@ static int spf_line(struct pf *o, uv_loop_t *loop, const struct resolver_cfg *dn
   s = checklist_spf(v.result, &sev);
   if (s != CK_PASS) o->by_sev[sev]++;
   snprintf(title, sizeof(title), "SPF of %s authorises the address", o->domain);
-  snprintf(detail, sizeof(detail), "%s (%u DNS questions)", v.header, v.queries);
+  snprintf(detail, sizeof(detail), "%s (decided by: %s; %u DNS questions)", v.header,
+           v.reason[0] ? v.reason : "-", v.queries);
   if (o->json) {
     char rule[32];
     snprintf(rule, sizeof(rule), "spf:%s", spf_result_name(v.result));
@@ -239,8 +251,6 @@ static int spf_line(struct pf *o, uv_loop_t *loop, const struct resolver_cfg *dn
   }
   return 0;
 }
-
-static char txt_kept[RESOLVER_TXT_N][RESOLVER_TXT_MAX];
 
 struct txt_wait {
   int status;

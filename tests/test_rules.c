@@ -1041,7 +1041,7 @@ static void test_dkim_record(void **state) {
   int sev;
   (void)state;
 
-  snprintf(rec, sizeof(rec), "v=DKIM1 ;  k = rsa ; p= %.100s %s", K2048, K2048 + 100);
+  snprintf(rec, sizeof(rec), "v=DKIM1 ;  k = rsa ; p= %.100s %s", K2048, &K2048[100]);
   assert_int_equal(mailauth_dkim(DNS_OK, t, 1, detail, sizeof(detail), &sev), CK_PASS);
   assert_string_equal(detail, "RSA 2048 key");
   snprintf(rec, sizeof(rec), "k=rsa; v=DKIM1; p=%s", K2048);

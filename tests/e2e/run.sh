@@ -631,7 +631,7 @@ submit alice@example.com bob@example.net e2e-3
 wait_until 60 has_deliveries 4 || mail_bad="$mail_bad [the attempt after the rotation not stored]"
 # A receiver whose port 25 the gateway drops: Postfix gives up after 2 s
 # ("connect to ...: Connection timed out"), and the mail stays deferred.
-printf 'table ip ea_drop {\n chain fwd {\n  type filter hook forward priority 0; policy accept;\n  ip daddr 198.51.100.99 tcp dport 25 drop\n }\n}\n' |
+printf 'table ip ea_drop {\n chain drop25 {\n  type filter hook forward priority 0; policy accept;\n  ip daddr 198.51.100.99 tcp dport 25 drop\n }\n}\n' |
   ip netns exec "$G" nft -f -
 has_timeout() { [ "$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=5).execute(\"SELECT count(*) FROM deliveries WHERE status = 'connect' AND relay_ip = '198.51.100.99'\").fetchone()[0])" "$T/mta.db" 2>/dev/null)" -ge 1 ] 2>/dev/null; }
 submit carol@example.org bob@example.net e2e-4

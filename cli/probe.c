@@ -155,10 +155,29 @@ static void tls_names(struct probe *p) {
 
 static void on_reply(struct probe *p, int code);
 
+/* The server's plaintext (before STARTTLS, or inside TLS) assembled into
+ * lines (capped); a reply's last line ("ddd " or "ddd") moves us on. */
+static void reply_bytes(struct probe *p, const char *data, size_t n) {
+  size_t i;
+
+  for (i = 0; i < n && p->state != P_DONE; i++) {
+    const char *l = p->line;
+    if (data[i] != '\n') {
+      if (p->ll + 1 < sizeof(p->line)) p->line[p->ll++] = data[i];
+      continue;
+    }
+    p->line[p->ll] = '\0';
+    if (p->ll >= 3 && l[0] >= '2' && l[0] <= '5' && l[1] >= '0' && l[1] <= '9' &&
+        l[2] >= '0' && l[2] <= '9' && (p->ll == 3 || l[3] == ' ' || l[3] == '\r'))
+      on_reply(p, (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0'));
+    p->ll = 0;
+  }
+}
+
 /* Ciphertext came: the handshake on, then the plaintext replies. */
 static void tls_input(struct probe *p, const char *data, size_t n) {
   char buf[4096];
-  int r, i;
+  int r;
 
   BIO_write(p->rbio, data, (int)n);
   if (!p->tls_up) {
@@ -177,10 +196,8 @@ static void tls_input(struct probe *p, const char *data, size_t n) {
     }
     return;
   }
-  while ((r = SSL_read(p->ssl, buf, sizeof(buf))) > 0)
-    for (i = 0; i < r && p->state != P_DONE; i++)
-      if (buf[i] == '\n' && i >= 3 && buf[0] >= '2' && buf[0] <= '5')
-        on_reply(p, (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0'));
+  while (p->state != P_DONE && (r = SSL_read(p->ssl, buf, sizeof(buf))) > 0)
+    reply_bytes(p, buf, (size_t)r);
 }
 
 static int tls_start(struct probe *p, const char *sni) {
@@ -280,7 +297,6 @@ static void on_alloc(uv_handle_t *h, size_t want, uv_buf_t *b) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   struct probe *p = s->data;
-  ssize_t i;
 
   if (p->state == P_DONE) return;
   if (n < 0) {
@@ -298,19 +314,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     return;
   }
   smtp_feed(&p->smtp, SMTP_S2C, (const uint8_t *)b->base, (size_t)n);
-  for (i = 0; i < n && p->state != P_DONE; i++) {
-    char c = b->base[i];
-    if (c != '\n') {
-      if (p->ll + 1 < sizeof(p->line)) p->line[p->ll++] = c;
-      continue;
-    }
-    p->line[p->ll] = '\0';
-    /* "ddd " or "ddd" ends a reply; "ddd-" goes on. */
-    if (p->ll >= 3 && p->line[0] >= '2' && p->line[0] <= '5' &&
-        (p->ll == 3 || p->line[3] == ' ' || p->line[3] == '\r'))
-      on_reply(p, (p->line[0] - '0') * 100 + (p->line[1] - '0') * 10 + (p->line[2] - '0'));
-    p->ll = 0;
-  }
+  reply_bytes(p, b->base, (size_t)n);
 }
 
 static void on_connect(uv_connect_t *c, int status) {

@@ -96,16 +96,15 @@ static int sink_add(struct events *e, struct store *st, enum sink_kind kind,
     snprintf(err, errlen, "--events-syslog %s: path too long for a socket", path);
     return -ENAMETOOLONG;
   }
-  if (path[0] != '/' && kind == SINK_FILE) {
-    char cwd[2048];
-    if (getcwd(cwd, sizeof(cwd)) == NULL ||
-        snprintf(k->path, sizeof(k->path), "%s/%s", cwd, path) >= (int)sizeof(k->path)) {
+  /* A file is kept under its absolute name (the cursor's key); a socket
+   * as given (its length was checked against sun_path above). */
+  if (kind == SINK_FILE) {
+    if (path_absolute(path, k->path, sizeof(k->path)) < 0) {
       snprintf(err, errlen, "--events %s: path too long", path);
       return -ENAMETOOLONG;
     }
-  } else if (snprintf(k->path, sizeof(k->path), "%s", path) >= (int)sizeof(k->path)) {
-    snprintf(err, errlen, "--events %s: path too long", path);
-    return -ENAMETOOLONG;
+  } else {
+    snprintf(k->path, sizeof(k->path), "%s", path);
   }
   snprintf(k->name, sizeof(k->name), "%s:%s",
            kind == SINK_FILE ? "file" : "syslog", k->path);

@@ -896,10 +896,7 @@ static int watch_open_logs(struct watch *w, const struct watch_opts *o) {
      * would be another log when started elsewhere); links are kept as
      * they are: a link to a dated file follows the link. */
     if (path[0] != '/') {
-      char cwd[2048];
-      if (getcwd(cwd, sizeof(cwd)) == NULL ||
-          snprintf(w->logpath[k], sizeof(w->logpath[k]), "%s/%s", cwd, path) >=
-              (int)sizeof(w->logpath[k])) {
+      if (path_absolute(path, w->logpath[k], sizeof(w->logpath[k])) < 0) {
         cli_err("watch: --maillog %s: path too long", path);
         return EXIT_USAGE;
       }

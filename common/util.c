@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
@@ -447,4 +448,12 @@ int64_t hash63(const void *p, size_t n) {
   uint64_t h = 1469598103934665603ULL;
   while (n--) h = (h ^ *b++) * 1099511628211ULL;
   return (int64_t)(h >> 1);
+}
+
+int path_absolute(const char *path, char *out, size_t cap) {
+  char cwd[2048];
+
+  if (path[0] == '/') return snprintf(out, cap, "%s", path) < (int)cap ? 0 : -1;
+  if (getcwd(cwd, sizeof(cwd)) == NULL) return -1;
+  return snprintf(out, cap, "%s/%s", cwd, path) < (int)cap ? 0 : -1;
 }

@@ -94,6 +94,11 @@ int64_t mono_us(void);
 #define TIME_STRLEN 80
 const char *time_str(int64_t us, char *out);
 
+/* path made absolute (the working directory in front of a relative one;
+ * links kept as given) into out. 0, or -1 when it does not fit or the
+ * working directory is gone. */
+int path_absolute(const char *path, char *out, size_t cap);
+
 /* Parse RFC 3339 ("2026-11-26T11:39:38Z", fraction and offsets allowed, a
  * date alone means midnight UTC) or a duration back from now ("90m", "24h",
  * "7d", "30s", "2w"). Returns 0 and sets *us, or -1. */

@@ -208,24 +208,28 @@ static void render_logs(const struct metrics *m, struct pbuf *b) {
 
 /* The fleet: events written out (--events), events read in (--jsonl). */
 static void render_events(const struct metrics *m, struct pbuf *b) {
-  if (m->events_on) {
-    prom_family(b, "egressaudit_events_written_total", "counter",
-                "Events written to --events and --events-syslog.");
-    prom_int(b, "egressaudit_events_written_total", NULL, 0, (int64_t)m->events_written);
-    prom_family(b, "egressaudit_events_failures_total", "counter",
-                "Times a sink refused events (they wait in the database).");
-    prom_int(b, "egressaudit_events_failures_total", NULL, 0, (int64_t)m->events_failures);
-  }
-  if (m->import_on) {
-    prom_family(b, "egressaudit_import_lines_total", "counter",
-                "Event lines read from --jsonl.");
-    prom_int(b, "egressaudit_import_lines_total", NULL, 0, (int64_t)m->import_lines);
-    prom_family(b, "egressaudit_import_sessions_stored_total", "counter",
-                "Sessions of other hosts stored (new ones).");
-    prom_int(b, "egressaudit_import_sessions_stored_total", NULL, 0, (int64_t)m->import_stored);
-    prom_family(b, "egressaudit_import_lines_bad_total", "counter",
-                "Event lines refused (not JSON, a key missing or bad).");
-    prom_int(b, "egressaudit_import_lines_bad_total", NULL, 0, (int64_t)m->import_bad);
+  const struct {
+    int on;
+    const char *name, *help;
+    uint64_t v;
+  } c[] = {
+      {m->events_on, "egressaudit_events_written_total",
+       "Events written to --events and --events-syslog.", m->events_written},
+      {m->events_on, "egressaudit_events_failures_total",
+       "Times a sink refused events (they wait in the database).", m->events_failures},
+      {m->import_on, "egressaudit_import_lines_total", "Event lines read from --jsonl.",
+       m->import_lines},
+      {m->import_on, "egressaudit_import_sessions_stored_total",
+       "Sessions of other hosts stored (new ones).", m->import_stored},
+      {m->import_on, "egressaudit_import_lines_bad_total",
+       "Event lines refused (not JSON, a key missing or bad).", m->import_bad},
+  };
+  size_t k;
+
+  for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+    if (!c[k].on) continue;
+    prom_family(b, c[k].name, "counter", c[k].help);
+    prom_int(b, c[k].name, NULL, 0, (int64_t)c[k].v);
   }
 }
 

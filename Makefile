@@ -37,7 +37,7 @@ LIB_SRC  := common/util.c common/safefile.c common/session.c common/netset.c com
             capture/decode.c capture/smtp.c capture/flow.c capture/pcapng_if.c \
             capture/capture.c \
             store/schema.c store/store.c store/ingest.c store/dns.c store/analysis.c \
-            store/report.c store/retention.c store/deliveries.c \
+            store/report.c store/retention.c store/deliveries.c store/fold.c \
             analyzer/resolver.c analyzer/rules.c analyzer/rules_cross.c analyzer/twins.c \
             analyzer/facts.c analyzer/idents.c analyzer/analyzer.c analyzer/checklist.c analyzer/spf.c analyzer/mailauth.c \
             logs/maillog.c logs/tail.c logs/jsonl.c

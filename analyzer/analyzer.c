@@ -269,7 +269,7 @@ static void judge_store(struct run *R) {
     for (i = 0; i < R->ids.nnat && R->store_rc == 0; i++) {
       const struct natpair *p = &R->ids.nat[i];
       struct nat_row nr = {p->in_text,  p->out_text, p->point_in, p->point_out,
-                           p->first_us, p->last_us,  p->sessions};
+                           p->first_us, p->last_us,  p->sessions, 0};
       R->store_rc = store_nat_map_put(R->st, &nr);
     }
     ret = R->store_rc;
@@ -529,48 +529,76 @@ static int64_t gather_rejects(struct run *R, struct store *ro,
   return rows;
 }
 
+/* A twin row: judged when it is the tail's (the fold's rows were judged
+ * when folded), its pairs kept apart when this run folds it. */
+struct twin_ctx {
+  struct twins *tw;
+  const struct fold_plan *plan;
+};
+
 static int on_twin_row(const struct twin_row *r, void *ctx) {
-  return twins_add(ctx, r) < 0;
+  const struct twin_ctx *c = ctx;
+  struct twin_row t = *r;
+
+  t.judge = r->first_us >= (c->plan->mode == FOLD_INCR ? c->plan->cut
+                                                        : c->plan->since) &&
+            r->first_us <= c->plan->until;
+  t.settled = c->plan->mode != FOLD_WINDOW && r->first_us < c->plan->new_cut;
+  return twins_add(c->tw, &t) < 0;
 }
 
-/* With several capture points: which sessions are one connection seen
- * twice (left out of the counts), and the NAT pairs (on_nat). */
-static int64_t gather_twins(struct run *R, struct store *ro) {
-  struct twins *tw = NULL;
+static int on_tail_pair(const struct nat_row *r, void *ctx) {
+  return store_fold_nat_add(ctx, r) < 0;
+}
+
+/* With several capture points: which of the tail's sessions are one
+ * connection seen twice (left out of the sums), and its NAT pairs (into
+ * the tail's, merged with the fold's by store_fold_nat). */
+static int64_t gather_twins(struct run *R, struct store *ro,
+                            const struct fold_plan *p) {
+  struct twin_ctx c = {NULL, p};
   const int64_t *ids;
   size_t n_ids;
   int64_t n;
 
+  if (store_fold_nat_clear(ro) < 0) return -EIO;
   if (!store_multi_point(ro)) return 0;
-  if (twins_new(&tw) < 0) return -ENOMEM;
-  n = store_twin_rows(ro, R->cfg->since, R->cfg->until, on_twin_row, tw);
-  if (n >= 0 && twins_finish(tw) < 0) n = -ENOMEM;
+  if (twins_new(&c.tw) < 0) return -ENOMEM;
+  n = store_twin_rows(ro, p->mode == FOLD_INCR ? p->cut : p->since, p->until,
+                      on_twin_row, &c);
+  if (n >= 0 && twins_finish(c.tw) < 0) n = -ENOMEM;
   if (n >= 0) {
-    ids = twins_excluded(tw, &n_ids);
+    ids = twins_excluded(c.tw, &n_ids);
     if (store_exclude_sessions(ro, ids, n_ids) < 0) n = -EIO;
   }
-  if (n >= 0 && twins_each_pair(tw, idset_on_nat, &R->ids) < 0) n = -ENOMEM;
-  R->stats.twin_overflow = twins_overflow(tw);
-  twins_free(tw);
+  if (n >= 0 && twins_each_pair(c.tw, on_tail_pair, ro) < 0) n = -EIO;
+  R->stats.twin_overflow = twins_overflow(c.tw);
+  twins_free(c.tw);
   return n;
 }
 
-/* On a pool thread, with a read-only connection of its own: every query
- * over the window, which on a large history takes seconds; the loop (and
- * watch's capture on it) goes on meanwhile. Only R is touched. */
+/* On a pool thread, with a connection of its own (read-write when the
+ * run keeps the fold, read-only for a window), in one snapshot: the fold
+ * plus the sessions after it, which on a large history without a fold
+ * takes seconds; the loop (and watch's capture on it) goes on meanwhile.
+ * Then what settled is folded. Only R is touched. */
 static void gather_work(uv_work_t *w) {
   struct run *R = w->data;
   const struct analyzer_cfg *cfg = R->cfg;
   struct rules_cfg rc;
+  struct fold_plan plan;
   struct store *ro;
-  int64_t id = 0, n = 0;
-  int step;
+  int64_t n = 0;
+  int step, window = cfg->since != INT64_MIN || cfg->until != INT64_MAX;
 
   /* Background work: on a busy two-core gateway the capture must win the
    * CPU. Only this pool thread is reniced (Linux: per-thread nice); it
    * stays so, which suits: the analysis is its only user. */
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
-  if (store_open(&ro, R->db_path, STORE_RO, R->err, sizeof(R->err)) < 0) {
+  memset(&plan, 0, sizeof(plan));
+  plan.mode = FOLD_WINDOW; /* nothing to commit until a plan is made */
+  if (store_open(&ro, R->db_path, window ? STORE_RO : STORE_RW_EXISTING,
+                 R->err, sizeof(R->err)) < 0) {
     R->ret = -EIO;
     return;
   }
@@ -580,24 +608,36 @@ static void gather_work(uv_work_t *w) {
   memset(&rc, 0, sizeof(rc));
   rc.emit = collect;
   rc.ctx = R;
-  for (step = 0; step < 7 && n >= 0 && !gather_stopped(R); step++) {
+  for (step = 0; step < 10 && n >= 0 && !gather_stopped(R); step++) {
     switch (step) {
+    case 0:
+      n = store_snapshot(ro, 1);
+      if (n == 0)
+        n = store_fold_plan(ro, cfg->full, cfg->since, cfg->until, R->now, &plan);
+      break;
     /* The newest session first: the report says what came after. */
-    case 0: n = id = store_max_session_id(ro); break;
-    /* A gateway's twins first: the counts below leave them out. */
-    case 1: n = gather_twins(R, ro); break;
-    case 2: n = store_egress_groups(ro, cfg->since, cfg->until, idset_on_group, &R->ids); break;
-    case 3: n = store_inbound_servers(ro, cfg->since, cfg->until, idset_on_server, &R->ids); break;
-    case 4: n = gather_rejects(R, ro, &rc); break;
-    case 5: n = store_port25(ro, cfg->since, cfg->until, on_port25, &rc); break;
-    case 6: n = store_capture_drops(ro, cfg->since, cfg->until, on_drops, &rc); break;
+    case 1: n = store_max_session_id(ro); R->stats.max_session_id = n; break;
+    /* A gateway's twins first: the sums below leave them out. */
+    case 2: n = gather_twins(R, ro, &plan); break;
+    case 3: n = R->stats.fold_tail = store_fold_tail(ro, &plan); break;
+    case 4: n = store_fold_groups(ro, &plan, idset_on_group, &R->ids); break;
+    case 5: n = store_fold_servers(ro, &plan, idset_on_server, &R->ids); break;
+    case 6: n = store_fold_nat(ro, &plan, idset_on_nat, &R->ids); break;
+    case 7: n = gather_rejects(R, ro, &rc); break;
+    case 8: n = store_port25(ro, cfg->since, cfg->until, on_port25, &rc); break;
+    case 9: n = store_capture_drops(ro, cfg->since, cfg->until, on_drops, &rc); break;
     }
   }
+  if (step > 0) store_snapshot(ro, 0);
+  if (n >= 0 && !gather_stopped(R))
+    n = store_fold_commit(ro, &plan, R->now, &R->stats.fold_kept);
   if (n < 0) {
-    snprintf(R->err, sizeof(R->err), "%s", store_errmsg(ro));
-    R->ret = -EIO;
+    snprintf(R->err, sizeof(R->err), "%s",
+             n == -ENOMEM ? "out of memory" : store_errmsg(ro));
+    R->ret = n == -ENOMEM ? -ENOMEM : -EIO;
   }
-  R->stats.max_session_id = id > 0 ? id : 0;
+  R->stats.fold_mode = (int)plan.mode;
+  R->stats.fold_why = plan.why;
   uv_mutex_lock(&R->ro_lock);
   R->ro = NULL;
   uv_mutex_unlock(&R->ro_lock);

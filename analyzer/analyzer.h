@@ -23,6 +23,8 @@ struct analyzer_cfg {
   unsigned max_inflight;        /* queries in flight at once (0: 256)      */
   int64_t max_age_us;           /* cache age limit; < 0: the answers' TTL   */
   int64_t since, until;         /* sessions to judge (first packet time)    */
+  int full;                     /* read every session again, not the fold
+                                   plus what came after it (store/fold.c)  */
   const struct netset *expect;  /* --expect-egress, or NULL                 */
   int compare;                  /* ask each of dns.servers (two or more)
                                    every question, fresh: differing answers

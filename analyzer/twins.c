@@ -28,6 +28,8 @@ struct wrow {
   int group;  /* index into groups                            */
   int priv;   /* a private source: maybe a translated inside   */
   int in_agg; /* counted in its group's aggregate              */
+  int judge;  /* judged (else only a neighbour of judged rows) */
+  int settled;/* its pairs are kept apart: the fold takes them */
   char src[ADDR_STRLEN];
 };
 
@@ -50,7 +52,8 @@ struct pair {
   uint64_t hash;
   int next;
   int64_t first, last, sessions, last_id;
-  int64_t point_in, point_out;
+  int64_t point_in, point_out; /* the lowest names seen: any split agrees */
+  int settled;
   char in[ADDR_STRLEN], out[ADDR_STRLEN];
 };
 
@@ -239,14 +242,20 @@ static int pair_add(struct twins *t, const struct wrow *in, const struct cand *o
   struct pair *p;
   int i;
 
+  h = mix(h, &in->settled, sizeof(in->settled));
   if (t->pbn > 0)
     for (i = t->pb[h & (t->pbn - 1)]; i >= 0; i = t->p[i].next) {
       p = &t->p[i];
-      if (p->hash == h && strcmp(p->in, in->src) == 0 && strcmp(p->out, out->src) == 0) {
+      if (p->hash == h && p->settled == in->settled &&
+          strcmp(p->in, in->src) == 0 && strcmp(p->out, out->src) == 0) {
         if (p->last_id != in->id) p->sessions++;
         p->last_id = in->id;
         if (in->first < p->first) p->first = in->first;
         if (in->last > p->last) p->last = in->last;
+        if (strcmp(point_name(t, in->point), point_name(t, p->point_in)) < 0)
+          p->point_in = in->point;
+        if (strcmp(point_name(t, out->point), point_name(t, p->point_out)) < 0)
+          p->point_out = out->point;
         return 0;
       }
     }
@@ -262,6 +271,7 @@ static int pair_add(struct twins *t, const struct wrow *in, const struct cand *o
   p->last_id = in->id;
   p->point_in = in->point;
   p->point_out = out->point;
+  p->settled = in->settled;
   if (t->pn * 2 > t->pbn)
     return rebucket(&t->pb, &t->pbn, t->pn, t->p, sizeof(*t->p),
                     offsetof(struct pair, hash), offsetof(struct pair, next));
@@ -277,7 +287,7 @@ static int judge(struct twins *t, const struct wrow *i) {
   size_t k;
   int found = 0;
 
-  if (!i->priv) return 0;
+  if (!i->priv || !i->judge) return 0;
   for (k = 0; k < g->n; k++) {
     const struct cand *o = &g->c[k];
     /* Another point, another source, and that source not seen at i's
@@ -333,7 +343,7 @@ int twins_add(struct twins *t, const struct twin_row *r) {
     snprintf(t->dst, sizeof(t->dst), "%s", r->dst_ip);
     t->have_dst = 1;
   }
-  if (r->routed && (rc = exclude(t, r->id)) < 0) return rc;
+  if (r->routed && r->judge && (rc = exclude(t, r->id)) < 0) return rc;
   for (i = 0; i < t->npts && t->pts[i].id != r->point; i++) {}
   if (i == t->npts && t->npts < POINTS_MAX) {
     t->pts[i].id = r->point;
@@ -350,6 +360,8 @@ int twins_add(struct twins *t, const struct twin_row *r) {
   w->first = r->first_us;
   w->last = r->last_us;
   w->seen_at = r->seen_at;
+  w->judge = r->judge;
+  w->settled = r->settled;
   w->group = g;
   snprintf(w->src, sizeof(w->src), "%s", r->src_ip);
   w->priv = addr_parse(&a, r->src_ip, strlen(r->src_ip)) == 0 && addr_is_private(&a);
@@ -389,6 +401,7 @@ int64_t twins_each_pair(const struct twins *t, nat_fn fn, void *ctx) {
     r.first_us = s[i].first;
     r.last_us = s[i].last;
     r.sessions = s[i].sessions;
+    r.settled = s[i].settled;
     if (fn(&r, ctx) != 0) break;
   }
   free(s);

@@ -22,6 +22,25 @@ static void progress(void *ctx, unsigned done, unsigned total) {
           total);
 }
 
+/* How the sessions were read, one line for the summary. */
+static const char *analyze_read_line(const struct analysis_stats *a) {
+  static char line[256];
+
+  if (a->fold_mode == FOLD_INCR)
+    snprintf(line, sizeof(line), "read the sums of the last analysis and %lld "
+             "egress sessions after them in %.2f s\n",
+             (long long)a->fold_tail, (double)a->read_us / 1e6);
+  else if (a->fold_mode == FOLD_FULL)
+    snprintf(line, sizeof(line), "read all %lld egress sessions in %.2f s "
+             "(full: %s)%s\n", (long long)a->fold_tail,
+             (double)a->read_us / 1e6, a->fold_why ? a->fold_why : "",
+             a->fold_kept ? "" : "; their sums were not kept");
+  else
+    snprintf(line, sizeof(line), "read the window's %lld egress sessions in "
+             "%.2f s\n", (long long)a->fold_tail, (double)a->read_us / 1e6);
+  return line;
+}
+
 static void analyze_usage(FILE *f) {
   fprintf(f,
           "Usage: %s analyze [OPTIONS]\n"
@@ -36,6 +55,9 @@ static void analyze_usage(FILE *f) {
           "  --db PATH            database (see '%s --help')\n"
           "  --since T, --until T sessions to judge (RFC 3339 or 90m, 24h, 7d;\n"
           "                       default: all)\n"
+          "  --full               read every session again (default: the sums\n"
+          "                       kept by the last analysis of all history,\n"
+          "                       plus the sessions stored or changed since)\n"
           ANALYSIS_HELP
           "  -q, --quiet          no progress, no summary\n"
           "  -h, --help           this help\n",
@@ -46,6 +68,7 @@ int cmd_analyze(int argc, char **argv) {
   static const struct option opts[] = {
       {"db", required_argument, NULL, 'd'},
       {"since", required_argument, NULL, 'S'},
+      {"full", no_argument, NULL, 'F'},
       {"until", required_argument, NULL, 'U'},
       ANALYSIS_LONGOPTS,
       {"quiet", no_argument, NULL, 'q'},
@@ -77,6 +100,7 @@ int cmd_analyze(int argc, char **argv) {
         return EXIT_USAGE;
       break;
     case 'q': quiet = 1; break;
+    case 'F': d.cfg.full = 1; break;
     case 'h': analyze_usage(stdout); return 0;
     default: analyze_usage(stderr); return EXIT_USAGE;
     }
@@ -111,6 +135,7 @@ int cmd_analyze(int argc, char **argv) {
            (long long)stats.by_sev[SEV_WARN], (long long)stats.by_sev[SEV_INFO],
            (long long)stats.by_sev[SEV_UNKNOWN], (long long)stats.queries,
            (long long)stats.cached, (long long)stats.temp_failures);
+    printf("%s", analyze_read_line(&stats));
     /* A fixed PTR shows only once the cached answer is let go. */
     if (stats.cached > 0 && stats.oldest_cached > 0) {
       char age[32];

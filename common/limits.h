@@ -105,6 +105,17 @@
  * is learned), as is one inside --expect-egress. */
 #define ECHO_CONFIRM_MIN 2
 
+/* Capture point names of one egress group, comma-separated (idents.h's
+ * points buffer is this size). */
+#define POINTS_TEXT_MAX 256
+
+/* The fold (store/fold.c) holds sessions older than this before now (or
+ * before the newest session of a history read from files): the MTA's log
+ * is tied to the sessions of its last 16 minutes, and a fold holds
+ * nothing that may still change. The schema's triggers say 19 minutes:
+ * keep them below this. */
+#define FOLD_SETTLE_US (20 * 60 * INT64_C(1000000))
+
 /* DNS rounds of one analysis: PTR, the names it gave, their other
  * addresses' PTR, those names' A/AAAA take four; a bound all the same. */
 #define DNS_ROUNDS_MAX 8

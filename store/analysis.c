@@ -189,6 +189,8 @@ int64_t store_port25(struct store *s, int64_t since, int64_t until,
                   " sum(d.status != 'connect' AND d.code IS NOT NULL),"
                   " min(d.at), max(d.at), 1 FROM deliveries d"
                   " WHERE d.at >= ?1 AND d.at <= ?2 AND d.session_id IS NULL"
+                  " AND d.host IN (SELECT f.host FROM deliveries f WHERE"
+                  "  f.status = 'connect' AND f.at >= ?1 AND f.at <= ?2)"
                   " AND (d.status != 'connect' OR NOT EXISTS (SELECT 1 FROM"
                   "  sessions x WHERE x.dst_ip = d.relay_ip AND x.first_seen"
                   "  >= d.at - 180000000 AND x.first_seen <= d.at + 2000000))"

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 /* Newest schema version this build writes. */
-#define STORE_SCHEMA_VERSION 14
+#define STORE_SCHEMA_VERSION 15
 
 /* Bring the database to STORE_SCHEMA_VERSION in one transaction. Refuses a
  * database newer than this build. Returns 0, or -1 with a reason in err. */

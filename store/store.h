@@ -411,6 +411,7 @@ int64_t store_capture_drops(struct store *s, int64_t since, int64_t until,
 struct nat_row {
   const char *inside_ip, *outside_ip, *point_in, *point_out;
   int64_t first_us, last_us, sessions;
+  int settled; /* of sessions the fold takes in this run (store_fold_nat_add) */
 };
 typedef int (*nat_fn)(const struct nat_row *r, void *ctx);
 
@@ -431,6 +432,9 @@ struct twin_row {
   int src_port, dst_port;
   uint64_t seen_at;
   int routed;
+  /* set by the caller: judge this row (else it is only a neighbour of
+   * the judged ones), and the run's fold takes it in (its pairs apart) */
+  int judge, settled;
 };
 typedef int (*twin_fn)(const struct twin_row *r, void *ctx);
 int64_t store_twin_rows(struct store *s, int64_t since, int64_t until,
@@ -446,6 +450,41 @@ int64_t store_nat_map(struct store *s, int64_t since, int64_t until,
                       nat_fn fn, void *ctx);
 /* Record a pair in nat_map (first/last seen widen, sessions replaced). */
 int store_nat_map_put(struct store *s, const struct nat_row *r);
+
+/* --- the fold (store/fold.c) -------------------------------------------
+ * What an analysis of all history keeps for the next: the sums of the
+ * settled sessions per egress group, server and NAT pair. A run plans
+ * (full, incremental, or a window, which neither reads nor writes the
+ * fold), sums its tail into temporary tables (the twins it excluded left
+ * out), adds its NAT pairs, reads the merged groups, servers and pairs,
+ * and commits what settled. All on one connection, read in one snapshot
+ * (store_snapshot) and committed after it. */
+enum fold_mode { FOLD_FULL, FOLD_INCR, FOLD_WINDOW };
+struct fold_plan {
+  enum fold_mode mode;
+  const char *why;           /* FOLD_FULL: the reason, for the log         */
+  int64_t since, until;      /* FOLD_WINDOW                                */
+  int64_t max_id, cut;       /* the fold: id <= max_id, first_seen < cut   */
+  int64_t new_max_id, new_cut; /* and after this run                       */
+  int64_t gen, points;
+};
+int store_snapshot(struct store *s, int on); /* 1: BEGIN, 0: COMMIT */
+int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
+                    int64_t now, struct fold_plan *p);
+/* The tail's sums; returns its egress sessions, or a negative errno. */
+int64_t store_fold_tail(struct store *s, const struct fold_plan *p);
+int store_fold_nat_clear(struct store *s);
+int store_fold_nat_add(struct store *s, const struct nat_row *r);
+int64_t store_fold_groups(struct store *s, const struct fold_plan *p,
+                          egress_group_fn fn, void *ctx);
+int64_t store_fold_servers(struct store *s, const struct fold_plan *p,
+                           server_fn fn, void *ctx);
+int64_t store_fold_nat(struct store *s, const struct fold_plan *p, nat_fn fn,
+                       void *ctx);
+/* Fold what settled (nothing for a window): *kept 0 when settled sessions
+ * changed since the plan (the next run is then full). */
+int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
+                      int *kept);
 
 /* The newest session's id (0 when none), or a negative errno. */
 int64_t store_max_session_id(struct store *s);
@@ -486,6 +525,10 @@ struct analysis_stats {
   int64_t at;             /* the analysis's time (its findings' events)   */
   int64_t by_status[DNS_STATUS_COUNT_]; /* answers fetched (not cached), by
                                            outcome: the metrics' rcodes */
+  int fold_mode;          /* enum fold_mode: how the sessions were read    */
+  const char *fold_why;   /* FOLD_FULL: why (a static string), else NULL   */
+  int64_t fold_tail;      /* egress sessions read beside the fold          */
+  int fold_kept;          /* the fold was brought up to date               */
 };
 int store_analysis_end(struct store *s, int64_t at, int64_t since,
                        int64_t until, const struct analysis_stats *st,

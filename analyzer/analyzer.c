@@ -569,7 +569,9 @@ static int64_t gather_twins(struct run *R, struct store *ro,
   if (n >= 0 && twins_finish(c.tw) < 0) n = -ENOMEM;
   if (n >= 0) {
     ids = twins_excluded(c.tw, &n_ids);
-    if (store_exclude_sessions(ro, ids, n_ids) < 0) n = -EIO;
+    if (store_exclude_sessions(ro, ids, n_ids) < 0 ||
+        store_fold_excluded_load(ro, p) < 0)
+      n = -EIO;
   }
   if (n >= 0 && twins_each_pair(c.tw, on_tail_pair, ro) < 0) n = -EIO;
   R->stats.twin_overflow = twins_overflow(c.tw);
@@ -624,7 +626,10 @@ static void gather_work(uv_work_t *w) {
     case 5: n = store_fold_servers(ro, &plan, idset_on_server, &R->ids); break;
     case 6: n = store_fold_nat(ro, &plan, idset_on_nat, &R->ids); break;
     case 7: n = gather_rejects(R, ro, &rc); break;
-    case 8: n = store_port25(ro, cfg->since, cfg->until, on_port25, &rc); break;
+    case 8:
+      n = store_fold_port25(ro, &plan, on_port25, &rc);
+      if (n >= 0) n = store_port25_log(ro, cfg->since, cfg->until, on_port25, &rc);
+      break;
     case 9: n = store_capture_drops(ro, cfg->since, cfg->until, on_drops, &rc); break;
     }
   }

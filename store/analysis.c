@@ -145,7 +145,7 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
 #undef REJECTS_Q
 }
 
-static int take_port25(sqlite3_stmt *st, void *arg) {
+int st_take_port25(sqlite3_stmt *st, void *arg) {
   struct sink *k = arg;
   struct port25_row r;
 
@@ -159,31 +159,17 @@ static int take_port25(sqlite3_stmt *st, void *arg) {
   return ((port25_fn)k->fn)(&r, k->ctx);
 }
 
-int64_t store_port25(struct store *s, int64_t since, int64_t until,
-                     port25_fn fn, void *ctx) {
+int64_t store_port25_log(struct store *s, int64_t since, int64_t until,
+                         port25_fn fn, void *ctx) {
   struct sink k = {(void (*)(void))fn, ctx};
 
   return st_each_row(s, "port 25 query",
-                  "SELECT s.src_ip,"
-                  " count(DISTINCT CASE WHEN s.state IN ('syn-only','refused')"
-                  "  THEN s.dst_ip END),"
-                  " sum(s.state IN ('syn-only','refused')),"
-                  " sum(s.state NOT IN ('syn-only','refused','connected')),"
-                  " min(s.first_seen), max(s.last_seen), 0"
-                  " FROM sessions s WHERE s.direction != 'inbound'" WINDOW
-                  /* only sources that had a blocked attempt: one scan for
-                   * those, then their sessions by index */
-                  " AND s.src_ip IN (SELECT b.src_ip FROM sessions b WHERE"
-                  "  b.state IN ('syn-only','refused') AND"
-                  "  b.direction != 'inbound' AND b.first_seen >= ?1 AND"
-                  "  b.first_seen <= ?2)"
-                  " GROUP BY s.src_ip"
                   /* The MTA's log, per logging host: its failed connections
                    * that no captured attempt (a SYN to the same receiver in
                    * the three minutes before) already counts, against its
                    * attempts that got an answer and rode on no captured
                    * session. Without a capture, the only evidence. */
-                  " UNION ALL SELECT d.host, count(DISTINCT CASE WHEN"
+                  " SELECT d.host, count(DISTINCT CASE WHEN"
                   "  d.status = 'connect' THEN d.relay_ip END),"
                   " sum(d.status = 'connect'),"
                   " sum(d.status != 'connect' AND d.code IS NOT NULL),"
@@ -195,7 +181,7 @@ int64_t store_port25(struct store *s, int64_t since, int64_t until,
                   "  sessions x WHERE x.dst_ip = d.relay_ip AND x.first_seen"
                   "  >= d.at - 180000000 AND x.first_seen <= d.at + 2000000))"
                   " GROUP BY d.host HAVING sum(d.status = 'connect') > 0",
-                  since, until, NULL, take_port25, &k);
+                  since, until, NULL, st_take_port25, &k);
 }
 
 int store_identity_put(struct store *s, const struct identity_row *r,

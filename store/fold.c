@@ -160,6 +160,20 @@ static int run_bound(struct store *s, const char *what, const char *sql,
   " WHERE s.direction = 'inbound' AND s.banner_host IS NOT NULL" tail       \
   " GROUP BY 1, 2, 3"
 
+/* Port 25 per source, and the receivers its blocked attempts went to. */
+#define TAIL_PORT25(tail)                                                  \
+  "INSERT INTO temp.ea_tail_p25(settled, src_ip, blocked, answered,"        \
+  " first_seen, last_seen) SELECT s.first_seen < ?4, s.src_ip,"              \
+  " sum(s.state IN ('syn-only','refused')),"                                \
+  " sum(s.state NOT IN ('syn-only','refused','connected')),"                \
+  " min(s.first_seen), max(s.last_seen) FROM sessions s"                    \
+  " WHERE s.direction != 'inbound'" tail " GROUP BY 1, 2"
+#define TAIL_BLOCKED(tail)                                                 \
+  "INSERT INTO temp.ea_tail_blk(settled, src_ip, dst_ip)"                   \
+  " SELECT DISTINCT s.first_seen < ?4, s.src_ip, s.dst_ip FROM sessions s"  \
+  " WHERE s.direction != 'inbound' AND s.state IN ('syn-only','refused')"   \
+  tail
+
 int64_t store_fold_tail(struct store *s, const struct fold_plan *p) {
   int win = p->mode == FOLD_WINDOW;
   int64_t n = 0;
@@ -173,7 +187,12 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p) {
                 "CREATE TEMP TABLE IF NOT EXISTS ea_tail_nat(settled INTEGER,"
                 " inside_ip, outside_ip, point_in, point_out, first_seen,"
                 " last_seen, sessions);"
-                "DELETE FROM temp.ea_tail; DELETE FROM temp.ea_tail_srv;");
+                "CREATE TEMP TABLE IF NOT EXISTS ea_tail_p25(settled INTEGER,"
+                " src_ip, blocked, answered, first_seen, last_seen);"
+                "CREATE TEMP TABLE IF NOT EXISTS ea_tail_blk(settled INTEGER,"
+                " src_ip, dst_ip);"
+                "DELETE FROM temp.ea_tail; DELETE FROM temp.ea_tail_srv;"
+                "DELETE FROM temp.ea_tail_p25; DELETE FROM temp.ea_tail_blk;");
   if (rc < 0) return rc;
   if (s->excluding)
     rc = run_bound(s, "egress query",
@@ -188,9 +207,23 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p) {
                    win ? TAIL_SERVERS(TAIL_WINDOW) : TAIL_SERVERS(TAIL_INCR), p,
                    NULL);
   if (rc == 0)
+    rc = run_bound(s, "port 25 query",
+                   win ? TAIL_PORT25(TAIL_WINDOW) : TAIL_PORT25(TAIL_INCR), p,
+                   NULL);
+  if (rc == 0)
+    rc = run_bound(s, "port 25 query",
+                   win ? TAIL_BLOCKED(TAIL_WINDOW) : TAIL_BLOCKED(TAIL_INCR), p,
+                   NULL);
+  if (rc == 0)
     n = st_scalar(s, "SELECT coalesce(sum(sessions), 0) FROM temp.ea_tail",
                   0, 0, &rc);
   return rc < 0 ? rc : n;
+}
+
+int store_fold_excluded_load(struct store *s, const struct fold_plan *p) {
+  if (p->mode != FOLD_INCR || !s->excluding) return 0;
+  return exec_sql(s, "fold", "INSERT OR IGNORE INTO temp.ea_excluded(id)"
+                             " SELECT id FROM main.fold_excluded");
 }
 
 int store_fold_nat_clear(struct store *s) {
@@ -416,6 +449,22 @@ int64_t store_fold_nat(struct store *s, const struct fold_plan *p, nat_fn fn,
                      p->mode == FOLD_INCR, 0, NULL, take_nat, &k);
 }
 
+int64_t store_fold_port25(struct store *s, const struct fold_plan *p,
+                          port25_fn fn, void *ctx) {
+  struct sink k = {(void (*)(void))fn, ctx};
+
+  return st_each_row(s, "port 25 query",
+      "WITH u AS MATERIALIZED (" UNION("src_ip, blocked, answered, first_seen,"
+      " last_seen", "fold_port25", "ea_tail_p25") "),"
+      " b AS MATERIALIZED (SELECT src_ip, count(DISTINCT dst_ip) n FROM ("
+      UNION("src_ip, dst_ip", "fold_blocked", "ea_tail_blk") ") GROUP BY 1)"
+      " SELECT u.src_ip, b.n, sum(u.blocked), sum(u.answered),"
+      " min(u.first_seen), max(u.last_seen), 0 FROM u JOIN b ON b.src_ip ="
+      " u.src_ip GROUP BY u.src_ip HAVING sum(u.blocked) > 0"
+      " ORDER BY u.src_ip",
+      p->mode == FOLD_INCR, 0, NULL, st_take_port25, &k);
+}
+
 /* SQL's min and max of two values where NULL is "none" (not "unknown"). */
 #define LEAST(c) c " = CASE WHEN " c " IS NULL OR excluded." c " < " c        \
   " THEN excluded." c " ELSE " c " END"
@@ -441,7 +490,20 @@ int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
   if (err < 0) rc = err;
   if (rc == 0 && p->mode == FOLD_FULL)
     rc = exec_sql(s, "fold", "DELETE FROM fold_groups; DELETE FROM fold_servers;"
-                             " DELETE FROM fold_nat;");
+                             " DELETE FROM fold_nat; DELETE FROM fold_excluded;"
+                             " DELETE FROM fold_port25; DELETE FROM fold_blocked;");
+  if (rc == 0 && s->excluding &&
+      (rc = st_stmt(s, "INSERT OR IGNORE INTO fold_excluded(id) SELECT e.id"
+                       " FROM temp.ea_excluded e JOIN sessions s ON s.id = e.id"
+                       " WHERE s.first_seen < ?1 AND (EXISTS (SELECT 1 FROM"
+                       " replies r WHERE r.session_id = s.id AND r.code >= 400)"
+                       " OR EXISTS (SELECT 1 FROM deliveries d WHERE"
+                       " d.session_id = s.id AND d.code >= 400))", &st)) == 0) {
+    sqlite3_bind_int64(st, 1, p->new_cut);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = st_fail(s, "fold");
+    st_done(s, st);
+    st = NULL;
+  }
   if (rc == 0)
     rc = exec_sql(s, "fold",
         "INSERT INTO fold_groups(" GROUPS_COLS ") SELECT " GROUPS_COLS
@@ -468,7 +530,16 @@ int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
         " first_seen = min(first_seen, excluded.first_seen),"
         " last_seen = max(last_seen, excluded.last_seen),"
         " point_in = min(point_in, excluded.point_in),"
-        " point_out = min(point_out, excluded.point_out);");
+        " point_out = min(point_out, excluded.point_out);"
+        "INSERT INTO fold_port25(src_ip, blocked, answered, first_seen,"
+        " last_seen) SELECT src_ip, blocked, answered, first_seen, last_seen"
+        " FROM temp.ea_tail_p25 WHERE settled ON CONFLICT DO UPDATE SET"
+        " blocked = blocked + excluded.blocked,"
+        " answered = answered + excluded.answered,"
+        " first_seen = min(first_seen, excluded.first_seen),"
+        " last_seen = max(last_seen, excluded.last_seen);"
+        "INSERT OR IGNORE INTO fold_blocked(src_ip, dst_ip) SELECT src_ip,"
+        " dst_ip FROM temp.ea_tail_blk WHERE settled;");
   if (rc == 0 &&
       st_stmt(s, "UPDATE fold_state SET max_id = ?1, cut = ?2, points = ?3,"
                  " folded_gen = gen, at = ?4", &st) == 0) {

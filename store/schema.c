@@ -212,6 +212,18 @@ static const char *const migrations[] = {
     "  dst_min TEXT, banner_min TEXT,"
     "  echo_lo TEXT, echo_hi TEXT," /* receivers that echoed: lowest, highest */
     "  PRIMARY KEY(src_ip, echoed_ip, helo, direction, point_id)) WITHOUT ROWID;"
+    /* settled twins left out of the sums that carry a reject: the
+     * rejects are read per analysis, and must leave them out too */
+    "CREATE TABLE fold_excluded(id INTEGER PRIMARY KEY);"
+    /* per source: attempts unanswered or refused, sessions answered, and
+     * the receivers that never answered */
+    "CREATE TABLE fold_port25("
+    "  src_ip TEXT PRIMARY KEY, blocked INTEGER NOT NULL,"
+    "  answered INTEGER NOT NULL, first_seen INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE fold_blocked("
+    "  src_ip TEXT NOT NULL, dst_ip TEXT NOT NULL,"
+    "  PRIMARY KEY(src_ip, dst_ip)) WITHOUT ROWID;"
     "CREATE TABLE fold_servers("
     "  ip TEXT NOT NULL, banner_host TEXT NOT NULL, sessions INTEGER NOT NULL,"
     "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"

@@ -176,8 +176,10 @@ struct port25_row {
                              of the MTA log, not captured SYNs           */
 };
 typedef int (*port25_fn)(const struct port25_row *r, void *ctx);
-int64_t store_port25(struct store *s, int64_t since, int64_t until,
-                     port25_fn fn, void *ctx);
+/* The MTA's log's part (per logging host); the sessions' part is
+ * store_fold_port25. */
+int64_t store_port25_log(struct store *s, int64_t since, int64_t until,
+                         port25_fn fn, void *ctx);
 
 /* The identity as this analysis saw it (each list a JSON array of
  * strings: common/util.h jlist). */
@@ -473,6 +475,11 @@ int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
                     int64_t now, struct fold_plan *p);
 /* The tail's sums; returns its egress sessions, or a negative errno. */
 int64_t store_fold_tail(struct store *s, const struct fold_plan *p);
+/* After store_exclude_sessions: the settled twins that carry a reject
+ * are left out of store_rejects too. */
+int store_fold_excluded_load(struct store *s, const struct fold_plan *p);
+int64_t store_fold_port25(struct store *s, const struct fold_plan *p,
+                          port25_fn fn, void *ctx);
 int store_fold_nat_clear(struct store *s);
 int store_fold_nat_add(struct store *s, const struct nat_row *r);
 int64_t store_fold_groups(struct store *s, const struct fold_plan *p,

@@ -85,6 +85,9 @@ const char *st_col_text(sqlite3_stmt *st, int i);
 int64_t st_each_row(struct store *s, const char *what, const char *sql,
                     int64_t since, int64_t until, const char *p3,
                     int (*take)(sqlite3_stmt *st, void *arg), void *arg);
+/* A port25_row from (source, receivers, blocked, answered, first, last,
+ * from_log), handed to a struct sink's port25_fn. */
+int st_take_port25(sqlite3_stmt *st, void *arg);
 /* One integer from sql with ?1 = a, ?2 = b; *err set on failure. */
 int64_t st_scalar(struct store *s, const char *sql, int64_t a, int64_t b,
                   int *err);

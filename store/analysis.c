@@ -127,10 +127,11 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
 
 /* The rejects of the wire, and those only the MTA's log saw (after
  * STARTTLS, or with no capture at all): the same reject seen both ways
- * counts once. */
+ * counts once. The rejecting replies lead (replies_reject holds only
+ * them): a scan of the window's sessions would read the whole history. */
 #define REJECTS_Q(twins)                                                     \
   "SELECT s.src_ip, s.echoed_ip, s.dst_ip, s.banner_host, s.first_seen,"      \
-  " r.code, r.enhanced, r.text, 0 FROM replies r JOIN sessions s"             \
+  " r.code, r.enhanced, r.text, 0 FROM replies r CROSS JOIN sessions s"       \
   " ON s.id = r.session_id WHERE r.code >= 400 AND"                           \
   " s.direction != 'inbound'" WINDOW twins                                    \
   " UNION ALL SELECT coalesce(x.src_ip, d.src_ip), x.echoed_ip, d.relay_ip,"\

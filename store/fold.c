@@ -95,9 +95,19 @@ int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
   return 0;
 }
 
-/* The tail: the sessions the fold does not hold, up to this run's newest. */
-#define TAIL_INCR " AND s.id <= ?3 AND (s.id > ?1 OR s.first_seen >= ?2)"
+/* The tail: the sessions the fold does not hold, up to this run's newest
+ * (?1 the fold's max_id, ?2 its cut, ?3 this run's newest id): the new
+ * ids and the unsettled old ones, each found by index (an OR of the two
+ * made SQLite scan every session). A full run takes them all. */
+#define TAIL_INCR                                                          \
+  " AND s.id IN (SELECT id FROM sessions WHERE id > ?1 AND id <= ?3"        \
+  " UNION SELECT id FROM sessions WHERE first_seen >= ?2 AND id <= ?3)"
+#define TAIL_FULL " AND s.id <= ?3"
 #define TAIL_WINDOW " AND s.first_seen >= ?1 AND s.first_seen <= ?2"
+#define TAIL(mac, ...)                                                     \
+  (p->mode == FOLD_WINDOW ? mac(TAIL_WINDOW, __VA_ARGS__)                   \
+   : p->mode == FOLD_FULL ? mac(TAIL_FULL, __VA_ARGS__)                     \
+                          : mac(TAIL_INCR, __VA_ARGS__))
 
 static int bind_tail(sqlite3_stmt *st, const struct fold_plan *p) {
   if (p->mode == FOLD_WINDOW) {
@@ -152,7 +162,7 @@ static int run_bound(struct store *s, const char *what, const char *sql,
   " FROM sessions s WHERE s.direction != 'inbound'" tail twins              \
   " GROUP BY 1, 2, 3, 4, 5, 6"
 
-#define TAIL_SERVERS(tail)                                                 \
+#define TAIL_SERVERS(tail, unused)                                                 \
   "INSERT INTO temp.ea_tail_srv(settled, ip, banner_host, sessions,"        \
   " first_seen, last_seen)"                                                 \
   " SELECT s.first_seen < ?4, s.dst_ip, s.banner_host, count(*),"            \
@@ -161,21 +171,20 @@ static int run_bound(struct store *s, const char *what, const char *sql,
   " GROUP BY 1, 2, 3"
 
 /* Port 25 per source, and the receivers its blocked attempts went to. */
-#define TAIL_PORT25(tail)                                                  \
+#define TAIL_PORT25(tail, unused)                                                  \
   "INSERT INTO temp.ea_tail_p25(settled, src_ip, blocked, answered,"        \
   " first_seen, last_seen) SELECT s.first_seen < ?4, s.src_ip,"              \
   " sum(s.state IN ('syn-only','refused')),"                                \
   " sum(s.state NOT IN ('syn-only','refused','connected')),"                \
   " min(s.first_seen), max(s.last_seen) FROM sessions s"                    \
   " WHERE s.direction != 'inbound'" tail " GROUP BY 1, 2"
-#define TAIL_BLOCKED(tail)                                                 \
+#define TAIL_BLOCKED(tail, unused)                                                 \
   "INSERT INTO temp.ea_tail_blk(settled, src_ip, dst_ip)"                   \
   " SELECT DISTINCT s.first_seen < ?4, s.src_ip, s.dst_ip FROM sessions s"  \
   " WHERE s.direction != 'inbound' AND s.state IN ('syn-only','refused')"   \
   tail
 
 int64_t store_fold_tail(struct store *s, const struct fold_plan *p) {
-  int win = p->mode == FOLD_WINDOW;
   int64_t n = 0;
   int rc;
 
@@ -195,25 +204,15 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p) {
                 "DELETE FROM temp.ea_tail_p25; DELETE FROM temp.ea_tail_blk;");
   if (rc < 0) return rc;
   if (s->excluding)
-    rc = run_bound(s, "egress query",
-                   win ? TAIL_GROUPS(TAIL_WINDOW, NOT_EXCLUDED)
-                       : TAIL_GROUPS(TAIL_INCR, NOT_EXCLUDED), p, NULL);
+    rc = run_bound(s, "egress query", TAIL(TAIL_GROUPS, NOT_EXCLUDED), p, NULL);
   else
-    rc = run_bound(s, "egress query",
-                   win ? TAIL_GROUPS(TAIL_WINDOW, "") : TAIL_GROUPS(TAIL_INCR, ""),
-                   p, NULL);
+    rc = run_bound(s, "egress query", TAIL(TAIL_GROUPS, ""), p, NULL);
   if (rc == 0)
-    rc = run_bound(s, "servers",
-                   win ? TAIL_SERVERS(TAIL_WINDOW) : TAIL_SERVERS(TAIL_INCR), p,
-                   NULL);
+    rc = run_bound(s, "servers", TAIL(TAIL_SERVERS, ""), p, NULL);
   if (rc == 0)
-    rc = run_bound(s, "port 25 query",
-                   win ? TAIL_PORT25(TAIL_WINDOW) : TAIL_PORT25(TAIL_INCR), p,
-                   NULL);
+    rc = run_bound(s, "port 25 query", TAIL(TAIL_PORT25, ""), p, NULL);
   if (rc == 0)
-    rc = run_bound(s, "port 25 query",
-                   win ? TAIL_BLOCKED(TAIL_WINDOW) : TAIL_BLOCKED(TAIL_INCR), p,
-                   NULL);
+    rc = run_bound(s, "port 25 query", TAIL(TAIL_BLOCKED, ""), p, NULL);
   if (rc == 0)
     n = st_scalar(s, "SELECT coalesce(sum(sessions), 0) FROM temp.ea_tail",
                   0, 0, &rc);

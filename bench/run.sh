@@ -135,6 +135,19 @@ done
 v=$(sed -n 's/^report --format html: \([0-9.]*\) s, \([0-9]*\) KiB, \([0-9]*\) bytes/\1 \2 \3/p' "$DIR/report.out")
 [ -n "$v" ] && set -- $v && echo "| egressaudit report --format html, 1,000,000 sessions ($(python3 -c "print('%.1f' % ($3 / 1e6))") MB page) | $1 | $1 | $1 | $(python3 -c "print('%.1f' % ($2 / 1024))") |" >>"$OUT"
 
+# Incremental analysis: 1,000 new sessions on a gateway's history (two
+# points, twins), from the fold against --full (single runs).
+HN=$([ "${QUICK:-0}" = 1 ] && echo 100000 || echo 1000000)
+BENCH_DIR=$DIR EA_BIN=$BIN bench/incremental.sh "$HN" 1000 >"$DIR/incremental.out" 2>&1 || true
+for what in incremental full; do
+  v=$(sed -n "s/^$what: read \([0-9.]*\) s; total\/KiB \([0-9.]*\) \([0-9]*\) .*/\1 \2 \3/p" "$DIR/incremental.out")
+  [ -n "$v" ] || continue
+  set -- $v
+  echo "| egressaudit analyze --resolver NSD after 1,000 new sessions, $HN-session gateway history, $([ $what = full ] && echo "--full" || echo "from the fold") (store reads $1 s) | $2 | $2 | $2 | $(python3 -c "print('%.1f' % ($3 / 1024))") |" >>"$OUT"
+  eval "${what}_read=$1"
+done
+incr_same=$(sed -n 's/^identical findings, identities and NAT map: //p' "$DIR/incremental.out")
+
 # A fleet's central database: read --jsonl of session events against
 # sqlite3's .import of the same lines (single runs).
 IMP=$([ "${QUICK:-0}" = 1 ] && echo 100000 || echo 1000000)
@@ -155,6 +168,7 @@ echo "- read / tcpdump floor, ratio of medians: **$ratio** (pcap), **$ratio_ng**
 echo "- tshark / egressaudit on the same small capture: $tratio x slower"
 [ -n "$mlratio" ] && echo "- pflogsumm / egressaudit read --maillog on the same $ML-line log: $mlratio x slower"
 [ -n "${impratio:-}" ] && echo "- read --jsonl / sqlite3 .import of the same $IMP lines: $impratio x the floor (parsed with jansson, stored as sessions with their HELO and reply rows and every index)"
+[ -n "${incremental_read:-}" ] && echo "- analysis after 1,000 new sessions on the $HN-session history: store reads $incremental_read s from the fold, $full_read s with --full; identical findings, identities and NAT map: $incr_same"
 echo "- sessions found: $found (pcap), $found_ng (pcapng); SYN flood: $syn syn-only sessions stored of 1,000,000"
 echo "- targets: read RSS <= 64 MiB, SYN flood RSS <= 64 MiB, analyze of 10,000 identities <= 5 s, report on 1M sessions <= 1 s"
 echo

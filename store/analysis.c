@@ -443,6 +443,13 @@ int store_nat_map_put(struct store *s, const struct nat_row *r) {
           " last_seen = max(last_seen, excluded.last_seen),"
           " sessions = excluded.sessions", &st) < 0)
     return st_fail(s, "nat_map");
+  st_bind_nat(st, r);
+  rc = sqlite3_step(st);
+  st_done(s, st);
+  return rc == SQLITE_DONE ? 0 : st_fail(s, "nat_map");
+}
+
+void st_bind_nat(sqlite3_stmt *st, const struct nat_row *r) {
   sqlite3_bind_text(st, 1, r->inside_ip, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, r->outside_ip, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, r->point_in ? r->point_in : "", -1, SQLITE_STATIC);
@@ -450,9 +457,6 @@ int store_nat_map_put(struct store *s, const struct nat_row *r) {
   sqlite3_bind_int64(st, 5, r->first_us);
   sqlite3_bind_int64(st, 6, r->last_us);
   sqlite3_bind_int64(st, 7, r->sessions);
-  rc = sqlite3_step(st);
-  st_done(s, st);
-  return rc == SQLITE_DONE ? 0 : st_fail(s, "nat_map");
 }
 
 int64_t store_max_session_id(struct store *s) {

@@ -236,18 +236,12 @@ int store_fold_nat_add(struct store *s, const struct nat_row *r) {
   sqlite3_stmt *st = NULL;
   int rc;
 
-  if (st_stmt(s, "INSERT INTO temp.ea_tail_nat(settled, inside_ip,"
-                 " outside_ip, point_in, point_out, first_seen, last_seen,"
-                 " sessions) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", &st) < 0)
+  if (st_stmt(s, "INSERT INTO temp.ea_tail_nat(inside_ip, outside_ip,"
+                 " point_in, point_out, first_seen, last_seen, sessions,"
+                 " settled) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", &st) < 0)
     return st_fail(s, "fold");
-  sqlite3_bind_int(st, 1, r->settled);
-  sqlite3_bind_text(st, 2, r->inside_ip, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, r->outside_ip, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 4, r->point_in ? r->point_in : "", -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 5, r->point_out ? r->point_out : "", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 6, r->first_us);
-  sqlite3_bind_int64(st, 7, r->last_us);
-  sqlite3_bind_int64(st, 8, r->sessions);
+  sqlite3_bind_int(st, 8, r->settled);
+  st_bind_nat(st, r);
   rc = sqlite3_step(st);
   st_done(s, st);
   return rc == SQLITE_DONE ? 0 : st_fail(s, "fold");
@@ -418,21 +412,6 @@ int64_t store_fold_servers(struct store *s, const struct fold_plan *p,
                      p->mode == FOLD_INCR, 0, NULL, take_server, &k);
 }
 
-static int take_nat(sqlite3_stmt *st, void *arg) {
-  struct sink *k = arg;
-  struct nat_row r;
-
-  memset(&r, 0, sizeof(r));
-  r.inside_ip = st_col_text(st, 0);
-  r.outside_ip = st_col_text(st, 1);
-  r.point_in = st_col_text(st, 2);
-  r.point_out = st_col_text(st, 3);
-  r.first_us = sqlite3_column_int64(st, 4);
-  r.last_us = sqlite3_column_int64(st, 5);
-  r.sessions = sqlite3_column_int64(st, 6);
-  return ((nat_fn)k->fn)(&r, k->ctx);
-}
-
 int64_t store_fold_nat(struct store *s, const struct fold_plan *p, nat_fn fn,
                        void *ctx) {
   struct sink k = {(void (*)(void))fn, ctx};
@@ -445,7 +424,7 @@ int64_t store_fold_nat(struct store *s, const struct fold_plan *p, nat_fn fn,
                      "fold_nat", "ea_tail_nat") ") GROUP BY inside_ip,"
                      " outside_ip ORDER BY inside_ip, min(first_seen),"
                      " outside_ip",
-                     p->mode == FOLD_INCR, 0, NULL, take_nat, &k);
+                     p->mode == FOLD_INCR, 0, NULL, st_take_nat, &k);
 }
 
 int64_t store_fold_port25(struct store *s, const struct fold_plan *p,

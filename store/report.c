@@ -360,10 +360,11 @@ int store_report_meta(struct store *s, int64_t since, int64_t until,
   return err;
 }
 
-static int take_nat(sqlite3_stmt *st, void *arg) {
+int st_take_nat(sqlite3_stmt *st, void *arg) {
   struct sink *k = arg;
   struct nat_row r;
 
+  memset(&r, 0, sizeof(r));
   r.inside_ip = st_col_text(st, 0);
   r.outside_ip = st_col_text(st, 1);
   r.point_in = st_col_text(st, 2);
@@ -383,7 +384,7 @@ int64_t store_nat_map(struct store *s, int64_t since, int64_t until,
                   " first_seen, last_seen, sessions FROM nat_map"
                   " WHERE last_seen >= ?1 AND first_seen <= ?2"
                   " ORDER BY inside_ip, first_seen",
-                  since, until, NULL, take_nat, &k);
+                  since, until, NULL, st_take_nat, &k);
 }
 
 int store_span(struct store *s, int64_t since, int64_t until, int64_t *first,

@@ -88,6 +88,10 @@ int64_t st_each_row(struct store *s, const char *what, const char *sql,
 /* A port25_row from (source, receivers, blocked, answered, first, last,
  * from_log), handed to a struct sink's port25_fn. */
 int st_take_port25(sqlite3_stmt *st, void *arg);
+/* A NAT pair as ?1..?7 (inside, outside, points, first, last, sessions),
+ * and back from those columns to a struct sink's nat_fn. */
+void st_bind_nat(sqlite3_stmt *st, const struct nat_row *r);
+int st_take_nat(sqlite3_stmt *st, void *arg);
 /* One integer from sql with ?1 = a, ?2 = b; *err set on failure. */
 int64_t st_scalar(struct store *s, const char *sql, int64_t a, int64_t b,
                   int *err);

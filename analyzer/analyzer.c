@@ -634,8 +634,12 @@ static void gather_work(uv_work_t *w) {
     }
   }
   if (step > 0) store_snapshot(ro, 0);
-  if (n >= 0 && !gather_stopped(R))
-    n = store_fold_commit(ro, &plan, R->now, &R->stats.fold_kept);
+  /* Keeping the sums is a saving, not the result: when the write lock
+   * is not to be had (a busy watch), the old fold stands and the next
+   * run reads a little more. */
+  if (n >= 0 && !gather_stopped(R) &&
+      store_fold_commit(ro, &plan, R->now, &R->stats.fold_kept) < 0)
+    R->stats.fold_kept = 0;
   if (n < 0) {
     snprintf(R->err, sizeof(R->err), "%s",
              n == -ENOMEM ? "out of memory" : store_errmsg(ro));

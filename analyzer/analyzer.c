@@ -40,6 +40,9 @@ struct run {
   int working, mutex_ok, open_handles;
   uv_mutex_t ro_lock;        /* guards ro and stop: cancel interrupts     */
   struct store *ro;          /* the reads' connection, on the pool thread */
+  struct store *fold_db;     /* that connection after the reads: the fold
+                                is committed through it on the loop       */
+  struct fold_plan plan;     /* what the reads took from the fold          */
   int stop;
   char *db_path;
   struct finding *pre;       /* findings the reads gave (rejects, port 25, */
@@ -588,7 +591,7 @@ static void gather_work(uv_work_t *w) {
   struct run *R = w->data;
   const struct analyzer_cfg *cfg = R->cfg;
   struct rules_cfg rc;
-  struct fold_plan plan;
+  struct fold_plan *plan = &R->plan;
   struct store *ro;
   int64_t n = 0;
   int step, window = cfg->since != INT64_MIN || cfg->until != INT64_MAX;
@@ -597,8 +600,8 @@ static void gather_work(uv_work_t *w) {
    * CPU. Only this pool thread is reniced (Linux: per-thread nice); it
    * stays so, which suits: the analysis is its only user. */
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
-  memset(&plan, 0, sizeof(plan));
-  plan.mode = FOLD_WINDOW; /* nothing to commit until a plan is made */
+  memset(plan, 0, sizeof(*plan));
+  plan->mode = FOLD_WINDOW; /* nothing to commit until a plan is made */
   if (store_open(&ro, R->db_path, window ? STORE_RO : STORE_RW_EXISTING,
                  R->err, sizeof(R->err)) < 0) {
     R->ret = -EIO;
@@ -615,45 +618,58 @@ static void gather_work(uv_work_t *w) {
     case 0:
       n = store_snapshot(ro, 1);
       if (n == 0)
-        n = store_fold_plan(ro, cfg->full, cfg->since, cfg->until, R->now, &plan);
+        n = store_fold_plan(ro, cfg->full, cfg->since, cfg->until, R->now, plan);
       break;
     /* The newest session first: the report says what came after. */
     case 1: n = store_max_session_id(ro); R->stats.max_session_id = n; break;
     /* A gateway's twins first: the sums below leave them out. */
-    case 2: n = gather_twins(R, ro, &plan); break;
-    case 3: n = R->stats.fold_tail = store_fold_tail(ro, &plan); break;
-    case 4: n = store_fold_groups(ro, &plan, idset_on_group, &R->ids); break;
-    case 5: n = store_fold_servers(ro, &plan, idset_on_server, &R->ids); break;
-    case 6: n = store_fold_nat(ro, &plan, idset_on_nat, &R->ids); break;
+    case 2: n = gather_twins(R, ro, plan); break;
+    case 3: n = R->stats.fold_tail = store_fold_tail(ro, plan, FOLD_T_ALL); break;
+    case 4: n = store_fold_groups(ro, plan, idset_on_group, &R->ids); break;
+    case 5: n = store_fold_servers(ro, plan, idset_on_server, &R->ids); break;
+    case 6: n = store_fold_nat(ro, plan, idset_on_nat, &R->ids); break;
     case 7: n = gather_rejects(R, ro, &rc); break;
     case 8:
-      n = store_fold_port25(ro, &plan, on_port25, &rc);
+      n = store_fold_port25(ro, plan, on_port25, &rc);
       if (n >= 0) n = store_port25_log(ro, cfg->since, cfg->until, on_port25, &rc);
       break;
     case 9: n = store_capture_drops(ro, cfg->since, cfg->until, on_drops, &rc); break;
     }
   }
   if (step > 0) store_snapshot(ro, 0);
-  /* Keeping the sums is a saving, not the result: when the write lock
-   * is not to be had (a busy watch), the old fold stands and the next
-   * run reads a little more. */
-  if (n >= 0 && !gather_stopped(R) &&
-      store_fold_commit(ro, &plan, R->now, &R->stats.fold_kept) < 0)
-    R->stats.fold_kept = 0;
   if (n < 0) {
     snprintf(R->err, sizeof(R->err), "%s",
              n == -ENOMEM ? "out of memory" : store_errmsg(ro));
     R->ret = n == -ENOMEM ? -ENOMEM : -EIO;
   }
-  R->stats.fold_mode = (int)plan.mode;
-  R->stats.fold_why = plan.why;
+  R->stats.fold_mode = (int)plan->mode;
+  R->stats.fold_why = plan->why;
   uv_mutex_lock(&R->ro_lock);
   R->ro = NULL;
   uv_mutex_unlock(&R->ro_lock);
-  store_close(ro);
+  /* The fold is written from the loop (gather_done): there the caller's
+   * own connection, which holds watch's open batch, can commit first. */
+  if (n >= 0 && plan->mode != FOLD_WINDOW && !gather_stopped(R))
+    R->fold_db = ro;
+  else
+    store_close(ro);
   if (R->ret < 0 || gather_stopped(R)) return;
   idset_merge_private(&R->ids);
   R->stats.identities = (int64_t)idset_count(&R->ids);
+}
+
+/* Fold what settled, through the reads' connection, once the caller's
+ * connection has committed its batch: the write lock is then free at
+ * once (a pool thread waiting for it beside a busy watch, which holds it
+ * open between flushes, did not get it in 5 s). Keeping the sums is a
+ * saving, not the result: when it fails, the old fold stands. */
+static void fold_keep(struct run *R) {
+  int64_t t0 = mono_us();
+
+  if (store_flush(R->st) < 0 ||
+      store_fold_commit(R->fold_db, &R->plan, R->now, &R->stats.fold_kept) < 0)
+    R->stats.fold_kept = 0;
+  R->stats.fold_us = mono_us() - t0;
 }
 
 static void gather_done(uv_work_t *w, int status) {
@@ -661,11 +677,16 @@ static void gather_done(uv_work_t *w, int status) {
 
   R->working = 0;
   R->stats.read_us = mono_us() - R->t_phase;
-  R->t_phase = mono_us();
   if (status == UV_ECANCELED || R->cancelled) {
     R->ret = -ECANCELED;
     snprintf(R->err, sizeof(R->err), "cancelled");
   }
+  if (R->fold_db != NULL) {
+    if (R->ret == 0) fold_keep(R);
+    store_close(R->fold_db);
+    R->fold_db = NULL;
+  }
+  R->t_phase = mono_us();
   if (R->ret < 0) {
     run_close(R);
     return;

@@ -24,20 +24,29 @@ static void progress(void *ctx, unsigned done, unsigned total) {
 
 /* How the sessions were read, one line for the summary. */
 static const char *analyze_read_line(const struct analysis_stats *a) {
-  static char line[256];
+  static char line[320];
+  char kept[64];
+  int n;
 
   if (a->fold_mode == FOLD_INCR)
-    snprintf(line, sizeof(line), "read the sums of the last analysis and %lld "
-             "egress sessions after them in %.2f s\n",
-             (long long)a->fold_tail, (double)a->read_us / 1e6);
+    n = snprintf(line, sizeof(line), "read the sums of the last analysis and "
+                 "%lld egress sessions after them in %.2f s",
+                 (long long)a->fold_tail, (double)a->read_us / 1e6);
   else if (a->fold_mode == FOLD_FULL)
-    snprintf(line, sizeof(line), "read all %lld egress sessions in %.2f s "
-             "(full: %s)%s\n", (long long)a->fold_tail,
-             (double)a->read_us / 1e6, a->fold_why ? a->fold_why : "",
-             a->fold_kept ? "" : "; their sums were not kept");
+    n = snprintf(line, sizeof(line), "read all %lld egress sessions in %.2f s "
+                 "(full: %s)", (long long)a->fold_tail,
+                 (double)a->read_us / 1e6, a->fold_why ? a->fold_why : "");
   else
-    snprintf(line, sizeof(line), "read the window's %lld egress sessions in "
-             "%.2f s\n", (long long)a->fold_tail, (double)a->read_us / 1e6);
+    return snprintf(line, sizeof(line), "read the window's %lld egress "
+                    "sessions in %.2f s\n", (long long)a->fold_tail,
+                    (double)a->read_us / 1e6), line;
+  if (a->fold_kept)
+    snprintf(kept, sizeof(kept), "; sums kept in %.2f s\n",
+             (double)a->fold_us / 1e6);
+  else
+    snprintf(kept, sizeof(kept), "; their sums were not kept\n");
+  if (n > 0 && (size_t)n < sizeof(line))
+    snprintf(line + n, sizeof(line) - (size_t)n, "%s", kept);
   return line;
 }
 

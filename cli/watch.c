@@ -405,13 +405,19 @@ static void on_analysis_done(void *ctx, int rc, const struct analysis_stats *a,
   logf_("info",
         "analysis: %lld identities, findings %lld crit, %lld warn, %lld info, "
         "%lld unknown; %lld DNS queries, %lld from cache, %lld temporary "
-        "failures; %.1f s reading (beside the capture), %.1f s DNS, %.2f s "
-        "judging",
+        "failures; %.1f s reading %lld sessions %s%s%s (beside the capture), "
+        "%.1f s DNS, %.2f s judging",
         (long long)a->identities, (long long)a->by_sev[SEV_CRIT],
         (long long)a->by_sev[SEV_WARN], (long long)a->by_sev[SEV_INFO],
         (long long)a->by_sev[SEV_UNKNOWN], (long long)a->queries,
         (long long)a->cached, (long long)a->temp_failures, a->read_us / 1e6,
-        a->dns_us / 1e6, a->judge_us / 1e6);
+        (long long)a->fold_tail,
+        a->fold_mode == FOLD_INCR   ? "after the kept sums"
+        : a->fold_mode == FOLD_FULL ? "(all: "
+                                    : "of the window",
+        a->fold_mode == FOLD_FULL && a->fold_why ? a->fold_why : "",
+        a->fold_mode == FOLD_FULL ? ")" : "", a->dns_us / 1e6,
+        a->judge_us / 1e6);
   if (w->reopen && !w->stopping) reopen_db(w);
 }
 

@@ -19,27 +19,6 @@
 
 /* --- analysis ------------------------------------------------------- */
 
-static int take_egress_groups(sqlite3_stmt *st, void *arg) {
-  struct sink *k = arg;
-  struct egress_group g;
-
-  g.src_ip = st_col_text(st, 0);
-  g.echoed_ip = st_col_text(st, 1);
-  g.helo = st_col_text(st, 2);
-  g.direction = st_col_text(st, 3);
-  g.sessions = sqlite3_column_int64(st, 4);
-  g.first_us = sqlite3_column_int64(st, 5);
-  g.last_us = sqlite3_column_int64(st, 6);
-  g.rejected = sqlite3_column_int64(st, 7);
-  g.starttls = sqlite3_column_int64(st, 8);
-  g.points = st_col_text(st, 9);
-  g.echo_receivers = sqlite3_column_int64(st, 10);
-  g.receiver_ip = st_col_text(st, 11);
-  g.receiver_host = st_col_text(st, 12);
-  g.tls_logged = sqlite3_column_int64(st, 13);
-  return ((egress_group_fn)k->fn)(&g, k->ctx);
-}
-
 int store_multi_point(struct store *s) {
   sqlite3_stmt *st = NULL;
   int n = 2;
@@ -79,30 +58,18 @@ int store_exclude_sessions(struct store *s, const int64_t *ids, size_t n) {
   return rc;
 }
 
-#define EGRESS_SQL(twins)                                                     \
-  "SELECT s.src_ip, s.echoed_ip, s.helo, s.direction,"                        \
-  " count(*), min(s.first_seen), max(s.last_seen),"                           \
-  " sum(EXISTS(SELECT 1 FROM replies r WHERE"                                 \
-  "  r.session_id = s.id AND r.code >= 400) OR EXISTS(SELECT 1 FROM"          \
-  "  deliveries d WHERE d.session_id = s.id AND d.code >= 400)),"             \
-  " sum(s.starttls), group_concat(DISTINCT p.name),"                          \
-  " (SELECT count(DISTINCT e.dst_ip) FROM sessions e WHERE"                  \
-  "  e.src_ip = s.src_ip AND e.echoed_ip = s.echoed_ip AND"                  \
-  "  e.first_seen >= ?1 AND e.first_seen <= ?2),"                             \
-  " min(s.dst_ip), min(s.banner_host),"                                       \
-  " sum(s.starttls AND EXISTS(SELECT 1 FROM deliveries d WHERE"               \
-  "  d.session_id = s.id))"                                                   \
-  " FROM sessions s JOIN points p ON p.id = s.point_id"                       \
-  " WHERE s.direction != 'inbound'" WINDOW twins                              \
-  " GROUP BY s.src_ip, s.echoed_ip, s.helo, s.direction"
-
+/* The egress groups of a window (preflight's comparison with the MTA's
+ * configuration; tests): the fold's sums when they cover it, else the
+ * window's sessions, through the analysis's own path. */
 int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
                             egress_group_fn fn, void *ctx) {
-  struct sink k = {(void (*)(void))fn, ctx};
+  struct fold_plan p;
+  int64_t n;
 
-  return st_each_row(s, "egress query",
-                  s->excluding ? EGRESS_SQL(NOT_EXCLUDED) : EGRESS_SQL(""),
-                  since, until, NULL, take_egress_groups, &k);
+  if ((n = store_fold_plan(s, 0, since, until, now_us(), &p)) < 0 ||
+      (n = store_fold_tail(s, &p, FOLD_T_GROUPS)) < 0)
+    return n;
+  return store_fold_groups(s, &p, fn, ctx);
 }
 
 static int take_rejects(sqlite3_stmt *st, void *arg) {
@@ -323,7 +290,7 @@ int store_analysis_end(struct store *s, int64_t at, int64_t since,
   return store_flush(s);
 }
 
-static int take_inbound_servers(sqlite3_stmt *st, void *arg) {
+int st_take_server(sqlite3_stmt *st, void *arg) {
   struct sink *k = arg;
   struct server_row r;
 
@@ -346,7 +313,7 @@ int64_t store_inbound_servers(struct store *s, int64_t since, int64_t until,
                   " WHERE s.direction = 'inbound' AND s.banner_host IS"
                   " NOT NULL" WINDOW " GROUP BY s.dst_ip, s.banner_host"
                   " ORDER BY s.dst_ip",
-                  since, until, NULL, take_inbound_servers, &k);
+                  since, until, NULL, st_take_server, &k);
 }
 
 static int take_capture_drops(sqlite3_stmt *st, void *arg) {

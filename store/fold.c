@@ -80,7 +80,7 @@ int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
   else if (p->new_max_id < p->max_id) p->why = "sessions went away";
   else if (p->points > 1 &&
            st_scalar(s, "SELECT EXISTS (SELECT 1 FROM sessions WHERE"
-                        " id > ?1 AND first_seen < ?2)", p->max_id,
+                        " id > ?1 AND +first_seen < ?2)" /* new ids, not the time index */, p->max_id,
                      p->cut + TWIN_WINDOW_US, &err) != 0)
     p->why = "new sessions among the settled ones (a twin may be among them)";
   if (err < 0) return err;
@@ -184,7 +184,8 @@ static int run_bound(struct store *s, const char *what, const char *sql,
   " WHERE s.direction != 'inbound' AND s.state IN ('syn-only','refused')"   \
   tail
 
-int64_t store_fold_tail(struct store *s, const struct fold_plan *p) {
+int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
+                        unsigned what) {
   int64_t n = 0;
   int rc;
 
@@ -207,11 +208,11 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p) {
     rc = run_bound(s, "egress query", TAIL(TAIL_GROUPS, NOT_EXCLUDED), p, NULL);
   else
     rc = run_bound(s, "egress query", TAIL(TAIL_GROUPS, ""), p, NULL);
-  if (rc == 0)
+  if (rc == 0 && (what & FOLD_T_SERVERS))
     rc = run_bound(s, "servers", TAIL(TAIL_SERVERS, ""), p, NULL);
-  if (rc == 0)
+  if (rc == 0 && (what & FOLD_T_PORT25))
     rc = run_bound(s, "port 25 query", TAIL(TAIL_PORT25, ""), p, NULL);
-  if (rc == 0)
+  if (rc == 0 && (what & FOLD_T_PORT25))
     rc = run_bound(s, "port 25 query", TAIL(TAIL_BLOCKED, ""), p, NULL);
   if (rc == 0)
     n = st_scalar(s, "SELECT coalesce(sum(sessions), 0) FROM temp.ea_tail",
@@ -388,18 +389,6 @@ int64_t store_fold_groups(struct store *s, const struct fold_plan *p,
   return rc < 0 ? rc : n;
 }
 
-static int take_server(sqlite3_stmt *st, void *arg) {
-  struct sink *k = arg;
-  struct server_row r;
-
-  r.ip = st_col_text(st, 0);
-  r.banner_host = st_col_text(st, 1);
-  r.sessions = sqlite3_column_int64(st, 2);
-  r.first_us = sqlite3_column_int64(st, 3);
-  r.last_us = sqlite3_column_int64(st, 4);
-  return ((server_fn)k->fn)(&r, k->ctx);
-}
-
 int64_t store_fold_servers(struct store *s, const struct fold_plan *p,
                            server_fn fn, void *ctx) {
   struct sink k = {(void (*)(void))fn, ctx};
@@ -409,7 +398,7 @@ int64_t store_fold_servers(struct store *s, const struct fold_plan *p,
                      " max(last_seen) FROM (" UNION("ip, banner_host, sessions,"
                      " first_seen, last_seen", "fold_servers", "ea_tail_srv")
                      ") GROUP BY ip, banner_host ORDER BY ip, banner_host",
-                     p->mode == FOLD_INCR, 0, NULL, take_server, &k);
+                     p->mode == FOLD_INCR, 0, NULL, st_take_server, &k);
 }
 
 int64_t store_fold_nat(struct store *s, const struct fold_plan *p, nat_fn fn,

@@ -137,7 +137,10 @@ int store_dns_put(struct store *s, const struct dns_result *r, int64_t now,
                   const char *resolver);
 
 /* Egress and unknown-direction sessions in [since, until], grouped by
- * (source, echoed address, first HELO). Strings NULL when absent. */
+ * (source, echoed address, first HELO, direction), twins left out (those
+ * store_exclude_sessions named, and the fold's). Strings NULL when absent;
+ * an empty HELO or echo reads as absent. All history is read from the
+ * fold and the sessions after it when there is one (store/fold.c). */
 struct egress_group {
   const char *src_ip, *echoed_ip, *helo, *direction;
   const char *points; /* capture points, comma-separated                 */
@@ -146,7 +149,8 @@ struct egress_group {
   int64_t starttls;  /* sessions that went to TLS                       */
   int64_t tls_logged; /* of those, the ones the MTA's log gave an outcome */
   /* Receivers (distinct addresses) that echoed echoed_ip for src_ip in
-   * the window, and one of this group's (its address and banner name). */
+   * the window, counted up to 2 (ECHO_CONFIRM_MIN), and the lowest of
+   * this group's address and banner name. */
   int64_t echo_receivers;
   const char *receiver_ip, *receiver_host;
 };
@@ -473,8 +477,11 @@ struct fold_plan {
 int store_snapshot(struct store *s, int on); /* 1: BEGIN, 0: COMMIT */
 int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
                     int64_t now, struct fold_plan *p);
-/* The tail's sums; returns its egress sessions, or a negative errno. */
-int64_t store_fold_tail(struct store *s, const struct fold_plan *p);
+/* The tail's sums (what: FOLD_T_* bits; the groups always); returns its
+ * egress sessions, or a negative errno. */
+enum { FOLD_T_GROUPS = 1, FOLD_T_SERVERS = 2, FOLD_T_PORT25 = 4, FOLD_T_ALL = 7 };
+int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
+                        unsigned what);
 /* After store_exclude_sessions: the settled twins that carry a reject
  * are left out of store_rejects too. */
 int store_fold_excluded_load(struct store *s, const struct fold_plan *p);
@@ -536,6 +543,7 @@ struct analysis_stats {
   const char *fold_why;   /* FOLD_FULL: why (a static string), else NULL   */
   int64_t fold_tail;      /* egress sessions read beside the fold          */
   int fold_kept;          /* the fold was brought up to date               */
+  int64_t fold_us;        /* time spent writing it (not in read_us)        */
 };
 int store_analysis_end(struct store *s, int64_t at, int64_t since,
                        int64_t until, const struct analysis_stats *st,

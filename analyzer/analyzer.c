@@ -504,10 +504,35 @@ static int gather_stopped(struct run *R) {
   return stop;
 }
 
-/* The store's rows into the rules that need no DNS. */
+/* The store's rows into the rules that need no DNS. Rejects go to the
+ * rule's sums, and those of settled sessions also to the fold's. */
+struct rej_ctx {
+  struct rejects all, settled;
+  const struct fold_plan *plan;
+};
+
 static int on_reject(const struct reject_row *r, void *ctx) {
-  rules_reject_add(ctx, r);
+  struct rej_ctx *c = ctx;
+
+  rules_reject_add(&c->all, r);
+  if (c->plan->mode != FOLD_WINDOW && r->first_us < c->plan->new_cut)
+    rules_reject_add(&c->settled, r);
   return 0;
+}
+
+static int on_reject_sum(const struct reject_sum *r, void *ctx) {
+  rules_reject_sum(&((struct rej_ctx *)ctx)->all, r);
+  return 0;
+}
+
+struct keep_ctx {
+  struct store *ro;
+  int rc;
+};
+
+static void keep_reject_sum(void *ctx, const struct reject_sum *r) {
+  struct keep_ctx *k = ctx;
+  if (k->rc == 0) k->rc = store_fold_reject_add(k->ro, r);
 }
 
 static int on_port25(const struct port25_row *r, void *ctx) {
@@ -522,13 +547,20 @@ static int on_drops(const struct drops_row *r, void *ctx) {
 
 static int64_t gather_rejects(struct run *R, struct store *ro,
                               const struct rules_cfg *rc) {
-  struct rejects rj;
+  struct rej_ctx c;
+  struct keep_ctx k = {ro, 0};
   int64_t rows;
 
-  memset(&rj, 0, sizeof(rj));
-  rows = store_rejects(ro, R->cfg->since, R->cfg->until, on_reject, &rj);
-  if (rows >= 0) rules_rejects_emit(rc, &rj);
-  rules_rejects_free(&rj);
+  memset(&c, 0, sizeof(c));
+  c.plan = &R->plan;
+  rows = store_fold_rejects(ro, &R->plan, on_reject, on_reject_sum, &c);
+  if (rows >= 0) {
+    rules_rejects_each(&c.settled, keep_reject_sum, &k);
+    if (k.rc < 0) rows = k.rc;
+    rules_rejects_emit(rc, &c.all);
+  }
+  rules_rejects_free(&c.all);
+  rules_rejects_free(&c.settled);
   return rows;
 }
 

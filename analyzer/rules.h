@@ -151,6 +151,13 @@ struct rejects {
   struct strmap by_ip;          /* address -> struct finding            */
 };
 void rules_reject_add(struct rejects *rj, const struct reject_row *r);
+/* An address's rejects summed elsewhere (the fold's): merged as rows are,
+ * so any split of the rows gives the same finding. */
+void rules_reject_sum(struct rejects *rj, const struct reject_sum *s);
+/* Each address's sums so far (for the fold). */
+void rules_rejects_each(struct rejects *rj,
+                        void (*fn)(void *ctx, const struct reject_sum *s),
+                        void *ctx);
 void rules_rejects_emit(const struct rules_cfg *cfg, struct rejects *rj);
 void rules_rejects_free(struct rejects *rj);
 

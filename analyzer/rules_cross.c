@@ -171,12 +171,38 @@ void rules_reverse_zones(const struct rules_cfg *cfg, struct zone_use *uses,
   }
 }
 
+/* One address's rejects: the first (earliest; the lower text on a tie,
+ * so that any split of the rows merges to the same) says the detail. */
+void rules_reject_sum(struct rejects *rj, const struct reject_sum *r) {
+  struct finding *f;
+  void **slot = strmap_slot(&rj->by_ip, r->ip, 1);
+
+  if (slot == NULL) return;
+  if (*slot == NULL) {
+    if ((f = malloc(sizeof(*f))) == NULL) return;
+    *slot = f;
+    start(f, "rdns-reject", SEV_CRIT, r->ip, r->ip);
+    f->first_us = INT64_MAX;
+    f->last_us = INT64_MIN;
+  }
+  f = *slot;
+  if (r->first_us < f->first_us ||
+      (r->first_us == f->first_us && strcmp(r->detail, f->detail) < 0)) {
+    f->first_us = r->first_us;
+    snprintf(f->detail, sizeof(f->detail), "%s", r->detail);
+    snprintf(f->fix, sizeof(f->fix), "%s", r->fix);
+  }
+  f->count += r->count;
+  if (r->last_us > f->last_us) f->last_us = r->last_us;
+}
+
 void rules_reject_add(struct rejects *rj, const struct reject_row *r) {
   const char *phrase = r->text ? rules_rdns_phrase(r->text) : NULL;
   const char *ip = r->echoed_ip ? r->echoed_ip : r->src_ip;
   char qbuf[ADDR_STRLEN], when[TIME_STRLEN];
+  struct finding *f = NULL;
   struct ea_addr quoted;
-  struct finding *f;
+  struct reject_sum sum;
   void **slot;
 
   if (phrase == NULL) return;
@@ -185,28 +211,47 @@ void rules_reject_add(struct rejects *rj, const struct reject_row *r) {
   if (addr_find_bracketed(r->text, strlen(r->text), NULL, &quoted) == 0)
     ip = addr_str(&quoted, qbuf);
   if (ip == NULL) return;
-  slot = strmap_slot(&rj->by_ip, ip, 1);
-  if (slot == NULL) return;
-  if (*slot == NULL) {
-    if ((f = malloc(sizeof(*f))) == NULL) return;
-    *slot = f;
-    start(f, "rdns-reject", SEV_CRIT, ip, ip);
-    f->first_us = r->first_us;
-    snprintf(f->detail, sizeof(f->detail),
+  sum = (struct reject_sum){ip, "", "", r->first_us, r->first_us, 1};
+  if ((slot = strmap_slot(&rj->by_ip, ip, 0)) != NULL) f = *slot;
+  if (f == NULL || r->first_us <= f->first_us) { /* it may say the detail */
+    char detail[FINDING_TEXT_MAX], fix[FINDING_TEXT_MAX];
+    snprintf(detail, sizeof(detail),
              "%s (%s) answered %lld %s%s%s at %s, blaming reverse DNS ('%s')%s",
              r->banner_host ? r->banner_host : r->dst_ip ? r->dst_ip : "?",
              r->dst_ip ? r->dst_ip : "?",
              (long long)r->code, r->enhanced ? r->enhanced : "",
              r->enhanced ? " " : "", r->text, time_str(r->first_us, when),
              phrase, r->from_log ? " (from the MTA log: not visible on the wire)" : "");
-    snprintf(f->fix, sizeof(f->fix),
+    snprintf(fix, sizeof(fix),
              "The receiver refused mail because of the PTR of %s: fix what "
              "no-ptr / fcrdns-fail say for this address, then retry the "
              "deferred mail (postqueue -f).", ip);
+    sum.detail = detail;
+    sum.fix = fix;
+    rules_reject_sum(rj, &sum);
+    return;
   }
-  f = *slot;
-  f->count++;
-  f->last_us = r->first_us;
+  rules_reject_sum(rj, &sum);
+}
+
+struct sum_walk {
+  void (*fn)(void *ctx, const struct reject_sum *s);
+  void *ctx;
+};
+
+static void each_sum(const char *key, void *val, void *arg) {
+  const struct sum_walk *w = arg;
+  const struct finding *f = val;
+  struct reject_sum s = {key, f->detail, f->fix, f->first_us, f->last_us,
+                         f->count};
+  w->fn(w->ctx, &s);
+}
+
+void rules_rejects_each(struct rejects *rj,
+                        void (*fn)(void *ctx, const struct reject_sum *s),
+                        void *ctx) {
+  struct sum_walk w = {fn, ctx};
+  strmap_each(&rj->by_ip, each_sum, &w);
 }
 
 static void emit_reject(const char *key, void *val, void *ctx) {

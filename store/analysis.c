@@ -72,7 +72,7 @@ int64_t store_egress_groups(struct store *s, int64_t since, int64_t until,
   return store_fold_groups(s, &p, fn, ctx);
 }
 
-static int take_rejects(sqlite3_stmt *st, void *arg) {
+int st_take_reject(sqlite3_stmt *st, void *arg) {
   struct sink *k = arg;
   struct reject_row r;
 
@@ -109,7 +109,7 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
   " r2.session_id = d.session_id AND r2.code = d.code) ORDER BY 5"
   return st_each_row(s, "reject query",
                   s->excluding ? REJECTS_Q(NOT_EXCLUDED) : REJECTS_Q(""),
-                  since, until, NULL, take_rejects, &k);
+                  since, until, NULL, st_take_reject, &k);
 #undef REJECTS_Q
 }
 

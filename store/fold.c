@@ -51,8 +51,8 @@ int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
     p->mode = FOLD_WINDOW; /* the fold is of all history: not for a window */
     return 0;
   }
-  if (st_stmt(s, "SELECT max_id, cut, points, gen, folded_gen FROM"
-                 " fold_state WHERE one = 1", &st) < 0)
+  if (st_stmt(s, "SELECT max_id, cut, points, gen, folded_gen, max_delivery"
+                 " FROM fold_state WHERE one = 1", &st) < 0)
     return st_fail(s, "fold");
   if (sqlite3_step(st) == SQLITE_ROW) {
     p->max_id = sqlite3_column_int64(st, 0);
@@ -60,6 +60,7 @@ int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
     points = sqlite3_column_int64(st, 2);
     gen = sqlite3_column_int64(st, 3);
     folded_gen = sqlite3_column_int64(st, 4);
+    p->max_delivery = sqlite3_column_int64(st, 5);
   }
   st_done(s, st);
   p->gen = gen;
@@ -68,6 +69,8 @@ int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
   max_fs = st_scalar(s, "SELECT coalesce(max(first_seen), 0) FROM sessions",
                      0, 0, &err);
   p->points = st_scalar(s, "SELECT count(*) FROM points", 0, 0, &err);
+  p->new_max_delivery = st_scalar(s, "SELECT coalesce(max(id), 0) FROM"
+                                     " deliveries", 0, 0, &err);
   if (err < 0) return err;
   /* Settled: older than FOLD_SETTLE_US before now, or before the newest
    * session for a history read from files. The cut never goes back. */
@@ -77,7 +80,8 @@ int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
   else if (folded_gen != gen)
     p->why = "settled sessions changed (deleted, or the MTA's log tied to them)";
   else if (points != p->points) p->why = "the capture points changed";
-  else if (p->new_max_id < p->max_id) p->why = "sessions went away";
+  else if (p->new_max_id < p->max_id || p->new_max_delivery < p->max_delivery)
+    p->why = "sessions or the MTA log's lines went away";
   else if (p->points > 1 &&
            st_scalar(s, "SELECT EXISTS (SELECT 1 FROM sessions WHERE"
                         " id > ?1 AND +first_seen < ?2)" /* new ids, not the time index */, p->max_id,
@@ -86,7 +90,7 @@ int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
   if (err < 0) return err;
   if (p->why != NULL) {
     p->mode = FOLD_FULL;
-    p->max_id = 0;
+    p->max_id = p->max_delivery = 0;
     p->cut = INT64_MIN;
   } else {
     p->mode = FOLD_INCR;
@@ -201,6 +205,9 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
                 " src_ip, blocked, answered, first_seen, last_seen);"
                 "CREATE TEMP TABLE IF NOT EXISTS ea_tail_blk(settled INTEGER,"
                 " src_ip, dst_ip);"
+                "CREATE TEMP TABLE IF NOT EXISTS ea_tail_rej(ip, first_seen,"
+                " last_seen, count, detail, fix);"
+                "DELETE FROM temp.ea_tail_rej;"
                 "DELETE FROM temp.ea_tail; DELETE FROM temp.ea_tail_srv;"
                 "DELETE FROM temp.ea_tail_p25; DELETE FROM temp.ea_tail_blk;");
   if (rc < 0) return rc;
@@ -218,6 +225,84 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
     n = st_scalar(s, "SELECT coalesce(sum(sessions), 0) FROM temp.ea_tail",
                   0, 0, &rc);
   return rc < 0 ? rc : n;
+}
+
+/* The tail's rejects: the tail sessions' 4xx/5xx replies, and the
+ * logged rejects among the log's new rows or its unsettled ones, that no
+ * reply already shows. In time order, as store_rejects. */
+#define TAIL_REJECTS(twins)                                                \
+  "SELECT s.src_ip, s.echoed_ip, s.dst_ip, s.banner_host, s.first_seen,"    \
+  " r.code, r.enhanced, r.text, 0 FROM sessions s JOIN replies r"           \
+  " ON r.session_id = s.id WHERE r.code >= 400 AND"                         \
+  " s.direction != 'inbound'" TAIL_INCR twins                               \
+  " UNION ALL SELECT coalesce(x.src_ip, d.src_ip), x.echoed_ip, d.relay_ip,"\
+  " d.relay_name, d.at, d.code, d.dsn, d.reply, 1 FROM deliveries d"        \
+  " LEFT JOIN sessions x ON x.id = d.session_id WHERE d.code >= 400 AND"    \
+  " d.id IN (SELECT id FROM deliveries WHERE id > ?5 AND id <= ?6 UNION"    \
+  "  SELECT id FROM deliveries WHERE at >= ?2 AND id <= ?6) AND NOT EXISTS" \
+  " (SELECT 1 FROM replies r2 WHERE r2.session_id = d.session_id AND"       \
+  " r2.code = d.code) ORDER BY 5"
+
+static int take_reject_sum(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct reject_sum r;
+
+  r.ip = st_col_text(st, 0);
+  r.first_us = sqlite3_column_int64(st, 1);
+  r.last_us = sqlite3_column_int64(st, 2);
+  r.count = sqlite3_column_int64(st, 3);
+  r.detail = st_col_text(st, 4);
+  r.fix = st_col_text(st, 5);
+  if (r.ip == NULL || r.detail == NULL || r.fix == NULL) return 0;
+  return ((reject_sum_fn)k->fn)(&r, k->ctx);
+}
+
+int64_t store_fold_rejects(struct store *s, const struct fold_plan *p,
+                           reject_fn row_fn, reject_sum_fn sum_fn, void *ctx) {
+  struct sink sums = {(void (*)(void))sum_fn, ctx};
+  struct sink rows = {(void (*)(void))row_fn, ctx};
+  sqlite3_stmt *st = NULL;
+  int64_t n = 0, m;
+  int rc;
+
+  if (p->mode != FOLD_INCR)
+    return store_rejects(s, p->since, p->until, row_fn, ctx);
+  m = st_each_row(s, "reject query", "SELECT ip, first_seen, last_seen,"
+                  " count, detail, fix FROM fold_rejects", 0, 0, NULL,
+                  take_reject_sum, &sums);
+  if (m < 0) return m;
+  if (sqlite3_prepare_v2(s->db, s->excluding ? TAIL_REJECTS(NOT_EXCLUDED)
+                                              : TAIL_REJECTS(""),
+                         -1, &st, NULL) != SQLITE_OK)
+    return st_fail(s, "reject query");
+  bind_tail(st, p);
+  sqlite3_bind_int64(st, 5, p->max_delivery);
+  sqlite3_bind_int64(st, 6, p->new_max_delivery);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    n++;
+    if (st_take_reject(st, &rows) != 0) break;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return st_fail(s, "reject query");
+  return m + n;
+}
+
+int store_fold_reject_add(struct store *s, const struct reject_sum *r) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  if (st_stmt(s, "INSERT INTO temp.ea_tail_rej(ip, first_seen, last_seen,"
+                 " count, detail, fix) VALUES(?1,?2,?3,?4,?5,?6)", &st) < 0)
+    return st_fail(s, "fold");
+  sqlite3_bind_text(st, 1, r->ip, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, r->first_us);
+  sqlite3_bind_int64(st, 3, r->last_us);
+  sqlite3_bind_int64(st, 4, r->count);
+  sqlite3_bind_text(st, 5, r->detail, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 6, r->fix, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  st_done(s, st);
+  return rc == SQLITE_DONE ? 0 : st_fail(s, "fold");
 }
 
 int store_fold_excluded_load(struct store *s, const struct fold_plan *p) {
@@ -435,6 +520,8 @@ int64_t store_fold_port25(struct store *s, const struct fold_plan *p,
 /* SQL's min and max of two values where NULL is "none" (not "unknown"). */
 #define LEAST(c) c " = CASE WHEN " c " IS NULL OR excluded." c " < " c        \
   " THEN excluded." c " ELSE " c " END"
+#define EARLIER "excluded.first_seen < first_seen OR (excluded.first_seen" \
+  " = first_seen AND excluded.detail < detail)"
 #define GREATEST(c) c " = CASE WHEN " c " IS NULL OR excluded." c " > " c     \
   " THEN excluded." c " ELSE " c " END"
 
@@ -458,7 +545,8 @@ int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
   if (rc == 0 && p->mode == FOLD_FULL)
     rc = exec_sql(s, "fold", "DELETE FROM fold_groups; DELETE FROM fold_servers;"
                              " DELETE FROM fold_nat; DELETE FROM fold_excluded;"
-                             " DELETE FROM fold_port25; DELETE FROM fold_blocked;");
+                             " DELETE FROM fold_port25; DELETE FROM fold_blocked;"
+                             " DELETE FROM fold_rejects;");
   if (rc == 0 && s->excluding &&
       (rc = st_stmt(s, "INSERT OR IGNORE INTO fold_excluded(id) SELECT e.id"
                        " FROM temp.ea_excluded e JOIN sessions s ON s.id = e.id"
@@ -506,10 +594,21 @@ int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
         " first_seen = min(first_seen, excluded.first_seen),"
         " last_seen = max(last_seen, excluded.last_seen);"
         "INSERT OR IGNORE INTO fold_blocked(src_ip, dst_ip) SELECT src_ip,"
-        " dst_ip FROM temp.ea_tail_blk WHERE settled;");
+        " dst_ip FROM temp.ea_tail_blk WHERE settled;"
+        /* the first reject's words: the earlier, the lower text on a tie
+         * (rules_reject_sum's order); SET reads the row as it was */
+        "INSERT INTO fold_rejects(ip, first_seen, last_seen, count, detail,"
+        " fix) SELECT ip, first_seen, last_seen, count, detail, fix FROM"
+        " temp.ea_tail_rej WHERE 1 ON CONFLICT DO UPDATE SET"
+        " detail = CASE WHEN " EARLIER " THEN excluded.detail ELSE detail END,"
+        " fix = CASE WHEN " EARLIER " THEN excluded.fix ELSE fix END,"
+        " first_seen = min(first_seen, excluded.first_seen),"
+        " last_seen = max(last_seen, excluded.last_seen),"
+        " count = count + excluded.count;");
   if (rc == 0 &&
       st_stmt(s, "UPDATE fold_state SET max_id = ?1, cut = ?2, points = ?3,"
-                 " folded_gen = gen, at = ?4", &st) == 0) {
+                 " folded_gen = gen, at = ?4, max_delivery = ?5", &st) == 0) {
+    sqlite3_bind_int64(st, 5, p->new_max_delivery);
     sqlite3_bind_int64(st, 1, p->new_max_id);
     sqlite3_bind_int64(st, 2, p->new_cut);
     sqlite3_bind_int64(st, 3, p->points);
@@ -525,3 +624,4 @@ int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
 }
 #undef LEAST
 #undef GREATEST
+#undef EARLIER

@@ -198,6 +198,7 @@ static const char *const migrations[] = {
     "CREATE TABLE fold_state("
     "  one INTEGER PRIMARY KEY CHECK(one = 1),"
     "  max_id INTEGER NOT NULL DEFAULT 0, cut INTEGER NOT NULL DEFAULT 0,"
+    "  max_delivery INTEGER NOT NULL DEFAULT 0,"
     "  points INTEGER NOT NULL DEFAULT 0,"
     "  gen INTEGER NOT NULL DEFAULT 0,"       /* bumped: a settled one changed */
     "  folded_gen INTEGER NOT NULL DEFAULT -1," /* gen when folded; -1: none */
@@ -212,6 +213,11 @@ static const char *const migrations[] = {
     "  dst_min TEXT, banner_min TEXT,"
     "  echo_lo TEXT, echo_hi TEXT," /* receivers that echoed: lowest, highest */
     "  PRIMARY KEY(src_ip, echoed_ip, helo, direction, point_id)) WITHOUT ROWID;"
+    /* rdns-reject's sums per address: the first reject's words, count */
+    "CREATE TABLE fold_rejects("
+    "  ip TEXT PRIMARY KEY, first_seen INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL, count INTEGER NOT NULL,"
+    "  detail TEXT NOT NULL, fix TEXT NOT NULL) WITHOUT ROWID;"
     /* settled twins left out of the sums that carry a reject: the
      * rejects are read per analysis, and must leave them out too */
     "CREATE TABLE fold_excluded(id INTEGER PRIMARY KEY);"
@@ -253,9 +259,9 @@ static const char *const migrations[] = {
     "   FROM sessions WHERE id IN (old.session_id, new.session_id)) < "
     FOLD_OLD "; END;"
     "CREATE TRIGGER fold_delivery_gone AFTER DELETE ON deliveries"
-    "  WHEN old.session_id IS NOT NULL"
-    "  BEGIN UPDATE fold_state SET gen = gen + 1 WHERE (SELECT first_seen"
-    "   FROM sessions WHERE id = old.session_id) < " FOLD_OLD "; END;"
+    "  BEGIN UPDATE fold_state SET gen = gen + 1 WHERE old.at < " FOLD_OLD
+    "   OR (SELECT first_seen FROM sessions WHERE id = old.session_id) < "
+    FOLD_OLD "; END;"
 #undef FOLD_OLD
     /* What every analysis reads besides the fold, found without a scan of
      * the history: the rejecting replies, the blocked attempts, the log's

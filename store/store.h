@@ -167,6 +167,12 @@ struct reject_row {
                      to, or NULL                                          */
 };
 typedef int (*reject_fn)(const struct reject_row *r, void *ctx);
+/* The rdns-reject rule's sums for one address (the fold keeps them). */
+struct reject_sum {
+  const char *ip, *detail, *fix;
+  int64_t first_us, last_us, count;
+};
+typedef int (*reject_sum_fn)(const struct reject_sum *s, void *ctx);
 int64_t store_rejects(struct store *s, int64_t since, int64_t until,
                       reject_fn fn, void *ctx);
 
@@ -472,6 +478,7 @@ struct fold_plan {
   int64_t since, until;      /* FOLD_WINDOW                                */
   int64_t max_id, cut;       /* the fold: id <= max_id, first_seen < cut   */
   int64_t new_max_id, new_cut; /* and after this run                       */
+  int64_t max_delivery, new_max_delivery; /* the MTA log's rows, likewise  */
   int64_t gen, points;
 };
 int store_snapshot(struct store *s, int on); /* 1: BEGIN, 0: COMMIT */
@@ -487,6 +494,12 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
 int store_fold_excluded_load(struct store *s, const struct fold_plan *p);
 int64_t store_fold_port25(struct store *s, const struct fold_plan *p,
                           port25_fn fn, void *ctx);
+/* The 4xx/5xx replies and logged rejects the fold does not hold, by
+ * time (row_fn), after the fold's sums per address (sum_fn); a window's
+ * are store_rejects'. store_fold_reject_add keeps a sum for the fold. */
+int64_t store_fold_rejects(struct store *s, const struct fold_plan *p,
+                           reject_fn row_fn, reject_sum_fn sum_fn, void *ctx);
+int store_fold_reject_add(struct store *s, const struct reject_sum *r);
 int store_fold_nat_clear(struct store *s);
 int store_fold_nat_add(struct store *s, const struct nat_row *r);
 int64_t store_fold_groups(struct store *s, const struct fold_plan *p,

@@ -92,6 +92,9 @@ int st_take_port25(sqlite3_stmt *st, void *arg);
  * and back from those columns to a struct sink's nat_fn. */
 void st_bind_nat(sqlite3_stmt *st, const struct nat_row *r);
 int st_take_nat(sqlite3_stmt *st, void *arg);
+/* A reject_row from (source, echo, receiver, banner, time, code,
+ * enhanced, text, from_log). */
+int st_take_reject(sqlite3_stmt *st, void *arg);
 /* A server_row from (address, banner name, sessions, first, last). */
 int st_take_server(sqlite3_stmt *st, void *arg);
 /* One integer from sql with ?1 = a, ?2 = b; *err set on failure. */

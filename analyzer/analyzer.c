@@ -504,35 +504,38 @@ static int gather_stopped(struct run *R) {
   return stop;
 }
 
-/* The store's rows into the rules that need no DNS. Rejects go to the
- * rule's sums, and those of settled sessions also to the fold's. */
+/* The store's rows into the rules that need no DNS. Rejects come in time
+ * order after the fold's sums: when the first unsettled one comes, the
+ * sums so far are what the fold keeps (written then, in full). */
 struct rej_ctx {
-  struct rejects all, settled;
+  struct rejects all;
+  struct store *ro;
   const struct fold_plan *plan;
+  int kept, rc;
 };
+
+static void keep_reject_sum(void *ctx, const struct reject_sum *r) {
+  struct rej_ctx *c = ctx;
+  if (c->rc == 0) c->rc = store_fold_reject_add(c->ro, r);
+}
+
+static void keep_rejects(struct rej_ctx *c) {
+  if (c->kept || c->plan->mode == FOLD_WINDOW) return;
+  c->kept = 1;
+  rules_rejects_each(&c->all, keep_reject_sum, c);
+}
 
 static int on_reject(const struct reject_row *r, void *ctx) {
   struct rej_ctx *c = ctx;
 
+  if (r->first_us >= c->plan->new_cut) keep_rejects(c);
   rules_reject_add(&c->all, r);
-  if (c->plan->mode != FOLD_WINDOW && r->first_us < c->plan->new_cut)
-    rules_reject_add(&c->settled, r);
   return 0;
 }
 
 static int on_reject_sum(const struct reject_sum *r, void *ctx) {
   rules_reject_sum(&((struct rej_ctx *)ctx)->all, r);
   return 0;
-}
-
-struct keep_ctx {
-  struct store *ro;
-  int rc;
-};
-
-static void keep_reject_sum(void *ctx, const struct reject_sum *r) {
-  struct keep_ctx *k = ctx;
-  if (k->rc == 0) k->rc = store_fold_reject_add(k->ro, r);
 }
 
 static int on_port25(const struct port25_row *r, void *ctx) {
@@ -548,19 +551,18 @@ static int on_drops(const struct drops_row *r, void *ctx) {
 static int64_t gather_rejects(struct run *R, struct store *ro,
                               const struct rules_cfg *rc) {
   struct rej_ctx c;
-  struct keep_ctx k = {ro, 0};
   int64_t rows;
 
   memset(&c, 0, sizeof(c));
+  c.ro = ro;
   c.plan = &R->plan;
   rows = store_fold_rejects(ro, &R->plan, on_reject, on_reject_sum, &c);
   if (rows >= 0) {
-    rules_rejects_each(&c.settled, keep_reject_sum, &k);
-    if (k.rc < 0) rows = k.rc;
+    keep_rejects(&c); /* every row was settled */
+    if (c.rc < 0) rows = c.rc;
     rules_rejects_emit(rc, &c.all);
   }
   rules_rejects_free(&c.all);
-  rules_rejects_free(&c.settled);
   return rows;
 }
 

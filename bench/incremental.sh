@@ -33,7 +33,7 @@ cp "$BASE" "$DIR/a.db"
 # times: "read_s total_s KiB"
 run() {
   /usr/bin/time -f "%e %M" -o "$DIR/t" "$BIN" analyze "$@" $R >"$DIR/out" 2>&1 || { cat "$DIR/out" >&2; exit 1; }
-  rd=$(sed -n 's/^read .* in \([0-9.]*\) s.*/\1/p' "$DIR/out")
+  rd=$(sed -n 's/^read[^0-9]*[0-9]* [^0-9]*\([0-9.]*\) s.*/\1/p' "$DIR/out")
   echo "$rd $(tail -1 "$DIR/t")"
 }
 first=$(run --db "$DIR/a.db")          # no fold yet: reads all, keeps the sums

@@ -520,8 +520,6 @@ int64_t store_fold_port25(struct store *s, const struct fold_plan *p,
 /* SQL's min and max of two values where NULL is "none" (not "unknown"). */
 #define LEAST(c) c " = CASE WHEN " c " IS NULL OR excluded." c " < " c        \
   " THEN excluded." c " ELSE " c " END"
-#define EARLIER "excluded.first_seen < first_seen OR (excluded.first_seen" \
-  " = first_seen AND excluded.detail < detail)"
 #define GREATEST(c) c " = CASE WHEN " c " IS NULL OR excluded." c " > " c     \
   " THEN excluded." c " ELSE " c " END"
 
@@ -545,8 +543,7 @@ int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
   if (rc == 0 && p->mode == FOLD_FULL)
     rc = exec_sql(s, "fold", "DELETE FROM fold_groups; DELETE FROM fold_servers;"
                              " DELETE FROM fold_nat; DELETE FROM fold_excluded;"
-                             " DELETE FROM fold_port25; DELETE FROM fold_blocked;"
-                             " DELETE FROM fold_rejects;");
+                             " DELETE FROM fold_port25; DELETE FROM fold_blocked;");
   if (rc == 0 && s->excluding &&
       (rc = st_stmt(s, "INSERT OR IGNORE INTO fold_excluded(id) SELECT e.id"
                        " FROM temp.ea_excluded e JOIN sessions s ON s.id = e.id"
@@ -595,16 +592,10 @@ int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
         " last_seen = max(last_seen, excluded.last_seen);"
         "INSERT OR IGNORE INTO fold_blocked(src_ip, dst_ip) SELECT src_ip,"
         " dst_ip FROM temp.ea_tail_blk WHERE settled;"
-        /* the first reject's words: the earlier, the lower text on a tie
-         * (rules_reject_sum's order); SET reads the row as it was */
-        "INSERT INTO fold_rejects(ip, first_seen, last_seen, count, detail,"
-        " fix) SELECT ip, first_seen, last_seen, count, detail, fix FROM"
-        " temp.ea_tail_rej WHERE 1 ON CONFLICT DO UPDATE SET"
-        " detail = CASE WHEN " EARLIER " THEN excluded.detail ELSE detail END,"
-        " fix = CASE WHEN " EARLIER " THEN excluded.fix ELSE fix END,"
-        " first_seen = min(first_seen, excluded.first_seen),"
-        " last_seen = max(last_seen, excluded.last_seen),"
-        " count = count + excluded.count;");
+        /* rdns-reject's sums: all of them, as the run had them */
+        "DELETE FROM fold_rejects; INSERT INTO fold_rejects(ip, first_seen,"
+        " last_seen, count, detail, fix) SELECT ip, first_seen, last_seen,"
+        " count, detail, fix FROM temp.ea_tail_rej;");
   if (rc == 0 &&
       st_stmt(s, "UPDATE fold_state SET max_id = ?1, cut = ?2, points = ?3,"
                  " folded_gen = gen, at = ?4, max_delivery = ?5", &st) == 0) {
@@ -624,4 +615,3 @@ int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
 }
 #undef LEAST
 #undef GREATEST
-#undef EARLIER

@@ -496,7 +496,8 @@ int64_t store_fold_port25(struct store *s, const struct fold_plan *p,
                           port25_fn fn, void *ctx);
 /* The 4xx/5xx replies and logged rejects the fold does not hold, by
  * time (row_fn), after the fold's sums per address (sum_fn); a window's
- * are store_rejects'. store_fold_reject_add keeps a sum for the fold. */
+ * are store_rejects'. store_fold_reject_add: one address's sums over the
+ * settled rows (all of them: the fold's are replaced). */
 int64_t store_fold_rejects(struct store *s, const struct fold_plan *p,
                            reject_fn row_fn, reject_sum_fn sum_fn, void *ctx);
 int store_fold_reject_add(struct store *s, const struct reject_sum *r);

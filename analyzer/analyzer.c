@@ -663,10 +663,7 @@ static void gather_work(uv_work_t *w) {
     case 5: n = store_fold_servers(ro, plan, idset_on_server, &R->ids); break;
     case 6: n = store_fold_nat(ro, plan, idset_on_nat, &R->ids); break;
     case 7: n = gather_rejects(R, ro, &rc); break;
-    case 8:
-      n = store_fold_port25(ro, plan, on_port25, &rc);
-      if (n >= 0) n = store_port25_log(ro, cfg->since, cfg->until, on_port25, &rc);
-      break;
+    case 8: n = store_fold_port25(ro, plan, on_port25, &rc); break;
     case 9: n = store_capture_drops(ro, cfg->since, cfg->until, on_drops, &rc); break;
     }
   }

@@ -115,6 +115,11 @@
  * nothing that may still change. The schema's triggers say 19 minutes:
  * keep them below this. */
 #define FOLD_SETTLE_US (20 * 60 * INT64_C(1000000))
+/* A logged failed connection is the captured SYN's when that SYN came
+ * up to this long after the log line (clocks differ a little); spliced
+ * into SQL. At least TWIN_WINDOW_US: the fold's check for late sessions
+ * covers both with it. */
+#define LOG_SYN_AFTER_US 2000000
 
 /* DNS rounds of one analysis: PTR, the names it gave, their other
  * addresses' PTR, those names' A/AAAA take four; a bound all the same. */

@@ -113,45 +113,6 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
 #undef REJECTS_Q
 }
 
-int st_take_port25(sqlite3_stmt *st, void *arg) {
-  struct sink *k = arg;
-  struct port25_row r;
-
-  r.src_ip = st_col_text(st, 0);
-  r.blocked_dsts = sqlite3_column_int64(st, 1);
-  r.blocked = sqlite3_column_int64(st, 2);
-  r.answered = sqlite3_column_int64(st, 3);
-  r.first_us = sqlite3_column_int64(st, 4);
-  r.last_us = sqlite3_column_int64(st, 5);
-  r.from_log = sqlite3_column_int(st, 6);
-  return ((port25_fn)k->fn)(&r, k->ctx);
-}
-
-int64_t store_port25_log(struct store *s, int64_t since, int64_t until,
-                         port25_fn fn, void *ctx) {
-  struct sink k = {(void (*)(void))fn, ctx};
-
-  return st_each_row(s, "port 25 query",
-                  /* The MTA's log, per logging host: its failed connections
-                   * that no captured attempt (a SYN to the same receiver in
-                   * the three minutes before) already counts, against its
-                   * attempts that got an answer and rode on no captured
-                   * session. Without a capture, the only evidence. */
-                  " SELECT d.host, count(DISTINCT CASE WHEN"
-                  "  d.status = 'connect' THEN d.relay_ip END),"
-                  " sum(d.status = 'connect'),"
-                  " sum(d.status != 'connect' AND d.code IS NOT NULL),"
-                  " min(d.at), max(d.at), 1 FROM deliveries d"
-                  " WHERE d.at >= ?1 AND d.at <= ?2 AND d.session_id IS NULL"
-                  " AND d.host IN (SELECT f.host FROM deliveries f WHERE"
-                  "  f.status = 'connect' AND f.at >= ?1 AND f.at <= ?2)"
-                  " AND (d.status != 'connect' OR NOT EXISTS (SELECT 1 FROM"
-                  "  sessions x WHERE x.dst_ip = d.relay_ip AND x.first_seen"
-                  "  >= d.at - 180000000 AND x.first_seen <= d.at + 2000000))"
-                  " GROUP BY d.host HAVING sum(d.status = 'connect') > 0",
-                  since, until, NULL, st_take_port25, &k);
-}
-
 int store_identity_put(struct store *s, const struct identity_row *r,
                        int64_t at) {
   sqlite3_stmt *st;

@@ -23,6 +23,9 @@
 #include "common/util.h"
 #include "store/store_int.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* Runs a statement without rows; 0 or st_fail's. */
 static int exec_sql(struct store *s, const char *what, const char *sql) {
   if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -82,11 +85,14 @@ int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
   else if (points != p->points) p->why = "the capture points changed";
   else if (p->new_max_id < p->max_id || p->new_max_delivery < p->max_delivery)
     p->why = "sessions or the MTA log's lines went away";
-  else if (p->points > 1 &&
+  /* A session among the settled ones may be a twin of one (a gateway),
+   * or the capture of a logged failed connection. */
+  else if ((p->points > 1 || p->max_delivery > 0) &&
            st_scalar(s, "SELECT EXISTS (SELECT 1 FROM sessions WHERE"
-                        " id > ?1 AND +first_seen < ?2)" /* new ids, not the time index */, p->max_id,
-                     p->cut + TWIN_WINDOW_US, &err) != 0)
-    p->why = "new sessions among the settled ones (a twin may be among them)";
+                        " id > ?1 AND +first_seen < ?2)" /* by id, not by time */,
+                     p->max_id, p->cut + LOG_SYN_AFTER_US, &err) != 0)
+    p->why = "new sessions among the settled ones (twins or logged attempts "
+             "of theirs may be folded)";
   if (err < 0) return err;
   if (p->why != NULL) {
     p->mode = FOLD_FULL;
@@ -113,6 +119,17 @@ int store_fold_plan(struct store *s, int full, int64_t since, int64_t until,
    : p->mode == FOLD_FULL ? mac(TAIL_FULL, __VA_ARGS__)                     \
                           : mac(TAIL_INCR, __VA_ARGS__))
 
+/* The MTA log's rows the fold does not hold (?5 the fold's newest row,
+ * ?6 this run's, ?2 the cut), likewise. */
+#define DTAIL_INCR                                                         \
+  " AND d.id IN (SELECT id FROM deliveries WHERE id > ?5 AND id <= ?6"      \
+  " UNION SELECT id FROM deliveries WHERE at >= ?2 AND id <= ?6)"
+#define DTAIL_FULL " AND d.id <= ?6"
+#define DTAIL_WINDOW " AND d.at >= ?1 AND d.at <= ?2"
+#define DTAIL(mac)                                                         \
+  (p->mode == FOLD_WINDOW ? mac(DTAIL_WINDOW)                               \
+   : p->mode == FOLD_FULL ? mac(DTAIL_FULL) : mac(DTAIL_INCR))
+
 static int bind_tail(sqlite3_stmt *st, const struct fold_plan *p) {
   if (p->mode == FOLD_WINDOW) {
     sqlite3_bind_int64(st, 1, p->since);
@@ -124,6 +141,8 @@ static int bind_tail(sqlite3_stmt *st, const struct fold_plan *p) {
   }
   /* what settles in this run: folded at its end (none for a window) */
   sqlite3_bind_int64(st, 4, p->mode == FOLD_WINDOW ? INT64_MIN : p->new_cut);
+  sqlite3_bind_int64(st, 5, p->max_delivery);
+  sqlite3_bind_int64(st, 6, p->new_max_delivery);
   return 0;
 }
 
@@ -188,6 +207,25 @@ static int run_bound(struct store *s, const char *what, const char *sql,
   " WHERE s.direction != 'inbound' AND s.state IN ('syn-only','refused')"   \
   tail
 
+/* The MTA's log, per logging host: its failed connections that no
+ * captured attempt (a SYN to the same receiver in the three minutes
+ * before) already counts, against its attempts that got an answer and
+ * rode on no captured session. Without a capture, the only evidence. */
+#define LOG_UNCAPTURED                                                     \
+  " d.session_id IS NULL AND (d.status != 'connect' OR NOT EXISTS (SELECT"  \
+  " 1 FROM sessions x WHERE x.dst_ip = d.relay_ip AND x.first_seen >="      \
+  " d.at - 180000000 AND x.first_seen <= d.at + " STR(LOG_SYN_AFTER_US) "))"
+#define TAIL_LOG25(dtail)                                                  \
+  "INSERT INTO temp.ea_tail_l25(settled, host, connects, answered,"         \
+  " first_seen, last_seen) SELECT d.at < ?4, d.host,"                        \
+  " sum(d.status = 'connect'),"                                             \
+  " sum(d.status != 'connect' AND d.code IS NOT NULL), min(d.at), max(d.at)"\
+  " FROM deliveries d WHERE" LOG_UNCAPTURED dtail " GROUP BY 1, 2"
+#define TAIL_LOG25_DST(dtail)                                              \
+  "INSERT INTO temp.ea_tail_l25dst(settled, host, relay_ip) SELECT"         \
+  " DISTINCT d.at < ?4, d.host, d.relay_ip FROM deliveries d WHERE"         \
+  " d.status = 'connect' AND d.relay_ip IS NOT NULL AND" LOG_UNCAPTURED dtail
+
 int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
                         unsigned what) {
   int64_t n = 0;
@@ -205,6 +243,11 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
                 " src_ip, blocked, answered, first_seen, last_seen);"
                 "CREATE TEMP TABLE IF NOT EXISTS ea_tail_blk(settled INTEGER,"
                 " src_ip, dst_ip);"
+                "CREATE TEMP TABLE IF NOT EXISTS ea_tail_l25(settled INTEGER,"
+                " host, connects, answered, first_seen, last_seen);"
+                "CREATE TEMP TABLE IF NOT EXISTS ea_tail_l25dst(settled INTEGER,"
+                " host, relay_ip);"
+                "DELETE FROM temp.ea_tail_l25; DELETE FROM temp.ea_tail_l25dst;"
                 "CREATE TEMP TABLE IF NOT EXISTS ea_tail_rej(ip, first_seen,"
                 " last_seen, count, detail, fix);"
                 "DELETE FROM temp.ea_tail_rej;"
@@ -221,6 +264,10 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
     rc = run_bound(s, "port 25 query", TAIL(TAIL_PORT25, ""), p, NULL);
   if (rc == 0 && (what & FOLD_T_PORT25))
     rc = run_bound(s, "port 25 query", TAIL(TAIL_BLOCKED, ""), p, NULL);
+  if (rc == 0 && (what & FOLD_T_PORT25))
+    rc = run_bound(s, "port 25 query", DTAIL(TAIL_LOG25), p, NULL);
+  if (rc == 0 && (what & FOLD_T_PORT25))
+    rc = run_bound(s, "port 25 query", DTAIL(TAIL_LOG25_DST), p, NULL);
   if (rc == 0)
     n = st_scalar(s, "SELECT coalesce(sum(sessions), 0) FROM temp.ea_tail",
                   0, 0, &rc);
@@ -237,9 +284,8 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
   " s.direction != 'inbound'" TAIL_INCR twins                               \
   " UNION ALL SELECT coalesce(x.src_ip, d.src_ip), x.echoed_ip, d.relay_ip,"\
   " d.relay_name, d.at, d.code, d.dsn, d.reply, 1 FROM deliveries d"        \
-  " LEFT JOIN sessions x ON x.id = d.session_id WHERE d.code >= 400 AND"    \
-  " d.id IN (SELECT id FROM deliveries WHERE id > ?5 AND id <= ?6 UNION"    \
-  "  SELECT id FROM deliveries WHERE at >= ?2 AND id <= ?6) AND NOT EXISTS" \
+  " LEFT JOIN sessions x ON x.id = d.session_id WHERE d.code >= 400"        \
+  DTAIL_INCR " AND NOT EXISTS"                                               \
   " (SELECT 1 FROM replies r2 WHERE r2.session_id = d.session_id AND"       \
   " r2.code = d.code) ORDER BY 5"
 
@@ -276,8 +322,6 @@ int64_t store_fold_rejects(struct store *s, const struct fold_plan *p,
                          -1, &st, NULL) != SQLITE_OK)
     return st_fail(s, "reject query");
   bind_tail(st, p);
-  sqlite3_bind_int64(st, 5, p->max_delivery);
-  sqlite3_bind_int64(st, 6, p->new_max_delivery);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     n++;
     if (st_take_reject(st, &rows) != 0) break;
@@ -501,11 +545,26 @@ int64_t store_fold_nat(struct store *s, const struct fold_plan *p, nat_fn fn,
                      p->mode == FOLD_INCR, 0, NULL, st_take_nat, &k);
 }
 
+static int take_port25(sqlite3_stmt *st, void *arg) {
+  struct sink *k = arg;
+  struct port25_row r;
+
+  r.src_ip = st_col_text(st, 0);
+  r.blocked_dsts = sqlite3_column_int64(st, 1);
+  r.blocked = sqlite3_column_int64(st, 2);
+  r.answered = sqlite3_column_int64(st, 3);
+  r.first_us = sqlite3_column_int64(st, 4);
+  r.last_us = sqlite3_column_int64(st, 5);
+  r.from_log = sqlite3_column_int(st, 6);
+  return ((port25_fn)k->fn)(&r, k->ctx);
+}
+
 int64_t store_fold_port25(struct store *s, const struct fold_plan *p,
                           port25_fn fn, void *ctx) {
   struct sink k = {(void (*)(void))fn, ctx};
+  int64_t n, m;
 
-  return st_each_row(s, "port 25 query",
+  n = st_each_row(s, "port 25 query",
       "WITH u AS MATERIALIZED (" UNION("src_ip, blocked, answered, first_seen,"
       " last_seen", "fold_port25", "ea_tail_p25") "),"
       " b AS MATERIALIZED (SELECT src_ip, count(DISTINCT dst_ip) n FROM ("
@@ -514,7 +573,18 @@ int64_t store_fold_port25(struct store *s, const struct fold_plan *p,
       " min(u.first_seen), max(u.last_seen), 0 FROM u JOIN b ON b.src_ip ="
       " u.src_ip GROUP BY u.src_ip HAVING sum(u.blocked) > 0"
       " ORDER BY u.src_ip",
-      p->mode == FOLD_INCR, 0, NULL, st_take_port25, &k);
+      p->mode == FOLD_INCR, 0, NULL, take_port25, &k);
+  if (n < 0) return n;
+  m = st_each_row(s, "port 25 query",
+      "WITH u AS MATERIALIZED (" UNION("host, connects, answered, first_seen,"
+      " last_seen", "fold_log25", "ea_tail_l25") "),"
+      " b AS MATERIALIZED (SELECT host, count(DISTINCT relay_ip) n FROM ("
+      UNION("host, relay_ip", "fold_log25_dst", "ea_tail_l25dst") ") GROUP BY 1)"
+      " SELECT u.host, coalesce(b.n, 0), sum(u.connects), sum(u.answered),"
+      " min(u.first_seen), max(u.last_seen), 1 FROM u LEFT JOIN b ON b.host ="
+      " u.host GROUP BY u.host HAVING sum(u.connects) > 0 ORDER BY u.host",
+      p->mode == FOLD_INCR, 0, NULL, take_port25, &k);
+  return m < 0 ? m : n + m;
 }
 
 /* SQL's min and max of two values where NULL is "none" (not "unknown"). */
@@ -543,7 +613,8 @@ int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
   if (rc == 0 && p->mode == FOLD_FULL)
     rc = exec_sql(s, "fold", "DELETE FROM fold_groups; DELETE FROM fold_servers;"
                              " DELETE FROM fold_nat; DELETE FROM fold_excluded;"
-                             " DELETE FROM fold_port25; DELETE FROM fold_blocked;");
+                             " DELETE FROM fold_port25; DELETE FROM fold_blocked;"
+                             " DELETE FROM fold_log25; DELETE FROM fold_log25_dst;");
   if (rc == 0 && s->excluding &&
       (rc = st_stmt(s, "INSERT OR IGNORE INTO fold_excluded(id) SELECT e.id"
                        " FROM temp.ea_excluded e JOIN sessions s ON s.id = e.id"
@@ -592,6 +663,15 @@ int store_fold_commit(struct store *s, const struct fold_plan *p, int64_t at,
         " last_seen = max(last_seen, excluded.last_seen);"
         "INSERT OR IGNORE INTO fold_blocked(src_ip, dst_ip) SELECT src_ip,"
         " dst_ip FROM temp.ea_tail_blk WHERE settled;"
+        "INSERT INTO fold_log25(host, connects, answered, first_seen,"
+        " last_seen) SELECT host, connects, answered, first_seen, last_seen"
+        " FROM temp.ea_tail_l25 WHERE settled ON CONFLICT DO UPDATE SET"
+        " connects = connects + excluded.connects,"
+        " answered = answered + excluded.answered,"
+        " first_seen = min(first_seen, excluded.first_seen),"
+        " last_seen = max(last_seen, excluded.last_seen);"
+        "INSERT OR IGNORE INTO fold_log25_dst(host, relay_ip) SELECT host,"
+        " relay_ip FROM temp.ea_tail_l25dst WHERE settled;"
         /* rdns-reject's sums: all of them, as the run had them */
         "DELETE FROM fold_rejects; INSERT INTO fold_rejects(ip, first_seen,"
         " last_seen, count, detail, fix) SELECT ip, first_seen, last_seen,"

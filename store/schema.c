@@ -230,6 +230,16 @@ static const char *const migrations[] = {
     "CREATE TABLE fold_blocked("
     "  src_ip TEXT NOT NULL, dst_ip TEXT NOT NULL,"
     "  PRIMARY KEY(src_ip, dst_ip)) WITHOUT ROWID;"
+    /* per logging host: its logged failed connections no capture saw,
+     * its answered attempts that rode on no captured session, and the
+     * receivers of those failures */
+    "CREATE TABLE fold_log25("
+    "  host TEXT PRIMARY KEY, connects INTEGER NOT NULL,"
+    "  answered INTEGER NOT NULL, first_seen INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE fold_log25_dst("
+    "  host TEXT NOT NULL, relay_ip TEXT NOT NULL,"
+    "  PRIMARY KEY(host, relay_ip)) WITHOUT ROWID;"
     "CREATE TABLE fold_servers("
     "  ip TEXT NOT NULL, banner_host TEXT NOT NULL, sessions INTEGER NOT NULL,"
     "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"

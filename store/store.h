@@ -186,10 +186,6 @@ struct port25_row {
                              of the MTA log, not captured SYNs           */
 };
 typedef int (*port25_fn)(const struct port25_row *r, void *ctx);
-/* The MTA's log's part (per logging host); the sessions' part is
- * store_fold_port25. */
-int64_t store_port25_log(struct store *s, int64_t since, int64_t until,
-                         port25_fn fn, void *ctx);
 
 /* The identity as this analysis saw it (each list a JSON array of
  * strings: common/util.h jlist). */
@@ -492,6 +488,8 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
 /* After store_exclude_sessions: the settled twins that carry a reject
  * are left out of store_rejects too. */
 int store_fold_excluded_load(struct store *s, const struct fold_plan *p);
+/* Per source with a blocked attempt (sessions), then per logging host
+ * with a failed connection no capture saw (the MTA's log). */
 int64_t store_fold_port25(struct store *s, const struct fold_plan *p,
                           port25_fn fn, void *ctx);
 /* The 4xx/5xx replies and logged rejects the fold does not hold, by

@@ -85,9 +85,6 @@ const char *st_col_text(sqlite3_stmt *st, int i);
 int64_t st_each_row(struct store *s, const char *what, const char *sql,
                     int64_t since, int64_t until, const char *p3,
                     int (*take)(sqlite3_stmt *st, void *arg), void *arg);
-/* A port25_row from (source, receivers, blocked, answered, first, last,
- * from_log), handed to a struct sink's port25_fn. */
-int st_take_port25(sqlite3_stmt *st, void *arg);
 /* A NAT pair as ?1..?7 (inside, outside, points, first, last, sessions),
  * and back from those columns to a struct sink's nat_fn. */
 void st_bind_nat(sqlite3_stmt *st, const struct nat_row *r);

@@ -257,7 +257,7 @@ static void test_migrate_v1(void **state) {
   store_close(st);
   /* Turn it back into version 1. */
   assert_int_equal(sqlite3_open(p1, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "DROP TRIGGER fold_delivery_new; DROP TRIGGER fold_delivery_tied; DROP TRIGGER fold_delivery_gone; DROP TABLE fold_state; DROP TABLE fold_rejects; DROP TABLE fold_excluded; DROP TABLE fold_port25; DROP TABLE fold_blocked; DROP TABLE fold_groups; DROP TABLE fold_servers;"
+  assert_int_equal(sqlite3_exec(db, "DROP TRIGGER fold_delivery_new; DROP TRIGGER fold_delivery_tied; DROP TRIGGER fold_delivery_gone; DROP TABLE fold_state; DROP TABLE fold_rejects; DROP TABLE fold_log25; DROP TABLE fold_log25_dst; DROP TABLE fold_excluded; DROP TABLE fold_port25; DROP TABLE fold_blocked; DROP TABLE fold_groups; DROP TABLE fold_servers;"
                                     "DROP TABLE fold_nat; DROP TRIGGER fold_session_gone; DROP INDEX replies_reject;"
                                     "DROP INDEX sessions_blocked;"
                                     "DROP TABLE event_cursors; DROP INDEX capture_stats_key;"
@@ -415,7 +415,7 @@ static void test_migrate_lists(void **state) {
       "INSERT INTO dns(name, type, status, answers, ttl, fetched, expires)"
       " VALUES('1.2.0.192.in-addr.arpa', 12, 'NOERROR', 'a.example' || char(10) ||"
       " 'b.example', 300, 1, 9000000000000000);"
-      "DROP TRIGGER fold_delivery_new; DROP TRIGGER fold_delivery_tied; DROP TRIGGER fold_delivery_gone; DROP TABLE fold_state; DROP TABLE fold_rejects; DROP TABLE fold_excluded; DROP TABLE fold_port25; DROP TABLE fold_blocked; DROP TABLE fold_groups; DROP TABLE fold_servers;"
+      "DROP TRIGGER fold_delivery_new; DROP TRIGGER fold_delivery_tied; DROP TRIGGER fold_delivery_gone; DROP TABLE fold_state; DROP TABLE fold_rejects; DROP TABLE fold_log25; DROP TABLE fold_log25_dst; DROP TABLE fold_excluded; DROP TABLE fold_port25; DROP TABLE fold_blocked; DROP TABLE fold_groups; DROP TABLE fold_servers;"
       "DROP TABLE fold_nat; DROP TRIGGER fold_session_gone;"
       "DROP INDEX replies_reject; DROP INDEX sessions_blocked;"
       "ALTER TABLE findings DROP COLUMN scope; DROP TABLE deliveries;"

@@ -101,12 +101,7 @@ int64_t store_rejects(struct store *s, int64_t since, int64_t until,
   " r.code, r.enhanced, r.text, 0 FROM replies r CROSS JOIN sessions s"       \
   " ON s.id = r.session_id WHERE r.code >= 400 AND"                           \
   " s.direction != 'inbound'" WINDOW twins                                    \
-  " UNION ALL SELECT coalesce(x.src_ip, d.src_ip), x.echoed_ip, d.relay_ip,"\
-  " d.relay_name, d.at,"  \
-  " d.code, d.dsn, d.reply, 1 FROM deliveries d LEFT JOIN sessions x"         \
-  " ON x.id = d.session_id WHERE d.code >= 400 AND d.at >= ?1 AND"            \
-  " d.at <= ?2 AND NOT EXISTS (SELECT 1 FROM replies r2 WHERE"                \
-  " r2.session_id = d.session_id AND r2.code = d.code) ORDER BY 5"
+  REJECTS_LOGGED(" AND d.at >= ?1 AND d.at <= ?2")
   return st_each_row(s, "reject query",
                   s->excluding ? REJECTS_Q(NOT_EXCLUDED) : REJECTS_Q(""),
                   since, until, NULL, st_take_reject, &k);

@@ -281,13 +281,7 @@ int64_t store_fold_tail(struct store *s, const struct fold_plan *p,
   "SELECT s.src_ip, s.echoed_ip, s.dst_ip, s.banner_host, s.first_seen,"    \
   " r.code, r.enhanced, r.text, 0 FROM sessions s JOIN replies r"           \
   " ON r.session_id = s.id WHERE r.code >= 400 AND"                         \
-  " s.direction != 'inbound'" TAIL_INCR twins                               \
-  " UNION ALL SELECT coalesce(x.src_ip, d.src_ip), x.echoed_ip, d.relay_ip,"\
-  " d.relay_name, d.at, d.code, d.dsn, d.reply, 1 FROM deliveries d"        \
-  " LEFT JOIN sessions x ON x.id = d.session_id WHERE d.code >= 400"        \
-  DTAIL_INCR " AND NOT EXISTS"                                               \
-  " (SELECT 1 FROM replies r2 WHERE r2.session_id = d.session_id AND"       \
-  " r2.code = d.code) ORDER BY 5"
+  " s.direction != 'inbound'" TAIL_INCR twins REJECTS_LOGGED(DTAIL_INCR)
 
 static int take_reject_sum(sqlite3_stmt *st, void *arg) {
   struct sink *k = arg;

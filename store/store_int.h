@@ -89,6 +89,16 @@ int64_t st_each_row(struct store *s, const char *what, const char *sql,
  * and back from those columns to a struct sink's nat_fn. */
 void st_bind_nat(sqlite3_stmt *st, const struct nat_row *r);
 int st_take_nat(sqlite3_stmt *st, void *arg);
+/* The rejects only the MTA's log saw (after STARTTLS, or with no capture
+ * at all) among the deliveries d that dcond keeps, as a UNION ALL arm of
+ * the reject queries: one that a captured reply already shows counts
+ * once. */
+#define REJECTS_LOGGED(dcond)                                               \
+  " UNION ALL SELECT coalesce(x.src_ip, d.src_ip), x.echoed_ip, d.relay_ip,"\
+  " d.relay_name, d.at, d.code, d.dsn, d.reply, 1 FROM deliveries d"        \
+  " LEFT JOIN sessions x ON x.id = d.session_id WHERE d.code >= 400" dcond  \
+  " AND NOT EXISTS (SELECT 1 FROM replies r2 WHERE r2.session_id ="         \
+  " d.session_id AND r2.code = d.code) ORDER BY 5"
 /* A reject_row from (source, echo, receiver, banner, time, code,
  * enhanced, text, from_log). */
 int st_take_reject(sqlite3_stmt *st, void *arg);
